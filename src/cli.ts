@@ -1,0 +1,86 @@
+import { Command, Option } from 'commander';
+import type { Context, GlobalOptions } from './context.js';
+import { UsageError } from './errors.js';
+
+/**
+ * Every command and option is declared here, once. Actions import their command module only when
+ * they run, so `queuectl --help` and `--version` never load BullMQ or ioredis.
+ */
+export type ContextFactory = (globals: GlobalOptions) => Context;
+
+type Runner = (opts: Record<string, unknown>, ctx: Context, args: string[]) => Promise<number>;
+
+export function buildProgram(version: string, makeContext: ContextFactory, onExitCode: (code: number) => void): Command {
+  const program = new Command('queuectl')
+    .description('Run BullMQ job queues on Redis safely: topology as code, inspection, drift checks, migrations, dead letters.')
+    .version(version, '-V, --version')
+    .option('-c, --config <file>', 'topology file (default: $QUEUECTL_CONFIG, else queuectl.yaml|yml|json|config.{ts,mjs,js} here)')
+    .option('--redis <url>', 'redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…] (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--password-file <file>', 'read the Redis password from a file')
+    .option('--tls-ca <file>', 'CA bundle for rediss://')
+    .option('--prefix <p>', "BullMQ key prefix (default: the topology's prefix, else bull)")
+    .option('--json', 'one JSON document on stdout, nothing else there')
+    .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)')
+    .option('-y, --yes', 'answer yes to confirmations (required off a terminal for destructive commands)')
+    .addOption(new Option('--timeout <ms>', 'connect and per-command timeout in ms').default('5000'))
+    .showSuggestionAfterError(true)
+    // Set before any subcommand exists: subcommands copy these settings when created.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined }) // main.ts rewords errors as one line
+    .addHelpText('after', `
+Examples:
+  queuectl topology validate -c queuectl.yaml
+  queuectl inspect --redis redis://127.0.0.1:6379
+  queuectl topology check --json            # the CI drift gate: exit 0 in sync, 1 drift
+  queuectl migrate --from eccb-smart-upload --dry-run
+
+Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error, 130 interrupted.`);
+
+  const action = (load: () => Promise<{ run: Runner }>) =>
+    async function (this: Command, ...params: unknown[]) {
+      const command = params[params.length - 1] as Command;
+      const opts = command.opts();
+      const args = command.args;
+      const globals = readGlobals(command.optsWithGlobals());
+      const ctx = makeContext(globals);
+      try {
+        const { run } = await load();
+        onExitCode(await run(opts, ctx, args));
+      } finally {
+        await ctx.close();
+      }
+    };
+
+  const topology = program.command('topology').description('validate, check and draw the declared queue topology');
+  topology
+    .command('validate')
+    .description('static check of the topology file: schema and lint rules')
+    .addHelpText('after', '\nExamples:\n  queuectl topology validate -c examples/eccb-smart-upload.yaml\n  queuectl topology validate --json\n\nExit: 0 clean (warnings allowed), 1 lint errors, 2 unreadable or invalid file.')
+    .action(action(() => import('./commands/topology-validate.js')));
+  topology
+    .command('graph')
+    .description('draw job names → queues → workers → dead-letter path')
+    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot']).default('mermaid'))
+    .addHelpText('after', '\nExamples:\n  queuectl topology graph > topology.mmd\n  queuectl topology graph --format dot | dot -Tsvg > topology.svg')
+    .action(action(() => import('./commands/topology-graph.js')));
+
+  return program;
+}
+
+function readGlobals(raw: Record<string, unknown>): GlobalOptions {
+  const timeout = Number(raw.timeout);
+  if (!Number.isInteger(timeout) || timeout <= 0) {
+    throw new UsageError(`--timeout must be a positive number of milliseconds, got "${String(raw.timeout)}"`, 'for example --timeout 5000');
+  }
+  return {
+    config: raw.config as string | undefined,
+    redis: raw.redis as string | undefined,
+    passwordFile: raw.passwordFile as string | undefined,
+    tlsCa: raw.tlsCa as string | undefined,
+    prefix: raw.prefix as string | undefined,
+    json: Boolean(raw.json),
+    color: raw.color !== false,
+    yes: Boolean(raw.yes),
+    timeout,
+  };
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
+import { buildProgram } from './cli.js';
+import { createContext } from './runtime.js';
+import { ExitCode, InterruptedError, QueuectlError, TopologyError, formatError } from './errors.js';
+
+/**
+ * The entry point of bin/queuectl and the one place that calls process.exit: it maps typed errors
+ * to the contract's exit codes and prints each as one line (stack traces only with QUEUECTL_DEBUG=1).
+ */
+export async function main(argv: string[]): Promise<void> {
+  const code = await runMain(argv);
+  // Let stdout drain before exiting: a piped `--json` document must arrive whole.
+  process.stdout.write('', () => process.exit(code));
+}
+
+export async function runMain(argv: string[]): Promise<number> {
+  const interrupts = new AbortController();
+  let interrupted = 0;
+  const onSigint = () => {
+    interrupted += 1;
+    if (interrupted > 1) process.exit(ExitCode.interrupted); // a second Ctrl-C means "now"
+    process.stderr.write('\nqueuectl: stopping at the next consistent point (Ctrl-C again to force)\n');
+    interrupts.abort(new InterruptedError());
+  };
+  process.on('SIGINT', onSigint);
+
+  let exitCode: number = ExitCode.ok;
+  const program = buildProgram(packageVersion(), (globals) => createContext(globals, { signal: interrupts.signal }), (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    return report(error);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function report(error: unknown): number {
+  const debug = process.env.QUEUECTL_DEBUG === '1';
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+    if (error.code === 'commander.help') return ExitCode.ok;
+    const what = error.message.replace(/^error:\s*/, '').split('\n')[0];
+    const suggestion = error.message.split('\n').find((l) => l.startsWith('(Did you mean'));
+    process.stderr.write(`queuectl: ${what} — ${suggestion ? `${suggestion.slice(1, -1)}; ` : ''}see 'queuectl --help'\n`);
+    return ExitCode.usage;
+  }
+  if (error instanceof TopologyError) {
+    for (const problem of error.problems) process.stderr.write(`queuectl: ${error.file}: ${problem}\n`);
+    if (debug) process.stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof QueuectlError) {
+    process.stderr.write(`queuectl: ${formatError(error)}\n`);
+    if (debug) process.stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`queuectl: unexpected error: ${message.split('\n')[0]} — rerun with QUEUECTL_DEBUG=1 and report it\n`);
+  if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  return ExitCode.checkFailed;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

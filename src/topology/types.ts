@@ -1,0 +1,115 @@
+/**
+ * The topology after loading: every duration in milliseconds, `defaults` merged into each queue,
+ * names copied into each entry. Lint rules, graph, inspect, check and migrate all read this shape;
+ * only src/topology/schema.ts knows the file's surface syntax.
+ */
+
+/** Milliseconds. The file accepts numbers or `500ms`, `30s`, `5m`, `1h`, `7d`. */
+export type Millis = number;
+
+export type Backoff =
+  | { type: 'fixed'; delay: Millis; jitter?: number }
+  | { type: 'exponential'; delay: Millis; jitter?: number }
+  /** A step table: retry n waits steps[n-1] (the last step repeats). */
+  | { type: 'steps'; steps: Millis[]; jitter?: number };
+
+/** BullMQ's removeOnComplete / removeOnFail: true (remove at once), false (keep all), or a bound. */
+export type Retention = boolean | { age?: Millis; count?: number };
+
+export type DeadLetter =
+  /** The queue's own failed set (BullMQ's default). */
+  | { kind: 'failed' }
+  /** A dedicated dead-letter queue that receives `{ originalQueue, originalJobId, jobData, error, ... }`. */
+  | { kind: 'queue'; queue: string };
+
+/** [warning, critical] thresholds. */
+export type Threshold = [number, number];
+
+export interface Alerts {
+  waiting?: Threshold;
+  delayed?: Threshold;
+  active?: Threshold;
+  failed?: Threshold;
+  /** Age of the oldest waiting job, ms. */
+  oldestWait?: [Millis, Millis];
+}
+
+export type PayloadFieldType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array';
+
+/** A JSON-Schema subset describing a queue's job data. */
+export interface PayloadSchema {
+  type: 'object';
+  properties: Record<string, { type: PayloadFieldType; description?: string }>;
+  required: string[];
+}
+
+export interface QueueSpec {
+  name: string;
+  description?: string;
+  /** Job names this queue owns. */
+  jobs: string[];
+  /** Deterministic job id template over payload fields, e.g. `process-{sessionId}`. */
+  jobId?: string;
+  /** Explicitly no idempotency rule (the `dedup: none` escape hatch). */
+  dedup?: 'none';
+  /** BullMQ's deduplication option: id template and optional TTL. */
+  deduplication?: { id: string; ttl?: Millis };
+  attempts?: number;
+  backoff?: Backoff;
+  removeOnComplete?: Retention;
+  removeOnFail?: Retention;
+  deadLetter?: DeadLetter;
+  concurrency?: number;
+  rateLimit?: { max: number; duration: Millis };
+  /** Per-job processing timeout, ms. */
+  timeout?: Millis;
+  alerts?: Alerts;
+  payload?: PayloadSchema;
+}
+
+export interface WorkerSpec {
+  name: string;
+  queues: string[];
+  concurrency?: number;
+  description?: string;
+}
+
+export interface LegacyQueueSpec {
+  name: string;
+  note?: string;
+}
+
+export interface Topology {
+  version: 1;
+  /** BullMQ key prefix; `{name}` hash-tag form for Redis Cluster. */
+  prefix: string;
+  queues: Record<string, QueueSpec>;
+  workers: Record<string, WorkerSpec>;
+  legacy: Record<string, LegacyQueueSpec>;
+}
+
+/** Where a topology came from, so problems can name a file and a line. */
+export interface TopologySource {
+  file: string;
+  format: 'yaml' | 'json' | 'module';
+  /** 1-based line of a dotted path (`queues.eccb-ocr.backoff`) in YAML/JSON files, when known. */
+  lineOf(path: (string | number)[]): number | undefined;
+}
+
+export interface LoadedTopology {
+  topology: Topology;
+  source: TopologySource;
+}
+
+export type Severity = 'error' | 'warning';
+
+/** One problem found by a lint rule or by `topology check`. */
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  message: string;
+  queue?: string;
+  /** Dotted path in the topology file, when the finding is about one entry. */
+  path?: string;
+  line?: number;
+}

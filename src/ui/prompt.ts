@@ -1,0 +1,55 @@
+import { UsageError } from '../errors.js';
+
+/** The one place that asks the person anything. Off a terminal it refuses and asks for --yes. */
+export interface Prompter {
+  readonly interactive: boolean;
+  /** Resolves true when confirmed; `--yes` answers for the person. */
+  confirm(message: string): Promise<boolean>;
+  /** Asks the person to type `expected` (for the most dangerous actions); `--confirm=<x>` answers for them. */
+  confirmByTyping(message: string, expected: string, given?: string): Promise<boolean>;
+  /** Pick any number of items from a list. */
+  pick<T>(message: string, choices: { name: string; value: T }[]): Promise<T[]>;
+  /** Pick one item from a list. */
+  select<T>(message: string, choices: { name: string; value: T }[]): Promise<T>;
+}
+
+export interface PrompterOptions {
+  yes: boolean;
+  interactive: boolean;
+}
+
+export function createPrompter(options: PrompterOptions): Prompter {
+  const needTerminal = (what: string) =>
+    new UsageError(`${what} needs a confirmation and stdin is not a terminal`, 'rerun with --yes');
+  return {
+    interactive: options.interactive,
+    async confirm(message) {
+      if (options.yes) return true;
+      if (!options.interactive) throw needTerminal(message);
+      const { confirm } = await import('@inquirer/prompts');
+      return confirm({ message, default: false });
+    },
+    async confirmByTyping(message, expected, given) {
+      if (given !== undefined) {
+        if (given === expected) return true;
+        throw new UsageError(`--confirm=${given} does not match "${expected}"`, `pass --confirm=${expected}`);
+      }
+      if (!options.interactive) {
+        throw new UsageError(`${message} needs a typed confirmation and stdin is not a terminal`, `pass --confirm=${expected}`);
+      }
+      const { input } = await import('@inquirer/prompts');
+      const answer = await input({ message: `${message} Type "${expected}" to confirm:` });
+      return answer.trim() === expected;
+    },
+    async pick(message, choices) {
+      if (!options.interactive) throw needTerminal(message);
+      const { checkbox } = await import('@inquirer/prompts');
+      return checkbox({ message, choices });
+    },
+    async select(message, choices) {
+      if (!options.interactive) throw needTerminal(message);
+      const { select } = await import('@inquirer/prompts');
+      return select({ message, choices });
+    },
+  };
+}
