@@ -58,11 +58,33 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error,
     .addHelpText('after', '\nExamples:\n  queuectl topology validate -c examples/eccb-smart-upload.yaml\n  queuectl topology validate --json\n\nExit: 0 clean (warnings allowed), 1 lint errors, 2 unreadable or invalid file.')
     .action(action(() => import('./commands/topology-validate.js')));
   topology
+    .command('check')
+    .description('the CI drift gate: declared topology versus live Redis')
+    .option('--deep', 'read every job (in batches) to find misrouted job names, not only a sample')
+    .addOption(new Option('--sample <n>', 'jobs read from each end of each state when not --deep').default('50'))
+    .addHelpText('after', '\nExamples:\n  queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"\n  queuectl topology check --json > drift.json || exit 1\n\nExit: 0 in sync, 1 drift, 2 bad topology file, 3 Redis error.')
+    .action(action(() => import('./commands/topology-check.js')));
+  topology
     .command('graph')
     .description('draw job names → queues → workers → dead-letter path')
     .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot']).default('mermaid'))
     .addHelpText('after', '\nExamples:\n  queuectl topology graph > topology.mmd\n  queuectl topology graph --format dot | dot -Tsvg > topology.svg')
     .action(action(() => import('./commands/topology-graph.js')));
+
+  program
+    .command('inspect')
+    .description('queues, counts per state, oldest waiting job, workers and Redis health; `inspect job <queue> <id>` shows one job')
+    .argument('[queue...]', 'queues to show (default: declared and legacy queues, plus discovered ones with --all)')
+    .option('--all', 'include undeclared queues found by SCAN')
+    .option('--watch [seconds]', 'redraw in place every few seconds (default 2) with rates of change')
+    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42')
+    .action(action(() => import('./commands/inspect.js')));
+
+  program
+    .command('doctor')
+    .description('connectivity, latency, Redis version, eviction policy, persistence, memory, cluster slots, BullMQ versions')
+    .addHelpText('after', '\nExamples:\n  queuectl doctor --redis redis://127.0.0.1:6379\n  queuectl doctor --json\n\nExit: 0 healthy (warnings allowed), 1 a check failed, 3 Redis unreachable.')
+    .action(action(() => import('./commands/doctor.js')));
 
   return program;
 }
