@@ -77,6 +77,8 @@ export interface WorkerSpec {
 export interface LegacyQueueSpec {
   name: string;
   note?: string;
+  /** Optional: route every job of this legacy queue to one declared queue (the default of migrate --to). */
+  to?: string;
 }
 
 export interface Topology {
