@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, inject } from 'vitest';
+
+export { startRedis, startCluster, freePort } from '../setup/redis-process.js';
+
+/** URL of the run's single-node redis-server (redis://127.0.0.1:<port>). */
+export function redisUrl(): string {
+  return inject('redisUrl');
+}
+
+/** URL of the run's 3-master cluster (redis+cluster://127.0.0.1:<p1>,<p2>,<p3>). */
+export function clusterUrl(): string {
+  return inject('clusterUrl');
+}
+
+/** A fresh queue name per test, so tests never see each other's keys. */
+export function uniqueName(prefix = 'q'): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+const opened: (Redis | Cluster)[] = [];
+afterAll(async () => {
+  await Promise.all(opened.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
+});
+
+/** A plain ioredis client to the single node (closed after the file's tests). */
+export function client(url = redisUrl()): Redis {
+  const c = new Redis(url, { maxRetriesPerRequest: null });
+  opened.push(c);
+  return c;
+}
+
+/** A plain ioredis Cluster client (closed after the file's tests). */
+export function clusterClient(url = clusterUrl()): Cluster {
+  const seeds = url.replace('redis+cluster://', '').split(',').map((hp) => {
+    const [host, port] = hp.split(':');
+    return { host, port: Number(port) };
+  });
+  const c = new Cluster(seeds, { redisOptions: { maxRetriesPerRequest: null } });
+  opened.push(c);
+  return c;
+}
+
+/** BullMQ connection options for the single node. */
+export function bullConnection(url = redisUrl()) {
+  const { hostname, port } = new URL(url);
+  return { host: hostname, port: Number(port), maxRetriesPerRequest: null };
+}
