@@ -10,13 +10,21 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   stdinIsTTY?: boolean;
+  /** Where output goes (tests capture it); default the process's streams. */
+  stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 /** Builds the real Context: files from cwd, Redis from the flags, the person at the terminal. */
 export function createContext(globals: GlobalOptions, options: RuntimeOptions = {}): Context {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
-  const out = createOutput({ json: globals.json, color: shouldUseColor(globals.color, globals.json) });
+  const out = createOutput({
+    json: globals.json,
+    color: options.stdout ? false : shouldUseColor(globals.color, globals.json),
+    stdout: options.stdout as never,
+    stderr: options.stderr as never,
+  });
   const interactive = (options.stdinIsTTY ?? Boolean(process.stdin.isTTY)) && !globals.json;
   const prompt = createPrompter({ yes: globals.yes, interactive });
   const signal = options.signal ?? new AbortController().signal;

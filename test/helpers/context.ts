@@ -1,0 +1,41 @@
+import { PassThrough } from 'node:stream';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context, GlobalOptions } from '../../src/context.js';
+import { createContext } from '../../src/runtime.js';
+
+export interface TestContext {
+  ctx: Context;
+  stdout(): string;
+  stderr(): string;
+  /** The --json document the command printed. */
+  json<T = any>(): T;
+}
+
+/**
+ * A real Context over a test Redis, with stdout and stderr captured, no terminal, and the
+ * topology given as YAML text (written to a temp file) or a file path.
+ */
+export function testContext(options: Partial<GlobalOptions> & { yaml?: string; signal?: AbortSignal } = {}): TestContext {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d) => (stdout += d));
+  err.on('data', (d) => (stderr += d));
+  let config = options.config;
+  if (options.yaml !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'queuectl-topo-'));
+    config = join(dir, 'queuectl.yaml');
+    writeFileSync(config, options.yaml);
+  }
+  const globals: GlobalOptions = { json: false, color: false, yes: false, timeout: 5000, ...options, config };
+  const ctx = createContext(globals, { cwd: tmpdir(), env: {}, stdinIsTTY: false, stdout: out, stderr: err, signal: options.signal });
+  return {
+    ctx,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    json: () => JSON.parse(stdout),
+  };
+}
