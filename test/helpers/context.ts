@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, GlobalOptions } from '../../src/context.js';
 import { createContext } from '../../src/runtime.js';
+import { redisUrl } from './redis.js';
 
 export interface TestContext {
   ctx: Context;
@@ -15,6 +16,7 @@ export interface TestContext {
 
 /**
  * A real Context over a test Redis, with stdout and stderr captured, no terminal, and the
+ * run's own single-node Redis unless `redis` says otherwise, the
  * topology given as YAML text (written to a temp file) or a file path.
  */
 export function testContext(options: Partial<GlobalOptions> & { yaml?: string; signal?: AbortSignal } = {}): TestContext {
@@ -30,7 +32,7 @@ export function testContext(options: Partial<GlobalOptions> & { yaml?: string; s
     config = join(dir, 'queuectl.yaml');
     writeFileSync(config, options.yaml);
   }
-  const globals: GlobalOptions = { json: false, color: false, yes: false, timeout: 5000, ...options, config };
+  const globals: GlobalOptions = { json: false, color: false, yes: false, timeout: 5000, ...options, config, redis: options.redis ?? redisUrl() };
   const ctx = createContext(globals, { cwd: tmpdir(), env: {}, stdinIsTTY: false, stdout: out, stderr: err, signal: options.signal });
   return {
     ctx,
