@@ -1,6 +1,84 @@
+import { Chalk } from 'chalk';
 import type { Context } from '../context.js';
+import { ExitCode } from '../errors.js';
+import { isValid, lint } from '../topology/lint.js';
+import type { Finding, Topology } from '../topology/types.js';
+import { renderTable } from '../ui/table.js';
+
+/** The `--json` document of `topology validate` (stable: queuectl/topology-validate@1). */
+export interface ValidateReport {
+  schema: 'queuectl/topology-validate@1';
+  file: string;
+  valid: boolean;
+  errors: number;
+  warnings: number;
+  findings: Finding[];
+}
+
+/**
+ * `topology validate`: the static check. Loading already fails with exit 2 on an unreadable or
+ * schema-invalid file; here the lint rules decide between 0 (warnings allowed) and 1.
+ */
 export async function run(_opts: Record<string, unknown>, ctx: Context): Promise<number> {
-  await ctx.topology();
-  ctx.out.print('ok');
-  return 0;
+  const { topology, source } = await ctx.topology();
+  // Only the --redis flag: the cluster rule is advisory offline, and the Context has no env.
+  const findings = lint(topology, { redisUrl: ctx.globals.redis, live: false }, source);
+  const report = buildReport(source.file, findings);
+  if (ctx.out.json) {
+    ctx.out.printJson(report);
+  } else {
+    ctx.out.print(renderReport(report, topology, ctx.out.color));
+  }
+  return report.valid ? ExitCode.ok : ExitCode.checkFailed;
+}
+
+export function buildReport(file: string, findings: Finding[]): ValidateReport {
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  return {
+    schema: 'queuectl/topology-validate@1',
+    file,
+    valid: isValid(findings),
+    errors,
+    warnings: findings.length - errors,
+    findings,
+  };
+}
+
+/** The human output: a findings table (when there are any) and one summary line. */
+export function renderReport(report: ValidateReport, topology: Topology, color: boolean): string {
+  const c = new Chalk({ level: color ? 1 : 0 });
+  const parts: string[] = [];
+  if (report.findings.length > 0) {
+    const rows = report.findings.map((f) => [
+      f.rule,
+      f.severity === 'error' ? c.red(f.severity) : c.yellow(f.severity),
+      where(f),
+      f.message,
+    ]);
+    parts.push(renderTable(['rule', 'severity', 'where', 'message'], rows, { color, borders: false, wrap: { 3: 80 } }));
+    parts.push('');
+  }
+  parts.push(summary(report, topology, c));
+  return parts.join('\n');
+}
+
+function where(f: Finding): string {
+  if (f.path === undefined) return f.line === undefined ? '' : `line ${f.line}`;
+  return f.line === undefined ? f.path : `${f.path}:${f.line}`;
+}
+
+function summary(report: ValidateReport, topology: Topology, c: InstanceType<typeof Chalk>): string {
+  const warnings = plural(report.warnings, 'warning');
+  if (!report.valid) return `${report.file}: ${c.red(plural(report.errors, 'error'))}, ${warnings}`;
+  const counts = [
+    plural(Object.keys(topology.queues).length, 'queue'),
+    plural(Object.keys(topology.workers).length, 'worker'),
+    plural(Object.keys(topology.legacy).length, 'legacy queue'),
+  ].join(', ');
+  const note = report.warnings > 0 ? ` (${c.yellow(warnings)})` : '';
+  return `${report.file} ${c.green('valid')}${note}: ${counts}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

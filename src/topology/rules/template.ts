@@ -1,0 +1,52 @@
+/**
+ * Job id templates: literal text with `{field}` placeholders filled from job data, e.g.
+ * `process-{sessionId}`. A field may be a dotted path (`{order.id}`).
+ */
+export type TemplatePart = { kind: 'text'; text: string } | { kind: 'field'; field: string };
+
+export type ParsedTemplate =
+  | { ok: true; parts: TemplatePart[] }
+  | { ok: false; problem: string };
+
+export function parseIdTemplate(template: string): ParsedTemplate {
+  const parts: TemplatePart[] = [];
+  let rest = template;
+  while (rest.length > 0) {
+    const open = rest.indexOf('{');
+    const close = rest.indexOf('}');
+    if (close !== -1 && (open === -1 || close < open)) return { ok: false, problem: `a "}" at ${template.length - rest.length + close + 1} has no "{"` };
+    if (open === -1) {
+      parts.push({ kind: 'text', text: rest });
+      break;
+    }
+    if (open > 0) parts.push({ kind: 'text', text: rest.slice(0, open) });
+    const end = rest.indexOf('}', open);
+    if (end === -1) return { ok: false, problem: 'a "{" is never closed with "}"' };
+    const field = rest.slice(open + 1, end).trim();
+    if (field === '' || field.includes('{')) return { ok: false, problem: `"${rest.slice(open, end + 1)}" does not name a field` };
+    parts.push({ kind: 'field', field });
+    rest = rest.slice(end + 1);
+  }
+  return { ok: true, parts };
+}
+
+/** The fields a template reads, in order, without repeats. */
+export function templateFields(parts: TemplatePart[]): string[] {
+  return [...new Set(parts.flatMap((p) => (p.kind === 'field' ? [p.field] : [])))];
+}
+
+/**
+ * Why BullMQ would reject some rendering of this template, or undefined. BullMQ refuses custom ids
+ * that are integer strings (`String(parseInt(id)) === id`), that contain `:`, or that are "0…".
+ */
+export function jobIdProblem(parts: TemplatePart[]): string | undefined {
+  const literal = parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
+  if (literal.includes(':')) return 'contains ":", which BullMQ reserves as its key separator';
+  const first = parts[0];
+  if (first?.kind === 'text' && first.text.startsWith('0')) return 'starts with "0", which BullMQ rejects';
+  // With only digits (or a sign) around the fields, a numeric field renders an integer such as "42".
+  if (/^-?\d*$/.test(literal)) {
+    return parts.length === 0 ? 'is empty' : 'can render an integer (e.g. "42"), which BullMQ rejects as a custom id';
+  }
+  return undefined;
+}
