@@ -44,8 +44,9 @@ export function jobIdProblem(parts: TemplatePart[]): string | undefined {
   if (literal.includes(':')) return 'contains ":", which BullMQ reserves as its key separator';
   const first = parts[0];
   if (first?.kind === 'text' && first.text.startsWith('0')) return 'starts with "0", which BullMQ rejects';
-  // With only digits (or a sign) around the fields, a numeric field renders an integer such as "42".
-  if (/^-?\d*$/.test(literal)) {
+  // With only digits (and a leading sign) around the fields, a numeric field renders e.g. "42".
+  const texts = parts.map((p, i) => (p.kind === 'field' ? '' : i === 0 ? p.text.replace(/^-/, '') : p.text));
+  if (texts.every((t) => /^\d*$/.test(t))) {
     return parts.length === 0 ? 'is empty' : 'can render an integer (e.g. "42"), which BullMQ rejects as a custom id';
   }
   return undefined;

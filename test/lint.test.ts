@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { lint } from '../src/topology/lint.js';
+import { ruleIds } from '../src/topology/rules/index.js';
+import { parseIdTemplate, jobIdProblem } from '../src/topology/rules/template.js';
+import type { QueueSpec, Topology } from '../src/topology/types.js';
+
+/** A queue that satisfies every rule; tests break one thing at a time. */
+function queue(name: string, over: Partial<QueueSpec> = {}): QueueSpec {
+  return {
+    name,
+    jobs: [`${name}.run`],
+    jobId: `${name}-{id}`,
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 2000 },
+    removeOnComplete: { age: 86_400_000, count: 1000 },
+    removeOnFail: { age: 604_800_000, count: 5000 },
+    deadLetter: { kind: 'failed' },
+    ...over,
+  };
+}
+
+/** A clean topology: queues a and b, each with its own worker. */
+function topo(edit: (t: Topology) => void = () => {}): Topology {
+  const t: Topology = {
+    version: 1,
+    prefix: 'bull',
+    queues: { a: queue('a'), b: queue('b') },
+    workers: { wa: { name: 'wa', queues: ['a'] }, wb: { name: 'wb', queues: ['b'] } },
+    legacy: {},
+  };
+  edit(t);
+  return t;
+}
+
+const rulesOf = (t: Topology, options = {}) => lint(t, options).map((f) => f.rule);
+
+describe('lint', () => {
+  it('finds nothing in a clean topology', () => {
+    expect(lint(topo())).toEqual([]);
+  });
+
+  // One row per rule id: a topology that breaks it (and only it, where possible).
+  const broken: [string, (t: Topology) => void, 'error' | 'warning'][] = [
+    ['job-name-many-owners', (t) => (t.queues.b!.jobs = ['a.run']), 'error'],
+    ['queue-no-worker', (t) => (t.workers = { wa: t.workers.wa! }), 'error'],
+    ['queue-many-workers', (t) => (t.workers.wb!.queues = ['a', 'b']), 'error'],
+    ['worker-unknown-queue', (t) => t.workers.wb!.queues.push('c'), 'error'],
+    ['legacy-unknown-queue', (t) => (t.legacy.old = { name: 'old', to: 'nope' }), 'error'],
+    ['legacy-is-declared', (t) => (t.legacy.a = { name: 'a' }), 'error'],
+    ['dead-letter-unknown-queue', (t) => (t.queues.a!.deadLetter = { kind: 'queue', queue: 'dlq' }), 'error'],
+    ['queue-name-invalid', (t) => { t.queues['a:b'] = queue('a:b', { jobId: 'ab-{id}', jobs: ['ab.run'] }); t.workers.wa!.queues.push('a:b'); }, 'error'],
+    ['job-id-invalid', (t) => (t.queues.a!.jobId = '{id}'), 'error'],
+    ['job-id-field-unknown', (t) => (t.queues.a!.payload = { type: 'object', properties: { other: { type: 'string' } }, required: ['other'] }), 'error'],
+    ['job-id-field-optional', (t) => (t.queues.a!.payload = { type: 'object', properties: { id: { type: 'string' } }, required: [] }), 'warning'],
+    ['dedup-missing', (t) => delete t.queues.a!.jobId, 'error'],
+    ['no-retries', (t) => (t.queues.a!.attempts = 1), 'error'],
+    ['no-backoff', (t) => delete t.queues.a!.backoff, 'warning'],
+    ['no-retention', (t) => delete t.queues.a!.removeOnComplete, 'error'],
+    ['no-dead-letter', (t) => delete t.queues.a!.deadLetter, 'error'],
+    ['dead-letter-removed', (t) => (t.queues.a!.removeOnFail = true), 'error'],
+    ['dead-letter-retried', (t) => {
+      t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
+      t.workers = { wa: t.workers.wa! };
+    }, 'error'],
+  ];
+
+  it.each(broken)('%s: reported when broken, with its severity', (rule, edit, severity) => {
+    const findings = lint(topo(edit));
+    expect(findings.map((f) => f.rule)).toEqual([rule]);
+    expect(findings[0]!.severity).toBe(severity);
+    expect(findings[0]!.message.length).toBeGreaterThan(40);
+  });
+
+  it('covers every rule id', () => {
+    const covered = new Set([...broken.map(([r]) => r), 'prefix-no-hash-tag']);
+    expect([...ruleIds].filter((id) => !covered.has(id))).toEqual([]);
+  });
+
+  it('job-name-many-owners names every owner once', () => {
+    const f = lint(topo((t) => (t.queues.b!.jobs = ['b.run', 'a.run'])));
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ queue: 'b', path: 'queues.b.jobs.1' });
+    expect(f[0]!.message).toContain('a, b');
+  });
+
+  it('queue-no-worker exempts a dead-letter queue, which is parked by design', () => {
+    const t = topo((t) => {
+      t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
+      t.queues.b!.attempts = 1;
+      t.workers = { wa: t.workers.wa! };
+    });
+    expect(lint(t)).toEqual([]);
+  });
+
+  it('a dead-letter queue with attempts 1 is not no-retries; with 3 it is dead-letter-retried', () => {
+    const base = (attempts: number) => topo((t) => {
+      t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
+      t.queues.b!.attempts = attempts;
+    });
+    expect(rulesOf(base(1))).toEqual([]);
+    expect(rulesOf(base(3))).toEqual(['dead-letter-retried']);
+  });
+
+  it('legacy entries: a to naming a declared queue is fine', () => {
+    expect(lint(topo((t) => (t.legacy.old = { name: 'old', to: 'a' })))).toEqual([]);
+  });
+
+  it('queue-name-invalid suggests the dashed name and flags empty names', () => {
+    const t = topo((t) => {
+      t.queues['afip:invoice'] = queue('afip:invoice', { jobId: 'afip-{id}' });
+      t.queues[' '] = queue(' ', { jobId: 'x-{id}', jobs: [] });
+      t.workers.wa!.queues.push('afip:invoice', ' ');
+      t.workers.wa!.queues = t.workers.wa!.queues;
+    });
+    t.workers.wb!.queues = ['b'];
+    const f = lint(t).filter((x) => x.rule === 'queue-name-invalid');
+    expect(f.map((x) => x.queue)).toEqual(['afip:invoice', ' ']);
+    expect(f[0]!.message).toContain('"afip-invoice"');
+    expect(f[1]!.message).toContain('empty');
+  });
+
+  it('job-id-invalid: integers, colons, leading zero, unbalanced braces; fine with a text prefix', () => {
+    const bad = ['{orderId}', '123', '{a}{b}', '-{n}', '{n}7', 'order:{id}', '0{id}', '0abc-{id}', 'order-{id', 'order-id}', 'order-{}'];
+    for (const jobId of bad) {
+      expect(rulesOf(topo((t) => (t.queues.a!.jobId = jobId))), jobId).toEqual(['job-id-invalid']);
+    }
+    const good = ['order-{orderId}', 'o{id}', '{a}-{b}', 'process-{session.id}', 'fixed-id'];
+    for (const jobId of good) {
+      expect(rulesOf(topo((t) => (t.queues.a!.jobId = jobId))), jobId).toEqual([]);
+    }
+  });
+
+  it('job-id-invalid tells how to fix it', () => {
+    const [f] = lint(topo((t) => (t.queues.a!.jobId = '{orderId}')));
+    expect(f!.message).toMatch(/integer.*e\.g\. "a-\{orderId\}"/);
+    const [g] = lint(topo((t) => (t.queues.a!.jobId = 'order:{id}')));
+    expect(g!.message).toContain('"order-{id}"');
+  });
+
+  it('checks deduplication.id fields against the payload too, but allows ":" there', () => {
+    const payload = { type: 'object' as const, properties: { id: { type: 'string' as const } }, required: ['id'] };
+    expect(rulesOf(topo((t) => Object.assign(t.queues.a!, { payload, deduplication: { id: 'd:{id}' } })))).toEqual([]);
+    expect(rulesOf(topo((t) => Object.assign(t.queues.a!, { payload, deduplication: { id: 'd-{nope}' } })))).toEqual(['job-id-field-unknown']);
+  });
+
+  it('job-id-field rules need a payload schema and read the top segment of dotted fields', () => {
+    expect(rulesOf(topo((t) => (t.queues.a!.jobId = 'a-{whatever}')))).toEqual([]);
+    const payload = { type: 'object' as const, properties: { session: { type: 'object' as const } }, required: ['session'] };
+    expect(rulesOf(topo((t) => Object.assign(t.queues.a!, { payload, jobId: 'a-{session.id}' })))).toEqual([]);
+  });
+
+  it('dedup: none is the explicit opt-out', () => {
+    expect(rulesOf(topo((t) => { delete t.queues.a!.jobId; t.queues.a!.dedup = 'none'; }))).toEqual([]);
+  });
+
+  it('no-retries when attempts is missing', () => {
+    expect(rulesOf(topo((t) => delete t.queues.a!.attempts))).toEqual(['no-retries']);
+  });
+
+  it('no-backoff only when retried', () => {
+    expect(rulesOf(topo((t) => { t.queues.a!.attempts = 1; delete t.queues.a!.backoff; }))).toEqual(['no-retries']);
+  });
+
+  it('no-retention: false counts as not set; true (remove at once) is a bound', () => {
+    const f = lint(topo((t) => { t.queues.a!.removeOnFail = false; t.queues.a!.removeOnComplete = true; }));
+    expect(f.map((x) => [x.rule, x.path])).toEqual([['no-retention', 'queues.a.removeOnFail']]);
+    expect(f[0]!.message).toContain('fills Redis memory');
+  });
+
+  it('dead-letter-removed does not apply to a dead-letter queue path', () => {
+    const t = topo((t) => {
+      t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
+      t.queues.a!.removeOnFail = true;
+      t.queues.b!.attempts = 1;
+    });
+    expect(rulesOf(t)).toEqual([]);
+  });
+
+  describe('prefix-no-hash-tag', () => {
+    const cluster = 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000';
+    it('warns offline, errors live, on a cluster URL only', () => {
+      expect(lint(topo(), { redisUrl: cluster }).map((f) => [f.rule, f.severity])).toEqual([['prefix-no-hash-tag', 'warning']]);
+      expect(lint(topo(), { redisUrl: cluster, live: true }).map((f) => [f.rule, f.severity])).toEqual([['prefix-no-hash-tag', 'error']]);
+      expect(lint(topo(), { redisUrl: 'redis://127.0.0.1:7000' })).toEqual([]);
+      expect(lint(topo())).toEqual([]);
+    });
+    it('is satisfied by a hash-tag prefix or hash-tagged queue names', () => {
+      expect(lint(topo((t) => (t.prefix = '{bull}')), { redisUrl: cluster, live: true })).toEqual([]);
+      const tagged = topo((t) => {
+        t.queues = { '{a}': queue('{a}', { jobId: 'a-{id}' }) };
+        t.workers = { wa: { name: 'wa', queues: ['{a}'] } };
+      });
+      expect(lint(tagged, { redisUrl: cluster, live: true })).toEqual([]);
+    });
+  });
+
+  it('attaches dotted paths and lines, falling back to the enclosing entry, errors first', () => {
+    const lines: Record<string, number> = { 'queues.a': 10, 'queues.b': 20, 'queues.b.attempts': 22 };
+    const source = { lineOf: (p: (string | number)[]) => lines[p.join('.')] };
+    const t = topo((t) => {
+      delete t.queues.b!.backoff; // warning at queues.b.backoff → no line of its own, so line 20
+      delete t.queues.a!.deadLetter; // error at queues.a.deadLetter → line 10
+      t.queues.b!.removeOnComplete = false; // error → line 20
+    });
+    const f = lint(t, {}, source);
+    expect(f.map((x) => [x.rule, x.path, x.line])).toEqual([
+      ['no-dead-letter', 'queues.a.deadLetter', 10],
+      ['no-retention', 'queues.b.removeOnComplete', 20],
+      ['no-backoff', 'queues.b.backoff', 20],
+    ]);
+  });
+});
+
+describe('id templates', () => {
+  it('parses text and fields', () => {
+    expect(parseIdTemplate('p-{a}-{b.c}')).toEqual({
+      ok: true,
+      parts: [{ kind: 'text', text: 'p-' }, { kind: 'field', field: 'a' }, { kind: 'text', text: '-' }, { kind: 'field', field: 'b.c' }],
+    });
+    expect(parseIdTemplate('p-{a').ok).toBe(false);
+  });
+  it('knows what BullMQ rejects', () => {
+    const problem = (s: string) => {
+      const p = parseIdTemplate(s);
+      return p.ok ? jobIdProblem(p.parts) : p.problem;
+    };
+    expect(problem('42')).toMatch(/integer/);
+    expect(problem('')).toMatch(/empty/);
+    expect(problem('x-42')).toBeUndefined();
+  });
+});
