@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
 import type { ConnectionSpec } from './types.js';
 
 export interface SpecInput {
@@ -8,12 +10,128 @@ export interface SpecInput {
   env: NodeJS.ProcessEnv;
 }
 
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+const SCHEMES: Record<string, { mode: ConnectionSpec['mode']; tls: boolean }> = {
+  'redis:': { mode: 'standalone', tls: false },
+  'rediss:': { mode: 'standalone', tls: true },
+  'redis+cluster:': { mode: 'cluster', tls: false },
+  'rediss+cluster:': { mode: 'cluster', tls: true },
+};
+
+const URL_HINT = 'use redis://[user[:pass]@]host:port[/db], rediss://… or redis+cluster://host:port[,host:port…]';
+
 /** Parses --redis / REDIS_URL (default redis://127.0.0.1:6379) into a ConnectionSpec; bad input is a UsageError. */
 export function parseConnectionSpec(input: SpecInput): ConnectionSpec {
-  throw new Error('not implemented yet');
+  const url = nonEmpty(input.url) ?? nonEmpty(input.env.REDIS_URL) ?? DEFAULT_REDIS_URL;
+  const redacted = redactUrl(url);
+  const parsed = parseRedisUrl(url, redacted);
+  const spec: ConnectionSpec = { ...parsed, timeoutMs: input.timeoutMs, redacted };
+  if (input.passwordFile !== undefined) spec.password = readPasswordFile(input.passwordFile);
+  if (input.tlsCa !== undefined) spec.tlsCa = readFileOrThrow(input.tlsCa, '--tls-ca');
+  return spec;
 }
 
-/** Replaces any password in a URL by `***`. */
+type ParsedUrl = Omit<ConnectionSpec, 'timeoutMs' | 'redacted' | 'tlsCa'>;
+
+/**
+ * Parsed by hand rather than with WHATWG URL: cluster URLs list several hosts, which URL rejects,
+ * and a password containing `@` or `/` should still parse the way the user meant it.
+ */
+export function parseRedisUrl(url: string, redacted = redactUrl(url)): ParsedUrl {
+  const bad = (why: string) => new UsageError(`invalid Redis URL "${redacted}": ${why}`, URL_HINT);
+  const schemeEnd = url.indexOf('://');
+  if (schemeEnd < 0) throw bad('missing scheme');
+  const scheme = `${url.slice(0, schemeEnd).toLowerCase()}:`;
+  const kind = SCHEMES[scheme];
+  if (!kind) throw bad(`unsupported scheme "${scheme}"`);
+
+  const rest = url.slice(schemeEnd + 3);
+  const at = rest.lastIndexOf('@');
+  const userinfo = at >= 0 ? rest.slice(0, at) : undefined;
+  const afterUser = at >= 0 ? rest.slice(at + 1) : rest;
+  const pathStart = afterUser.search(/[/?#]/);
+  const hostList = pathStart >= 0 ? afterUser.slice(0, pathStart) : afterUser;
+  const tail = pathStart >= 0 ? afterUser.slice(pathStart) : '';
+
+  if (/[?#]/.test(tail)) throw bad('query parameters are not supported');
+  const nodes = hostList.split(',').map((hp) => parseHostPort(hp, bad));
+  if (kind.mode === 'standalone' && nodes.length > 1) throw bad('several hosts need redis+cluster://');
+
+  const parsed: ParsedUrl = { mode: kind.mode, nodes, tls: kind.tls };
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(':');
+    const user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, bad);
+    if (user) parsed.username = user;
+    if (colon >= 0) parsed.password = decode(userinfo.slice(colon + 1), bad);
+  }
+  const dbText = tail.replace(/^\//, '');
+  if (dbText !== '') {
+    if (!/^\d+$/.test(dbText)) throw bad(`database "${dbText}" is not a number`);
+    const db = Number(dbText);
+    if (kind.mode === 'cluster' && db !== 0) throw bad('Redis Cluster only has database 0');
+    if (db !== 0) parsed.db = db;
+  }
+  return parsed;
+}
+
+function parseHostPort(text: string, bad: (why: string) => UsageError): { host: string; port: number } {
+  // [::1]:6379 for IPv6, host:port otherwise; the port defaults to 6379.
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::([^:]*))?$/.exec(text);
+  if (!match) throw bad(text === '' ? 'missing host' : `bad host "${text}"`);
+  const host = match[1] ?? match[2];
+  const portText = match[3];
+  if (portText === undefined) return { host, port: 6379 };
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw bad(`bad port "${portText}"`);
+  return { host, port };
+}
+
+function decode(text: string, bad: (why: string) => UsageError): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw bad('bad percent-encoding in user or password');
+  }
+}
+
+/**
+ * Replaces any password in a URL by `***`. Everything between the first `:` of the user part and
+ * the last `@` is hidden, so even a malformed URL with an unencoded `@` or `/` in it never leaks.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  const schemeEnd = url.indexOf('://');
+  const start = schemeEnd >= 0 ? schemeEnd + 3 : 0;
+  const rest = url.slice(start);
+  const at = rest.lastIndexOf('@');
+  if (at < 0) return url;
+  const colon = rest.slice(0, at).indexOf(':');
+  if (colon < 0) return url;
+  return `${url.slice(0, start)}${rest.slice(0, colon)}:***${rest.slice(at)}`;
+}
+
+/** Removes `secret` and any URL password from text that may reach the user (e.g. a client library's error). */
+export function scrubSecrets(text: string, secret?: string): string {
+  let out = text.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, (u) => redactUrl(u));
+  if (secret) out = out.split(secret).join('***');
+  return out;
+}
+
+function readPasswordFile(file: string): string {
+  const password = readFileOrThrow(file, '--password-file').replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError(`--password-file ${file} is empty`, 'write the Redis password into it');
+  return password;
+}
+
+function readFileOrThrow(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new UsageError(`cannot read ${flag} ${file} (${code})`, 'check the path and its permissions');
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
