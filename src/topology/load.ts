@@ -1,4 +1,12 @@
-import type { LoadedTopology } from './types.js';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, isAbsolute, relative, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { TopologyError, UsageError } from '../errors.js';
+import { createLineLocator } from './locate.js';
+import { normalizeTopology } from './normalize.js';
+import { formatProblem, toProblems } from './problems.js';
+import { parseWith, topologySchema } from './schema.js';
+import type { LoadedTopology, TopologySource } from './types.js';
 
 export interface LoadOptions {
   /** -c / --config, when given. */
@@ -7,12 +15,154 @@ export interface LoadOptions {
   env: NodeJS.ProcessEnv;
 }
 
+/** Looked for in the working directory, in this order, when no file is named (contract). */
+export const DEFAULT_FILES = ['queuectl.yaml', 'queuectl.yml', 'queuectl.json', 'queuectl.config.ts', 'queuectl.config.mjs', 'queuectl.config.js'];
+const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
+
 /** Finds the topology file as the contract says. Undefined when none was named and none exists. */
 export async function findTopologyFile(options: LoadOptions): Promise<string | undefined> {
-  throw new Error('not implemented yet');
+  const named = options.config ? { file: options.config, via: '-c' } : options.env.QUEUECTL_CONFIG ? { file: options.env.QUEUECTL_CONFIG, via: 'QUEUECTL_CONFIG' } : undefined;
+  if (named) {
+    const file = resolve(options.cwd, named.file);
+    await assertReadableFile(file, named.via === '-c' ? 'check the path given to -c' : 'check the path in QUEUECTL_CONFIG');
+    return file;
+  }
+  for (const name of DEFAULT_FILES) {
+    const file = resolve(options.cwd, name);
+    if (await stat(file).then((s) => s.isFile(), () => false)) return file;
+  }
+  return undefined;
 }
 
 /** Loads, parses and validates a topology file. Throws TopologyError / UsageError (exit 2). */
 export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
-  throw new Error('not implemented yet');
+  const shown = displayPath(file);
+  const ext = extname(file).toLowerCase();
+  if (MODULE_EXTENSIONS.has(ext)) {
+    const data = await importModule(file, shown);
+    return validate(data, { file: shown, format: 'module', lineOf: () => undefined });
+  }
+  const text = await readText(file, shown);
+  const format = ext === '.json' ? 'json' : 'yaml';
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, merge: format === 'yaml', prettyErrors: true });
+  let data: unknown;
+  if (format === 'json') {
+    data = parseJson(text, shown);
+  } else {
+    if (doc.errors.length > 0) throw new TopologyError(shown, yamlSyntaxProblems(doc.errors));
+    data = doc.toJS({ maxAliasCount: 1000 });
+  }
+  return validate(data, { file: shown, format, lineOf: createLineLocator(doc, counter) });
+}
+
+function validate(data: unknown, source: TopologySource): LoadedTopology {
+  if (data === null || data === undefined) {
+    throw new TopologyError(source.file, ['the file is empty — declare at least `queues:` with one queue']);
+  }
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    const got = Array.isArray(data) ? 'a list' : `${typeof data} ${JSON.stringify(data)}`;
+    throw new TopologyError(source.file, [`expected a mapping with version, prefix, queues, workers, legacy at the top level, got ${got} — see the contract's "Topology file" example`]);
+  }
+  const result = parseWith(topologySchema, data);
+  if (!result.success) throw new TopologyError(source.file, toProblems(result.error.issues, source.lineOf).map(formatProblem));
+  return { topology: normalizeTopology(result.data), source };
+}
+
+async function assertReadableFile(file: string, hint: string): Promise<void> {
+  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw fileError(error, displayPath(file), hint);
+  });
+  if (info.isDirectory()) throw new UsageError(`topology file ${displayPath(file)} is a directory`, 'name the YAML, JSON or TS file itself');
+}
+
+async function readText(file: string, shown: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw fileError(error as NodeJS.ErrnoException, shown, 'check the path given to -c');
+  }
+}
+
+function fileError(error: NodeJS.ErrnoException, shown: string, hint: string): UsageError {
+  switch (error.code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new UsageError(`topology file ${shown} not found`, hint);
+    case 'EACCES':
+    case 'EPERM':
+      return new UsageError(`cannot read topology file ${shown}: permission denied`, 'check its permissions (chmod +r) or run as a user who can read it');
+    case 'EISDIR':
+      return new UsageError(`topology file ${shown} is a directory`, 'name the YAML, JSON or TS file itself');
+    default:
+      return new UsageError(`cannot read topology file ${shown}: ${error.code ?? error.message}`, hint);
+  }
+}
+
+/** JSON.parse's own verdict (YAML would accept trailing commas and more), with a line when it gives a position. */
+function parseJson(text: string, shown: string): unknown {
+  try {
+    return text.trim() === '' ? null : JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message.replace(/, ".*" is not valid JSON$/s, '');
+    const position = /at position (\d+)/.exec(message);
+    const where = position ? lineAndColumn(text, Number(position[1])) : undefined;
+    const what = message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)$/, '');
+    throw new TopologyError(shown, [`${where ? `line ${where.line}, column ${where.column}: ` : ''}invalid JSON: ${what} — fix the JSON syntax (no trailing commas, keys in double quotes)`]);
+  }
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+function yamlSyntaxProblems(errors: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }[]): string[] {
+  const lines = errors.map((e) => {
+    const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const where = e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
+    return `${where}invalid YAML: ${what} — fix the YAML syntax (indent with spaces, close every bracket and quote)`;
+  });
+  return [...new Set(lines)];
+}
+
+/** A TS/JS module whose default export is the topology object (jiti compiles TS on the fly). */
+async function importModule(file: string, shown: string): Promise<unknown> {
+  await assertReadableFile(file, 'check the path given to -c');
+  const { createJiti } = await import('jiti');
+  const jiti = createJiti(import.meta.url, { moduleCache: false });
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await jiti.import(file)) as Record<string, unknown>;
+  } catch (error) {
+    throw new TopologyError(shown, [moduleFailure(error, file)]);
+  }
+  // jiti fakes a `default` for modules without one; only a real own property counts.
+  const own = namespace && typeof namespace === 'object' ? Object.getOwnPropertyDescriptor(namespace, 'default') : undefined;
+  if (!own) {
+    throw new TopologyError(shown, ['the module has no default export — end it with `export default defineTopology({ ... })`']);
+  }
+  const value: unknown = await own.value;
+  if (typeof value === 'function') {
+    throw new TopologyError(shown, ['the default export is a function — export the topology object itself: `export default defineTopology({ ... })`']);
+  }
+  return value;
+}
+
+/** One line for a module that failed to load: its message, and the line in the file when the error names it. */
+function moduleFailure(error: unknown, file: string): string {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const text = `${err.message}\n${err.stack ?? ''}`;
+  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const at = new RegExp(`${escaped}:(\\d+)(?::(\\d+))?`).exec(text);
+  const first = err.message.split('\n')[0]!.trim().replace(/^ParseError: /, 'syntax error: ').replace(/\s+$/, '');
+  const where = at ? `line ${at[1]}${at[2] ? `, column ${at[2]}` : ''}: ` : '';
+  const what = /syntax error|Unexpected|Cannot find|Cannot use import/i.test(first) ? first : `the module threw ${err.name}: ${first}`;
+  return `${where}${what} — fix the module so it loads with node`;
+}
+
+/** Relative to the working directory when inside it, so messages stay short. */
+function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }

@@ -1,0 +1,30 @@
+import type { ParsedTopology } from './schema.js';
+import type { LegacyQueueSpec, QueueSpec, Topology, WorkerSpec } from './types.js';
+
+/**
+ * Parsed file → the `Topology` every module reads: `defaults` merged into each queue (a queue's
+ * own value wins; `alerts` merge per threshold so a queue can add one without repeating the
+ * rest), each entry named, absent sections empty. Pure.
+ */
+export function normalizeTopology(parsed: ParsedTopology): Topology {
+  const defaults = parsed.defaults ?? {};
+  const queues: Record<string, QueueSpec> = {};
+  for (const [name, own] of Object.entries(parsed.queues)) {
+    const merged: QueueSpec = { name, ...dropUndefined(defaults), ...dropUndefined(own) };
+    if (defaults.alerts && own.alerts) merged.alerts = { ...dropUndefined(defaults.alerts), ...dropUndefined(own.alerts) };
+    queues[name] = merged;
+  }
+
+  const workers: Record<string, WorkerSpec> = {};
+  for (const [name, worker] of Object.entries(parsed.workers ?? {})) workers[name] = { name, ...dropUndefined(worker) };
+
+  const legacy: Record<string, LegacyQueueSpec> = {};
+  for (const [name, entry] of Object.entries(parsed.legacy ?? {})) legacy[name] = { name, ...dropUndefined(entry ?? {}) };
+
+  return { version: parsed.version, prefix: parsed.prefix, queues, workers, legacy };
+}
+
+/** Optional keys stay absent rather than present-but-undefined, so spreads never erase a default. */
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,184 @@
+import * as z from 'zod';
+import { DURATION_HINT, durationProblem, formatDuration, parseDuration } from './durations.js';
+import { describeValue, issueMessage, unknownKeyMessage } from './problems.js';
+import type { Backoff, DeadLetter, Retention } from './types.js';
+
+/**
+ * The topology file's surface syntax, and the only module that knows it. Parsing turns every
+ * duration into milliseconds and every shorthand into its full form; normalize.ts then merges
+ * `defaults` and names the entries, giving the `Topology` of types.ts.
+ */
+
+/** Milliseconds, or a string such as `500ms`, `30s`, `5m`, `1h`, `7d`. */
+export type DurationInput = number | string;
+
+const PARSE_OPTIONS = { error: issueMessage, reportInput: true } as const;
+
+/** Parses with the wording of problems.ts (also used for the nested parses below). */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown) {
+  return schema.safeParse(value, PARSE_OPTIONS);
+}
+
+/** A strict object whose unknown-key problems suggest the closest known key. */
+function strict<S extends z.core.$ZodLooseShape>(shape: S) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => unknownKeyMessage(key, known)).join('\n') : undefined),
+  });
+}
+
+type Kind = 'boolean' | 'number' | 'string' | 'array' | 'object';
+const kindOf = (value: unknown): Kind | undefined =>
+  Array.isArray(value) ? 'array' : value !== null && ['boolean', 'number', 'string', 'object'].includes(typeof value) ? (typeof value as Kind) : undefined;
+
+/**
+ * A value with several written forms, picked by its JSON kind. Unlike z.union, a problem inside
+ * the chosen form is reported at its own path instead of as "matches no alternative".
+ */
+function byKind<In, Out>(expected: string, branches: Partial<Record<Kind, z.ZodType<Out>>>) {
+  return z.custom<In>().transform((value, ctx): Out => {
+    const kind = kindOf(value);
+    const branch = kind && branches[kind];
+    if (!branch) {
+      ctx.addIssue({ code: 'custom', message: `expected ${expected}, got ${describeValue(value)} — write ${expected}`, input: value });
+      return z.NEVER;
+    }
+    const result = parseWith(branch, value);
+    if (!result.success) {
+      ctx.issues.push(...(result.error.issues as typeof ctx.issues));
+      return z.NEVER;
+    }
+    return result.data;
+  });
+}
+
+const duration = z.custom<DurationInput>().transform((value, ctx): number => {
+  const ms = parseDuration(value);
+  if (ms !== undefined) return ms;
+  ctx.addIssue({ code: 'custom', message: value === undefined ? `missing — add a duration (${DURATION_HINT})` : durationProblem(value), input: value });
+  return z.NEVER;
+});
+
+const count = (what: string) => z.int({ error: (i) => (i.code !== 'invalid_type' || i.input === undefined ? undefined : `${what} must be a whole number, got ${describeValue(i.input)} — write an integer`) }).min(1);
+const jitter = z.number().min(0).max(1, { error: 'jitter must be between 0 and 1 — e.g. jitter: 0.2 (±20%)' });
+
+const backoffObject = strict({
+  type: z.enum(['fixed', 'exponential', 'steps']),
+  delay: duration.optional(),
+  steps: z.array(duration).min(1, { error: 'steps must not be empty — e.g. steps: [30s, 2m, 5m]' }).optional(),
+  jitter: jitter.optional(),
+}).transform((b, ctx): Backoff => {
+  const withJitter = b.jitter === undefined ? {} : { jitter: b.jitter };
+  if (b.type === 'steps') {
+    if (b.delay !== undefined) ctx.addIssue({ code: 'custom', path: ['delay'], message: 'steps backoff takes no delay — remove it, or use type: fixed/exponential' });
+    if (b.steps) return { type: 'steps', steps: b.steps, ...withJitter };
+    ctx.addIssue({ code: 'custom', path: ['steps'], message: 'missing — add steps: [30s, 2m, 5m] (one wait per retry)' });
+    return z.NEVER;
+  }
+  if (b.steps !== undefined) ctx.addIssue({ code: 'custom', path: ['steps'], message: `${b.type} backoff takes no steps — remove them, or use type: steps` });
+  if (b.delay !== undefined) return { type: b.type, delay: b.delay, ...withJitter };
+  ctx.addIssue({ code: 'custom', path: ['delay'], message: `missing — add delay: 2000 (or 30s) to the ${b.type} backoff` });
+  return z.NEVER;
+});
+
+export type BackoffInput =
+  | DurationInput
+  | DurationInput[]
+  | { type: 'fixed' | 'exponential'; delay: DurationInput; jitter?: number }
+  | { type: 'steps'; steps: DurationInput[]; jitter?: number };
+
+const BACKOFF_FORMS = 'a duration, a list of durations or { type: fixed|exponential|steps, ... }';
+const backoff = byKind<BackoffInput, Backoff>(BACKOFF_FORMS, {
+  number: duration.transform((delay): Backoff => ({ type: 'fixed', delay })),
+  string: duration.transform((delay): Backoff => ({ type: 'fixed', delay })),
+  array: z.array(duration).min(1, { error: 'an empty steps list — e.g. [30s, 2m, 5m]' }).transform((steps): Backoff => ({ type: 'steps', steps })),
+  object: backoffObject,
+});
+
+export type RetentionInput = boolean | number | { age?: DurationInput; count?: number };
+const RETENTION_FORMS = 'true, false, a count or { age, count }';
+const retention = byKind<RetentionInput, Retention>(RETENTION_FORMS, {
+  boolean: z.boolean(),
+  number: z.int().min(0).transform((n): Retention => ({ count: n })),
+  object: strict({ age: duration.optional(), count: z.int().min(0).optional() }),
+});
+
+export type DeadLetterInput = 'failed' | { queue: string };
+const deadLetter = byKind<DeadLetterInput, DeadLetter>('"failed" or { queue: <dead-letter queue> }', {
+  string: z.literal('failed', { error: (i) => `expected "failed" or { queue: <name> }, got ${describeValue(i.input)} — write deadLetter: { queue: ${String(i.input)} } for a dead-letter queue` })
+    .transform((): DeadLetter => ({ kind: 'failed' })),
+  object: strict({ queue: z.string().min(1) }).transform((d): DeadLetter => ({ kind: 'queue', queue: d.queue })),
+});
+
+const pair = <T extends z.ZodType>(item: T, example: string) =>
+  z.tuple([item, item], { error: (i) => `expected [warning, critical], got ${describeValue(i.input)} — e.g. ${example}` });
+const orderedPair = (label: (n: number) => string) => (p: [number, number], ctx: z.RefinementCtx) => {
+  if (p[0] > p[1]) ctx.addIssue({ code: 'custom', message: `warning ${label(p[0])} is above critical ${label(p[1])} — write [warning, critical] with warning <= critical` });
+};
+const threshold = pair(z.int().min(0), '[100, 500]').superRefine(orderedPair(String));
+const alerts = strict({
+  waiting: threshold.optional(),
+  delayed: threshold.optional(),
+  active: threshold.optional(),
+  failed: threshold.optional(),
+  oldestWait: pair(duration, '[1m, 5m]').superRefine(orderedPair(formatDuration)).optional(),
+});
+
+const payload = strict({
+  type: z.literal('object', { error: (i) => `expected "object", got ${describeValue(i.input)} — a payload schema describes the job data object: type: object` }),
+  properties: z.record(z.string(), strict({ type: z.enum(['string', 'number', 'integer', 'boolean', 'object', 'array']), description: z.string().optional() })),
+  required: z.array(z.string()).default([]),
+}).superRefine((p, ctx) => {
+  p.required.forEach((name, i) => {
+    if (!(name in p.properties)) {
+      ctx.addIssue({ code: 'custom', path: ['required', i], message: `"${name}" is required but not declared — add it under properties or remove it from required` });
+    }
+  });
+});
+
+/** Queue options that `defaults` may also carry (everything but jobs and jobId). */
+const queueOptions = {
+  description: z.string().optional(),
+  dedup: z.literal('none', { error: (i) => `expected "none", got ${describeValue(i.input)} — write dedup: none, or give a jobId template instead` }).optional(),
+  deduplication: strict({ id: z.string().min(1), ttl: duration.optional() }).optional(),
+  attempts: count('attempts').optional(),
+  backoff: backoff.optional(),
+  removeOnComplete: retention.optional(),
+  removeOnFail: retention.optional(),
+  deadLetter: deadLetter.optional(),
+  concurrency: count('concurrency').optional(),
+  rateLimit: strict({ max: count('max'), duration }).optional(),
+  timeout: duration.optional(),
+  alerts: alerts.optional(),
+  payload: payload.optional(),
+};
+
+const queue = strict({
+  jobs: z.array(z.string().min(1), { error: (i) => (i.input === undefined ? 'missing — list the job names this queue owns: jobs: [name]' : undefined) })
+    .min(1, { error: 'jobs must not be empty — list the job names this queue owns' }),
+  jobId: z.string().min(1).optional(),
+  ...queueOptions,
+});
+
+const worker = strict({
+  queues: z.array(z.string().min(1), { error: (i) => (i.input === undefined ? 'missing — list the queues this worker consumes: queues: [name]' : undefined) })
+    .min(1, { error: 'queues must not be empty — list the queues this worker consumes' }),
+  concurrency: count('concurrency').optional(),
+  description: z.string().optional(),
+});
+
+const legacy = strict({ note: z.string().optional(), to: z.string().min(1).optional() });
+
+export const topologySchema = strict({
+  version: z.literal(1, { error: (i) => `unsupported version ${describeValue(i.input)} — this queuectl reads version: 1` }).default(1),
+  prefix: z.string().min(1).default('bull'),
+  defaults: strict(queueOptions).nullish(),
+  queues: z.record(z.string(), queue, { error: (i) => (i.input === undefined ? 'missing — declare your queues under queues:' : undefined) }),
+  workers: z.record(z.string(), worker).nullish(),
+  legacy: z.record(z.string(), legacy.nullable()).nullish(),
+});
+
+/** What a topology file (or `defineTopology()`) may contain. */
+export type TopologyInput = z.input<typeof topologySchema>;
+/** The file after parsing, before defaults are merged (see normalize.ts). */
+export type ParsedTopology = z.output<typeof topologySchema>;
