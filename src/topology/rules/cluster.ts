@@ -16,7 +16,7 @@ export const clusterPrefix: Rule = (topology, options) => {
       rule: 'prefix-no-hash-tag',
       severity: options.live ? 'error' : 'warning',
       path: ['prefix'],
-      message: `prefix "${topology.prefix}" has no hash tag and Redis is a cluster, so BullMQ fails with CROSSSLOT on ${untagged.length} queue(s); use prefix: "{${topology.prefix}}" (and migrate existing queues)`,
+      message: `prefix "${topology.prefix}" has no hash tag and Redis is a cluster, so BullMQ fails with CROSSSLOT on ${untagged.length} queue(s); use prefix: "{${topology.prefix}}" (jobs already stored under "${topology.prefix}" stay there: drain them first)`,
     },
   ];
 };

@@ -18,7 +18,7 @@ export const queueNames: Rule = (topology) => {
         severity: 'error',
         queue: name,
         path,
-        message: `queue name "${name}" contains ":", which BullMQ rejects (it separates Redis key parts); rename it to "${fixed}" here and in workers, then move the old queue's jobs with: queuectl migrate --from "${name}"`,
+        message: `queue name "${name}" contains ":", which BullMQ rejects (it separates Redis key parts); rename it to "${fixed}" here, in workers and in the code that creates the Queue and Worker`,
       });
     } else if (name !== name.trim()) {
       findings.push({ rule: 'queue-name-invalid', severity: 'error', queue: name, path, message: `queue name "${name}" starts or ends with whitespace; rename it to "${name.trim()}"` });

@@ -43,7 +43,7 @@ export function jobIdProblem(parts: TemplatePart[]): string | undefined {
   const literal = parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
   if (literal.includes(':')) return 'contains ":", which BullMQ reserves as its key separator';
   const first = parts[0];
-  if (first?.kind === 'text' && first.text.startsWith('0')) return 'starts with "0", which BullMQ rejects';
+  if (first?.kind === 'text' && first.text.startsWith('0')) return 'starts with "0" (BullMQ rejects "0" and ids starting "0:")';
   // With only digits (and a leading sign) around the fields, a numeric field renders e.g. "42".
   const texts = parts.map((p, i) => (p.kind === 'field' ? '' : i === 0 ? p.text.replace(/^-/, '') : p.text));
   if (texts.every((t) => /^\d*$/.test(t))) {
