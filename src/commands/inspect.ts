@@ -1,6 +1,112 @@
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
+import type { Topology } from '../topology/types.js';
+import { evaluateAlert } from '../inspect/alerts.js';
+import { discoverQueues } from '../inspect/discover.js';
+import { readRedisHealth } from '../inspect/health.js';
+import { readJob } from '../inspect/read-job.js';
+import { readQueues, type QueueTarget } from '../inspect/read-queues.js';
+import { inspectDocument, renderHealth, renderJob, renderQueueTable, type InspectRow } from '../inspect/render.js';
+import type { QueueKind, RedisHealth } from '../inspect/types.js';
+import { ratesSince, snapshot, watchLoop, type Snapshot } from '../inspect/watch.js';
 
-export async function run(_opts: Record<string, unknown>, _ctx: Context): Promise<number> {
-  throw new UsageError('not implemented yet');
+export interface InspectOptions {
+  all?: boolean;
+  /** true for `--watch` alone (2 s), or the seconds given. */
+  watch?: boolean | string;
+}
+
+/** `queuectl inspect [queue…]` and `queuectl inspect job <queue> <id>`. Read-only: never writes to Redis. */
+export async function run(opts: InspectOptions, ctx: Context, args: string[] = []): Promise<number> {
+  if (args[0] === 'job') return inspectJob(ctx, args.slice(1));
+  for (const name of args) {
+    if (name === '' || name.includes(':')) throw new UsageError(`"${name}" is not a queue name (BullMQ queue names cannot be empty or contain ":")`, 'pass queue names as shown by `queuectl inspect --all`');
+  }
+  const intervalMs = watchInterval(opts.watch);
+  if (intervalMs !== undefined && ctx.globals.json) {
+    throw new UsageError('--watch and --json cannot be combined', 'use --json alone and poll it, or --watch for a live table');
+  }
+
+  const topology = (await ctx.topologyIfAny())?.topology;
+  const prefix = await ctx.prefix();
+  const handle = await ctx.redis();
+  const masters = await handle.masters();
+
+  const collect = async (): Promise<{ rows: InspectRow[]; health: RedisHealth }> => {
+    const targets = await chooseTargets(topology, args, Boolean(opts.all) || !topology, () => discoverQueues(masters, prefix, { signal: ctx.signal }));
+    const [queues, health] = await Promise.all([readQueues(handle, prefix, targets), readRedisHealth(masters, handle.mode)]);
+    const rows = queues.map((queue) => ({ queue, alert: evaluateAlert(queue, topology?.queues[queue.name]?.alerts) }));
+    return { rows, health };
+  };
+
+  if (intervalMs === undefined) {
+    const { rows, health } = await collect();
+    if (ctx.globals.json) {
+      ctx.out.printJson(inspectDocument(rows, health));
+    } else {
+      ctx.out.print(`${renderQueueTable(rows, { color: ctx.out.color })}\n\n${renderHealth(health, { color: ctx.out.color })}`);
+    }
+    return 0;
+  }
+
+  let previous: Snapshot | undefined;
+  await watchLoop({
+    intervalMs,
+    signal: ctx.signal,
+    // Redraw only when the table goes to a terminal; piped output gets one table per tick.
+    redraw: ctx.out.interactive && Boolean(process.stdout.isTTY),
+    write: (text) => ctx.out.print(text),
+    frame: async () => {
+      const { rows, health } = await collect();
+      const current = snapshot(rows.map((r) => r.queue), Date.now());
+      for (const row of rows) row.rates = ratesSince(previous, current, row.queue.name);
+      previous = current;
+      const stamp = `every ${intervalMs / 1000}s · ${new Date(current.at).toISOString()} · Ctrl-C to stop`;
+      return `${stamp}\n${renderQueueTable(rows, { color: ctx.out.color, rates: true })}\n\n${renderHealth(health, { color: ctx.out.color })}`;
+    },
+  });
+  return 0;
+}
+
+function watchInterval(watch: InspectOptions['watch']): number | undefined {
+  if (watch === undefined || watch === false) return undefined;
+  if (watch === true) return 2000;
+  const seconds = Number(watch);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--watch takes a number of seconds, got "${watch}"`, 'for example --watch 5');
+  }
+  return Math.max(100, Math.round(seconds * 1000));
+}
+
+/**
+ * Which queues to show: the named ones; else declared, then legacy, then (with --all, or with no
+ * topology at all) every discovered queue the topology does not name.
+ */
+export async function chooseTargets(topology: Topology | undefined, names: string[], withDiscovered: boolean, discover: () => Promise<string[]>): Promise<QueueTarget[]> {
+  const kindOf = (name: string): QueueKind => (topology?.queues[name] ? 'declared' : topology?.legacy[name] ? 'legacy' : 'undeclared');
+  if (names.length > 0) return [...new Set(names)].map((name) => ({ name, kind: kindOf(name) }));
+  const declared = Object.keys(topology?.queues ?? {}).sort();
+  const legacy = Object.keys(topology?.legacy ?? {}).filter((n) => !topology?.queues[n]).sort();
+  const known = new Set([...declared, ...legacy]);
+  const discovered = withDiscovered ? (await discover()).filter((n) => !known.has(n)) : [];
+  return [
+    ...declared.map((name) => ({ name, kind: 'declared' as const })),
+    ...legacy.map((name) => ({ name, kind: 'legacy' as const })),
+    ...discovered.map((name) => ({ name, kind: 'undeclared' as const })),
+  ];
+}
+
+async function inspectJob(ctx: Context, args: string[]): Promise<number> {
+  if (args.length !== 2) {
+    throw new UsageError('inspect job needs a queue and a job id', 'queuectl inspect job <queue> <id>');
+  }
+  const [queue, id] = args;
+  const handle = await ctx.redis();
+  const job = await readJob(handle, await ctx.prefix(), queue, id);
+  if (!job) {
+    throw new UsageError(`job ${queue}/${id} not found`, `check the queue and id; \`queuectl inspect ${queue}\` shows the queue`);
+  }
+  if (ctx.globals.json) ctx.out.printJson({ schema: 'queuectl/inspect-job@1', job });
+  else ctx.out.print(renderJob(job, { color: ctx.out.color }));
+  return 0;
 }

@@ -1,0 +1,149 @@
+import { Chalk } from 'chalk';
+import { renderTable } from '../ui/table.js';
+import { formatAge, type AlertLevel, type AlertResult } from './alerts.js';
+import type { JobView } from './read-job.js';
+import type { LiveQueue, RedisHealth } from './types.js';
+
+/** One row of inspect: the live queue, its alert, and (under --watch) rates since the last tick. */
+export interface InspectRow {
+  queue: LiveQueue;
+  alert: AlertResult;
+  rates?: { waitingPerSec: number; completedPerSec: number };
+}
+
+/** The `--json` document (contract: `queuectl/inspect@1`); fields may be added, never removed. */
+export function inspectDocument(rows: InspectRow[], health: RedisHealth) {
+  return {
+    schema: 'queuectl/inspect@1' as const,
+    redis: {
+      version: health.version,
+      mode: health.mode,
+      usedMemory: health.usedMemory,
+      maxMemory: health.maxMemory,
+      evictionPolicy: health.evictionPolicy,
+      nodes: health.nodes,
+    },
+    queues: rows.map(({ queue, alert, rates }) => ({
+      name: queue.name,
+      kind: queue.kind,
+      exists: queue.exists,
+      counts: { ...queue.counts },
+      paused: queue.paused,
+      oldestWaitingMs: queue.oldestWaitingMs,
+      workers: queue.workers === undefined ? null : queue.workers.length,
+      alert: alert.level,
+      alertReasons: alert.reasons,
+      stalled: queue.stalled,
+      bullmqVersion: queue.bullmqVersion ?? null,
+      meta: queue.meta,
+      ...(rates ? { rates } : {}),
+    })),
+  };
+}
+
+export interface RenderOptions {
+  color: boolean;
+  /** Add the waiting Δ/s and completed Δ/s columns (watch mode). */
+  rates?: boolean;
+}
+
+function paint(color: boolean) {
+  return new Chalk({ level: color ? 1 : 0 });
+}
+
+export function paintLevel(level: AlertLevel, text: string, color: boolean): string {
+  const c = paint(color);
+  if (level === 'critical') return c.red.bold(text);
+  if (level === 'warning') return c.yellow(text);
+  return c.green(text);
+}
+
+function rate(perSec: number): string {
+  if (perSec === 0) return '0';
+  const text = Math.abs(perSec) >= 10 ? perSec.toFixed(0) : perSec.toFixed(1);
+  return perSec > 0 ? `+${text}` : text;
+}
+
+/** The queue table as a string (no trailing newline). */
+export function renderQueueTable(rows: InspectRow[], options: RenderOptions): string {
+  const c = paint(options.color);
+  const head = ['queue', 'kind', 'waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed', 'paused', 'oldest wait', 'workers', 'alert'];
+  if (options.rates) head.splice(3, 0, 'waiting Δ/s'), head.splice(9, 0, 'completed Δ/s');
+  const body = rows.map(({ queue, alert, rates }) => {
+    const kind = queue.kind === 'declared' ? (queue.exists ? 'declared' : c.dim('declared (absent)'))
+      : queue.kind === 'legacy' ? c.yellow('legacy') : c.magenta('undeclared');
+    const n = queue.counts;
+    const cells: string[] = [
+      queue.name, kind, String(n.waiting), String(n.prioritized), String(n.delayed), String(n.active),
+      n.failed > 0 ? c.red(String(n.failed)) : '0', String(n.completed),
+      queue.paused ? c.yellow('yes') : 'no',
+      queue.oldestWaitingMs === null ? '-' : formatAge(queue.oldestWaitingMs),
+      queue.workers === undefined ? '?' : String(queue.workers.length),
+      paintLevel(alert.level, alert.level, options.color),
+    ];
+    if (options.rates) {
+      cells.splice(3, 0, rates ? rate(rates.waitingPerSec) : '-');
+      cells.splice(9, 0, rates ? rate(rates.completedPerSec) : '-');
+    }
+    return cells;
+  });
+  const numeric = head.map((_, i) => i).filter((i) => i >= 2 && head[i] !== 'paused' && head[i] !== 'alert');
+  const table = rows.length === 0 ? '(no queues)' : renderTable(head, body, { color: options.color, alignRight: numeric });
+  const reasons = rows.filter((r) => r.alert.reasons.length > 0)
+    .map((r) => `  ${paintLevel(r.alert.level, r.alert.level, options.color)} ${r.queue.name}: ${r.alert.reasons.join(', ')}`);
+  return [table, ...reasons].join('\n');
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) value /= 1024, unit++;
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The Redis health lines under the table; a red warning when the eviction policy may drop jobs. */
+export function renderHealth(health: RedisHealth, options: { color: boolean }): string {
+  const c = paint(options.color);
+  const lines = [
+    `Redis ${health.version} · ${health.mode} · ${health.nodes} ${health.nodes === 1 ? 'node' : 'masters'} · ` +
+      `memory ${formatBytes(health.usedMemory)} used / ${health.maxMemory === 0 ? 'no limit' : formatBytes(health.maxMemory)} · ` +
+      `eviction ${health.evictionPolicy}`,
+  ];
+  if (health.evictionPolicy !== 'noeviction') {
+    lines.push(c.red(`warning: maxmemory-policy is ${health.evictionPolicy}, so Redis may evict BullMQ keys and lose jobs — set it to noeviction`));
+  }
+  return lines.join('\n');
+}
+
+/** `inspect job` as text: one `field: value` line each, then data, opts, stack trace as blocks. */
+export function renderJob(job: JobView, options: { color: boolean }): string {
+  const c = paint(options.color);
+  const stateColor = job.state === 'failed' ? c.red : job.state === 'completed' ? c.green : c.cyan;
+  const line = (label: string, value: unknown) => `${c.bold(`${label}:`.padEnd(17))} ${value}`;
+  const block = (value: unknown) => JSON.stringify(value, null, 2).split('\n').map((l) => `  ${l}`).join('\n');
+  const lines = [
+    line('job', `${job.queue}/${job.id}`),
+    line('name', job.name),
+    line('state', stateColor(job.state)),
+    line('attempts made', job.attemptsMade),
+    line('attempts started', job.attemptsStarted),
+    line('created', job.createdAt ?? '-'),
+    line('processed', job.processedAt ?? '-'),
+    line('finished', job.finishedAt ?? '-'),
+  ];
+  if (job.delay > 0 || job.dueAt) lines.push(line('delay', `${job.delay} ms${job.dueAt ? `, due ${job.dueAt}` : ''}`));
+  if (job.priority > 0) lines.push(line('priority', job.priority));
+  if (job.processedBy) lines.push(line('worker', job.processedBy));
+  if (job.parentKey) lines.push(line('parent', job.parentKey));
+  lines.push(line('logs', job.logs));
+  if (job.failedReason !== null) lines.push(line('failed reason', c.red(job.failedReason)));
+  if (job.returnvalue !== null) lines.push(line('return value', JSON.stringify(job.returnvalue)));
+  lines.push(`${c.bold('data:')}`, block(job.data), `${c.bold('opts:')}`, block(job.opts));
+  if (job.stacktrace.length > 0) {
+    lines.push(c.bold('stack trace:'));
+    // Each entry is one attempt's stack; print its lines as they were, indented.
+    for (const entry of job.stacktrace) lines.push(...entry.split('\n').map((l) => `  ${l}`));
+  }
+  return lines.join('\n');
+}
