@@ -3,6 +3,7 @@ import { lint } from '../src/topology/lint.js';
 import { ruleIds } from '../src/topology/rules/index.js';
 import { parseIdTemplate, jobIdProblem } from '../src/topology/rules/template.js';
 import type { QueueSpec, Topology } from '../src/topology/types.js';
+import { runCli } from './helpers/cli.js';
 
 /** A queue that satisfies every rule; tests break one thing at a time. */
 function queue(name: string, over: Partial<QueueSpec> = {}): QueueSpec {
@@ -227,5 +228,67 @@ describe('id templates', () => {
     expect(problem('42')).toMatch(/integer/);
     expect(problem('')).toMatch(/empty/);
     expect(problem('x-42')).toBeUndefined();
+  });
+});
+
+describe('queuectl topology validate / graph (built CLI)', () => {
+  const fixture = (name: string) => `test/fixtures/lint/${name}.yaml`;
+
+  it('reports each broken rule with its path and line, exit 1', async () => {
+    const r = await runCli(['topology', 'validate', '-c', fixture('broken'), '--json']);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ schema: 'queuectl/topology-validate@1', file: fixture('broken'), valid: false, errors: 4, warnings: 1 });
+    expect(doc.findings.map((f: { rule: string; path: string; line: number }) => `${f.rule} ${f.path}:${f.line}`)).toEqual([
+      'job-id-invalid queues.orders.jobId:11',
+      'job-name-many-owners queues.emails.jobs.1:14',
+      'no-retention queues.emails.removeOnFail:17',
+      'queue-no-worker queues.reports:18',
+      'no-backoff queues.reports.backoff:18',
+    ]);
+  });
+
+  it('prints a table and a summary line; warnings alone exit 0', async () => {
+    const bad = await runCli(['topology', 'validate', '-c', fixture('broken')]);
+    expect(bad.stdout).toMatch(/^rule +severity +where +message/);
+    expect(bad.stdout).toContain('queues.orders.jobId:11');
+    expect(bad.stdout.trimEnd().split('\n').pop()).toBe(`${fixture('broken')}: 4 errors, 1 warning`);
+    const warn = await runCli(['topology', 'validate', '-c', fixture('warnings')]);
+    expect(warn.code).toBe(0);
+    expect(warn.stdout).toContain('job-id-field-optional');
+    expect(warn.stdout.trimEnd().split('\n').pop()).toBe(`${fixture('warnings')} valid (2 warnings): 1 queue, 1 worker, 0 legacy queues`);
+  });
+
+  it('examples: ECCB and CampoTech-fixed validate clean; CampoTech fails on every ":" name', async () => {
+    const eccb = await runCli(['topology', 'validate', '-c', 'examples/eccb-smart-upload.yaml']);
+    expect([eccb.code, eccb.stdout.trim()]).toEqual([0, 'examples/eccb-smart-upload.yaml valid: 4 queues, 3 workers, 1 legacy queue']);
+    const fixed = await runCli(['topology', 'validate', '-c', 'examples/campotech-fixed.yaml', '--json']);
+    expect(fixed.code).toBe(0);
+    expect(JSON.parse(fixed.stdout)).toMatchObject({ valid: true, errors: 0, warnings: 0 });
+    const original = await runCli(['topology', 'validate', '-c', 'examples/campotech.yaml', '--json']);
+    expect(original.code).toBe(1);
+    const doc = JSON.parse(original.stdout);
+    expect(new Set(doc.findings.map((f: { rule: string }) => f.rule))).toEqual(new Set(['queue-name-invalid']));
+    expect(doc.findings.map((f: { queue: string }) => f.queue)).toEqual([
+      'afip:invoice', 'payment:webhook', 'whatsapp:outbound', 'whatsapp:inbound', 'voice:transcription',
+      'voice:extraction', 'job:notification', 'invoice:pdf', 'sync:offline',
+    ]);
+    expect(doc.findings[0].message).toContain('rename it to "afip-invoice"');
+  });
+
+  it('warns (exit 0) about a plain prefix when --redis is a cluster URL', async () => {
+    const r = await runCli(['topology', 'validate', '-c', 'examples/eccb-smart-upload.yaml', '--redis', 'redis+cluster://127.0.0.1:7000', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).findings).toMatchObject([{ rule: 'prefix-no-hash-tag', severity: 'warning', path: 'prefix', line: 16 }]);
+  });
+
+  it('graph prints mermaid by default and dot on request', async () => {
+    const mermaid = await runCli(['topology', 'graph', '-c', 'examples/eccb-smart-upload.yaml']);
+    expect(mermaid.code).toBe(0);
+    expect(mermaid.stdout).toMatch(/^flowchart LR\n/);
+    expect(mermaid.stdout).toContain('"eccb-smart-upload (legacy)"');
+    const dot = await runCli(['topology', 'graph', '--format', 'dot', '-c', 'examples/eccb-smart-upload.yaml']);
+    expect(dot.code).toBe(0);
+    expect(dot.stdout).toMatch(/^digraph topology \{/);
   });
 });
