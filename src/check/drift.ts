@@ -60,7 +60,7 @@ export function sortFindings(findings: Finding[]): Finding[] {
 
 function evictionPolicy(policy: string | undefined): Finding[] {
   if (policy === 'noeviction') return [];
-  if (!policy) {
+  if (!policy || policy === 'unknown') {
     return [{
       rule: 'eviction-policy',
       severity: 'warning',

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { InterruptedError } from '../errors.js';
+import { execReads, type ReadCommand } from '../inspect/reads.js';
 import type { MisroutedJobs } from './types.js';
 
 /**
@@ -42,26 +43,7 @@ export function batchRanges(length: number, batch: number): [number, number][] {
   return ranges;
 }
 
-type Cmd = [string, ...(string | number)[]];
-
-/**
- * Runs read commands together. One pipeline on a single node; on a cluster one call each (ioredis
- * writes them without waiting, so it still pipelines per node) because a queue without a hash tag
- * spreads its keys over slots and a cluster pipeline must stay in one slot.
- */
-export async function readBatch(client: Redis | Cluster, cmds: Cmd[]): Promise<unknown[]> {
-  if (cmds.length === 0) return [];
-  if (client.isCluster) {
-    return Promise.all(cmds.map(([cmd, ...args]) => client.call(cmd, ...args)));
-  }
-  const pipeline = (client as Redis).pipeline();
-  for (const [cmd, ...args] of cmds) pipeline.call(cmd, ...args);
-  const results = (await pipeline.exec()) ?? [];
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
-}
+type Cmd = ReadCommand;
 
 /**
  * Finds jobs in `queue` whose name the queue does not own. Read-only (LLEN, ZCARD, LRANGE, ZRANGE,
@@ -79,19 +61,20 @@ export async function findMisrouted(
 ): Promise<MisroutedJobs[]> {
   const base = `${prefix}:${queue}:`;
   const keep = options.examples ?? 3;
-  const lengths = (await readBatch(
+  const lengths = (await execReads(
     client,
-    SAMPLED_STATES.map(({ state, type }) => [type === 'list' ? 'LLEN' : 'ZCARD', base + state] as Cmd),
+    SAMPLED_STATES.map(({ state, type }) => [type === 'list' ? 'llen' : 'zcard', base + state] as Cmd),
   )) as number[];
   const found = new Map<string, MisroutedJobs>();
 
   const readRanges = async (ranges: { key: string; type: 'list' | 'zset'; active: boolean; range: [number, number] }[]) => {
-    const idLists = (await readBatch(
+    const idLists = (await execReads(
       client,
-      ranges.map(({ key, type, range }) => [type === 'list' ? 'LRANGE' : 'ZRANGE', key, range[0], range[1]] as Cmd),
-    )) as string[][];
-    const jobs = ranges.flatMap((r, i) => idLists[i]!.map((id) => ({ id, active: r.active })));
-    const names = (await readBatch(client, jobs.map(({ id }) => ['HGET', base + id, 'name'] as Cmd))) as (string | null)[];
+      ranges.map(({ key, type, range }) => [type === 'list' ? 'lrange' : 'zrange', key, range[0], range[1]] as Cmd),
+    )) as (string[] | null)[];
+    // null: the key is not of the expected type (execReads maps WRONGTYPE to null).
+    const jobs = ranges.flatMap((r, i) => (idLists[i] ?? []).map((id) => ({ id, active: r.active })));
+    const names = (await execReads(client, jobs.map(({ id }) => ['hget', base + id, 'name'] as Cmd))) as (string | null)[];
     jobs.forEach(({ id, active }, i) => {
       const name = names[i];
       // A null name: the job was removed between the two reads.
