@@ -55,7 +55,7 @@ export function renderReport(report: ValidateReport, topology: Topology, color: 
       where(f),
       f.message,
     ]);
-    parts.push(renderTable(['rule', 'severity', 'where', 'message'], rows, { color, borders: false, wrap: { 3: 80 } }));
+    parts.push(renderTable(['rule', 'severity', 'where', 'message'], rows, { color, borders: false, wrap: { 3: 70 } }));
     parts.push('');
   }
   parts.push(summary(report, topology, c));

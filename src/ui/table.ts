@@ -35,7 +35,7 @@ export function renderTable(head: string[], rows: (string | number)[][], options
     ...(borders ? {} : { chars: PLAIN_CHARS }),
     style: {
       head: color ? ['bold'] : [],
-      border: color ? ['grey'] : [],
+      border: color && borders ? ['grey'] : [],
       ...(borders ? {} : { 'padding-left': 0, 'padding-right': 0 }),
     },
   });
