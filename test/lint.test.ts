@@ -111,9 +111,7 @@ describe('lint', () => {
       t.queues['afip:invoice'] = queue('afip:invoice', { jobId: 'afip-{id}' });
       t.queues[' '] = queue(' ', { jobId: 'x-{id}', jobs: [] });
       t.workers.wa!.queues.push('afip:invoice', ' ');
-      t.workers.wa!.queues = t.workers.wa!.queues;
     });
-    t.workers.wb!.queues = ['b'];
     const f = lint(t).filter((x) => x.rule === 'queue-name-invalid');
     expect(f.map((x) => x.queue)).toEqual(['afip:invoice', ' ']);
     expect(f[0]!.message).toContain('"afip-invoice"');
