@@ -62,7 +62,7 @@ function validate(data: unknown, source: TopologySource): LoadedTopology {
   }
   if (typeof data !== 'object' || Array.isArray(data)) {
     const got = Array.isArray(data) ? 'a list' : `${typeof data} ${JSON.stringify(data)}`;
-    throw new TopologyError(source.file, [`expected a mapping with version, prefix, queues, workers, legacy at the top level, got ${got} — see the contract's "Topology file" example`]);
+    throw new TopologyError(source.file, [`expected a mapping (version, prefix, defaults, queues, workers, legacy) at the top level, got ${got} — start the file with queues:`]);
   }
   const result = parseWith(topologySchema, data);
   if (!result.success) throw new TopologyError(source.file, toProblems(result.error.issues, source.lineOf).map(formatProblem));
