@@ -86,6 +86,28 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error,
     .addHelpText('after', '\nExamples:\n  queuectl doctor --redis redis://127.0.0.1:6379\n  queuectl doctor --json\n\nExit: 0 healthy (warnings allowed), 1 a check failed, 3 Redis unreachable.')
     .action(action(() => import('./commands/doctor.js')));
 
+  program
+    .command('dedup-check')
+    .description('prove that duplicate enqueues of one session make one job and one successful execution (on a scratch prefix)')
+    .option('--queue <name...>', 'queues to check, repeatable or comma-separated (default: every declared queue)')
+    .addOption(new Option('--copies <n>', 'concurrent copies of one synthetic session to enqueue').default('5'))
+    .option('--live', 'check the real queues instead: add a canary job delayed 10 years, count it, remove it (asks first; --yes off a terminal)')
+    .addHelpText('after', `
+How it works: for each queue with a jobId template, n producers on separate connections enqueue one
+synthetic session (queuectl-dedup-<random>) at once, with the queue's job options, on a scratch
+prefix that is deleted afterwards. Fields that vary per request (requestId, traceId, timestamp,
+createdAt…, or described "per request" in the payload schema) differ between the copies, as they
+would between real producers. A canary worker fails the first attempt and lets the retry succeed.
+Passes when: 1 job, 2 executions (1 failure + 1 success), n-1 copies reported duplicated.
+
+Examples:
+  queuectl dedup-check
+  queuectl dedup-check --queue eccb-ocr,eccb-smart-upload-process --copies 10 --json
+  queuectl dedup-check --live --yes --redis "$STAGING_REDIS_URL"
+
+Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis error, 130 interrupted.`)
+    .action(action(() => import('./commands/dedup-check.js')));
+
   return program;
 }
 

@@ -1,0 +1,73 @@
+import type { Context } from '../context.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { planAll, runPlans } from '../dedup/run.js';
+import { renderDedupReport } from '../dedup/render.js';
+import type { DedupReport } from '../dedup/types.js';
+
+export interface DedupCheckOptions {
+  /** --queue, repeatable or comma-separated. */
+  queue?: string[];
+  /** --copies, as commander hands it over. */
+  copies?: string | number;
+  live?: boolean;
+  /** Not a flag: tests shorten the canary's settle bound. */
+  settleMs?: number;
+}
+
+function parseCopies(raw: string | number | undefined): number {
+  const copies = Number(raw ?? 5);
+  if (!Number.isInteger(copies) || copies < 2 || copies > 100) {
+    throw new UsageError(`--copies must be a whole number from 2 to 100, got "${String(raw)}"`, 'for example --copies 5');
+  }
+  return copies;
+}
+
+/**
+ * `dedup-check`: proves that duplicate enqueues of one session make one job and one successful
+ * execution, on a scratch prefix (or, with --live, with a far-delayed canary on the real queue).
+ */
+export async function run(opts: DedupCheckOptions, ctx: Context): Promise<number> {
+  const copies = parseCopies(opts.copies);
+  const live = Boolean(opts.live);
+  const { topology } = await ctx.topology();
+  const wanted = (opts.queue ?? []).flatMap((q) => q.split(',')).map((q) => q.trim()).filter(Boolean);
+  for (const name of wanted) {
+    if (!topology.queues[name]) {
+      throw new UsageError(`unknown queue "${name}"`, `declared queues: ${Object.keys(topology.queues).join(', ') || 'none'}`);
+    }
+  }
+  const specs = wanted.length ? [...new Set(wanted)].map((q) => topology.queues[q]) : Object.values(topology.queues);
+  const plans = planAll(specs, copies, live);
+  const prefix = await ctx.prefix();
+
+  const touched = plans.filter((p) => p.kind === 'check').map((p) => p.queue);
+  if (live && touched.length > 0) {
+    const yes = await ctx.prompt.confirm(
+      `dedup-check --live adds ${copies} copies of a "queuectl.dedup-canary" job, delayed 10 years, to the live queue(s) ${touched.join(', ')} (prefix "${prefix}") and removes it again. Continue?`,
+    );
+    if (!yes) {
+      ctx.out.note('dedup-check: cancelled, nothing was added');
+      return ExitCode.checkFailed;
+    }
+  }
+
+  const handle = await ctx.redis();
+  const report = await runPlans(handle, plans, {
+    copies,
+    live,
+    prefix,
+    settleMs: opts.settleMs,
+    signal: ctx.signal,
+    onQueue: (queue) => {
+      if (ctx.out.interactive) ctx.out.note(`checking ${queue}…`);
+    },
+  });
+  for (const result of report.results) for (const warning of result.warnings) ctx.out.warn(`${result.queue}: ${warning}`);
+  print(ctx, report);
+  return report.results.every((r) => r.ok) ? ExitCode.ok : ExitCode.checkFailed;
+}
+
+function print(ctx: Context, report: DedupReport): void {
+  if (ctx.out.json) ctx.out.printJson(report);
+  else ctx.out.print(renderDedupReport(report, ctx.out.color));
+}
