@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Cluster, Redis } from 'ioredis';
+import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
+import type { Routing } from './routing.js';
+
+/** destination → state → jobs. */
+export type Moves = Record<string, Partial<Record<MovableState, number>>>;
+
+export interface StayedJob {
+  id: string;
+  /** As the script saw it: `unrouted` means the name has no destination in this run. */
+  reason: string;
+  name: string;
+}
+
+export interface ApplyProgress {
+  moved: number;
+  state: MovableState;
+  elapsedMs: number;
+}
+
+export interface ApplyOptions {
+  client: Redis | Cluster;
+  prefix: string;
+  routing: Routing;
+  states: MovableState[];
+  journalKey: string;
+  /** Jobs per script call (each call is one atomic step). */
+  batch: number;
+  /** Jobs per second, at most. */
+  rate?: number;
+  /** Keep moving arrivals until nothing moved for this long (the cutover window). */
+  follow?: { quietMs: number; pollMs?: number };
+  signal?: AbortSignal;
+  onProgress?: (progress: ApplyProgress) => void;
+}
+
+export interface ApplyResult {
+  moved: Moves;
+  total: number;
+  interrupted: boolean;
+  /** A few jobs the script left in place (the final plan says how many and why). */
+  stayed: StayedJob[];
+}
+
+const SCRIPT = 'queuectlMoveBatch';
+const lua = () => readFileSync(new URL('./lua/move-batch.lua', import.meta.url), 'utf8');
+type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<[number, string, number, string[], number[]]> };
+
+/** Loads the script once per client; ioredis sends EVALSHA and falls back to EVAL. */
+export function withMoveScript(client: Redis | Cluster): Scripted {
+  if (!(SCRIPT in client)) client.defineCommand(SCRIPT, { lua: lua() });
+  return client as unknown as Scripted;
+}
+
+/**
+ * Moves jobs state by state, oldest first, one atomic script call per batch. Stops between two
+ * calls on abort, so whatever happened is consistent and a rerun continues it.
+ */
+export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
+  const { prefix, routing, states, signal } = options;
+  const client = withMoveScript(options.client);
+  const src = queuePrefix(prefix, routing.from);
+  const destKeys = routing.dests.flatMap((d) => destinationKeys(prefix, d));
+  const config = JSON.stringify({ dests: routing.dests.map((d) => queuePrefix(prefix, d)), names: routing.dests, routes: routing.routes });
+  // Marks list slots being cut out; ':' keeps it from ever being a real job id.
+  const tombstone = `queuectl:moving:${randomBytes(8).toString('hex')}`;
+  const batch = options.rate ? Math.max(1, Math.min(options.batch, Math.ceil(options.rate / 10))) : options.batch;
+  const result: ApplyResult = { moved: {}, total: 0, interrupted: false, stayed: [] };
+  const started = Date.now();
+  let quietSince = Date.now();
+
+  for (;;) {
+    let movedInPass = 0;
+    for (const state of states) {
+      let boundary = '';
+      for (;;) {
+        if (signal?.aborted) return { ...result, interrupted: true };
+        const keys = [src + state, src + 'events', src + 'meta', options.journalKey, ...destKeys];
+        const [n, next, exhausted, stays, perDest] = await client[SCRIPT](keys.length, ...keys, state, src, batch, boundary, tombstone, config);
+        perDest.forEach((count, i) => {
+          if (count > 0) {
+            const row = (result.moved[routing.dests[i]] ??= {});
+            row[state] = (row[state] ?? 0) + count;
+          }
+        });
+        result.total += n;
+        movedInPass += n;
+        for (let i = 0; i < stays.length && result.stayed.length < 20; i += 3) result.stayed.push({ id: stays[i], reason: stays[i + 1], name: stays[i + 2] });
+        options.onProgress?.({ moved: result.total, state, elapsedMs: Date.now() - started });
+        if (options.rate) await sleep((result.total / options.rate) * 1000 - (Date.now() - started), signal);
+        boundary = next;
+        if (exhausted === 1) break;
+      }
+    }
+    if (!options.follow) return result;
+    if (movedInPass > 0) quietSince = Date.now();
+    else if (Date.now() - quietSince >= options.follow.quietMs) return result;
+    else await sleep(options.follow.pollMs ?? 500, signal);
+  }
+}
+
+/** Resolves after ms (at once when ms <= 0), or early on abort. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+
+/** The job states migrate can move; `active` and `waiting-children` never move. */
+export const MOVABLE_STATES = ['wait', 'prioritized', 'delayed', 'failed'] as const;
+export type MovableState = (typeof MOVABLE_STATES)[number];
+export const DEFAULT_STATES: MovableState[] = ['wait', 'prioritized', 'delayed'];
+
+/** `<prefix>:<queue>:`, the prefix of every key of a queue (and of its job hashes). */
+export function queuePrefix(prefix: string, queue: string): string {
+  return `${prefix}:${queue}:`;
+}
+
+/** The ten keys of one destination, in the order move-batch.lua expects them. */
+export function destinationKeys(prefix: string, queue: string): string[] {
+  const p = queuePrefix(prefix, queue);
+  return ['wait', 'prioritized', 'delayed', 'failed', 'meta', 'id', 'pc', 'marker', 'events', 'active'].map((k) => p + k);
+}
+
+/** Journal hash of one run; it lives under the BullMQ prefix so it shares the queues' hash tag. */
+export function journalKey(prefix: string, runId: string): string {
+  return `${prefix}:queuectl:migrate:${runId}`;
+}
+
+/** SCAN pattern for every journal under a prefix (glob characters in the prefix escaped). */
+export function journalPattern(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}:queuectl:migrate:*`;
+}
+
+/**
+ * A run is named by what it moves, so running the same command again continues the same run
+ * (and `migrate status` shows one line per intent, not one per attempt).
+ */
+export function runIdOf(input: { prefix: string; from: string; to?: string; names?: string[]; states: string[] }): string {
+  const canonical = JSON.stringify([input.prefix, input.from, input.to ?? null, [...(input.names ?? [])].sort(), [...input.states].sort()]);
+  return createHash('sha1').update(canonical).digest('hex').slice(0, 12);
+}
+
+/** Redis Cluster hash tag of a key (the part hashed), per the cluster spec. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}

@@ -1,0 +1,94 @@
+import type { Topology } from '../topology/types.js';
+import type { MovableState } from './keys.js';
+import { routeName, type Routing } from './routing.js';
+
+/** Why a job stays in the source. All but `active` mean the legacy queue cannot be retired yet. */
+export type StayReason = 'unowned' | 'active' | 'flow' | 'scheduler' | 'collision' | 'dedup-conflict' | 'locked' | 'missing-hash';
+export const STAY_REASONS: StayReason[] = ['unowned', 'active', 'flow', 'scheduler', 'collision', 'dedup-conflict', 'locked', 'missing-hash'];
+const EXAMPLES = 5;
+
+export interface StayGroup {
+  reason: StayReason;
+  count: number;
+  /** A few job ids, so the person can look at them (`inspect job`). */
+  examples: string[];
+  /** Count per job name. */
+  names: Record<string, number>;
+}
+
+/** What a migration will do. Pure data: printable, JSON-able, built by counting, never by listing jobs. */
+export interface Plan {
+  from: string;
+  to?: string;
+  states: MovableState[];
+  names?: string[];
+  /** destination → state → jobs that move. */
+  moves: Record<string, Partial<Record<MovableState, number>>>;
+  stays: Partial<Record<StayReason, StayGroup>>;
+  /** Jobs left alone on purpose: owned by a declared source, or outside --names. */
+  untouched: { owned: number; filtered: number };
+  scanned: number;
+}
+
+/** What the scanner read about one job (one pipelined HMGET + EXISTS). */
+export interface ScannedJob {
+  id: string;
+  state: MovableState;
+  name: string | null;
+  parentKey: string | null;
+  rjk: string | null;
+  hasDependencies: boolean;
+  /** The destination already holds this id (only asked for jobs that would move). */
+  destinationHas?: boolean;
+}
+
+export function emptyPlan(routing: Routing, states: MovableState[]): Plan {
+  return { from: routing.from, to: routing.to, states, names: routing.names, moves: {}, stays: {}, untouched: { owned: 0, filtered: 0 }, scanned: 0 };
+}
+
+export type Verdict = { dest: string } | { stay: StayReason } | { untouched: 'owned' | 'filtered' };
+
+/** The same decision move-batch.lua makes, in the same order (the script re-checks under atomicity). */
+export function classify(job: ScannedJob, routing: Routing, topology: Topology): Verdict {
+  if (job.name === null) return { stay: 'missing-hash' };
+  if (job.parentKey !== null || job.hasDependencies) return { stay: 'flow' };
+  if (job.rjk !== null || job.id.startsWith('repeat:')) return { stay: 'scheduler' };
+  const route = routeName(routing, topology, job.name);
+  if ('stay' in route) return route.stay === 'unowned' ? { stay: 'unowned' } : { untouched: route.stay };
+  if (job.destinationHas) return { stay: 'collision' };
+  return route;
+}
+
+export function addStay(plan: Plan, reason: StayReason, count: number, examples: string[], name?: string): void {
+  const group = (plan.stays[reason] ??= { reason, count: 0, examples: [], names: {} });
+  group.count += count;
+  for (const id of examples) if (group.examples.length < EXAMPLES) group.examples.push(id);
+  if (name !== undefined) group.names[name] = (group.names[name] ?? 0) + count;
+}
+
+export function addMove(plan: Plan, dest: string, state: MovableState, count = 1): void {
+  const row = (plan.moves[dest] ??= {});
+  row[state] = (row[state] ?? 0) + count;
+}
+
+export function recordVerdict(plan: Plan, job: ScannedJob, verdict: Verdict): void {
+  plan.scanned += 1;
+  if ('dest' in verdict) addMove(plan, verdict.dest, job.state);
+  else if ('stay' in verdict) addStay(plan, verdict.stay, 1, [job.id], job.name ?? undefined);
+  else plan.untouched[verdict.untouched] += 1;
+}
+
+/** Jobs that will move, in total and per destination. */
+export function movingTotal(plan: Plan, dest?: string): number {
+  let total = 0;
+  for (const [queue, row] of Object.entries(plan.moves)) {
+    if (dest !== undefined && queue !== dest) continue;
+    for (const n of Object.values(row)) total += n ?? 0;
+  }
+  return total;
+}
+
+/** Stays that mean the run did not finish its job (exit 1): everything except jobs still running. */
+export function problemStays(plan: Plan): StayGroup[] {
+  return STAY_REASONS.filter((r) => r !== 'active').map((r) => plan.stays[r]).filter((g): g is StayGroup => g !== undefined && g.count > 0);
+}

@@ -1,0 +1,123 @@
+import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Topology } from '../src/topology/types.js';
+import { bullConnection, uniqueName } from './helpers/redis.js';
+
+/** A legacy queue L shared by names a.process and b.second, now owned by queues A and B. */
+export interface Fixture {
+  prefix: string;
+  legacy: string;
+  a: string;
+  b: string;
+  topology: Topology;
+  yaml: string;
+  /** Releases the job the legacy worker holds (it stays active until then). */
+  release(): void;
+  close(): Promise<void>;
+  legacyQueue: Queue;
+  /** Ids per expected outcome. */
+  expected: { toA: string[]; toB: string[]; delayedSoon: string[]; collision: string; unowned: string[]; dedupJob: string; logJob: string };
+}
+
+export function topologyFor(legacy: string, a: string, b: string, prefix = 'bull'): Topology {
+  return {
+    version: 1,
+    prefix,
+    queues: { [a]: { name: a, jobs: ['a.process'] }, [b]: { name: b, jobs: ['b.second'] } },
+    workers: {},
+    legacy: { [legacy]: { name: legacy } },
+  };
+}
+
+export function yamlFor(legacy: string, a: string, b: string): string {
+  return `version: 1\nprefix: bull\nqueues:\n  ${a}: { jobs: [a.process], dedup: none }\n  ${b}: { jobs: [b.second], dedup: none }\nworkers:\n  w: { queues: [${a}, ${b}] }\nlegacy:\n  ${legacy}: { note: shared }\n`;
+}
+
+async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Fills a legacy queue with a mix: failed, one active (held by a real worker), waiting numeric and
+ * custom ids, prioritized, delayed (some due in ~1 s), a log, a deduplication key, an unowned
+ * name, a flow, a scheduler, and one id that already exists in the destination.
+ */
+export async function buildFixture(options: { small?: boolean } = {}): Promise<Fixture> {
+  const connection = bullConnection();
+  const legacy = uniqueName('legacy');
+  const a = uniqueName('qa');
+  const b = uniqueName('qb');
+  const q = new Queue(legacy, { connection });
+  const closers: (() => Promise<unknown>)[] = [() => q.close()];
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const worker = new Worker(legacy, async (job: Job) => {
+    if (job.data.fail) throw new Error('boom');
+    if (job.data.block) await held;
+  }, { connection, concurrency: 1 });
+  closers.unshift(() => worker.close());
+  for (let i = 0; i < 3; i++) await q.add('a.process', { fail: true, i }, { attempts: 1 });
+  await until(async () => (await q.getFailedCount()) === 3, '3 failed jobs');
+  await q.add('a.process', { block: true });
+  await until(async () => (await q.getActiveCount()) === 1, 'an active job');
+
+  const toA: string[] = [];
+  const toB: string[] = [];
+  const n = options.small ? 5 : 40;
+  for (let i = 0; i < n; i++) toA.push((await q.add('a.process', { i }, { attempts: 3, backoff: { type: 'fixed', delay: 10 } })).id!);
+  for (let i = 0; i < n; i++) toB.push((await q.add('b.second', { i }, { jobId: `b-${i}` })).id!);
+  for (let i = 1; i <= 5; i++) toA.push((await q.add('a.process', { p: i }, { priority: i })).id!);
+  const delayedSoon: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const id = (await q.add('b.second', { d: i }, { jobId: `soon-${i}`, delay: 1000 })).id!;
+    delayedSoon.push(id);
+    toB.push(id);
+  }
+  for (let i = 0; i < 2; i++) toB.push((await q.add('b.second', { d: i }, { jobId: `later-${i}`, delay: 60_000 })).id!);
+  const logJob = (await q.add('a.process', { logged: true }))!;
+  await logJob.log('first line');
+  await logJob.log('second line');
+  toA.push(logJob.id!);
+  const dedupJob = (await q.add('b.second', { dedup: true }, { jobId: 'dedup-1', deduplication: { id: 'dd1', ttl: 60_000 } })).id!;
+  toB.push(dedupJob);
+  const unowned = [(await q.add('c.nobody', {})).id!, (await q.add('c.nobody', {})).id!];
+  // A flow: parent in waiting-children, child in wait with a parentKey; neither may move.
+  const flows = new FlowProducer({ connection });
+  closers.push(() => flows.close());
+  await flows.add({ name: 'a.process', queueName: legacy, data: {}, children: [{ name: 'b.second', queueName: legacy, data: {} }] });
+  await q.upsertJobScheduler(`sched-${legacy}`, { every: 60_000 }, { name: 'a.process', data: {} });
+  // The destination already holds b-0: that job must be refused, never overwritten.
+  const qb = new Queue(b, { connection });
+  closers.push(() => qb.close());
+  await qb.add('b.second', { original: true }, { jobId: 'b-0' });
+  toB.splice(toB.indexOf('b-0'), 1);
+
+  return {
+    prefix: 'bull',
+    legacy,
+    a,
+    b,
+    topology: topologyFor(legacy, a, b),
+    yaml: yamlFor(legacy, a, b),
+    release,
+    legacyQueue: q,
+    expected: { toA, toB, delayedSoon, collision: 'b-0', unowned, dedupJob, logJob: logJob.id! },
+    async close() {
+      release();
+      for (const close of closers) await close().catch(() => undefined);
+    },
+  };
+}
+
+/** Every job hash (and its logs) of the given ids under a queue. */
+export async function snapshot(redis: Redis, prefix: string, queue: string, ids: string[]): Promise<Map<string, { hash: Record<string, string>; logs: string[] }>> {
+  const out = new Map<string, { hash: Record<string, string>; logs: string[] }>();
+  for (const id of ids) {
+    out.set(id, { hash: await redis.hgetall(`${prefix}:${queue}:${id}`), logs: await redis.lrange(`${prefix}:${queue}:${id}:logs`, 0, -1) });
+  }
+  return out;
+}
