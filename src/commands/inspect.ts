@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
-import { UsageError } from '../errors.js';
+import { QueuectlError, UsageError } from '../errors.js';
+import { toRedisError } from '../redis/errors.js';
 import type { Topology } from '../topology/types.js';
 import { evaluateAlert } from '../inspect/alerts.js';
 import { discoverQueues } from '../inspect/discover.js';
@@ -33,8 +34,10 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
   const masters = await handle.masters();
 
   const collect = async (): Promise<{ rows: InspectRow[]; health: RedisHealth }> => {
-    const targets = await chooseTargets(topology, args, Boolean(opts.all) || !topology, () => discoverQueues(masters, prefix, { signal: ctx.signal }));
-    const [queues, health] = await Promise.all([readQueues(handle, prefix, targets), readRedisHealth(masters, handle.mode)]);
+    const [queues, health] = await mapRedisErrors(handle.spec, async () => {
+      const targets = await chooseTargets(topology, args, Boolean(opts.all) || !topology, () => discoverQueues(masters, prefix, { signal: ctx.signal }));
+      return Promise.all([readQueues(handle, prefix, targets), readRedisHealth(masters, handle.mode)]);
+    });
     const rows = queues.map((queue) => ({ queue, alert: evaluateAlert(queue, topology?.queues[queue.name]?.alerts) }));
     return { rows, health };
   };
@@ -102,11 +105,21 @@ async function inspectJob(ctx: Context, args: string[]): Promise<number> {
   }
   const [queue, id] = args;
   const handle = await ctx.redis();
-  const job = await readJob(handle, await ctx.prefix(), queue, id);
+  const prefix = await ctx.prefix();
+  const job = await mapRedisErrors(handle.spec, () => readJob(handle, prefix, queue, id));
   if (!job) {
     throw new UsageError(`job ${queue}/${id} not found`, `check the queue and id; \`queuectl inspect ${queue}\` shows the queue`);
   }
   if (ctx.globals.json) ctx.out.printJson({ schema: 'queuectl/inspect-job@1', job });
   else ctx.out.print(renderJob(job, { color: ctx.out.color }));
   return 0;
+}
+
+/** A dropped connection or timeout mid-read becomes the one-line exit-3 error, like a failed connect. */
+async function mapRedisErrors<T>(spec: Parameters<typeof toRedisError>[1], read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw error instanceof QueuectlError ? error : toRedisError(error, spec);
+  }
 }
