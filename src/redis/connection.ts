@@ -1,4 +1,4 @@
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { isAuthError, toRedisError } from './errors.js';
 import type { ConnectionSpec, RedisHandle, RedisMode } from './types.js';
@@ -21,6 +21,8 @@ export async function connect(spec: ConnectionSpec): Promise<RedisHandle> {
     await withDeadline(client.connect(), spec.timeoutMs);
   } catch (error) {
     client.disconnect();
+    // disconnect() only half-closes; a server that never answers would keep the socket (and the process) alive.
+    (client as unknown as { stream?: Socket }).stream?.destroy();
     let cause = bestCause(errors, error as Error);
     // ioredis's Cluster hides why its seeds failed ("None of startup nodes is available"): ask TCP.
     if (client instanceof Cluster && !isAuthError(cause) && !(cause as NodeJS.ErrnoException).code) {

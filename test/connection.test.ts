@@ -1,0 +1,182 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisError, UsageError } from '../src/errors.js';
+import { connect } from '../src/redis/connection.js';
+import { toRedisError } from '../src/redis/errors.js';
+import { parseConnectionSpec, type SpecInput } from '../src/redis/url.js';
+import { clusterUrl, freePort, redisUrl, uniqueName } from './helpers/redis.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'queuectl-conn-'));
+const spec = (url?: string, extra: Partial<SpecInput> = {}) => parseConnectionSpec({ url, timeoutMs: 1000, env: {}, ...extra });
+
+describe('parseConnectionSpec', () => {
+  it('defaults to REDIS_URL, then redis://127.0.0.1:6379', () => {
+    expect(spec().nodes).toEqual([{ host: '127.0.0.1', port: 6379 }]);
+    expect(spec(undefined, { env: { REDIS_URL: 'redis://cache:7000' } }).nodes).toEqual([{ host: 'cache', port: 7000 }]);
+    expect(spec(undefined, { env: { REDIS_URL: '' } }).redacted).toBe('redis://127.0.0.1:6379');
+    expect(spec('redis://a:1', { env: { REDIS_URL: 'redis://b:2' } }).nodes[0].host).toBe('a');
+  });
+
+  it('reads user, password, db and TLS', () => {
+    const s = spec('rediss://app:p%40ss@redis.example:6380/2');
+    expect(s).toMatchObject({ mode: 'standalone', tls: true, username: 'app', password: 'p@ss', db: 2, redacted: 'rediss://app:***@redis.example:6380/2' });
+    expect(spec('redis://:only@h:1')).toMatchObject({ password: 'only', redacted: 'redis://:***@h:1' });
+    expect(spec('redis://h:1').username).toBeUndefined();
+    expect(spec('redis://h').nodes[0].port).toBe(6379);
+    expect(spec('redis://[::1]:7001').nodes[0]).toEqual({ host: '::1', port: 7001 });
+    expect(spec('redis://h:1/0').db).toBeUndefined();
+  });
+
+  it('reads cluster seeds, with credentials on the first', () => {
+    const s = spec('redis+cluster://u:pw@10.0.0.1:7000,10.0.0.2:7001');
+    expect(s).toMatchObject({ mode: 'cluster', username: 'u', password: 'pw', redacted: 'redis+cluster://u:***@10.0.0.1:7000,10.0.0.2:7001' });
+    expect(s.nodes).toEqual([{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }]);
+  });
+
+  it.each([
+    ['http://h:1', /unsupported scheme/],
+    ['h:6379', /missing scheme/],
+    ['redis://h:0', /bad port "0"/],
+    ['redis://h:70000', /bad port/],
+    ['redis://h:12ab', /bad port/],
+    ['redis://h:1/x', /database "x"/],
+    ['redis://h:1,g:2', /redis\+cluster/],
+    ['redis+cluster://h:1/3', /only has database 0/],
+    ['redis://', /missing host/],
+    ['redis://h:1?family=6', /query/],
+  ])('rejects %s with a usage error', (url, why) => {
+    expect(() => spec(url)).toThrow(UsageError);
+    expect(() => spec(url)).toThrow(why);
+  });
+
+  it('never shows the password of a malformed URL', () => {
+    try {
+      spec('redis://user:hunter2@h:99999');
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+      expect((error as Error).message).toContain('redis://user:***@h:99999');
+    }
+  });
+
+  it('takes the password from --password-file, trimming one trailing newline, over the URL', () => {
+    const file = join(dir, 'pw');
+    writeFileSync(file, 'from-file\n');
+    expect(spec('redis://:from-url@h:1', { passwordFile: file }).password).toBe('from-file');
+    const missing = join(dir, 'missing');
+    expect(() => spec('redis://h:1', { passwordFile: missing })).toThrow(UsageError);
+    expect(() => spec('redis://h:1', { passwordFile: missing })).toThrow(/cannot read --password-file .*ENOENT/);
+    writeFileSync(join(dir, 'empty'), '\n');
+    expect(() => spec('redis://h:1', { passwordFile: join(dir, 'empty') })).toThrow(/empty/);
+  });
+
+  it('reads the --tls-ca file', () => {
+    const file = join(dir, 'ca.pem');
+    writeFileSync(file, '-----BEGIN CERTIFICATE-----\n');
+    expect(spec('rediss://h:1', { tlsCa: file }).tlsCa).toContain('BEGIN CERTIFICATE');
+    expect(() => spec('rediss://h:1', { tlsCa: join(dir, 'nope') })).toThrow(UsageError);
+  });
+});
+
+describe('toRedisError', () => {
+  const s = { redacted: 'redis://:***@h:1', password: 'topsecret', timeoutMs: 1000 };
+  it.each([
+    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), /cannot reach Redis at redis:\/\/:\*\*\*@h:1 \(connection refused\)/],
+    [new Error('WRONGPASS invalid username-password pair or user is disabled.'), /authentication refused/],
+    [new Error('NOAUTH Authentication required.'), /authentication required/],
+    [new Error("NOPERM User ro has no permissions to run the 'set' command"), /permission denied .*'set'/],
+    [new Error('Command timed out'), /did not answer within 1000 ms/],
+    [new Error('ERR something odd with topsecret in redis://:topsecret@h:1'), /^Redis error at .*: ERR something odd with \*\*\* in redis:\/\/:\*\*\*@h:1$/],
+  ])('maps %s', (error, message) => {
+    const mapped = toRedisError(error, s);
+    expect(mapped).toBeInstanceOf(RedisError);
+    expect(mapped.exitCode).toBe(3);
+    expect(mapped.message).toMatch(message);
+    expect(`${mapped.message} ${mapped.hint}`).not.toContain('topsecret');
+  });
+});
+
+describe('connect', () => {
+  let silent: Server;
+  let silentPort = 0;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    // Accepts TCP and never answers: the case a plain connect timeout does not cover.
+    silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentPort = (silent.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+
+  it('fails fast on a refused port', async () => {
+    const started = Date.now();
+    const port = await freePort();
+    await expect(connect(spec(`redis://127.0.0.1:${port}`))).rejects.toThrow(/connection refused/);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('fails within the timeout when the server never answers', async () => {
+    const started = Date.now();
+    const error = await connect(spec(`redis://127.0.0.1:${silentPort}`)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisError);
+    expect((error as Error).message).toMatch(/no answer within 1000 ms/);
+    expect(Date.now() - started).toBeLessThan(1600);
+  });
+
+  it('fails fast on a cluster URL whose seeds refuse', async () => {
+    const [a, b] = [await freePort(), await freePort()];
+    await expect(connect(spec(`redis+cluster://127.0.0.1:${a},127.0.0.1:${b}`))).rejects.toThrow(/connection refused/);
+  });
+
+  it('says so when a cluster URL points at a single node', async () => {
+    await expect(connect(spec(redisUrl().replace('redis://', 'redis+cluster://')))).rejects.toThrow(/not a cluster/);
+  });
+
+  it('gives one master, BullMQ options and duplicates on a single node', async () => {
+    const handle = await connect(spec(redisUrl()));
+    try {
+      expect(handle.mode).toBe('standalone');
+      expect(await handle.masters()).toEqual([handle.client]);
+      const options = handle.bullmqConnection();
+      expect(options).toMatchObject({ host: '127.0.0.1', port: Number(new URL(redisUrl()).port), maxRetriesPerRequest: null });
+      const dup = handle.duplicate() as Redis;
+      const key = uniqueName('conn');
+      await dup.set(key, '1');
+      expect(await handle.client.get(key)).toBe('1');
+      await dup.del(key);
+    } finally {
+      await handle.close();
+    }
+    await expect(handle.client.ping()).rejects.toThrow();
+  });
+
+  it('gives every master of a cluster and a BullMQ-ready Cluster', async () => {
+    const handle = await connect(spec(clusterUrl()));
+    try {
+      expect(handle.mode).toBe('cluster');
+      const masters = await handle.masters();
+      expect(masters).toHaveLength(3);
+      expect(await Promise.all(masters.map((m) => m.ping()))).toEqual(['PONG', 'PONG', 'PONG']);
+      const bull = handle.bullmqConnection();
+      expect(bull).toBeInstanceOf(Cluster);
+      expect((bull as Cluster).options.redisOptions?.maxRetriesPerRequest).toBeNull();
+    } finally {
+      const started = Date.now();
+      await handle.close();
+      expect(Date.now() - started).toBeLessThan(1500);
+    }
+  });
+
+  it('turns a command on a closed connection into a rejected promise, not a crash', async () => {
+    const handle = await connect(spec(redisUrl()));
+    await handle.close();
+    await expect(handle.client.ping()).rejects.toThrow();
+  });
+});
