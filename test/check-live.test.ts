@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { run } from '../src/commands/topology-check.js';
-import { bullConnection, startRedis, uniqueName } from './helpers/redis.js';
+import { bullConnection, clusterClient, clusterUrl, startRedis, uniqueName } from './helpers/redis.js';
 import { testContext } from './helpers/context.js';
 
 /** BullMQ objects and contexts opened by a test, closed after it. */
@@ -12,7 +12,7 @@ afterEach(async () => {
 
 function topologyYaml(prefix: string, extra = ''): string {
   return `version: 1
-prefix: ${prefix}
+prefix: "${prefix}"
 queues:
   ocr: { jobs: [ocr.process], concurrency: 2 }
   proc: { jobs: [smartupload.process] }
@@ -158,5 +158,28 @@ describe('topology check against live Redis', () => {
 
   it('rejects a bad --sample with a usage error', async () => {
     await expect(check(uniqueName('p'), { sample: 'lots' })).rejects.toMatchObject({ exitCode: 2 });
+  });
+
+  it('on a cluster: finds misrouted jobs under a hash-tag prefix, and fails a prefix without one', async () => {
+    const prefix = `{${uniqueName('p')}}`;
+    const connection = clusterClient();
+    const ocr = new Queue('ocr', { connection, prefix });
+    const proc = new Queue('proc', { connection, prefix });
+    opened.push(ocr, proc);
+    await ocr.add('ocr.process', {});
+    await ocr.add('smartupload.process', {}, { jobId: 'wrong-c' });
+    await proc.add('smartupload.process', {});
+    const tagged = await check(prefix, { redis: clusterUrl(), json: true });
+    expect(tagged.json().findings).toEqual([expect.objectContaining({ rule: 'job-misrouted', queue: 'ocr' })]);
+    expect(tagged.code).toBe(1);
+
+    const plain = uniqueName('p');
+    const untagged = await check(plain, { redis: clusterUrl(), json: true });
+    expect(untagged.code).toBe(1);
+    expect(untagged.json().findings.map((f: { rule: string; severity: string }) => `${f.severity}:${f.rule}`)).toEqual([
+      'error:prefix-no-hash-tag',
+      'warning:queue-absent',
+      'warning:queue-absent',
+    ]);
   });
 });
