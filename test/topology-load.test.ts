@@ -108,6 +108,11 @@ legacy:
     expect(t.legacy.old).toEqual({ name: 'old' });
   });
 
+  it('accepts top-level x- keys as anchors for merge keys', async () => {
+    const t = await load('x-retry: &retry { attempts: 5, backoff: 1s }\nqueues:\n  a: { <<: *retry, jobs: [a] }\n');
+    expect(t.queues.a).toEqual({ name: 'a', jobs: ['a'], attempts: 5, backoff: { type: 'fixed', delay: 1000 } });
+  });
+
   it('keeps absent options absent (no undefined keys)', async () => {
     const t = await load('queues:\n  a: { jobs: [x] }\n');
     expect(Object.keys(t.queues.a!)).toEqual(['name', 'jobs']);

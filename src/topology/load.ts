@@ -64,7 +64,9 @@ function validate(data: unknown, source: TopologySource): LoadedTopology {
     const got = Array.isArray(data) ? 'a list' : `${typeof data} ${JSON.stringify(data)}`;
     throw new TopologyError(source.file, [`expected a mapping (version, prefix, defaults, queues, workers, legacy) at the top level, got ${got} — start the file with queues:`]);
   }
-  const result = parseWith(topologySchema, data);
+  // Top-level `x-…` keys hold YAML anchors for `<<:` merges (the docker-compose convention).
+  const declared = Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith('x-')));
+  const result = parseWith(topologySchema, declared);
   if (!result.success) throw new TopologyError(source.file, toProblems(result.error.issues, source.lineOf).map(formatProblem));
   return { topology: normalizeTopology(result.data), source };
 }
