@@ -42,6 +42,10 @@ export async function run(opts: DedupCheckOptions, ctx: Context): Promise<number
 
   const touched = plans.filter((p) => p.kind === 'check').map((p) => p.queue);
   if (live && touched.length > 0) {
+    // Say what needs confirming in one line, rather than echoing the whole prompt in the error.
+    if (!ctx.globals.yes && !ctx.prompt.interactive) {
+      throw new UsageError('dedup-check --live adds (and removes) canary jobs on the live queues and needs a confirmation; stdin is not a terminal', 'rerun with --yes');
+    }
     const yes = await ctx.prompt.confirm(
       `dedup-check --live adds ${copies} copies of a "queuectl.dedup-canary" job, delayed 10 years, to the live queue(s) ${touched.join(', ')} (prefix "${prefix}") and removes it again. Continue?`,
     );

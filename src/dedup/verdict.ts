@@ -35,7 +35,7 @@ function jobsProblem(plan: CheckPlan, jobs: number): string | undefined {
   const n = plan.copies.length;
   if (jobs === 1) return undefined;
   const why = plan.perRequestFields.length
-    ? ` — jobId "${plan.template}" reads ${plan.perRequestFields.join(', ')}, which differ per request: build it from the session fields`
+    ? ` — jobId "${plan.template}" reads ${plan.perRequestFields.join(', ')}, which ${plan.perRequestFields.length > 1 ? 'vary' : 'varies'} per request: build it from the session fields`
     : '';
   return `${jobs} jobs from ${n} copies of one session${why}`;
 }
