@@ -10,7 +10,8 @@ import { escapeGlob, queueOfMetaKey } from '../src/doctor/gather.js';
 import type { MasterFacts, ServerReport } from '../src/redis/health.js';
 import { compareVersions, configValue, keyspaceKeys, parseInfo, slotsCovered } from '../src/redis/info.js';
 import { runCli } from './helpers/cli.js';
-import { client, clusterUrl, freePort, redisUrl, startRedis, uniqueName, type RedisProcess } from './helpers/redis.js';
+import type { RedisProcess } from './setup/redis-process.js';
+import { client, clusterUrl, freePort, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
 
 // An empty working directory: no topology file is picked up, so the prefix is `bull` unless given.
 const cwd = mkdtempSync(join(tmpdir(), 'queuectl-doctor-'));
