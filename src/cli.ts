@@ -108,6 +108,41 @@ Examples:
 Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis error, 130 interrupted.`)
     .action(action(() => import('./commands/dedup-check.js')));
 
+  const migrate = program
+    .command('migrate')
+    .description('move jobs out of a legacy queue into the queue that owns each job name: planned, atomic per batch, resumable, verified')
+    .option('--from <queue>', 'the queue to empty: a legacy queue, or a declared one (then only jobs it does not own move)')
+    .option('--to <queue>', "send every job to this declared queue (default: the legacy entry's `to`, else each name's owner)")
+    .addOption(new Option('--states <list>', 'states to move, comma-separated: wait,prioritized,delayed,failed').default('wait,prioritized,delayed'))
+    .option('--names <list>', 'only jobs with these names, comma-separated')
+    .option('--dry-run', 'print the plan (what moves where, what stays and why) and change nothing')
+    .addOption(new Option('--batch <n>', 'jobs per atomic step').default('1000'))
+    .option('--rate <jobs/s>', 'move at most this many jobs per second')
+    .option('--follow', 'keep moving new arrivals until the source has had nothing to move for --quiet-for')
+    .option('--quiet-for <dur>', 'with --follow or --strategy drain: how long the source must stay quiet (default 10s)')
+    .addOption(new Option('--strategy <strategy>', 'move the jobs, or let old workers drain the queue and then delete it').choices(['move', 'drain']).default('move'))
+    .option('--confirm <name>', 'with --strategy drain: the queue name, confirming key deletion off a terminal')
+    .addHelpText('after', `
+Each batch is one Lua script: a job is either still in the source or fully in its destination
+(same id, data, options, attempts, timestamps, priority, due time, logs, deduplication key), so a
+crash, a lost connection or Ctrl-C never loses or duplicates a job; rerun the same command to finish.
+Active jobs, flows, scheduler jobs and ids the destination already holds stay and are reported.
+
+Examples:
+  queuectl migrate --from eccb-smart-upload --dry-run
+  queuectl migrate --from eccb-smart-upload --yes --json
+  queuectl migrate --from eccb-smart-upload --follow --quiet-for 30s --rate 5000
+  queuectl migrate --from eccb-smart-upload --strategy drain --confirm eccb-smart-upload
+  queuectl migrate status
+
+Exit: 0 moved and verified, 1 jobs left unmoved or counts that do not balance, 2 bad flags or
+topology, 3 Redis error, 130 interrupted (rerun to continue).`)
+    .action(action(() => import('./commands/migrate.js')));
+  migrate
+    .command('status')
+    .description('migration runs recorded in Redis: progress, and whether anything is left to finish')
+    .action(action(() => import('./commands/migrate.js').then((m) => ({ run: m.runStatus }))));
+
   return program;
 }
 

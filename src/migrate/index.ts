@@ -1,0 +1,43 @@
+/**
+ * queuectl migrate — design.
+ *
+ * 1. PLAN (plan.ts pure, scan.ts reads). The source is read state by state in windows (LRANGE of
+ *    the tail of `wait`, ZRANGE of the lowest scores) with one pipeline of HMGET name, parentKey,
+ *    rjk + EXISTS :dependencies per window, and a second pipeline asking each destination whether
+ *    it already holds the id. Only counts are kept — per destination and state, per stay reason
+ *    and name, plus five example ids — so memory is flat at any queue size. Names route to the
+ *    declared queue owning them (routing.ts); `--to` or the legacy entry's `to` overrides; when the
+ *    source is itself declared, only the names it does not own move.
+ *
+ * 2. APPLY (apply.ts + lua/move-batch.lua). One script call moves up to --batch jobs of one state,
+ *    oldest first, and re-checks every rule under atomicity: it refuses locked, flow, scheduler,
+ *    unrouted and colliding jobs (and a deduplication key the destination already uses), RENAMEs
+ *    the hash, its :logs and its de:/dn: keys (TTL kept), takes the job out of the source (a whole
+ *    tail in one LTRIM; otherwise LSET tombstones + one LREM from the tail, never LREM per job),
+ *    adds it to the same state of the destination exactly as BullMQ 6.7.0 would (wait: LPUSH
+ *    oldest first; prioritized: priority·2^32 + INCR pc; delayed: same score, marker "1" at the
+ *    next due time; failed: same score), writes marker "0" unless paused or at max concurrency,
+ *    `added`/`waiting`/`delayed` events (trimmed to meta opts.maxLenEvents) and `removed` at the
+ *    source, raises the destination `id` past numeric ids, and bumps the journal counters. Jobs
+ *    that stay become the window's boundary, so the next window starts past them (LPOS/ZRANK).
+ *
+ * 3. JOURNAL (journal.ts). `<prefix>:queuectl:migrate:<runId>`, runId = hash(prefix, from, to,
+ *    names, states): the same command continues the same run. Counters only, no id list: since
+ *    each batch is atomic, the queues themselves record where each job is, so after kill -9 a
+ *    rerun re-plans and moves what is left. Ctrl-C stops between batches (InterruptedError, 130).
+ *
+ * 4. VERIFY (verify.ts). planned = moved + still movable, and each destination grew by what moved;
+ *    with --follow (producers and workers running) only "nothing movable left" is required.
+ *
+ * 5. DRAIN (drain.ts). Move nothing: watch old workers empty the queue (the `id` counter reveals
+ *    arrivals), then offer to delete its keys (SCAN + UNLINK) after a typed confirmation.
+ *
+ * Cross-slot moves on Redis Cluster (one hash tag per queue) need a journaled copy-then-delete and
+ * are refused for now by commands/migrate.ts.
+ */
+export { applyMoves, type ApplyOptions, type ApplyResult, type Moves } from './apply.js';
+export { scanPlan } from './scan.js';
+export { buildRouting, type Routing } from './routing.js';
+export { classify, movingTotal, problemStays, type Plan, type StayReason } from './plan.js';
+export { verify, countDestinations } from './verify.js';
+export { runIdOf, journalKey } from './keys.js';

@@ -1,0 +1,59 @@
+import { UsageError } from '../errors.js';
+import { parseDuration, DURATION_HINT } from '../topology/durations.js';
+import { DEFAULT_STATES, MOVABLE_STATES, type MovableState } from './keys.js';
+
+/** `migrate` options as commander hands them over (strings), validated into one typed object. */
+export interface MigrateOptions {
+  from: string;
+  to?: string;
+  states: MovableState[];
+  names?: string[];
+  dryRun: boolean;
+  batch: number;
+  rate?: number;
+  follow: boolean;
+  quietMs: number;
+  strategy: 'move' | 'drain';
+  confirm?: string;
+}
+
+const MAX_BATCH = 10_000;
+
+export function parseMigrateOptions(raw: Record<string, unknown>): MigrateOptions {
+  const from = raw.from as string | undefined;
+  if (!from) throw new UsageError('migrate needs --from <queue>', 'e.g. queuectl migrate --from eccb-smart-upload --dry-run');
+  const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  const states = (list(raw.states) ?? DEFAULT_STATES) as MovableState[];
+  const bad = states.filter((s) => !MOVABLE_STATES.includes(s));
+  if (bad.length > 0 || states.length === 0) {
+    throw new UsageError(`--states: ${bad.length ? `"${bad.join(',')}" cannot be moved` : 'empty list'}`, `choose from ${MOVABLE_STATES.join(',')} (active and waiting-children jobs never move)`);
+  }
+  const batch = Number(raw.batch ?? 1000);
+  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) throw new UsageError(`--batch must be an integer from 1 to ${MAX_BATCH}, got "${String(raw.batch)}"`, 'the default, 1000, suits most queues');
+  let rate: number | undefined;
+  if (raw.rate !== undefined) {
+    rate = Number(raw.rate);
+    if (!Number.isFinite(rate) || rate <= 0) throw new UsageError(`--rate must be a positive number of jobs per second, got "${String(raw.rate)}"`, 'e.g. --rate 5000');
+  }
+  const quietRaw = raw.quietFor ?? '10s';
+  const quietMs = parseDuration(quietRaw);
+  if (quietMs === undefined || quietMs < 0) throw new UsageError(`--quiet-for: "${String(quietRaw)}" is not a duration`, DURATION_HINT);
+  if (raw.quietFor !== undefined && !raw.follow && raw.strategy !== 'drain') throw new UsageError('--quiet-for only makes sense with --follow or --strategy drain', 'add --follow');
+  const strategy = (raw.strategy ?? 'move') as string;
+  if (strategy !== 'move' && strategy !== 'drain') throw new UsageError(`--strategy must be move or drain, got "${strategy}"`, 'move copies jobs over; drain waits for old workers to empty the queue');
+  const names = list(raw.names);
+  if (names !== undefined && names.length === 0) throw new UsageError('--names is empty', 'e.g. --names smartupload.process,smartupload.autoCommit');
+  return {
+    from,
+    to: raw.to as string | undefined,
+    states: [...new Set(states)],
+    names,
+    dryRun: Boolean(raw.dryRun),
+    batch,
+    rate,
+    follow: Boolean(raw.follow),
+    quietMs,
+    strategy,
+    confirm: raw.confirm as string | undefined,
+  };
+}

@@ -1,0 +1,65 @@
+import type { Cluster, Redis } from 'ioredis';
+import { queuePrefix, type MovableState } from './keys.js';
+import type { Moves } from './apply.js';
+import type { Plan } from './plan.js';
+
+/** destination → state → jobs in that state (LLEN / ZCARD). */
+export type Counts = Record<string, Partial<Record<MovableState, number>>>;
+
+export async function countDestinations(client: Redis | Cluster, prefix: string, dests: string[], states: MovableState[]): Promise<Counts> {
+  const pipe = client.pipeline();
+  for (const d of dests) for (const s of states) (s === 'wait' ? pipe.llen(queuePrefix(prefix, d) + s) : pipe.zcard(queuePrefix(prefix, d) + s));
+  const replies = (await pipe.exec()) ?? [];
+  const counts: Counts = {};
+  let i = 0;
+  for (const d of dests) {
+    counts[d] = {};
+    for (const s of states) counts[d][s] = Number(replies[i++]?.[1] ?? 0);
+  }
+  return counts;
+}
+
+export interface VerifyInput {
+  planned: Plan;
+  moved: Moves;
+  /** The plan re-read after the run: what is still movable in the source. */
+  after: Plan;
+  before: Counts;
+  afterCounts: Counts;
+  /** With --follow, producers and workers run meanwhile: only "nothing movable left" can hold. */
+  follow: boolean;
+}
+
+export interface Verification {
+  verified: boolean;
+  /** One line per cell that does not balance, saying exactly what is off. */
+  problems: string[];
+}
+
+/**
+ * Per destination and state: planned = moved + still movable, and the destination grew by exactly
+ * what moved. Pure: takes counts, returns the verdict.
+ */
+export function verify(input: VerifyInput): Verification {
+  const problems: string[] = [];
+  const cells = new Set<string>();
+  for (const m of [input.planned.moves, input.moved, input.after.moves]) for (const [d, row] of Object.entries(m)) for (const s of Object.keys(row)) cells.add(`${d}\u0000${s}`);
+  for (const cell of [...cells].sort()) {
+    const [d, s] = cell.split('\u0000') as [string, MovableState];
+    const planned = input.planned.moves[d]?.[s] ?? 0;
+    const moved = input.moved[d]?.[s] ?? 0;
+    const left = input.after.moves[d]?.[s] ?? 0;
+    const grew = (input.afterCounts[d]?.[s] ?? 0) - (input.before[d]?.[s] ?? 0);
+    if (input.follow) {
+      if (left > 0) problems.push(`${d} ${s}: ${left} job(s) still waiting to move in ${input.planned.from}`);
+      continue;
+    }
+    if (moved + left !== planned) {
+      problems.push(`${d} ${s}: planned ${planned}, moved ${moved}, still to move ${left} — ${planned - moved - left > 0 ? `${planned - moved - left} left the source another way (an old worker or a removal)` : `${moved + left - planned} arrived during the run`}`);
+    } else if (left > 0) {
+      problems.push(`${d} ${s}: ${left} job(s) not moved`);
+    }
+    if (grew !== moved) problems.push(`${d} ${s}: moved ${moved} but the queue grew by ${grew} (its own producers or workers ran meanwhile?)`);
+  }
+  return { verified: problems.length === 0, problems };
+}
