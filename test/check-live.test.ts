@@ -1,8 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { run } from '../src/commands/topology-check.js';
-import { bullConnection, clusterClient, clusterUrl, startRedis, uniqueName } from './helpers/redis.js';
+import { bullConnection, clusterClient, clusterUrl, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
 import { testContext } from './helpers/context.js';
+import { runCli } from './helpers/cli.js';
 
 /** BullMQ objects and contexts opened by a test, closed after it. */
 const opened: { close(): Promise<unknown> }[] = [];
@@ -137,9 +141,11 @@ describe('topology check against live Redis', () => {
     const prefix = uniqueName('p');
     await cleanSetup(prefix);
     await queue('ocr', prefix).setGlobalConcurrency(5);
+    await queue('proc', prefix).setGlobalRateLimit(10, 1000);
     const result = await check(prefix);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^ERROR +meta-concurrency-drift +ocr +live global concurrency is 5, the file says 2/m);
+    expect(result.stdout).toMatch(/^ERROR +meta-concurrency-drift +ocr +live global concurrency is 5, the file says 2 — /m);
+    expect(result.stdout).toMatch(/^ERROR +meta-ratelimit-drift +proc +live rate limit is 10 per 1000 ms, the file says none — /m);
   });
 
   it('fails on an eviction policy other than noeviction', async () => {
@@ -181,5 +187,20 @@ describe('topology check against live Redis', () => {
       'warning:queue-absent',
       'warning:queue-absent',
     ]);
+  });
+
+  it('as a CLI: the JSON document alone on stdout, exit 1 on drift, redacted URL', async () => {
+    const prefix = uniqueName('p');
+    await cleanSetup(prefix);
+    await queue('shared', prefix).add('ocr.process', {});
+    const file = join(mkdtempSync(join(tmpdir(), 'queuectl-check-')), 'queuectl.yaml');
+    writeFileSync(file, topologyYaml(prefix));
+    const url = redisUrl().replace('redis://', 'redis://default:hunter2@');
+    const json = await runCli(['topology', 'check', '-c', file, '--redis', redisUrl(), '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ schema: 'queuectl/topology-check@1', inSync: false, findings: [{ rule: 'legacy-has-jobs', queue: 'shared' }] });
+    const human = await runCli(['topology', 'check', '-c', file, '--redis', url]);
+    expect(human.stdout).not.toContain('hunter2');
+    expect(human.stdout).toContain('checked against redis://default:***@');
   });
 });

@@ -121,13 +121,13 @@ function legacyJobs(q: LiveQueue): Finding[] {
 
 function metaDrift(concurrency: number | undefined, rateLimit: { max: number; duration: number } | undefined, q: LiveQueue): Finding[] {
   const found: Finding[] = [];
-  const fix = 'set it in the file, or make the app call setGlobalConcurrency/setGlobalRateLimit with the declared values';
+  const fix = (call: string) => `make the file and the app's Queue.${call}() agree (or remove the live value with Queue.remove${call.slice(3)}())`;
   if (q.meta.concurrency !== undefined && q.meta.concurrency !== concurrency) {
     found.push({
       rule: 'meta-concurrency-drift',
       severity: 'error',
       queue: q.name,
-      message: `live global concurrency is ${q.meta.concurrency}, the file says ${concurrency ?? 'none'} — ${fix}`,
+      message: `live global concurrency is ${q.meta.concurrency}, the file says ${concurrency ?? 'none'} — ${fix('setGlobalConcurrency')}`,
     });
   }
   const { max, duration } = q.meta;
@@ -139,7 +139,7 @@ function metaDrift(concurrency: number | undefined, rateLimit: { max: number; du
         rule: 'meta-ratelimit-drift',
         severity: 'error',
         queue: q.name,
-        message: `live rate limit is ${max ?? '?'} per ${duration ?? '?'} ms, the file says ${fileSays} — ${fix}`,
+        message: `live rate limit is ${max ?? '?'} per ${duration ?? '?'} ms, the file says ${fileSays} — ${fix('setGlobalRateLimit')}`,
       });
     }
   }

@@ -102,5 +102,7 @@ export async function findMisrouted(
       ),
     );
   }
+  // Ids in reading order are newest-first for `wait`; numeric order reads better in a report.
+  for (const entry of found.values()) entry.examples.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   return [...found.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
 }
