@@ -8,6 +8,7 @@ import { discoverQueues } from '../src/inspect/discover.js';
 import { readQueues } from '../src/inspect/read-queues.js';
 import type { RedisReader } from '../src/inspect/reads.js';
 import { UsageError } from '../src/errors.js';
+import { runCli } from './helpers/cli.js';
 
 // One private prefix for the file, so discovery sees only these queues.
 const prefix = uniqueName('insp');
@@ -249,4 +250,15 @@ describe('queuectl inspect', () => {
   });
 });
 
-void redisUrl;
+describe('bin/queuectl inspect', () => {
+  it('exits 2 with one line for an unknown job, 0 with JSON for a queue', async () => {
+    const missing = await runCli(['inspect', 'job', main, 'no-such-job', '--redis', redisUrl(), '--prefix', prefix]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`queuectl: job ${main}/no-such-job not found — check the queue and id; \`queuectl inspect ${main}\` shows the queue\n`);
+    const ok = await runCli(['inspect', main, '--json', '--redis', redisUrl(), '--prefix', prefix]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).queues[0]).toMatchObject({ name: main, kind: 'undeclared' });
+    const bad = await runCli(['inspect', '--watch', 'soon', '--redis', redisUrl()]);
+    expect(bad.code).toBe(2);
+  });
+});

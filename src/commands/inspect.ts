@@ -4,7 +4,7 @@ import { toRedisError } from '../redis/errors.js';
 import type { Topology } from '../topology/types.js';
 import { evaluateAlert } from '../inspect/alerts.js';
 import { discoverQueues } from '../inspect/discover.js';
-import { readRedisHealth } from '../inspect/health.js';
+import { readRedisHealth } from '../redis/health.js';
 import { readJob } from '../inspect/read-job.js';
 import { readQueues, type QueueTarget } from '../inspect/read-queues.js';
 import { inspectDocument, renderHealth, renderJob, renderQueueTable, type InspectRow } from '../inspect/render.js';
@@ -36,7 +36,7 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
   const collect = async (): Promise<{ rows: InspectRow[]; health: RedisHealth }> => {
     const [queues, health] = await mapRedisErrors(handle.spec, async () => {
       const targets = await chooseTargets(topology, args, Boolean(opts.all) || !topology, () => discoverQueues(masters, prefix, { signal: ctx.signal }));
-      return Promise.all([readQueues(handle, prefix, targets), readRedisHealth(masters, handle.mode)]);
+      return Promise.all([readQueues(handle, prefix, targets), readRedisHealth(handle)]);
     });
     const rows = queues.map((queue) => ({ queue, alert: evaluateAlert(queue, topology?.queues[queue.name]?.alerts) }));
     return { rows, health };

@@ -88,7 +88,7 @@ export function renderQueueTable(rows: InspectRow[], options: RenderOptions): st
     return cells;
   });
   const numeric = head.map((_, i) => i).filter((i) => i >= 2 && head[i] !== 'paused' && head[i] !== 'alert');
-  const table = rows.length === 0 ? '(no queues)' : renderTable(head, body, { color: options.color, alignRight: numeric });
+  const table = rows.length === 0 ? '(no queues)' : renderTable(head, body, { color: options.color, alignRight: numeric, borders: false });
   const reasons = rows.filter((r) => r.alert.reasons.length > 0)
     .map((r) => `  ${paintLevel(r.alert.level, r.alert.level, options.color)} ${r.queue.name}: ${r.alert.reasons.join(', ')}`);
   return [table, ...reasons].join('\n');
