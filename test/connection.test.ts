@@ -180,3 +180,15 @@ describe('connect', () => {
     await expect(handle.client.ping()).rejects.toThrow();
   });
 });
+
+describe('isRedisFailure', () => {
+  it('recognises ioredis and Redis errors, not ours or plain bugs', async () => {
+    const { isRedisFailure } = await import('../src/redis/errors.js');
+    const reply = Object.assign(new Error('CROSSSLOT Keys in request do not hash to the same slot'), { name: 'ReplyError' });
+    expect(isRedisFailure(reply)).toBe(true);
+    expect(isRedisFailure(new Error('Connection is closed.'))).toBe(true);
+    expect(isRedisFailure(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isRedisFailure(new TypeError('undefined is not a function'))).toBe(false);
+    expect(isRedisFailure('text')).toBe(false);
+  });
+});

@@ -12,6 +12,19 @@ export function isReplyError(error: unknown): boolean {
   return error instanceof Error && error.name === 'ReplyError';
 }
 
+const CLIENT_ERROR_NAMES = new Set(['ReplyError', 'AbortError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError', 'ParserError']);
+
+/**
+ * True for an error that came from ioredis or Redis (a reply error, a lost connection, a command
+ * timeout): what a command's caller should pass through toRedisError so it exits 3, not 1.
+ */
+export function isRedisFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (CLIENT_ERROR_NAMES.has(error.name)) return true;
+  if (codeIn(String((error as AnyError).code ?? ''))) return true;
+  return /Connection is closed|Command timed out|Stream isn't writeable|None of startup nodes|Failed to refresh slots/i.test(error.message);
+}
+
 /** True when the error is an ACL/auth refusal. */
 export function isAuthError(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
