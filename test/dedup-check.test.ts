@@ -208,6 +208,22 @@ queues:
     } while (cursor !== '0');
     expect(keys).toEqual([]);
     expect(await real.getJob('process-real-1')).toBeDefined();
+    // The canary's ten-year delay marker is gone too: only the "job ready" marker of the real job.
+    expect(await client().zrange(`${prefix}:process:marker`, 0, -1)).toEqual(['0']);
+    await real.obliterate({ force: true });
+    await real.close();
+  });
+
+  it('puts the delay marker back to the next real delayed job', async () => {
+    const prefix = uniqueName('live');
+    const real = new Queue('process', { connection: bullConnection(), prefix });
+    const soon = await real.add('smartupload.process', { sessionId: 'later' }, { jobId: 'process-later', delay: 60_000 });
+    const before = await client().zscore(`${prefix}:process:marker`, '1');
+    const { code } = await dedupCheck(liveYaml(prefix), { live: true }, { yes: true });
+    expect(code).toBe(0);
+    expect(await client().zscore(`${prefix}:process:marker`, '1')).toBe(before);
+    expect(await real.getJobCounts('delayed')).toEqual({ delayed: 1 });
+    expect(soon.id).toBe('process-later');
     await real.obliterate({ force: true });
     await real.close();
   });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { Queue } from 'bullmq';
 import type { RedisHandle } from '../redis/types.js';
 import { producerOptions } from './options.js';
 import type { QueuePlan } from './plan.js';
@@ -25,6 +27,7 @@ export async function observeLive(handle: RedisHandle, plan: CheckPlan, prefix: 
   const events = await listenForAdds(handle, plan.queue, prefix, last, candidateIds);
   const producers = openProducers(handle, plan.queue, prefix, n);
   const created = new Set<string>();
+  const earliestDue = Date.now() + CANARY_DELAY_MS;
   let removed = false;
   try {
     const ids = await addCopies(plan, producers, CANARY_NAME, { ...options, delay: CANARY_DELAY_MS });
@@ -38,13 +41,14 @@ export async function observeLive(handle: RedisHandle, plan: CheckPlan, prefix: 
     return { jobs, jobIds: [...created], duplicateEvents: events.duplicated, removed: true };
   } finally {
     removed = await removeCanaries(producers.queues[0], created);
+    if (created.size > 0) await restoreMarker(handle, `${prefix}:${plan.queue}`, earliestDue).catch(() => undefined);
     await events.close().catch(() => undefined);
     await producers.close();
     if (!removed) throw new Error(`could not remove canary job(s) ${[...created].join(', ')} from ${plan.queue} — remove them by hand`);
   }
 }
 
-async function removeCanaries(queue: import('bullmq').Queue, ids: Set<string>): Promise<boolean> {
+async function removeCanaries(queue: Queue, ids: Set<string>): Promise<boolean> {
   let ok = true;
   for (const id of ids) {
     try {
@@ -57,4 +61,11 @@ async function removeCanaries(queue: import('bullmq').Queue, ids: Set<string>): 
     }
   }
   return ok;
+}
+
+const RESTORE_MARKER = readFileSync(new URL('./lua/restore-marker.lua', import.meta.url), 'utf8');
+
+/** The canary's delay marker must not outlive it (see lua/restore-marker.lua). */
+async function restoreMarker(handle: RedisHandle, queueKey: string, earliestDue: number): Promise<void> {
+  await handle.client.eval(RESTORE_MARKER, 2, `${queueKey}:marker`, `${queueKey}:delayed`, String(earliestDue));
 }
