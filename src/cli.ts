@@ -46,6 +46,8 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error,
       try {
         const { run } = await load();
         onExitCode(await run(opts, ctx, args));
+      } catch (error) {
+        throw await asRedisError(error, globals);
       } finally {
         await ctx.close();
       }
@@ -162,4 +164,19 @@ function readGlobals(raw: Record<string, unknown>): GlobalOptions {
     yes: Boolean(raw.yes),
     timeout,
   };
+}
+
+/** An ioredis/Redis error that escaped a command exits 3 as one line naming the redacted URL, not as "unexpected error". */
+async function asRedisError(error: unknown, globals: GlobalOptions): Promise<unknown> {
+  const { isRedisFailure, toRedisError } = await import('./redis/errors.js');
+  if (!isRedisFailure(error)) return error;
+  const { redactUrl, parseRedisUrl, DEFAULT_REDIS_URL } = await import('./redis/url.js');
+  const url = globals.redis || process.env.REDIS_URL || DEFAULT_REDIS_URL;
+  let password: string | undefined;
+  try {
+    password = parseRedisUrl(url).password; // scrubbed from the message too
+  } catch {
+    // a malformed URL never got this far
+  }
+  return toRedisError(error, { redacted: redactUrl(url), password, timeoutMs: globals.timeout });
 }
