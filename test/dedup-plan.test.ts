@@ -97,6 +97,11 @@ describe('plans and verdicts', () => {
       .toMatchObject({ kind: 'fail', detail: expect.stringMatching(/does not declare/) });
   });
 
+  it('warns when only the deduplication id holds a per-request jobId together', () => {
+    const plan = planQueue(spec({ jobId: 'p-{requestId}', deduplication: { id: 'd-{sessionId}' } }), 3, 's1');
+    expect(plan).toMatchObject({ kind: 'check', warnings: [expect.stringMatching(/only the deduplication id keeps copies together/)] });
+  });
+
   it('passes one job with two executions and n-1 duplicates, and explains n jobs', () => {
     const plan = planQueue(spec({ jobId: 'p-{requestId}' }), 5, 'queuectl-dedup-x');
     if (plan.kind !== 'check') throw new Error(plan.detail);

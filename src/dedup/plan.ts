@@ -63,14 +63,19 @@ export function planQueue(spec: QueueSpec, copies: number, session: string): Que
     }
     rendered.push({ payload, jobId: id.id, deduplicationId });
   }
-  const warning = retentionWarning(spec.removeOnComplete);
+  const perRequestFields = fields.filter((f) => isPerRequestField(f, spec.payload));
+  const warnings = [retentionWarning(spec.removeOnComplete)].filter((w): w is string => w !== undefined);
+  if (perRequestFields.length > 0 && dedupTemplate !== undefined) {
+    // The de: key may hide the bad id today, but it lapses when the job finishes or its TTL ends.
+    warnings.push(`jobId "${template}" reads ${perRequestFields.join(', ')}, which vary per request: only the deduplication id keeps copies together, and only while its key lives`);
+  }
   return {
     kind: 'check',
     queue,
     spec,
     template,
     copies: rendered,
-    perRequestFields: fields.filter((f) => isPerRequestField(f, spec.payload)),
-    warnings: warning ? [warning] : [],
+    perRequestFields,
+    warnings,
   };
 }
