@@ -11,6 +11,9 @@ import { inspectDocument, renderHealth, renderJob, renderQueueTable, type Inspec
 import type { QueueKind, RedisHealth } from '../inspect/types.js';
 import { ratesSince, snapshot, watchLoop, type Snapshot } from '../inspect/watch.js';
 
+/** How long a watch reuses the queues it discovered before walking the keyspace again. */
+const REDISCOVER_MS = 30_000;
+
 export interface InspectOptions {
   all?: boolean;
   /** true for `--watch` alone (2 s), or the seconds given. */
@@ -33,10 +36,21 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
   const handle = await ctx.redis();
   const masters = await handle.masters();
 
+  // SCAN walks the whole keyspace (job hashes included), so a watch rediscovers only now and then
+  // instead of costing Redis a full walk every tick.
+  let discovered: { at: number; names: Promise<string[]> } | undefined;
+  const discover = () => {
+    if (!discovered || Date.now() - discovered.at > REDISCOVER_MS) {
+      discovered = { at: Date.now(), names: discoverQueues(masters, prefix, { signal: ctx.signal }) };
+    }
+    return discovered.names;
+  };
   const collect = async (): Promise<{ rows: InspectRow[]; health: RedisHealth }> => {
     const [queues, health] = await mapRedisErrors(handle.spec, async () => {
-      const targets = await chooseTargets(topology, args, Boolean(opts.all) || !topology, () => discoverQueues(masters, prefix, { signal: ctx.signal }));
-      return Promise.all([readQueues(handle, prefix, targets), readRedisHealth(handle)]);
+      const healthRead = readRedisHealth(handle);
+      healthRead.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
+      const targets = await chooseTargets(topology, args, Boolean(opts.all) || !topology, discover);
+      return Promise.all([readQueues(handle, prefix, targets), healthRead]);
     });
     const rows = queues.map((queue) => ({ queue, alert: evaluateAlert(queue, topology?.queues[queue.name]?.alerts) }));
     return { rows, health };
