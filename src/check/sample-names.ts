@@ -16,6 +16,8 @@ export const SAMPLED_STATES = [
   { state: 'delayed', type: 'zset' },
   { state: 'active', type: 'list' },
   { state: 'failed', type: 'zset' },
+  // Only data written by BullMQ 5.x has a `paused` list (6.x keeps paused jobs in `wait`).
+  { state: 'paused', type: 'list' },
 ] as const;
 
 export interface SampleOptions {

@@ -45,7 +45,15 @@ function decodeQueueName(encoded: string): string | undefined {
 export async function readWorkerConnections(masters: Redis[], prefix: string): Promise<WorkerConnection[] | undefined> {
   try {
     const lists = await Promise.all(masters.map((m) => m.call('CLIENT', 'LIST') as Promise<string>));
-    return lists.flatMap((list) => parseWorkerConnections(list, prefix));
+    // On a cluster one worker may show on several nodes: like BullMQ's getWorkers, take for each
+    // queue the node that lists the most connections rather than adding them up.
+    const best = new Map<string, WorkerConnection[]>();
+    for (const list of lists) {
+      const perQueue = new Map<string, WorkerConnection[]>();
+      for (const w of parseWorkerConnections(list, prefix)) perQueue.set(w.queue, [...(perQueue.get(w.queue) ?? []), w]);
+      for (const [queue, conns] of perQueue) if (conns.length > (best.get(queue)?.length ?? 0)) best.set(queue, conns);
+    }
+    return [...best.values()].flat();
   } catch (error) {
     if (/unknown command|NOPERM|not allowed|disabled/i.test((error as Error).message)) return undefined;
     throw error;
