@@ -6,8 +6,7 @@ import type { RedisHandle } from '../redis/types.js';
  */
 export async function removeScratchKeys(handle: Pick<RedisHandle, 'masters'>, prefix: string): Promise<number> {
   let removed = 0;
-  // Escape glob specials so a `{tag}` prefix (or any odd character) matches literally.
-  const match = `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}:*`;
+  const match = matchPattern(prefix);
   for (const node of await handle.masters()) {
     let cursor = '0';
     do {
@@ -31,10 +30,15 @@ export async function countScratchKeys(handle: Pick<RedisHandle, 'masters'>, pre
   for (const node of await handle.masters()) {
     let cursor = '0';
     do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}:*`, 'COUNT', 500);
+      const [next, keys] = await node.scan(cursor, 'MATCH', matchPattern(prefix), 'COUNT', 500);
       cursor = next;
       count += keys.length;
     } while (cursor !== '0');
   }
   return count;
+}
+
+/** `<prefix>:*` with glob specials escaped, so any prefix (a `{tag}` one too) matches literally. */
+function matchPattern(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}:*`;
 }
