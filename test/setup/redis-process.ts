@@ -33,12 +33,13 @@ export async function freePort(bus = false): Promise<number> {
   throw new Error('no free loopback port found');
 }
 
-async function waitForPing(port: number, child: ChildProcess, log: () => string): Promise<void> {
+async function waitForPing(port: number, child: ChildProcess, log: () => string, password?: string): Promise<void> {
+  const auth = password === undefined ? [] : ['-a', password, '--no-auth-warning'];
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited: ${log()}`);
     try {
-      const { stdout } = await run('redis-cli', ['-p', String(port), 'PING']);
+      const { stdout } = await run('redis-cli', ['-p', String(port), ...auth, 'PING']);
       if (stdout.trim() === 'PONG') return;
     } catch {
       // not up yet
@@ -60,7 +61,8 @@ export async function startRedis(args: string[] = [], options: { bus?: boolean; 
   );
   child.stdout?.on('data', (d) => (output = (output + d).slice(-4000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
-  await waitForPing(port, child, () => output);
+  const requirepass = args.indexOf('--requirepass');
+  await waitForPing(port, child, () => output, requirepass >= 0 ? args[requirepass + 1] : undefined);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
