@@ -46,7 +46,7 @@ export interface ApplyResult {
 
 const SCRIPT = 'queuectlMoveBatch';
 const lua = () => readFileSync(new URL('./lua/move-batch.lua', import.meta.url), 'utf8');
-type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<[number, string, number, string[], number[]]> };
+export type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<[number, string, number, string[], number[]]> };
 
 /** Loads the script once per client; ioredis sends EVALSHA and falls back to EVAL. */
 export function withMoveScript(client: Redis | Cluster): Scripted {
@@ -78,7 +78,7 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
       for (;;) {
         if (signal?.aborted) return { ...result, interrupted: true };
         const keys = [src + state, src + 'events', src + 'meta', options.journalKey, ...destKeys];
-        const [n, next, exhausted, stays, perDest] = await client[SCRIPT](keys.length, ...keys, state, src, batch, boundary, tombstone, config);
+        const [n, next, exhausted, stays, perDest] = await client[SCRIPT](keys.length, ...keys, state, src, batch, boundary, tombstone, config, '');
         perDest.forEach((count, i) => {
           if (count > 0) {
             const row = (result.moved[routing.dests[i]] ??= {});

@@ -1,8 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Topology } from '../topology/types.js';
-import { queuePrefix, type MovableState } from './keys.js';
-import { addStay, classify, emptyPlan, recordVerdict, type Plan, type ScannedJob } from './plan.js';
-import type { Routing } from './routing.js';
+import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
+import { addMove, addStay, emptyPlan, type Plan, type StayReason } from './plan.js';
+import { routeName, type Routing } from './routing.js';
+import { withMoveScript } from './apply.js';
 
 export interface ScanOptions {
   client: Redis | Cluster;
@@ -10,23 +11,43 @@ export interface ScanOptions {
   topology: Topology;
   routing: Routing;
   states: MovableState[];
-  /** Jobs read per round trip. */
+  /** Jobs classified per round trip. */
   batch: number;
   signal?: AbortSignal;
 }
 
 /**
- * Builds the plan by reading the source in windows (LRANGE/ZRANGE) with one pipeline per window:
- * memory stays flat whatever the queue's size, since only counts are kept.
+ * Builds the plan by classifying the source in windows, oldest first, with move-batch.lua in its
+ * dry mode: the plan and the move decide with the same code, the script writes nothing, one round
+ * trip covers a whole window, and only counts are kept, so memory is flat at any queue size.
  */
 export async function scanPlan(options: ScanOptions): Promise<Plan> {
-  const { client, prefix, routing, states } = options;
+  const { prefix, routing, topology, states } = options;
+  const { client } = options;
+  const script = withMoveScript(client);
   const plan = emptyPlan(routing, states);
   const src = queuePrefix(prefix, routing.from);
+  const destKeys = routing.dests.flatMap((d) => destinationKeys(prefix, d));
+  const config = JSON.stringify({ dests: routing.dests.map((d) => queuePrefix(prefix, d)), names: routing.dests, routes: routing.routes });
   for (const state of states) {
-    for await (const ids of windows(client, src + state, state === 'wait', options.batch)) {
+    for (let offset = 0; ; offset += options.batch) {
       if (options.signal?.aborted) return plan;
-      await classifyWindow(options, plan, ids, state);
+      // The journal key is never written in dry mode; the source meta stands in for it.
+      const keys = [src + state, src + 'events', src + 'meta', src + 'meta', ...destKeys];
+      const [, , exhausted, stays, perDest] = await script.queuectlMoveBatch(keys.length, ...keys, state, src, options.batch, '', '', config, String(offset));
+      perDest.forEach((n, i) => n > 0 && addMove(plan, routing.dests[i], state, n));
+      let stayed = 0;
+      for (let i = 0; i < stays.length; i += 3, stayed++) {
+        const [id, reason, name] = [stays[i], stays[i + 1], stays[i + 2]];
+        if (reason !== 'unrouted') addStay(plan, reason as StayReason, 1, [id], name || undefined);
+        else {
+          const route = routeName(routing, topology, name);
+          if ('stay' in route && route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name);
+          else if ('stay' in route && route.stay !== 'unowned') plan.untouched[route.stay] += 1;
+        }
+      }
+      plan.scanned += stayed + perDest.reduce((a, n) => a + n, 0);
+      if (exhausted === 1) break;
     }
   }
   // Jobs that never move: still being processed, or parents waiting for their children.
@@ -34,39 +55,4 @@ export async function scanPlan(options: ScanOptions): Promise<Plan> {
   if (Number(active) > 0) addStay(plan, 'active', Number(active), activeIds as string[]);
   if (Number(children) > 0) addStay(plan, 'flow', Number(children), childIds as string[]);
   return plan;
-}
-
-/** Oldest first: the tail of a list (where workers take from), the lowest scores of a zset. */
-async function* windows(client: Redis | Cluster, key: string, isList: boolean, batch: number): AsyncGenerator<string[]> {
-  for (let offset = 0; ; offset += batch) {
-    const ids = isList ? (await client.lrange(key, -(offset + batch), -(offset + 1))).reverse() : await client.zrange(key, offset, offset + batch - 1);
-    if (ids.length === 0) return;
-    yield ids;
-    if (ids.length < batch) return;
-  }
-}
-
-async function classifyWindow(options: ScanOptions, plan: Plan, ids: string[], state: MovableState): Promise<void> {
-  const { client, prefix, routing, topology } = options;
-  const src = queuePrefix(prefix, routing.from);
-  const read = client.pipeline();
-  for (const id of ids) {
-    read.hmget(src + id, 'name', 'parentKey', 'rjk');
-    read.exists(`${src}${id}:dependencies`);
-  }
-  const replies = (await read.exec()) ?? [];
-  const jobs: ScannedJob[] = ids.map((id, i) => {
-    const [err, fields] = replies[2 * i] as [Error | null, (string | null)[]];
-    if (err) throw err;
-    return { id, state, name: fields[0], parentKey: fields[1], rjk: fields[2], hasDependencies: Number(replies[2 * i + 1]?.[1]) > 0 };
-  });
-  // Second round trip only for the jobs that would move: does the destination hold the id already?
-  const moving = jobs.map((job) => ({ job, verdict: classify(job, routing, topology) })).filter((x) => 'dest' in x.verdict);
-  if (moving.length > 0) {
-    const check = client.pipeline();
-    for (const { job, verdict } of moving) check.exists(queuePrefix(prefix, (verdict as { dest: string }).dest) + job.id);
-    const exists = (await check.exec()) ?? [];
-    moving.forEach(({ job }, i) => (job.destinationHas = Number(exists[i]?.[1]) > 0));
-  }
-  for (const job of jobs) recordVerdict(plan, job, classify(job, routing, topology));
 }

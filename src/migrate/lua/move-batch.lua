@@ -17,6 +17,9 @@
   ARGV[5] tombstone: a value no job id can take (contains ':'), used to cut jobs out of the list
   ARGV[6] JSON { dests: [destination key prefix...], names: [destination queue name...],
                  routes: { <job name>: <destination index> } } ("*" routes every name)
+  ARGV[7] "" to move; else a dry run: classify the window at this offset from the oldest job,
+          write nothing, and count in movedPerDest the jobs that would move (the plan uses this,
+          so plan and move decide with the same code)
 
   Returns { moved, boundary, exhausted, stays, movedPerDest }:
     stays        flat list id, reason, name for every job left in place in this window
@@ -35,6 +38,8 @@ local cfg = cjson.decode(ARGV[6])
 local dests = cfg.dests
 local routes = cfg.routes
 local isList = state == 'wait'
+local dry = ARGV[7] ~= ''
+local dryOffset = tonumber(ARGV[7]) or 0
 
 local function dkey(d, i) return KEYS[4 + (d - 1) * 10 + i] end
 -- unpack() is limited by the Lua stack: send long argument lists in chunks (even, for ZADD pairs).
@@ -50,7 +55,9 @@ local exhausted = 0
 if isList then
   local len = rcall('LLEN', KEYS[1])
   local stop = len - 1
-  if boundary ~= '' then
+  if dry then
+    stop = len - 1 - dryOffset
+  elseif boundary ~= '' then
     local pos = rcall('LPOS', KEYS[1], boundary, 'RANK', -1)
     -- A boundary taken meanwhile (an old worker, a removal) restarts the scan from the tail.
     if pos then stop = pos - 1 end
@@ -69,7 +76,9 @@ if isList then
   end
 else
   local start = 0
-  if boundary ~= '' then
+  if dry then
+    start = dryOffset
+  elseif boundary ~= '' then
     local rank = rcall('ZRANK', KEYS[1], boundary)
     if rank then start = rank + 1 end
   end
@@ -104,29 +113,36 @@ for n = 1, #ids do
   local f = rcall('HMGET', jobKey, 'name', 'parentKey', 'rjk', 'deid', 'priority')
   local name = f[1]
   local d = name and (routes[name] or routes['*'])
+  -- One call answers "no children, no lock, no logs" for the common job; ask again only if not.
+  local hasDeps, hasLock, hasLogs = false, false, false
+  if name then
+    local extras = rcall('EXISTS', jobKey .. ':dependencies', jobKey .. ':lock', jobKey .. ':logs')
+    if extras > 0 then
+      hasDeps = rcall('EXISTS', jobKey .. ':dependencies') == 1
+      hasLock = rcall('EXISTS', jobKey .. ':lock') == 1
+      hasLogs = extras > (hasDeps and 1 or 0) + (hasLock and 1 or 0)
+    end
+  end
   if not name then
     stay(id, 'missing-hash', '')
-  elseif f[2] or rcall('EXISTS', jobKey .. ':dependencies') == 1 then
+  elseif f[2] or hasDeps then
     stay(id, 'flow', name)
   elseif f[3] or string.sub(id, 1, 7) == 'repeat:' then
     stay(id, 'scheduler', name)
   elseif not d then
     stay(id, 'unrouted', name)
-  elseif rcall('EXISTS', jobKey .. ':lock') == 1 then
+  elseif hasLock then
     stay(id, 'locked', name)
   else
     local dPrefix = dests[d]
     local destJobKey = dPrefix .. id
     local ok = true
     local srcDe, dstDe
-    if rcall('EXISTS', destJobKey) == 1 then
-      stay(id, 'collision', name)
-      ok = false
-    elseif f[4] then
+    if f[4] then
       srcDe = srcPrefix .. 'de:' .. f[4]
       if rcall('GET', srcDe) == id then
         dstDe = dPrefix .. 'de:' .. f[4]
-        if rcall('EXISTS', dstDe) == 1 then
+        if rcall('EXISTS', dstDe) == 1 and rcall('GET', dstDe) ~= id then
           stay(id, 'dedup-conflict', name)
           ok = false
         end
@@ -134,10 +150,17 @@ for n = 1, #ids do
         srcDe = nil
       end
     end
+    if ok and dry then
+      if rcall('EXISTS', destJobKey) == 1 then stay(id, 'collision', name) else perDest[d] = perDest[d] + 1 end
+      ok = false
+    elseif ok and rcall('RENAMENX', jobKey, destJobKey) == 0 then
+      -- RENAMENX checks and moves in one call: an id the destination holds is never overwritten.
+      stay(id, 'collision', name)
+      ok = false
+    end
     if ok then
       -- The hash, its logs and its deduplication key keep their contents and TTLs under RENAME.
-      rcall('RENAME', jobKey, destJobKey)
-      if rcall('EXISTS', jobKey .. ':logs') == 1 then rcall('RENAME', jobKey .. ':logs', destJobKey .. ':logs') end
+      if hasLogs then rcall('RENAME', jobKey .. ':logs', destJobKey .. ':logs') end
       if srcDe then
         rcall('RENAME', srcDe, dstDe)
         local srcDn = srcPrefix .. 'dn:' .. f[4]
