@@ -240,7 +240,7 @@ describe('queuectl inspect', () => {
   it('watches until Ctrl-C, printing one table per tick off a terminal, with rates', async () => {
     const stop = new AbortController();
     const t = testContext({ yaml: yaml(), signal: stop.signal });
-    setTimeout(() => stop.abort(), 700);
+    setTimeout(() => stop.abort(), 1500);
     expect(await run({ watch: '0.2' }, t.ctx, [main])).toBe(0);
     await t.ctx.close();
     const frames = t.stdout().split(/^every 0.2s/m).length - 1;
