@@ -145,6 +145,57 @@ topology, 3 Redis error, 130 interrupted (rerun to continue).`)
     .description('migration runs recorded in Redis: progress, and whether anything is left to finish')
     .action(action(() => import('./commands/migrate.js').then((m) => ({ run: m.runStatus }))));
 
+  const dlq = program
+    .command('dlq')
+    .description("dead letters (each queue's failed set, or its dead-letter queue): list, show, retry, discard, stats; alone on a terminal: a picker")
+    .addHelpText('after', `
+A reference is <queue>/<id> (a dead-letter queue item: <dead-letter queue>/<id>, or the
+<queue>/<id> of the job it carries), or a bare id when only one dead letter has it.
+
+Examples:
+  queuectl dlq list --queue eccb-ocr --since 1h --reason "timeout"
+  queuectl dlq show eccb-ocr/ocr-42
+  queuectl dlq retry --all --name ocr.process --dry-run
+  queuectl dlq retry --all --canary 5 --rate 200 --yes
+  queuectl dlq discard eccb-ocr/ocr-42 --reason "corrupt upload, customer told"
+  queuectl dlq stats --json`)
+    .action(action(() => import('./commands/dlq.js')));
+  // Repeatable, not variadic: a variadic option would swallow the references that follow it.
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  const dlqFilters = (command: Command, regexFlag: string) => command
+    .option('--queue <name>', 'only these queues (declared or dead-letter queues), repeatable or comma-separated', collect)
+    .option('--name <name>', 'only jobs with these names, repeatable or comma-separated', collect)
+    .option(`${regexFlag} <regex>`, 'only failure reasons matching this regular expression')
+    .option('--since <dur>', 'only dead letters that failed within this long (5m, 1h, 7d)')
+    .option('--older-than <dur>', 'only dead letters that failed longer ago than this')
+    .option('--org <value>', 'only jobs whose payload orgId (or organizationId) is this')
+    .option('--limit <n>', 'at most this many (the newest)');
+  dlqFilters(dlq.command('list').description('dead letters across declared queues, newest first (read-only)'), '--reason')
+    .option('--all', 'no --limit: list every match (default limit 50)')
+    .addHelpText('after', '\nJSON: { schema: "queuectl/dlq-list@1", items: [{ ref, queue, id, name, failedReason, attemptsMade, failedAt }] }')
+    .action(action(() => import('./commands/dlq-list.js')));
+  dlq.command('show').argument('<ref>', '<queue>/<id> or a bare id').description('everything about one dead letter: reason, stack trace, payload, options')
+    .action(action(() => import('./commands/dlq-show.js')));
+  dlqFilters(dlq.command('retry').argument('[ref...]', 'dead letters to retry').description('put dead letters back in their own queue under their original id, attempts reset: planned, confirmed, atomic per batch, never twice'), '--reason')
+    .option('--all', 'retry every dead letter the filters match')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--rate <jobs/s>', 'retry at most this many per second')
+    .option('--batch <n>', 'items per atomic step (default 1000)')
+    .option('--canary <n>', 'retry the n oldest first, wait for the workers to finish them, stop if any fails again')
+    .option('--canary-timeout <dur>', 'how long to wait for the canaries (default 2m)')
+    .addHelpText('after', '\nExit: 0 done, 1 items refused or left (undeclared queue, id taken, canary failed), 2 bad reference or flags, 3 Redis error, 130 interrupted (rerun to continue).')
+    .action(action(() => import('./commands/dlq-retry.js')));
+  dlqFilters(dlq.command('discard').argument('[ref...]', 'dead letters to discard').description('remove failed jobs, or mark dead-letter queue items discarded; the reason is recorded'), '--match')
+    .requiredOption('--reason <text>', 'why (recorded with each item in <prefix>:queuectl:dlq:discarded); the regex filter is --match here')
+    .option('--all', 'discard every dead letter the filters match')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--rate <jobs/s>', 'discard at most this many per second')
+    .option('--batch <n>', 'items per atomic step (default 1000)')
+    .action(action(() => import('./commands/dlq-discard.js')));
+  dlq.command('stats').description('per queue: dead letters, the oldest, top 5 failure reasons (sampled from the newest 10k)')
+    .option('--queue <name>', 'only these queues, repeatable or comma-separated', collect)
+    .action(action(() => import('./commands/dlq-stats.js')));
+
   return program;
 }
 

@@ -1,0 +1,65 @@
+import type { Context } from '../context.js';
+import { InterruptedError, UsageError } from '../errors.js';
+import { applyDiscard, discardLogKey } from '../dlq/apply.js';
+import { positiveInt, positiveNumber, type FilterFlags } from '../dlq/filters.js';
+import { planDiscard } from '../dlq/plan.js';
+import { countBy, renderPlan } from '../dlq/render.js';
+import { mapRedis, openScope, progressReporter, whoAmI } from '../dlq/scope.js';
+import { selectItems } from '../dlq/select.js';
+
+export interface DlqDiscardOptions extends Omit<FilterFlags, 'reason'> {
+  /** The recorded reason (required). The regex filter is --match here. */
+  reason?: string;
+  match?: string;
+  all?: boolean;
+  dryRun?: boolean;
+  limit?: string;
+  rate?: string;
+  batch?: string;
+}
+
+/**
+ * `queuectl dlq discard <ref…> | --all [filters] --reason <text>`: failed jobs are removed,
+ * dead-letter queue items marked discarded; every discard is recorded with its reason, who and when
+ * in the `<prefix>:queuectl:dlq:discarded` stream.
+ */
+export async function run(opts: DlqDiscardOptions, ctx: Context, args: string[] = []): Promise<number> {
+  const reason = opts.reason?.trim();
+  if (!reason) throw new UsageError('dlq discard needs --reason <text>, recorded with every discarded item', 'for example --reason "bad input, customer notified" (filter by failure reason with --match <regex>)');
+  const limit = positiveInt('--limit', opts.limit);
+  const rate = positiveNumber('--rate', opts.rate);
+  const batch = positiveInt('--batch', opts.batch);
+  const scope = await openScope(ctx, { ...opts, reason: opts.match }, '--match');
+  const { handle, prefix, topology } = scope;
+  return mapRedis(handle, async () => {
+    const selection = await selectItems(scope, args, Boolean(opts.all), limit, 'discard');
+    const plan = planDiscard(selection.items);
+    for (const ref of selection.live) ctx.out.note(`${ref} is not in the failed set: nothing to discard`);
+    const doc = {
+      schema: 'queuectl/dlq-discard@1', dryRun: Boolean(opts.dryRun), reason, planned: plan.items.length, perQueue: countBy(plan.items, (i) => i.queue),
+      refused: plan.refused, discarded: 0, skipped: [] as { reason: string; count: number }[], interrupted: false,
+    };
+    ctx.out.print(renderPlan('discard', plan.items, plan.refused));
+    const finish = (code: number) => {
+      ctx.out.printJson(doc);
+      return code;
+    };
+    if (opts.dryRun || plan.items.length === 0) return finish(0);
+    if (!(await ctx.prompt.confirm(`Discard ${plan.items.length} dead letter${plan.items.length === 1 ? '' : 's'} (failed jobs are deleted)?`))) {
+      ctx.out.note('nothing discarded');
+      return finish(0);
+    }
+    const outcome = await applyDiscard(plan.items, reason, {
+      client: handle.client, prefix, topology, rate, batch, signal: ctx.signal, who: whoAmI(), onProgress: progressReporter(ctx, 'discard'),
+    });
+    doc.discarded = outcome.done;
+    doc.skipped = Object.entries(outcome.skipped).map(([r, count]) => ({ reason: r, count }));
+    doc.interrupted = outcome.interrupted;
+    ctx.out.print(`Discarded ${outcome.done}; reasons recorded in ${discardLogKey(prefix)}.${doc.skipped.map((s) => ` Skipped ${s.count}: ${s.reason}.`).join('')}`);
+    if (outcome.interrupted) {
+      ctx.out.printJson(doc);
+      throw new InterruptedError(`interrupted after discarding ${outcome.done}`, 'rerun the same command to discard the rest');
+    }
+    return finish(0);
+  });
+}

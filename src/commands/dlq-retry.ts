@@ -1,0 +1,94 @@
+import type { Context } from '../context.js';
+import { InterruptedError, UsageError } from '../errors.js';
+import { applyRetry, type ApplyOutcome } from '../dlq/apply.js';
+import { watchCanaries, type CanaryResult } from '../dlq/canary.js';
+import { positiveInt, positiveNumber, type FilterFlags } from '../dlq/filters.js';
+import { planRetry } from '../dlq/plan.js';
+import { countBy, renderPlan } from '../dlq/render.js';
+import { mapRedis, openScope, progressReporter, whoAmI } from '../dlq/scope.js';
+import { selectItems } from '../dlq/select.js';
+import { parseDuration } from '../topology/durations.js';
+
+export interface DlqRetryOptions extends FilterFlags {
+  all?: boolean;
+  dryRun?: boolean;
+  limit?: string;
+  rate?: string;
+  batch?: string;
+  canary?: string;
+  canaryTimeout?: string;
+}
+
+/** Skips that leave a dead letter unretried (exit 1); the others mean "done already". */
+const LEFT = /already exists|part of a flow/;
+
+/**
+ * `queuectl dlq retry <ref…> | --all [filters]`: plan, confirm, then apply in atomic batches.
+ * Safe to rerun at any point: an item is either retried or untouched, and never retried twice.
+ */
+export async function run(opts: DlqRetryOptions, ctx: Context, args: string[] = []): Promise<number> {
+  const limit = positiveInt('--limit', opts.limit);
+  const rate = positiveNumber('--rate', opts.rate);
+  const batch = positiveInt('--batch', opts.batch);
+  const canary = positiveInt('--canary', opts.canary);
+  const canaryTimeoutMs = parseDuration(opts.canaryTimeout ?? '2m');
+  if (canaryTimeoutMs === undefined) throw new UsageError(`--canary-timeout "${opts.canaryTimeout}" is not a duration`, 'for example --canary-timeout 5m');
+  const scope = await openScope(ctx, opts);
+  const { handle, prefix, topology } = scope;
+  return mapRedis(handle, async () => {
+    const selection = await selectItems(scope, args, Boolean(opts.all), limit, 'retry');
+    const plan = planRetry(selection.items, topology);
+    const hard = plan.refused.filter((r) => !r.reason.startsWith('already'));
+    if (selection.explicit && hard.length) throw new UsageError(`cannot retry ${hard[0].ref}: ${hard[0].reason}`, 'declare the queue in the topology, or discard the item');
+    for (const ref of selection.live) ctx.out.note(`${ref} is not in the failed set (retried already?): nothing to do`);
+    const doc = {
+      schema: 'queuectl/dlq-retry@1', dryRun: Boolean(opts.dryRun), planned: plan.items.length, perQueue: countBy(plan.items, (i) => i.queue),
+      refused: plan.refused, retried: 0, skipped: [] as { reason: string; count: number }[], canary: undefined as CanaryResult | undefined, interrupted: false,
+    };
+    ctx.out.print(renderPlan('retry', plan.items, plan.refused));
+    const finish = (code: number) => {
+      ctx.out.printJson(doc);
+      return code;
+    };
+    if (opts.dryRun || plan.items.length === 0) return finish(hard.length ? 1 : 0);
+    if (!(await ctx.prompt.confirm(`Retry ${plan.items.length} dead letter${plan.items.length === 1 ? '' : 's'}?`))) {
+      ctx.out.note('nothing retried');
+      return finish(0);
+    }
+    const apply = { client: handle.client, prefix, topology, rate, batch, signal: ctx.signal, who: whoAmI() };
+    const outcomes: ApplyOutcome[] = [];
+    let rest = plan.items;
+    if (canary) {
+      const first = rest.slice(0, canary);
+      rest = rest.slice(canary);
+      outcomes.push(await applyRetry(first, apply));
+      ctx.out.note(`canary: retried ${first.length}, waiting for the workers (up to ${opts.canaryTimeout ?? '2m'})…`);
+      doc.canary = await watchCanaries(handle.client, prefix, first, { timeoutMs: canaryTimeoutMs, signal: ctx.signal });
+      if (!doc.canary.ok) {
+        const bad = doc.canary.states.filter((s) => s.state !== 'completed').map((s) => `${s.queue}/${s.id} ${s.state}`);
+        ctx.out.warn(`canary ${doc.canary.timedOut ? 'did not finish in time' : 'failed again'}: ${bad.join(', ')}; ${rest.length} not retried`);
+        summarize(doc, outcomes);
+        return finish(1);
+      }
+      ctx.out.note('canary: all completed; retrying the rest');
+    }
+    outcomes.push(await applyRetry(rest, { ...apply, onProgress: progressReporter(ctx, 'retry') }));
+    summarize(doc, outcomes);
+    ctx.out.print(`Retried ${doc.retried}.${doc.skipped.map((s) => ` Skipped ${s.count}: ${s.reason}.`).join('')}`);
+    if (doc.interrupted) {
+      ctx.out.printJson(doc);
+      throw new InterruptedError(`interrupted after retrying ${doc.retried}`, 'rerun the same command to retry the rest (nothing is retried twice)');
+    }
+    return finish(hard.length || doc.skipped.some((s) => LEFT.test(s.reason)) ? 1 : 0);
+  });
+}
+
+function summarize(doc: { retried: number; skipped: { reason: string; count: number }[]; interrupted: boolean }, outcomes: ApplyOutcome[]): void {
+  const skipped: Record<string, number> = {};
+  for (const o of outcomes) {
+    doc.retried += o.done;
+    doc.interrupted ||= o.interrupted;
+    for (const [reason, count] of Object.entries(o.skipped)) skipped[reason] = (skipped[reason] ?? 0) + count;
+  }
+  doc.skipped = Object.entries(skipped).map(([reason, count]) => ({ reason, count }));
+}

@@ -1,0 +1,69 @@
+import { hostname, userInfo } from 'node:os';
+import type { Context } from '../context.js';
+import { toRedisError } from '../redis/errors.js';
+import { QueuectlError } from '../errors.js';
+import type { RedisHandle } from '../redis/types.js';
+import type { Topology } from '../topology/types.js';
+import { parseFilters, type FilterFlags } from './filters.js';
+import { dlqSources } from './sources.js';
+import type { DlqFilters, DlqSource } from './types.js';
+
+export interface DlqScope {
+  topology: Topology;
+  prefix: string;
+  handle: RedisHandle;
+  sources: DlqSource[];
+  filters: DlqFilters;
+  now: number;
+}
+
+/** Topology, prefix, filters (validated before connecting) and the sources they select. */
+export async function openScope(ctx: Context, flags: FilterFlags, reasonFlag?: string): Promise<DlqScope> {
+  const now = Date.now();
+  const filters = parseFilters(flags, now, reasonFlag);
+  const { topology } = await ctx.topology();
+  const sources = dlqSources(topology, filters.queues);
+  const prefix = await ctx.prefix();
+  const handle = await ctx.redis();
+  return { topology, prefix, handle, sources, filters, now };
+}
+
+/** Redis failures in the middle of a command become one-line RedisErrors (exit 3). */
+export async function mapRedis<T>(handle: RedisHandle, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof QueuectlError) throw error;
+    throw toRedisError(error as Error, handle.spec);
+  }
+}
+
+/** `user@host`, recorded with every retry mark and discard. */
+export function whoAmI(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers)
+  }
+  return `${user}@${hostname()}`;
+}
+
+/** Progress on stderr: redrawn in place on a terminal, a line per tenth otherwise. */
+export function progressReporter(ctx: Context, verb: string): (done: number, total: number) => void {
+  let lastTenth = -1;
+  return (done, total) => {
+    const pct = total ? Math.floor((done / total) * 100) : 100;
+    if (ctx.out.interactive) {
+      const width = 30;
+      const filled = Math.round((pct / 100) * width);
+      ctx.out.stderr.write(`\r${verb} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${done}/${total}${done >= total ? '\n' : ''}`);
+      return;
+    }
+    const tenth = Math.floor(pct / 10);
+    if (tenth !== lastTenth) {
+      lastTenth = tenth;
+      ctx.out.note(`${verb}: ${done}/${total} (${pct}%)`);
+    }
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Dead-letter items as every dlq subcommand sees them. Two styles exist (topology `deadLetter`):
+ * (a) `failed`: the job itself, kept in its queue's failed set;
+ * (b) `queue`: an item in a dedicated dead-letter queue whose job data is a DeadLetterPayload.
+ */
+
+export type DlqStyle = 'failed' | 'queue';
+
+/** Style (b) items carry a status in their hash; style (a) items are always pending. */
+export type DlqStatus = 'pending' | 'retried' | 'discarded';
+
+/** Where dead letters are read from: one queue's failed set, or one dead-letter queue. */
+export type DlqSource =
+  | { style: 'failed'; queue: string }
+  /** `feeds`: the declared queues that send their dead letters here. */
+  | { style: 'queue'; dlq: string; feeds: string[] };
+
+export interface DlqItem {
+  /** `<holder>/<holderId>`: how the user names the item (show, retry, discard). */
+  ref: string;
+  style: DlqStyle;
+  /** The queue whose keys hold the item: the job's queue (a), or the dead-letter queue (b). */
+  holder: string;
+  holderId: string;
+  /** The job's own queue and id: where a retry puts it back. */
+  queue: string;
+  id: string;
+  name: string;
+  failedReason: string;
+  attemptsMade: number;
+  /** Epoch ms. */
+  failedAt: number;
+  orgId?: string;
+  status: DlqStatus;
+}
+
+/** The filters of list, retry and discard, parsed and validated. */
+export interface DlqFilters {
+  queues?: string[];
+  names?: string[];
+  reason?: RegExp;
+  /** failedAt >= since (epoch ms). */
+  since?: number;
+  /** failedAt <= before (epoch ms): `--older-than`. */
+  before?: number;
+  org?: string;
+}
+
+/** The payload a worker writes into a dead-letter queue (style b). */
+export interface DeadLetterPayload {
+  originalQueue?: string;
+  originalJobId?: string;
+  /** Optional: the original job's name (else the dead-letter job's own name is used). */
+  name?: string;
+  jobData?: unknown;
+  error?: { name?: string; message?: string; stack?: string };
+  attempts?: number;
+  failedAt?: number | string;
+  orgId?: string;
+  organizationId?: string;
+  status?: string;
+}
+
+/** Hash fields queuectl writes on a style (b) item; the worker's payload is never rewritten. */
+export const MARK_FIELDS = {
+  status: 'queuectl.status',
+  at: 'queuectl.at',
+  by: 'queuectl.by',
+  reason: 'queuectl.reason',
+} as const;
