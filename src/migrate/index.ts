@@ -38,6 +38,6 @@
 export { applyMoves, type ApplyOptions, type ApplyResult, type Moves } from './apply.js';
 export { scanPlan } from './scan.js';
 export { buildRouting, type Routing } from './routing.js';
-export { classify, movingTotal, problemStays, type Plan, type StayReason } from './plan.js';
+export { movingTotal, problemStays, type Plan, type StayReason } from './plan.js';
 export { verify, countDestinations } from './verify.js';
 export { runIdOf, journalKey } from './keys.js';

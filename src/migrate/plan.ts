@@ -1,6 +1,5 @@
-import type { Topology } from '../topology/types.js';
 import type { MovableState } from './keys.js';
-import { routeName, type Routing } from './routing.js';
+import type { Routing } from './routing.js';
 
 /** Why a job stays in the source. All but `active` mean the legacy queue cannot be retired yet. */
 export type StayReason = 'unowned' | 'active' | 'flow' | 'scheduler' | 'collision' | 'dedup-conflict' | 'locked' | 'missing-hash';
@@ -30,33 +29,8 @@ export interface Plan {
   scanned: number;
 }
 
-/** What the scanner read about one job (one pipelined HMGET + EXISTS). */
-export interface ScannedJob {
-  id: string;
-  state: MovableState;
-  name: string | null;
-  parentKey: string | null;
-  rjk: string | null;
-  hasDependencies: boolean;
-  /** The destination already holds this id (only asked for jobs that would move). */
-  destinationHas?: boolean;
-}
-
 export function emptyPlan(routing: Routing, states: MovableState[]): Plan {
   return { from: routing.from, to: routing.to, states, names: routing.names, moves: {}, stays: {}, untouched: { owned: 0, filtered: 0 }, scanned: 0 };
-}
-
-export type Verdict = { dest: string } | { stay: StayReason } | { untouched: 'owned' | 'filtered' };
-
-/** The same decision move-batch.lua makes, in the same order (the script re-checks under atomicity). */
-export function classify(job: ScannedJob, routing: Routing, topology: Topology): Verdict {
-  if (job.name === null) return { stay: 'missing-hash' };
-  if (job.parentKey !== null || job.hasDependencies) return { stay: 'flow' };
-  if (job.rjk !== null || job.id.startsWith('repeat:')) return { stay: 'scheduler' };
-  const route = routeName(routing, topology, job.name);
-  if ('stay' in route) return route.stay === 'unowned' ? { stay: 'unowned' } : { untouched: route.stay };
-  if (job.destinationHas) return { stay: 'collision' };
-  return route;
 }
 
 export function addStay(plan: Plan, reason: StayReason, count: number, examples: string[], name?: string): void {
@@ -69,13 +43,6 @@ export function addStay(plan: Plan, reason: StayReason, count: number, examples:
 export function addMove(plan: Plan, dest: string, state: MovableState, count = 1): void {
   const row = (plan.moves[dest] ??= {});
   row[state] = (row[state] ?? 0) + count;
-}
-
-export function recordVerdict(plan: Plan, job: ScannedJob, verdict: Verdict): void {
-  plan.scanned += 1;
-  if ('dest' in verdict) addMove(plan, verdict.dest, job.state);
-  else if ('stay' in verdict) addStay(plan, verdict.stay, 1, [job.id], job.name ?? undefined);
-  else plan.untouched[verdict.untouched] += 1;
 }
 
 /** Jobs that will move, in total and per destination. */
