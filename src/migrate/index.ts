@@ -1,13 +1,13 @@
 /**
  * queuectl migrate — design.
  *
- * 1. PLAN (plan.ts pure, scan.ts reads). The source is read state by state in windows (LRANGE of
- *    the tail of `wait`, ZRANGE of the lowest scores) with one pipeline of HMGET name, parentKey,
- *    rjk + EXISTS :dependencies per window, and a second pipeline asking each destination whether
- *    it already holds the id. Only counts are kept — per destination and state, per stay reason
- *    and name, plus five example ids — so memory is flat at any queue size. Names route to the
- *    declared queue owning them (routing.ts); `--to` or the legacy entry's `to` overrides; when the
- *    source is itself declared, only the names it does not own move.
+ * 1. PLAN (plan.ts pure counting, scan.ts reads). The source is read state by state in windows,
+ *    oldest first, each classified in one round trip by move-batch.lua in its dry mode (writes
+ *    nothing), so the plan and the move decide with the same code. Only counts are kept — per
+ *    destination and state, per stay reason and name, plus five example ids — so memory is flat
+ *    at any queue size. Names route to the declared queue owning them (routing.ts); `--to` or the
+ *    legacy entry's `to` overrides; when the source is itself declared, only the names it does not
+ *    own move.
  *
  * 2. APPLY (apply.ts + lua/move-batch.lua). One script call moves up to --batch jobs of one state,
  *    oldest first, and re-checks every rule under atomicity: it refuses locked, flow, scheduler,
