@@ -89,14 +89,14 @@ export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<App
     const toMark: string[] = [];
     for (const [target, group] of byTarget) {
       const q = k(prefix, target);
-      const keys = [...['wait', 'meta', 'active', 'marker', 'events', 'id'].map((s) => q + s), `${q}queuectl:dlq-retried`];
+      const keys = [...['wait', 'meta', 'active', 'marker', 'events', 'id'].map((s) => q + s), `${q}queuectl:dlq-retried`, `${q}failed`];
       const data = await dlqItemData(client, prefix, group);
       const opts = jobOptsFor(topology.queues[target]);
       const args = group.flatMap((item, i) => [ledgerField(item, data[i].timestamp), item.id, item.name, data[i].jobData, opts]);
       const codes = (await scripts.retryAdd(keys, [q, Date.now(), ...args])) as number[];
       codes.forEach((code, i) => {
-        if (code === 1 || code === 2) toMark.push(group[i].holderId);
-        if (code === 1) outcome.done += 1;
+        if (code !== 3) toMark.push(group[i].holderId);
+        if (code === 1 || code === 4) outcome.done += 1;
       });
       skip(outcome, `a job with that id already exists in its queue`, codes.filter((c) => c === 3).length);
       skip(outcome, 'retried before (completing its mark)', codes.filter((c) => c === 2).length);

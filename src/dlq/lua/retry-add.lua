@@ -5,11 +5,12 @@
   adds the same item twice, even after the re-added job completed and was removed.
 
   KEYS[1] wait  KEYS[2] meta  KEYS[3] active  KEYS[4] marker  KEYS[5] events  KEYS[6] id
-  KEYS[7] ledger ("<prefix>:<queue>:queuectl:dlq-retried")
+  KEYS[7] ledger ("<prefix>:<queue>:queuectl:dlq-retried")  KEYS[8] failed
   ARGV[1] job key prefix ("bull:<queue>:")  ARGV[2] timestamp (ms)
   ARGV[3..] groups of 5: ledger field, job id, name, data, opts (JSON)
 
-  Returns one code per item: 1 added, 2 added before (ledger), 3 refused: the id exists there
+  Returns one code per item: 1 added, 2 added before (ledger), 3 refused: the id exists there,
+  4 the job's own failed copy was still in the target's failed set and went back to wait (attempts reset)
 ]]
 local rcall = redis.call
 local prefix = ARGV[1]
@@ -32,7 +33,18 @@ for i = 3, #ARGV, 5 do
   if rcall("HEXISTS", KEYS[7], field) == 1 then
     codes[#codes + 1] = 2
   elseif rcall("EXISTS", jobKey) == 1 then
-    codes[#codes + 1] = 3
+    if rcall("ZREM", KEYS[8], id) == 1 then
+      -- The worker left the failed job behind when it wrote the dead letter: retry that very job.
+      rcall("HDEL", jobKey, "atm", "ats", "stc", "attemptsMade", "failedReason", "stacktrace", "finishedOn", "processedOn")
+      rcall("HSET", jobKey, "queuectl.from", field)
+      rcall("HSET", KEYS[7], field, id)
+      rcall("LPUSH", KEYS[1], id)
+      rcall("XADD", KEYS[5], "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", id, "prev", "failed")
+      codes[#codes + 1] = 4
+      added = added + 1
+    else
+      codes[#codes + 1] = 3
+    end
   else
     rcall("HSET", jobKey, "name", name, "data", data, "opts", opts, "timestamp", timestamp,
       "delay", 0, "priority", 0, "queuectl.from", field)
