@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { client, redisUrl, uniqueName } from './helpers/redis.js';
+import { bin, repoRoot, runCli } from './helpers/cli.js';
+import { seedFailed } from './dlq-helpers.js';
+
+// Spawns the built bin/queuectl (npm test builds first).
+const prefix = uniqueName('p');
+const q = uniqueName('q');
+let redis: Redis;
+let config: string;
+
+beforeAll(() => {
+  redis = client();
+  config = join(mkdtempSync(join(tmpdir(), 'queuectl-dlq-')), 'queuectl.yaml');
+  writeFileSync(config, `version: 1\nprefix: "${prefix}"\nqueues:\n  ${q}: { jobs: [work], attempts: 1, deadLetter: failed }\nworkers:\n  w: { queues: [${q}] }\n`);
+});
+
+afterAll(async () => {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+});
+
+const base = () => ['-c', config, '--redis', redisUrl()];
+
+describe('queuectl dlq (spawned)', () => {
+  it('bad input exits 2 with one line: a regex that does not compile, an unknown reference', async () => {
+    const regex = await runCli(['dlq', 'list', '--reason', '([a-', ...base()]);
+    expect(regex.code).toBe(2);
+    expect(regex.stderr.trim().split('\n')).toHaveLength(1);
+    expect(regex.stderr).toMatch(/^queuectl: --reason "\(\[a-" is not a valid regular expression/);
+    const unknown = await runCli(['dlq', 'show', 'nope-42', ...base()]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown job reference "nope-42"');
+    const noReason = await runCli(['dlq', 'discard', '--all', ...base()]);
+    expect(noReason.code).toBe(2);
+  });
+
+  it('a bulk retry killed with SIGKILL midway is resumed by a rerun without duplicates', async () => {
+    const total = 20_000;
+    await seedFailed(redis, prefix, q, total);
+    const noYes = await runCli(['dlq', 'retry', '--all', ...base()]);
+    expect(noYes.code).toBe(2);
+    expect(noYes.stderr).toContain('rerun with --yes');
+    expect(await redis.llen(`${prefix}:${q}:wait`)).toBe(0);
+    // --rate 10000: batches of 1000 paced over ~2 s; the kill lands part way through.
+    const child = spawn(process.execPath, [bin, 'dlq', 'retry', '--all', '--yes', '--rate', '10000', ...base()], { cwd: repoRoot, stdio: 'ignore' });
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(async () => {
+        if ((await redis.llen(`${prefix}:${q}:wait`)) >= 2000) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 20);
+    });
+    await new Promise((r) => child.once('exit', r));
+    const moved = await redis.llen(`${prefix}:${q}:wait`);
+    expect(moved).toBeLessThan(total);
+    expect(moved + (await redis.zcard(`${prefix}:${q}:failed`))).toBe(total);
+    const rerun = await runCli(['dlq', 'retry', '--all', '--yes', '--json', ...base()]);
+    expect(rerun.code).toBe(0);
+    expect(JSON.parse(rerun.stdout).retried).toBe(total - moved);
+    const wait = await redis.lrange(`${prefix}:${q}:wait`, 0, -1);
+    expect(wait).toHaveLength(total);
+    expect(new Set(wait).size).toBe(total);
+  });
+});
