@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
 
@@ -195,6 +195,34 @@ Examples:
   dlq.command('stats').description('per queue: dead letters, the oldest, top 5 failure reasons (sampled from the newest 10k)')
     .option('--queue <name>', 'only these queues, repeatable or comma-separated', collect)
     .action(action(() => import('./commands/dlq-stats.js')));
+
+  program
+    .command('demo')
+    .description('a guided tour on a throwaway redis-server: the ECCB legacy queue split with inspect, check, migrate, dlq and dedup-check')
+    .addOption(new Option('--jobs <n>', 'jobs in the legacy queue at the start').default('5000'))
+    .addHelpText('after', `
+Starts redis-server from the PATH on a free loopback port (no persistence, deleted at the end), or
+uses --redis under a scratch prefix queuectl-demo-<random> whose keys it deletes afterwards. Each
+step runs the real queuectl and checks its exit code; on a terminal it waits for Enter between
+steps (--yes runs straight through).
+
+Examples:
+  npm run demo
+  queuectl demo --yes
+  queuectl demo --redis redis://127.0.0.1:6380
+
+Exit: 0 every step did what it should, 1 a step did not (named), 2 no redis-server and no --redis, 130 interrupted.`)
+    .action(action(() => import('./commands/demo.js')));
+
+  program
+    .command('completion')
+    .description('print a bash or zsh completion script for queuectl')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
+    .addHelpText('after', `
+Examples:
+  source <(queuectl completion bash)                       # bash, this shell; add it to ~/.bashrc to keep it
+  queuectl completion zsh > "\${fpath[1]}/_queuectl"        # zsh, then start a new shell`)
+    .action(action(() => import('./commands/completion.js')));
 
   return program;
 }

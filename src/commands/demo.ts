@@ -1,0 +1,118 @@
+import { isAbsolute, join, relative } from 'node:path';
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { buildProgram } from '../cli.js';
+import { loadTopologyFile } from '../topology/load.js';
+import { packageRoot } from '../demo/child.js';
+import { openEnvironment, type DemoEnvironment } from '../demo/environment.js';
+import { buildMix, countByName, DEFAULT_MIX, LEGACY_QUEUE } from '../demo/mix.js';
+import { pauser } from '../demo/pause.js';
+import { seedLegacy, type OldWorkers } from '../demo/seed.js';
+import { demoSteps } from '../demo/steps.js';
+import { summarize, walk } from '../demo/walk.js';
+
+export interface DemoOptions {
+  /** --jobs: how many jobs the legacy queue starts with. */
+  jobs?: string;
+}
+
+const EXAMPLE = join(packageRoot, 'examples', 'eccb-smart-upload.yaml');
+const OLD_WORKERS = 2;
+const OLD_JOB_MS = 150;
+
+/**
+ * `queuectl demo`: a throwaway Redis (or --redis under a scratch prefix), the ECCB legacy queue
+ * filled the way the old producers did, old workers running, then the walk-through: each step is
+ * the real bin/queuectl, its output shown as is and its exit code checked. Exit 0 when every step
+ * did what it should, 1 otherwise; whatever the demo started is stopped on every path.
+ */
+export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
+  if (ctx.globals.json) throw new UsageError('demo is a guided walk-through and has no --json output', 'run it without --json');
+  if (ctx.globals.config) throw new UsageError('demo always uses the bundled examples/eccb-smart-upload.yaml', 'run it without -c');
+  if (ctx.globals.prefix) throw new UsageError('demo chooses its own prefix (queuectl-demo-<random> with --redis)', 'run it without --prefix');
+  const total = Number(opts.jobs ?? DEFAULT_MIX.total);
+  if (!Number.isInteger(total) || total < 200 || total > 200_000) {
+    throw new UsageError(`--jobs must be a whole number from 200 to 200000, got "${opts.jobs}"`, 'for example --jobs 5000');
+  }
+  const { topology } = await loadTopologyFile(EXAMPLE);
+  const owners = Object.fromEntries(Object.values(topology.queues).flatMap((q) => q.jobs.map((name) => [name, q.name])));
+  const mix = buildMix({ ...DEFAULT_MIX, total });
+  const print = (line: string) => ctx.out.print(line);
+
+  const env = await openEnvironment(ctx.globals);
+  let workers: OldWorkers | undefined;
+  try {
+    print(`queuectl demo: the ECCB Smart Upload split, on ${env.where}.`);
+    workers = await seedLegacy(mix, {
+      connection: env.handle.bullmqConnection() as never,
+      prefix: env.prefix ?? topology.prefix,
+      workers: OLD_WORKERS,
+      jobMs: OLD_JOB_MS,
+      signal: ctx.signal,
+    });
+    print(describeSeed(mix.corrupt.length, countByName(mix.bulk), OLD_WORKERS, OLD_JOB_MS));
+    const config = shownPath(EXAMPLE, process.cwd());
+    const outcomes = await walk({
+      steps: demoSteps({ unowned: mix.bulk.filter((j) => !owners[j.name]).length, corrupt: mix.corrupt.length, owners }),
+      base: ['-c', config, ...env.childArgs],
+      shownBase: ['-c', config, ...env.shownArgs],
+      cwd: process.cwd(),
+      env: childEnv(env, ctx.out.color),
+      signal: ctx.signal,
+      color: ctx.out.color,
+      print,
+      pause: ctx.prompt.interactive && !ctx.globals.yes ? pauser(process.stdin, process.stderr, ctx.signal) : undefined,
+      available: commandExists,
+      actions: {
+        'retire-old-workers': async () => {
+          await workers?.close();
+          workers = undefined;
+          return [`Closed the ${OLD_WORKERS} old workers.`];
+        },
+      },
+    });
+    const summary = summarize(outcomes);
+    print('');
+    for (const line of summary.lines) print(line);
+    return summary.ok ? ExitCode.ok : ExitCode.checkFailed;
+  } finally {
+    await workers?.close();
+    await env.stop();
+    ctx.out.note(env.prefix ? `Deleted the demo's keys (prefix ${env.prefix}).` : 'Stopped the throwaway redis-server and removed its directory.');
+  }
+}
+
+function describeSeed(corrupt: number, names: Record<string, number>, workers: number, jobMs: number): string {
+  const all = Object.values(names).reduce((a, n) => a + n, 0) + corrupt;
+  const parts = Object.entries(names).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${n} ${name}`);
+  return [
+    `Filled the legacy queue ${LEGACY_QUEUE} with ${all.toLocaleString('en-US')} jobs as the old producers wrote them: ${parts.join(', ')}`,
+    `(some delayed, some prioritized), plus ${corrupt} corrupt uploads that the old workers already failed.`,
+    `${workers} old workers consume ${LEGACY_QUEUE}, one job at a time, ${jobMs} ms each.`,
+  ].join('\n');
+}
+
+/** The example as a person in this directory would type it: relative when inside, else absolute. */
+export function shownPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+function childEnv(env: DemoEnvironment, color: boolean): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: '', QUEUECTL_CONFIG: '', ...env.childEnv };
+  // The children write to pipes; keep the demo's own colour decision for them.
+  if (color) return { ...base, FORCE_COLOR: '1', NO_COLOR: undefined };
+  return { ...base, NO_COLOR: '1', FORCE_COLOR: undefined };
+}
+
+/** True when this build declares the command path: read from the program itself, not a list. */
+function commandExists(path: string[]): boolean {
+  let commands: readonly Command[] = buildProgram('0.0.0', () => undefined as never, () => undefined).commands;
+  for (const name of path) {
+    const found = commands.find((c) => c.name() === name);
+    if (!found) return false;
+    commands = found.commands;
+  }
+  return true;
+}

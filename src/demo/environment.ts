@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import type { GlobalOptions } from '../context.js';
+import { connect } from '../redis/connection.js';
+import { parseConnectionSpec, parseRedisUrl } from '../redis/url.js';
+import type { Redis, RedisHandle } from '../redis/types.js';
+import { findOnPath, redisServerMissing, startThrowawayRedis } from './redis-server.js';
+
+/** Where the demo runs, and how to undo everything it set up there. */
+export interface DemoEnvironment {
+  handle: RedisHandle;
+  /** Set when the demo shares a Redis it did not start: every key it writes lives under it. */
+  prefix?: string;
+  /** Connection flags for the queuectl children, and the same as shown to the person (no secrets). */
+  childArgs: string[];
+  shownArgs: string[];
+  /** Extra environment for the children (the URL goes here when it carries a password). */
+  childEnv: NodeJS.ProcessEnv;
+  /** One line saying where the demo runs. */
+  where: string;
+  /** Closes the connection and removes what the demo made: the server it started, or its prefix's keys. */
+  stop(): Promise<void>;
+}
+
+/**
+ * With --redis: that server, under a fresh prefix `queuectl-demo-<random>` that is deleted at the
+ * end (never a flush: the server is someone else's). Without: a throwaway redis-server of our own.
+ */
+export async function openEnvironment(globals: GlobalOptions): Promise<DemoEnvironment> {
+  if (globals.redis) return shared(globals);
+  const binary = findOnPath('redis-server');
+  if (!binary) throw redisServerMissing();
+  const server = await startThrowawayRedis(binary);
+  // Last resort: if the process ends without the cleanup running, the server must not outlive it.
+  const onExit = () => server.stopSync();
+  process.on('exit', onExit);
+  let handle: RedisHandle;
+  try {
+    handle = await connect(parseConnectionSpec({ url: server.url, timeoutMs: globals.timeout, env: {} }));
+  } catch (error) {
+    await server.stop();
+    process.off('exit', onExit);
+    throw error;
+  }
+  return {
+    handle,
+    childArgs: ['--redis', server.url],
+    shownArgs: ['--redis', server.url],
+    childEnv: {},
+    where: `a throwaway redis-server (${binary}, pid ${server.pid}) on ${server.url}: no persistence, deleted at the end`,
+    stop: async () => {
+      await handle.close().catch(() => undefined);
+      await server.stop();
+      process.off('exit', onExit);
+    },
+  };
+}
+
+async function shared(globals: GlobalOptions): Promise<DemoEnvironment> {
+  const url = globals.redis as string;
+  const spec = parseConnectionSpec({ url, passwordFile: globals.passwordFile, tlsCa: globals.tlsCa, timeoutMs: globals.timeout, env: {} });
+  const handle = await connect(spec);
+  const prefix = `queuectl-demo-${randomBytes(4).toString('hex')}`;
+  const secret = parseRedisUrl(url).password !== undefined;
+  const extra = [
+    ...(globals.passwordFile ? ['--password-file', globals.passwordFile] : []),
+    ...(globals.tlsCa ? ['--tls-ca', globals.tlsCa] : []),
+    '--prefix', prefix,
+  ];
+  return {
+    handle,
+    prefix,
+    // A password in the URL reaches the children through REDIS_URL, never on a command line.
+    childArgs: [...(secret ? [] : ['--redis', url]), ...extra],
+    shownArgs: ['--redis', spec.redacted, ...extra],
+    childEnv: secret ? { REDIS_URL: url } : {},
+    where: `${spec.redacted}, under the prefix ${prefix} (its keys are deleted at the end; nothing else is touched)`,
+    stop: async () => {
+      try {
+        await deletePrefix(await handle.masters(), prefix);
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** Deletes every key under `prefix:` with SCAN and UNLINK on each master (never KEYS, never FLUSH). */
+export async function deletePrefix(masters: Redis[], prefix: string): Promise<number> {
+  let deleted = 0;
+  for (const node of masters) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      // One key per UNLINK (pipelined): on a cluster node, keys of one batch may be in different slots.
+      const pipeline = node.pipeline();
+      for (const key of keys) pipeline.unlink(key);
+      for (const [error, n] of (await pipeline.exec()) ?? []) if (!error) deleted += Number(n);
+    } while (cursor !== '0');
+  }
+  return deleted;
+}

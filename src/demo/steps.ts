@@ -1,0 +1,119 @@
+import { LEGACY_QUEUE, UNOWNED_NAME } from './mix.js';
+import { expectDeadLetters, expectDriftBefore, expectOnlyUnownedLeft, expectPlan } from './verify.js';
+
+/**
+ * The walk-through, as data: what each step runs, the exit code it must end with, and how its
+ * result is judged. Pure, so the order and the expectations can be read (and tested) in one place.
+ */
+export interface DemoStep {
+  title: string;
+  /** One sentence: what the step shows and why it matters. */
+  explain: string;
+  /** queuectl arguments (connection flags are added by the runner), or an in-process action. */
+  run: { argv: string[] } | { action: 'retire-old-workers' };
+  expectExit: number;
+  /** Why that exit code is the right one, printed when it is not 0. */
+  expectWhy?: string;
+  /** Command path that must exist in this build (e.g. ['dlq', 'retry']); otherwise the step is skipped. */
+  requires?: string[];
+  /** Extra `--json` runs, not shown, whose documents `judge` turns into problems (none = as expected). */
+  verify?: { probes: string[][]; judge: (docs: unknown[]) => string[] };
+}
+
+export interface StepFacts {
+  /** Jobs of UNOWNED_NAME seeded (they must stay in the legacy queue). */
+  unowned: number;
+  /** Corrupt uploads the old workers failed (they must reach dlq list, then be retried). */
+  corrupt: number;
+  /** Job name → owning queue, from the topology. */
+  owners: Record<string, string>;
+}
+
+const STATES = 'wait,prioritized,delayed,failed';
+
+export function demoSteps(facts: StepFacts): DemoStep[] {
+  const { unowned, corrupt, owners } = facts;
+  const migrate = ['migrate', '--from', LEGACY_QUEUE, '--states', STATES];
+  const them = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  return [
+    {
+      title: 'inspect: what is in Redis now',
+      explain: `Every kind of Smart Upload job still sits in the shared legacy queue ${LEGACY_QUEUE}, consumed by the old workers, while the four queues the file declares are still empty.`,
+      run: { argv: ['inspect'] },
+      expectExit: 0,
+    },
+    {
+      title: 'topology check: the CI gate sees drift',
+      explain: 'The drift gate compares the file with live Redis: the legacy queue holds jobs whose names now belong to other queues, so it fails (exit 1), as it would in CI.',
+      run: { argv: ['topology', 'check'] },
+      expectExit: 1,
+      expectWhy: 'drift: the legacy queue still holds jobs',
+      verify: { probes: [['topology', 'check', '--json']], judge: ([check]) => expectDriftBefore(check as never) },
+    },
+    {
+      title: 'migrate --dry-run: the plan, nothing changed',
+      explain: `Before moving anything, the plan shows how many jobs go to which queue per state (failed ones too, so the dead letters follow their jobs) and which stay, and why.`,
+      run: { argv: [...migrate, '--dry-run'] },
+      expectExit: 1,
+      expectWhy: `${them(unowned, 'job')} named ${UNOWNED_NAME} have no owner and would stay`,
+      requires: ['migrate'],
+      verify: { probes: [[...migrate, '--dry-run', '--json']], judge: ([plan]) => expectPlan(plan as never, unowned, 'some') },
+    },
+    {
+      title: 'migrate: move the jobs while the old workers run',
+      explain: 'Each batch moves atomically in one Lua script, keeping ids, data, attempts, priorities and due times; jobs the old workers hold stay with them, and the closing verification names any job the old workers took meanwhile.',
+      run: { argv: [...migrate, '--yes'] },
+      expectExit: 1,
+      expectWhy: `the ${them(unowned, 'unowned job')} stay and are reported`,
+      requires: ['migrate'],
+      // After the real run, a dry run that plans no move (only the unowned jobs stay) proves it finished.
+      verify: { probes: [[...migrate, '--dry-run', '--json']], judge: ([plan]) => expectPlan(plan as never, unowned, 'none') },
+    },
+    {
+      title: 'retire the old workers',
+      explain: 'With nothing left in the legacy queue that they could run, the old deployment is stopped: the stand-in workers finish the jobs in their hands and close.',
+      run: { action: 'retire-old-workers' },
+      expectExit: 0,
+    },
+    {
+      title: 'topology check again: only the unowned jobs are left',
+      explain: `Every job whose name has an owner has left the legacy queue; the one error left is the ${unowned} delayed ${UNOWNED_NAME} job(s) still in it, which need a decision (declare an owner for the name, or discard them), not a migration.`,
+      run: { argv: ['topology', 'check'] },
+      expectExit: 1,
+      expectWhy: `only the ${them(unowned, 'unowned job')} left in ${LEGACY_QUEUE}`,
+      verify: {
+        probes: [['topology', 'check', '--json'], ['inspect', LEGACY_QUEUE, '--json']],
+        judge: ([check, inspect]) => expectOnlyUnownedLeft(check as never, inspect as never, unowned),
+      },
+    },
+    {
+      title: 'dlq list: the dead letters, now in their own queues',
+      explain: `The ${them(corrupt, 'corrupt upload')} the old workers failed travelled with the migration into the failed sets of the queues that own their names, where the dead-letter commands find them.`,
+      run: { argv: ['dlq', 'list', '--limit', '10'] },
+      expectExit: 0,
+      requires: ['dlq', 'list'],
+      verify: { probes: [['dlq', 'list', '--all', '--json']], judge: ([list]) => expectDeadLetters(list as never, corrupt, owners) },
+    },
+    {
+      title: 'dlq retry: put them back under their original ids',
+      explain: 'Once the cause is fixed, retry puts each dead letter back in its own queue under its original id, atomically, so retrying twice never makes two jobs.',
+      run: { argv: ['dlq', 'retry', '--all', '--yes'] },
+      expectExit: 0,
+      requires: ['dlq', 'retry'],
+      verify: { probes: [['dlq', 'list', '--all', '--json']], judge: ([list]) => expectDeadLetters(list as never, 0, owners) },
+    },
+    {
+      title: 'dedup-check: one session, one job',
+      explain: 'On a scratch prefix, five producers enqueue the same upload session at once and a canary worker fails its first attempt: each queue must end with one job and one successful run.',
+      run: { argv: ['dedup-check'] },
+      expectExit: 0,
+      requires: ['dedup-check'],
+    },
+    {
+      title: 'inspect: where everything ended up',
+      explain: `The jobs now wait in the queues that own them for the new workers; ${LEGACY_QUEUE} holds only the unowned jobs, and once they are dealt with, \`migrate --strategy drain\` deletes its keys.`,
+      run: { argv: ['inspect'] },
+      expectExit: 0,
+    },
+  ];
+}

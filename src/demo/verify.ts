@@ -1,0 +1,86 @@
+import { LEGACY_QUEUE, UNOWNED_NAME } from './mix.js';
+
+/**
+ * What each demo step must show beyond its exit code, judged from the commands' own `--json`
+ * documents. Pure: each takes the parsed document and returns the problems found (none = as expected).
+ */
+
+interface Finding {
+  rule: string;
+  severity: string;
+  queue?: string;
+  message: string;
+}
+interface CheckDoc {
+  inSync: boolean;
+  findings: Finding[];
+}
+interface InspectDoc {
+  queues: { name: string; counts: Record<string, number> }[];
+}
+interface MigrateDoc {
+  plan: { moves: Record<string, Record<string, number>> };
+  skipped: { reason: string; count: number; names?: Record<string, number> }[];
+}
+interface DlqListDoc {
+  items: { ref: string; queue: string; name: string }[];
+}
+
+const errorsOf = (doc: CheckDoc) => doc.findings.filter((f) => f.severity === 'error');
+
+/**
+ * Before the migration: the gate fails on the legacy queue. (`topology check` reports jobs in a
+ * legacy queue as legacy-has-jobs, not name by name: every one of them still needs a home.)
+ */
+export function expectDriftBefore(doc: CheckDoc): string[] {
+  const problems: string[] = [];
+  if (doc.inSync) problems.push('topology check reported in sync, but the legacy queue is full');
+  if (!errorsOf(doc).some((f) => f.rule === 'legacy-has-jobs' && f.queue === LEGACY_QUEUE)) problems.push(`no legacy-has-jobs finding for ${LEGACY_QUEUE}`);
+  return problems;
+}
+
+/**
+ * After the migration, "clean" means: the gate's only error is legacy-has-jobs for the legacy queue,
+ * and the legacy queue holds exactly the `unowned` delayed jobs of UNOWNED_NAME (their name is
+ * checked by the migrate plan of the step before: nothing left to move, only they stay). Those stay
+ * on purpose: a person decides whether to declare an owner for the name or to discard the jobs.
+ */
+export function expectOnlyUnownedLeft(check: CheckDoc, inspect: InspectDoc, unowned: number): string[] {
+  const problems: string[] = [];
+  for (const f of errorsOf(check)) {
+    if (f.rule === 'legacy-has-jobs' && f.queue === LEGACY_QUEUE) continue;
+    problems.push(`unexpected ${f.rule}${f.queue ? ` on ${f.queue}` : ''}: ${f.message}`);
+  }
+  const legacy = inspect.queues.find((q) => q.name === LEGACY_QUEUE);
+  if (!legacy) return [...problems, `inspect does not list ${LEGACY_QUEUE}`];
+  const c = legacy.counts;
+  const pending = (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0) + (c.failed ?? 0);
+  if (pending !== unowned || c.delayed !== unowned) {
+    problems.push(`${LEGACY_QUEUE} should hold exactly the ${unowned} delayed ${UNOWNED_NAME} jobs, holds ${JSON.stringify(c)}`);
+  }
+  return problems;
+}
+
+/** A migrate plan (dry run, or a dry run after the real run): only the unowned jobs stay, and `moving` jobs move. */
+export function expectPlan(doc: MigrateDoc, unowned: number, moving: 'some' | 'none'): string[] {
+  const problems: string[] = [];
+  const total = Object.values(doc.plan.moves).flatMap((row) => Object.values(row)).reduce((a, n) => a + n, 0);
+  for (const s of doc.skipped) {
+    if (s.reason === 'active') continue; // the old workers' jobs in hand: moved by a rerun, not a problem
+    if (s.reason !== 'unowned') problems.push(`${s.count} job(s) would stay: ${s.reason}`);
+    else if (s.count !== unowned) problems.push(`${s.count} unowned job(s) stay, expected ${unowned}`);
+  }
+  if (unowned > 0 && !doc.skipped.some((s) => s.reason === 'unowned')) problems.push('the unowned jobs are not reported');
+  if (moving === 'some' && total === 0) problems.push('the plan moves nothing');
+  if (moving === 'none' && total > 0) problems.push(`${total} job(s) with an owner are still left to move`);
+  return problems;
+}
+
+/** `dlq list` shows exactly the corrupt uploads, each in the queue that owns its name. */
+export function expectDeadLetters(doc: DlqListDoc, expected: number, owners: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (doc.items.length !== expected) problems.push(`dlq list shows ${doc.items.length} dead letter(s), expected ${expected}`);
+  const stray = doc.items.filter((i) => owners[i.name] !== i.queue);
+  if (stray.length > 0) problems.push(`${stray.length} dead letter(s) outside their owning queue, e.g. ${stray[0].ref}`);
+  return problems;
+}
