@@ -1,19 +1,18 @@
 import type { Context } from '../context.js';
-import { ExitCode, InterruptedError, QueuectlError, UsageError } from '../errors.js';
+import { ExitCode, InterruptedError, QueuectlError } from '../errors.js';
 import type { RedisHandle } from '../redis/types.js';
 import { toRedisError } from '../redis/errors.js';
 import type { Topology } from '../topology/types.js';
-import { applyMoves } from '../migrate/apply.js';
 import { deleteQueueKeys, watchDrain, sampleQueue } from '../migrate/drain.js';
 import { closeJournal, listJournals, openJournal } from '../migrate/journal.js';
-import { hashTagOf, journalKey, queuePrefix, runIdOf } from '../migrate/keys.js';
+import { engineFor } from '../migrate/engine.js';
+import { journalKey, runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
 import { movingTotal, problemStays } from '../migrate/plan.js';
 import { createProgress } from '../migrate/progress.js';
 import { migrateDocument, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
 import { buildRouting, type Routing } from '../migrate/routing.js';
-import { scanPlan } from '../migrate/scan.js';
-import { countDestinations, verify } from '../migrate/verify.js';
+import { verify } from '../migrate/verify.js';
 
 /** `queuectl migrate`: plan, confirm, apply in atomic batches, verify. See src/migrate/index.ts. */
 export async function run(raw: Record<string, unknown>, ctx: Context): Promise<number> {
@@ -49,8 +48,10 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
   const client = handle.client;
   const runId = runIdOf({ prefix, from: opts.from, to: routing.to, names: opts.names, states: opts.states });
   const jKey = journalKey(prefix, runId);
-  if (handle.mode === 'cluster') assertOneSlot(prefix, routing, jKey);
-  const scan = () => scanPlan({ client, prefix, topology, routing, states: opts.states, batch: opts.batch, signal: ctx.signal });
+  // On a cluster with one hash tag per queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
+  const engine = engineFor(handle.mode, prefix, routing, jKey, runId);
+  if (!opts.dryRun) await engine.prepare(client, (m) => ctx.out.note(m), ctx.signal);
+  const scan = () => engine.scan({ client, prefix, topology, routing, states: opts.states, batch: opts.batch, signal: ctx.signal });
   const plan = await scan();
   const problemsBefore = problemStays(plan).length > 0;
   const total = movingTotal(plan);
@@ -70,10 +71,10 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
     }
   }
 
-  const before = await countDestinations(client, prefix, routing.dests, opts.states);
+  const before = await engine.count(client, prefix, routing.dests, opts.states);
   await openJournal(client, jKey, { id: runId, source: opts.from, to: routing.to, names: opts.names, states: opts.states, plan, planned: total });
   const progress = createProgress(ctx.out, total);
-  const result = await applyMoves({
+  const result = await engine.apply({
     client, prefix, routing, states: opts.states, journalKey: jKey, batch: opts.batch, rate: opts.rate,
     follow: opts.follow ? { quietMs: opts.quietMs } : undefined, signal: ctx.signal, onProgress: (p) => progress.update(p),
   });
@@ -84,7 +85,7 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
   }
 
   const remaining = await scan();
-  const afterCounts = await countDestinations(client, prefix, routing.dests, opts.states);
+  const afterCounts = await engine.count(client, prefix, routing.dests, opts.states);
   const check = verify({ planned: plan, moved: result.moved, after: remaining, before, afterCounts, follow: opts.follow });
   const left = movingTotal(remaining);
   await closeJournal(client, jKey, check.verified ? 'done' : 'unverified', left, check.problems.join('; '));
@@ -97,15 +98,6 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
   if (check.verified) ctx.out.print('Verified: counts per destination and state balance.');
   else for (const problem of check.problems) ctx.out.warn(`verification: ${problem}`);
   return check.verified && problemStays(remaining).length === 0 ? ExitCode.ok : ExitCode.checkFailed;
-}
-
-/** One Lua script moves a batch: on a cluster, source, destinations and journal must share a slot. */
-function assertOneSlot(prefix: string, routing: Routing, jKey: string): void {
-  const keys = [queuePrefix(prefix, routing.from), ...routing.dests.map((d) => queuePrefix(prefix, d)), jKey];
-  const tags = new Set(keys.map(hashTagOf));
-  if (tags.size > 1 || !keys[0].includes('{')) {
-    throw new UsageError(`on Redis Cluster, ${routing.from} and its destinations are in different hash slots; moving across slots is not supported yet`, 'use one hash tag for every queue (prefix: "{bull}")');
-  }
 }
 
 async function drain(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string): Promise<number> {

@@ -1,0 +1,73 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { UsageError } from '../errors.js';
+import { hashTagOf, queuePrefix } from './keys.js';
+import type { Routing } from './routing.js';
+
+/**
+ * Where a cross-slot run keeps its state. Every key carries the hash tag of the slot it must live
+ * in, and none sits under a queue's own prefix, so no BullMQ script and no queue discovery sees it:
+ *   source slot:      <prefix>:queuectl:xslot:<run>:{<source tag>}:inflight   id -> flight entry
+ *                     <prefix>:queuectl:xslot:<run>:{<source tag>}:lease
+ *                     <prefix>:queuectl:xslot:<run>:{<source tag>}:j:<id>     parked job hash (+ :logs)
+ *   destination slot: <prefix>:queuectl:xslot:<run>:{<dest tag>}:copied     id -> token of the flight
+ */
+export interface CrossSlotLayout {
+  /** Prefix of the parked job keys (ends with ':'). */
+  flight: string;
+  inflight: string;
+  lease: string;
+  /** One copied-hash per destination, in routing.dests order. */
+  copied: string[];
+}
+
+const base = (prefix: string, runId: string, tag: string) => `${prefix}:queuectl:xslot:${runId}:{${tag}}:`;
+
+/** The tag a queue's keys hash by, or undefined when they have none (BullMQ cannot run there). */
+function tagOf(prefix: string, queue: string): string | undefined {
+  const key = queuePrefix(prefix, queue);
+  const tag = hashTagOf(key);
+  return tag === key ? undefined : tag;
+}
+
+/**
+ * On a cluster: undefined when the source, its destinations and the run's journal share one slot
+ * (the single-script move works), else the layout of the journaled copy-then-delete. Throws when
+ * the queues have no hash tag at all, since BullMQ itself fails there with CROSSSLOT.
+ */
+export function crossSlotLayout(prefix: string, routing: Routing, journalKey: string, runId: string): CrossSlotLayout | undefined {
+  const queues = [routing.from, ...routing.dests];
+  const tags = queues.map((q) => tagOf(prefix, q));
+  if (tags.some((t) => t === undefined)) {
+    const untagged = queues.filter((_, i) => tags[i] === undefined);
+    throw new UsageError(`on Redis Cluster, the keys of ${untagged.join(', ')} have no hash tag, so BullMQ cannot use them (CROSSSLOT)`, 'use a hash-tag prefix (prefix: "{bull}") or hash-tagged queue names ("{eccb-ocr}")');
+  }
+  if (new Set([...tags, hashTagOf(journalKey)]).size === 1) return undefined;
+  if (prefix.includes('{')) {
+    throw new UsageError(`prefix "${prefix}" has an unusable hash tag`, 'use a prefix of the form "{name}" or none');
+  }
+  const src = base(prefix, runId, tags[0]!);
+  return { flight: src, inflight: src + 'inflight', lease: src + 'lease', copied: tags.slice(1).map((t) => base(prefix, runId, t!) + 'copied') };
+}
+
+/** Identifies this process as a lease holder: host, pid, and a nonce per run attempt. */
+export function leaseOwner(): string {
+  return `${hostname()}|${process.pid}|${randomBytes(4).toString('hex')}`;
+}
+
+/** Whether a lease holder is certainly gone: this host, and its pid is this process or no more. */
+export function holderIsGone(holder: string): { gone: boolean; local: boolean; pid: number } {
+  const [host, pidText] = holder.split('|');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid)) return { gone: false, local: false, pid };
+  if (pid === process.pid) return { gone: true, local: true, pid };
+  try {
+    process.kill(pid, 0);
+    return { gone: false, local: true, pid };
+  } catch (error) {
+    return { gone: (error as NodeJS.ErrnoException).code === 'ESRCH', local: true, pid };
+  }
+}
+
+/** Fields of the in-flight hash that are bookkeeping, not job ids (job ids never have one ':'). */
+export const BOOKKEEPING = /^(@|f):[0-9a-f]+$/;

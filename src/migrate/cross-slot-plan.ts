@@ -1,0 +1,93 @@
+import type { Cluster, Redis } from 'ioredis';
+import { BOOKKEEPING } from './cross-slot-keys.js';
+import { withCrossSlotScripts } from './cross-slot-scripts.js';
+import type { CrossSlotRun } from './cross-slot.js';
+import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
+import { addMove, addStay, emptyPlan, type Plan, type StayReason } from './plan.js';
+import { routeName } from './routing.js';
+import type { ScanOptions } from './scan.js';
+import type { Counts } from './verify.js';
+
+/**
+ * scanPlan for a cross-slot run: the take script's dry mode classifies each source window (one
+ * round trip, same code as the move), then one probe per destination slot asks which of those ids
+ * or deduplication keys the destination already holds. Jobs still parked by an earlier attempt
+ * count as moves when not yet copied (a resumed run puts them back and moves them).
+ */
+export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Promise<Plan> {
+  const { prefix, routing, topology, states, client } = options;
+  const scripts = withCrossSlotScripts(client);
+  const plan = emptyPlan(routing, states);
+  const src = queuePrefix(prefix, routing.from);
+  const routes = JSON.stringify(routing.routes);
+  const probe = async (d: number, state: MovableState, triples: string[]) => {
+    const keys = [...destinationKeys(prefix, routing.dests[d - 1]), run.layout.copied[d - 1]];
+    return scripts.queuectlXCopy(keys.length, ...keys, 'probe', state, queuePrefix(prefix, routing.dests[d - 1]), '', 0, ...triples);
+  };
+  for (const state of states) {
+    for (let offset = 0; ; offset += options.batch) {
+      if (options.signal?.aborted) return plan;
+      const keys = [src + state, src + 'events', src + 'meta', run.layout.inflight, run.layout.lease];
+      const [, , exhausted, staysRaw, jobsRaw] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, options.batch, '', '', routes, '', run.layout.flight, '', 0, String(offset));
+      const stays = staysRaw.map(String);
+      const jobs = (jobsRaw as Buffer[]).map((v) => (typeof v === 'number' ? v : String(v)));
+      const byDest = new Map<number, string[]>();
+      for (let i = 0; i < jobs.length; i += 3) {
+        const d = Number(jobs[i + 1]);
+        byDest.set(d, [...(byDest.get(d) ?? []), String(jobs[i]), String(jobs[i + 2]), '']);
+      }
+      const verdicts = await Promise.all([...byDest].map(async ([d, triples]) => [d, await probe(d, state, triples)] as const));
+      for (const [d, flat] of verdicts) {
+        for (let i = 0; i < flat.length; i += 2) {
+          if (flat[i + 1] === 'ok' || flat[i + 1] === 'copied') addMove(plan, routing.dests[d - 1], state);
+          else addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]]);
+        }
+      }
+      for (let i = 0; i < stays.length; i += 3) {
+        const [id, reason, name] = [stays[i], stays[i + 1], stays[i + 2]];
+        if (reason !== 'unrouted') addStay(plan, reason as StayReason, 1, [id], name || undefined);
+        else {
+          const route = routeName(routing, topology, name);
+          if ('stay' in route && route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name);
+          else if ('stay' in route && route.stay !== 'unowned') plan.untouched[route.stay] += 1;
+        }
+      }
+      plan.scanned += stays.length / 3 + jobs.length / 3;
+      if (exhausted === 1) break;
+    }
+  }
+  await countParked(client, prefix, routing.dests, plan, run);
+  const [active, activeIds, children, childIds] = ((await client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4).exec()) ?? []).map((r) => r[1]);
+  if (Number(active) > 0) addStay(plan, 'active', Number(active), activeIds as string[]);
+  if (Number(children) > 0) addStay(plan, 'flow', Number(children), childIds as string[]);
+  return plan;
+}
+
+/** Parked jobs of an earlier attempt: not yet copied → they will move; their id re-used → they stay. */
+async function countParked(client: Redis | Cluster, prefix: string, dests: string[], plan: Plan, run: CrossSlotRun): Promise<void> {
+  const raw = await client.hgetall(run.layout.inflight);
+  const src = queuePrefix(prefix, plan.from);
+  for (const [id, value] of Object.entries(raw)) {
+    if (BOOKKEEPING.test(id)) continue;
+    const [state, , dest, token] = value.split('|');
+    const d = Number(dest);
+    const copied = run.layout.copied[d - 1];
+    if (copied && (await client.hget(copied, id)) === token) continue;
+    if (await client.exists(src + id)) addStay(plan, 'collision', 1, [id]);
+    else if (plan.states.includes(state as MovableState) && dests[d - 1]) addMove(plan, dests[d - 1], state as MovableState);
+  }
+}
+
+/** countDestinations, one pipeline per destination (each queue is its own slot). */
+export async function countCrossSlot(client: Redis | Cluster, prefix: string, dests: string[], states: MovableState[]): Promise<Counts> {
+  const counts: Counts = {};
+  for (const d of dests) {
+    const p = queuePrefix(prefix, d);
+    const pipe = client.pipeline();
+    for (const s of states) (s === 'wait' ? pipe.llen(p + s) : pipe.zcard(p + s));
+    const replies = (await pipe.exec()) ?? [];
+    counts[d] = {};
+    states.forEach((s, i) => (counts[d][s] = Number(replies[i]?.[1] ?? 0)));
+  }
+  return counts;
+}

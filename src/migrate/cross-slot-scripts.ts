@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import type { Cluster, Redis } from 'ioredis';
+
+type Arg = string | number | Buffer;
+type Call<R> = (numKeys: number, ...args: Arg[]) => Promise<R>;
+
+/** One parked job as the take script returns it (Buffers: job data is passed on byte for byte). */
+export type TakenJob = [id: Buffer, dest: number, score: Buffer, dedupId: Buffer, dedupPttl: number, hash: Buffer[], logs: Buffer[], dn: Buffer[]];
+export type TakeReply = [taken: number, boundary: Buffer, exhausted: number, stays: Buffer[], jobs: TakenJob[] | Buffer[]];
+/** finished: flat dest index, count; returned: how many went back; stuck: ids left parked. */
+export type SettleReply = [finished: number[], returned: number, stuck: string[], boundary: string];
+
+export interface CrossSlotScripts {
+  queuectlXTakeBuffer: Call<TakeReply>;
+  queuectlXCopy: Call<string[]>;
+  queuectlXSettle: Call<SettleReply>;
+  queuectlXLease: Call<string>;
+}
+
+const FILES: Record<string, string> = {
+  queuectlXTake: 'cross-slot-take.lua',
+  queuectlXCopy: 'cross-slot-copy.lua',
+  queuectlXSettle: 'cross-slot-settle.lua',
+  queuectlXLease: 'cross-slot-lease.lua',
+};
+
+/** Loads the scripts once per client; ioredis sends EVALSHA to the slot's node, EVAL on NOSCRIPT. */
+export function withCrossSlotScripts(client: Redis | Cluster): CrossSlotScripts {
+  for (const [name, file] of Object.entries(FILES)) {
+    if (!(name in client)) client.defineCommand(name, { lua: readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8') });
+  }
+  return client as unknown as CrossSlotScripts;
+}
+
+/** The copy script's per-job arguments: id, score, dedupId, dedupPttl, then counted hash, logs, dn. */
+export function copyArgs(jobs: TakenJob[]): Arg[] {
+  const args: Arg[] = [];
+  for (const [id, , score, deid, pttl, hash, logs, dn] of jobs) {
+    args.push(id, score, deid, pttl, hash.length, ...hash, logs.length, ...logs, dn.length, ...dn);
+  }
+  return args;
+}

@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Queue, Worker } from 'bullmq';
+import type { Cluster } from 'ioredis';
+import { run } from '../src/commands/migrate.js';
+import { engineFor } from '../src/migrate/engine.js';
+import { buildRouting } from '../src/migrate/routing.js';
+import { testContext } from './helpers/context.js';
+import { clusterClient, clusterUrl, uniqueName } from './helpers/redis.js';
+import { buildClusterFixture, snapshotJobs, type ClusterFixture } from './cluster-fixture.js';
+import { topologyFor } from './migrate-fixture.js';
+
+let fixture: ClusterFixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+});
+
+export function clusterYaml(legacy: string, a: string, b: string, prefix = 'bull'): string {
+  return `version: 1\nprefix: "${prefix}"\nqueues:\n  "${a}": { jobs: [a.process], dedup: none }\n  "${b}": { jobs: [b.second], dedup: none }\nworkers:\n  w: { queues: ["${a}", "${b}"] }\nlegacy:\n  "${legacy}": { note: shared }\n`;
+}
+
+/** Every key on every master matching a pattern (SCAN, never KEYS). */
+export async function scanAll(redis: Cluster, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const node of redis.nodes('master')) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+  }
+  return keys;
+}
+
+describe('migrate on a Redis Cluster', () => {
+  it('one shared hash tag: the single-script move, fields equal', async () => {
+    const redis = clusterClient();
+    const prefix = `{${uniqueName('bull')}}`;
+    const [legacy, a, b] = [uniqueName('legacy'), uniqueName('qa'), uniqueName('qb')];
+    expect(engineFor('cluster', prefix, buildRouting(topologyFor(legacy, a, b, prefix), { from: legacy }), `${prefix}:queuectl:migrate:x`, 'x').crossSlot).toBe(false);
+    const q = new Queue(legacy, { connection: redis, prefix });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await q.add(i % 2 ? 'a.process' : 'b.second', { i }, { delay: i % 4 === 0 ? 60_000 : 0 })).id!);
+    await q.close();
+    const before = new Map(await Promise.all(ids.map(async (id) => [id, await redis.hgetall(`${prefix}:${legacy}:${id}`)] as const)));
+    const t = testContext({ yaml: clusterYaml(legacy, a, b, prefix), redis: clusterUrl(), json: true, yes: true });
+    expect(await run({ from: legacy, batch: '6' }, t.ctx)).toBe(0);
+    await t.ctx.close();
+    expect(t.json()).toMatchObject({ moved: { [a]: 10, [b]: 10 }, verified: true });
+    for (const [id, hash] of before) {
+      const dest = Number(hash.data.match(/\d+/)![0]) % 2 ? a : b;
+      expect(await redis.hgetall(`${prefix}:${dest}:${id}`)).toEqual(hash);
+    }
+  });
+
+  it('one tag per queue: journaled copy-then-delete, every field equal, each job run once by real workers', async () => {
+    const redis = clusterClient();
+    const f = (fixture = await buildClusterFixture());
+    const moving = [...f.expected.toA, ...f.expected.toB, ...f.expected.failed];
+    const before = await snapshotJobs(redis, f.legacy, moving);
+    const waitOrderA = (await redis.lrange(`bull:${f.legacy}:wait`, 0, -1)).filter((id) => f.expected.toA.includes(id));
+    const delayedScores = new Map<string, string>();
+    for (const id of f.expected.toB) {
+      const score = await redis.zscore(`bull:${f.legacy}:delayed`, id);
+      if (score !== null) delayedScores.set(id, score);
+    }
+    const dedupTtl = await redis.pttl(`bull:${f.legacy}:de:dd1`);
+
+    const t = testContext({ yaml: clusterYaml(f.legacy, f.a, f.b), redis: clusterUrl(), json: true, yes: true });
+    expect(await run({ from: f.legacy, states: 'wait,prioritized,delayed,failed', batch: '7' }, t.ctx)).toBe(1); // unowned, flow, scheduler, collision stay
+    await t.ctx.close();
+    const doc = t.json();
+    expect(doc.moved).toEqual({ [f.a]: 39, [f.b]: 35 });
+    expect(doc.verified).toBe(true);
+    expect(doc.skipped.map((s: { reason: string }) => s.reason).sort()).toEqual(['active', 'collision', 'flow', 'scheduler', 'unowned']);
+
+    for (const id of moving) {
+      const dest = f.expected.toB.includes(id) ? f.b : f.a;
+      expect((await snapshotJobs(redis, dest, [id])).get(id), id).toEqual(before.get(id));
+      expect(await redis.exists(`bull:${f.legacy}:${id}`)).toBe(0);
+    }
+    expect((await snapshotJobs(redis, f.a, [f.expected.logJob])).get(f.expected.logJob)!.logs).toEqual(['first line', 'second line']);
+    expect((await redis.lrange(`bull:${f.a}:wait`, 0, -1)).filter((id) => waitOrderA.includes(id))).toEqual(waitOrderA);
+    for (const [id, score] of delayedScores) expect(await redis.zscore(`bull:${f.b}:delayed`, id)).toBe(score);
+    expect(await redis.zcard(`bull:${f.a}:failed`)).toBe(3);
+    expect(await redis.get(`bull:${f.b}:de:dd1`)).toBe(f.expected.dedupJob);
+    expect(await redis.exists(`bull:${f.legacy}:de:dd1`)).toBe(0);
+    const ttl = await redis.pttl(`bull:${f.b}:de:dd1`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(dedupTtl);
+    // The collision was refused and put back; both jobs intact.
+    expect(JSON.parse((await redis.hget(`bull:${f.b}:b-0`, 'data'))!)).toEqual({ original: true });
+    expect(await redis.lpos(`bull:${f.legacy}:wait`, 'b-0')).not.toBeNull();
+    for (const id of f.expected.unowned) expect(await redis.lpos(`bull:${f.legacy}:wait`, id)).not.toBeNull();
+    // Nothing left parked, no bookkeeping left behind.
+    expect(await scanAll(redis, `bull:queuectl:xslot:${doc.runId}:*`)).toEqual([]);
+
+    const qa = new Queue(f.a, { connection: redis });
+    const maxNumeric = Math.max(...f.expected.toA.map(Number).filter(Number.isInteger));
+    const fresh = await qa.add('a.process', { fresh: true });
+    expect(Number(fresh.id)).toBeGreaterThan(maxNumeric);
+    await qa.close();
+
+    const runs = new Map<string, number>();
+    const ranAt = new Map<string, number>();
+    const processor = async (job: { id?: string; queueName: string }) => {
+      const k = `${job.queueName}/${job.id}`;
+      runs.set(k, (runs.get(k) ?? 0) + 1);
+      ranAt.set(k, Date.now());
+    };
+    const workers = [new Worker(f.a, processor, { connection: redis }), new Worker(f.b, processor, { connection: redis })];
+    const expectRun = [...f.expected.toA.map((id) => `${f.a}/${id}`), ...f.expected.toB.filter((id) => !id.startsWith('later-')).map((id) => `${f.b}/${id}`), `${f.a}/${fresh.id}`, `${f.b}/b-0`];
+    const deadline = Date.now() + 20_000;
+    while (expectRun.some((k) => !runs.has(k)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all(workers.map((w) => w.close()));
+    expect(expectRun.filter((k) => runs.get(k) !== 1)).toEqual([]);
+    expect([...runs.keys()].filter((k) => !expectRun.includes(k))).toEqual([]);
+    for (const id of f.expected.delayedSoon) expect(ranAt.get(`${f.b}/${id}`)!).toBeGreaterThanOrEqual(Math.floor(Number(delayedScores.get(id)) / 4096));
+
+    const again = testContext({ yaml: clusterYaml(f.legacy, f.a, f.b), redis: clusterUrl(), json: true, yes: true });
+    expect(await run({ from: f.legacy, states: 'wait,prioritized,delayed,failed' }, again.ctx)).toBe(1);
+    await again.ctx.close();
+    expect(again.json().moved).toEqual({});
+  });
+});
