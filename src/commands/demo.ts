@@ -19,7 +19,7 @@ export interface DemoOptions {
 
 const EXAMPLE = join(packageRoot, 'examples', 'eccb-smart-upload.yaml');
 const OLD_WORKERS = 2;
-const OLD_JOB_MS = 150;
+const OLD_JOB_MS = 400;
 
 /**
  * `queuectl demo`: a throwaway Redis (or --redis under a scratch prefix), the ECCB legacy queue

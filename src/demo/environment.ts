@@ -59,7 +59,9 @@ async function shared(globals: GlobalOptions): Promise<DemoEnvironment> {
   const url = globals.redis as string;
   const spec = parseConnectionSpec({ url, passwordFile: globals.passwordFile, tlsCa: globals.tlsCa, timeoutMs: globals.timeout, env: {} });
   const handle = await connect(spec);
-  const prefix = `queuectl-demo-${randomBytes(4).toString('hex')}`;
+  const name = `queuectl-demo-${randomBytes(4).toString('hex')}`;
+  // On a cluster every key of every queue must share one slot (BullMQ's scripts and migrate's move).
+  const prefix = handle.mode === 'cluster' ? `{${name}}` : name;
   const secret = parseRedisUrl(url).password !== undefined;
   const extra = [
     ...(globals.passwordFile ? ['--password-file', globals.passwordFile] : []),
