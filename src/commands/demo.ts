@@ -52,6 +52,7 @@ export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
       signal: ctx.signal,
     });
     print(describeSeed(mix.corrupt.length, countByName(mix.bulk), OLD_WORKERS, OLD_JOB_MS));
+    print('Each step below says what it shows, then runs the real queuectl and checks its exit code.');
     const config = shownPath(EXAMPLE, process.cwd());
     const outcomes = await walk({
       steps: demoSteps({ unowned: mix.bulk.filter((j) => !owners[j.name]).length, corrupt: mix.corrupt.length, owners }),

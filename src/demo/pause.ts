@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { InterruptedError } from '../errors.js';
+import { demoStopped } from './interrupt.js';
 
 /**
  * "Press Enter" between steps, on a terminal only. Cooked mode (terminal: false) on purpose: a
@@ -9,7 +9,7 @@ import { InterruptedError } from '../errors.js';
 export function pauser(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, signal: AbortSignal): () => Promise<void> {
   return () =>
     new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(new InterruptedError('demo stopped', 'everything it started has been stopped'));
+      if (signal.aborted) return reject(demoStopped());
       const rl = createInterface({ input, terminal: false });
       output.write('Press Enter to run it (Ctrl-C stops the demo and cleans up) ');
       let settled = false;
@@ -21,7 +21,7 @@ export function pauser(input: NodeJS.ReadableStream, output: NodeJS.WritableStre
         if (error) reject(error);
         else resolve();
       };
-      const onAbort = () => finish(new InterruptedError('demo stopped', 'everything it started has been stopped'));
+      const onAbort = () => finish(demoStopped());
       signal.addEventListener('abort', onAbort, { once: true });
       rl.once('line', () => finish());
       rl.once('close', () => finish());

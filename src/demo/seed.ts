@@ -1,4 +1,5 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { demoStopped } from './interrupt.js';
 import { LEGACY_QUEUE, type DemoJob, type DemoMix } from './mix.js';
 
 /** The stand-in old Smart Upload deployment: workers on the legacy shared queue. */
@@ -73,11 +74,12 @@ export async function seedLegacy(mix: DemoMix, options: SeedOptions): Promise<Ol
     workers = startWorkers(options);
     const deadline = Date.now() + 20_000;
     while ((await queue.getFailedCount()) < mix.corrupt.length) {
-      if (options.signal.aborted) throw options.signal.reason;
+      if (options.signal.aborted) throw demoStopped();
       if (Date.now() > deadline) throw new Error(`the old workers did not fail the ${mix.corrupt.length} corrupt jobs within 20 s`);
       await new Promise((r) => setTimeout(r, 50));
     }
     await addAll(queue, mix.bulk);
+    if (options.signal.aborted) throw demoStopped();
   } catch (error) {
     await close();
     throw error;

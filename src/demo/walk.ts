@@ -1,5 +1,5 @@
 import { Chalk } from 'chalk';
-import { InterruptedError } from '../errors.js';
+import { demoStopped } from './interrupt.js';
 import { runQueuectl, shellLine } from './child.js';
 import type { DemoStep } from './steps.js';
 
@@ -45,7 +45,7 @@ export async function walk(options: WalkOptions): Promise<StepOutcome[]> {
     }
     if ('argv' in step.run) options.print(c.dim(`$ ${shellLine(['queuectl', ...step.run.argv, ...options.shownBase])}`));
     if (options.pause) await options.pause();
-    if (options.signal.aborted) throw new InterruptedError('demo stopped', 'everything it started has been stopped');
+    if (options.signal.aborted) throw demoStopped();
     const outcome = await runStep(step, options, c);
     outcomes.push(outcome);
     if (outcome.status === 'ok') options.print(c.green(`✓ ${outcome.detail}`));
@@ -66,7 +66,7 @@ async function runStep(step: DemoStep, options: WalkOptions, c: InstanceType<typ
   }
   const child = { cwd: options.cwd, env: options.env, signal: options.signal };
   const result = await runQueuectl([...step.run.argv, ...options.base], { ...child, onLine: (line) => options.print(line) });
-  if (options.signal.aborted) throw new InterruptedError('demo stopped', 'everything it started has been stopped');
+  if (options.signal.aborted) throw demoStopped();
   const code = result.code ?? -1;
   const why = step.expectWhy ? ` (${step.expectWhy})` : '';
   if (code !== step.expectExit) return fail(`exit ${code}, expected ${step.expectExit}${why}`);
