@@ -85,7 +85,7 @@ describe('dlq list (failed sets)', () => {
   it('prints a table on a terminal-less stdout without --json', async () => {
     const t = ctxFor();
     expect(await list({}, t.ctx)).toBe(0);
-    expect(t.stdout()).toContain('REF');
+    expect(t.stdout()).toContain('ref');
     expect(t.stdout()).toContain(`${qa}/a-1`);
   });
 

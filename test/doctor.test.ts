@@ -81,7 +81,7 @@ describe('doctor on a live Redis', () => {
   it('passes on the test node (noeviction), with a table and a summary', async () => {
     const result = await doctor(['--redis', redisUrl()]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/eviction-policy\s+│ ok\s+│ noeviction/);
+    expect(result.stdout).toMatch(/eviction-policy\s+ok\s+noeviction/);
     expect(result.stdout).toMatch(/\d+ ok, \d+ warnings?, 0 failed/);
     expect(result.stdout).not.toMatch(/\x1b\[/); // NO_COLOR
     const { code, doc } = await doctorJson(['--redis', redisUrl()]);
@@ -102,7 +102,7 @@ describe('doctor on a live Redis', () => {
     expect(check(doc, 'eviction-policy')).toMatchObject({ status: 'fail', detail: expect.stringContaining('CONFIG SET maxmemory-policy noeviction') });
     const table = await doctor(['--redis', server.url]);
     expect(table.code).toBe(1);
-    expect(table.stdout).toMatch(/eviction-policy\s+│ FAIL/);
+    expect(table.stdout).toMatch(/eviction-policy\s+FAIL/);
   });
 
   it('passes persistence with AOF on', async () => {
@@ -238,7 +238,7 @@ describe('doctor checks (pure)', () => {
 
   it('renders without colour codes when colour is off', () => {
     const text = renderDoctor('redis://h:1', [{ id: 'x', status: 'fail', detail: 'broken' }], false);
-    expect(text).toMatch(/x\s+│ FAIL\s+│ broken/);
+    expect(text).toMatch(/x\s+FAIL\s+broken/);
     expect(text).toMatch(/0 ok, 0 warnings, 1 failed$/);
     expect(text).not.toMatch(/\x1b\[/);
   });

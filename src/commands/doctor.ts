@@ -1,5 +1,5 @@
 import chalk, { Chalk } from 'chalk';
-import Table from 'cli-table3';
+import { renderTable } from '../ui/table.js';
 import type { Context } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { evaluateChecks, worstStatus, type Check, type CheckStatus } from '../doctor/checks.js';
@@ -31,17 +31,10 @@ export async function run(_opts: Record<string, unknown>, ctx: Context): Promise
 export function renderDoctor(redacted: string, checks: Check[], color: boolean): string {
   const c = color ? chalk : new Chalk({ level: 0 });
   const paint: Record<CheckStatus, (s: string) => string> = { ok: c.green, warn: c.yellow, fail: c.red.bold };
-  const table = new Table({
-    head: ['check', 'status', 'detail'],
-    colWidths: [17, 8, 72],
-    wordWrap: true,
-    // No rule between rows: the checks read as one list.
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    style: color ? { head: ['bold'], border: ['grey'] } : { head: [], border: [] },
-  });
-  for (const check of checks) table.push([check.id, paint[check.status](check.status === 'fail' ? 'FAIL' : check.status), check.detail]);
+  const rows = checks.map((check) => [check.id, paint[check.status](check.status === 'fail' ? 'FAIL' : check.status), check.detail]);
+  const table = renderTable(['check', 'status', 'detail'], rows, { color, wrap: { 2: 80 } });
   const count = (s: CheckStatus) => checks.filter((x) => x.status === s).length;
   const failed = count('fail');
   const summary = `${count('ok')} ok, ${count('warn')} warning${count('warn') === 1 ? '' : 's'}, ${failed} failed`;
-  return `Redis ${redacted}\n${table.toString()}\n${failed > 0 ? c.red(summary) : summary}`;
+  return `Redis ${redacted}\n${table}\n${failed > 0 ? c.red(summary) : summary}`;
 }

@@ -31,7 +31,7 @@ function oneLine(text: string, max: number): string {
 export function renderList(items: DlqItem[], options: { color: boolean; now: number; limit?: number }): string {
   if (items.length === 0) return 'No dead letters match.';
   const rows = items.map((i) => [i.ref, i.queue === i.holder ? i.queue : `${i.queue} ← ${i.holder}`, i.name, oneLine(i.failedReason, 60), i.attemptsMade, age(i.failedAt, options.now)]);
-  const table = renderTable(['REF', 'QUEUE', 'NAME', 'REASON', 'ATTEMPTS', 'FAILED'], rows, { color: options.color, borders: false, alignRight: [4] });
+  const table = renderTable(['ref', 'queue', 'name', 'reason', 'attempts', 'failed'], rows, { color: options.color, borders: false, alignRight: [4] });
   const more = options.limit !== undefined && items.length >= options.limit ? `\n(first ${options.limit}; --limit <n> or --all for more)` : '';
   return table + more;
 }
@@ -56,7 +56,7 @@ export function countBy<T>(items: T[], key: (item: T) => string): Record<string,
 
 export function renderStats(rows: StatsRow[], options: { color: boolean; now: number }): string {
   if (rows.length === 0) return 'No declared queues.';
-  const table = renderTable(['QUEUE', 'DEAD LETTERS', 'IN', 'OLDEST', 'TOP REASONS'],
+  const table = renderTable(['queue', 'dead letters', 'in', 'oldest', 'top reasons'],
     rows.map((r) => [r.queue, r.count, r.style === 'failed' ? 'failed set' : r.holder, r.oldestAt === null ? '-' : age(r.oldestAt, options.now),
       r.topReasons.map((t) => `${t.count}× ${oneLine(t.reason, 50)}`).join('\n') || '-']),
     { color: options.color, alignRight: [1] });

@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 export interface TableOptions {
   /** Colour the header; off means no ANSI codes at all (cli-table3 colours headers by default). */
   color?: boolean;
-  /** Box-drawing borders (default) or plain space-separated columns, like `kubectl get`. */
+  /** Plain space-separated columns like `kubectl get` (default, the one look of every queuectl table), or box-drawing borders. */
   borders?: boolean;
   /** Wrap cells of these columns at this many characters (index → width). */
   wrap?: Record<number, number>;
@@ -20,7 +20,7 @@ const PLAIN_CHARS = {
 /** Renders rows under a header as a string (no trailing newline); callers print it. */
 export function renderTable(head: string[], rows: (string | number)[][], options: TableOptions = {}): string {
   const color = options.color ?? false;
-  const borders = options.borders ?? true;
+  const borders = options.borders ?? false;
   const colWidths = head.map((_, i) => {
     const width = options.wrap?.[i];
     // cli-table3 widths include the padding on both sides.
