@@ -6,7 +6,8 @@ import { shownPath } from '../src/commands/demo.js';
 import { buildMix, countByName, DEFAULT_MIX, UNOWNED_NAME } from '../src/demo/mix.js';
 import { pingOnce } from '../src/demo/redis-server.js';
 import { demoSteps } from '../src/demo/steps.js';
-import { expectOnlyUnownedLeft, expectPlan } from '../src/demo/verify.js';
+import { unfinished } from '../src/demo/finish.js';
+import { expectClean, expectLegacyGone, expectPlan } from '../src/demo/verify.js';
 import { repoRoot, runCli } from './helpers/cli.js';
 import { client, redisUrl } from './helpers/redis.js';
 
@@ -52,14 +53,38 @@ describe('demo: pure parts', () => {
     }
   });
 
-  it('calls "clean" only a legacy queue holding exactly the unowned delayed jobs', () => {
-    const check = { inSync: false, findings: [{ rule: 'legacy-has-jobs', severity: 'error', queue: 'eccb-smart-upload', message: '12 jobs' }] };
-    const legacy = (counts: Record<string, number>) => ({ queues: [{ name: 'eccb-smart-upload', counts }] });
-    const zero = { waiting: 0, prioritized: 0, delayed: 0, active: 0, failed: 0, completed: 9 };
-    expect(expectOnlyUnownedLeft(check, legacy({ ...zero, delayed: 12 }), 12)).toEqual([]);
-    expect(expectOnlyUnownedLeft(check, legacy({ ...zero, delayed: 12, waiting: 1 }), 12)).toHaveLength(1);
-    const extra = { ...check, findings: [...check.findings, { rule: 'queue-undeclared', severity: 'error', queue: 'x', message: 'x' }] };
-    expect(expectOnlyUnownedLeft(extra, legacy({ ...zero, delayed: 12 }), 12)[0]).toMatch(/unexpected queue-undeclared/);
+  it('tells the honest story: migrate leaves the unowned jobs, the old deployment runs them, drain, then in sync', () => {
+    const at = (title: string) => steps.findIndex((s) => s.title.startsWith(title));
+    const apply = steps.find((s) => 'argv' in s.run && s.run.argv[0] === 'migrate' && s.run.argv.includes('--yes'))!;
+    expect(apply.expectExit).toBe(1);
+    const finish = at('the old deployment finishes');
+    const drain = at('migrate --strategy drain');
+    const clean = at('topology check again');
+    expect(steps[finish].run).toEqual({ action: 'finish-legacy-work' });
+    expect(steps.indexOf(apply)).toBeLessThan(finish);
+    expect(finish).toBeLessThan(drain);
+    expect(drain).toBeLessThan(clean);
+    expect(steps[drain].run).toEqual({ argv: ['migrate', '--from', 'eccb-smart-upload', '--strategy', 'drain', '--quiet-for', '1s', '--confirm', 'eccb-smart-upload'] });
+    expect(steps[drain].expectExit).toBe(0);
+    expect(steps[clean].expectExit).toBe(0);
+  });
+
+  it('calls "clean" only a gate with no error, and "gone" only a legacy queue with no keys', () => {
+    const warning = { rule: 'queue-absent', severity: 'warning', queue: 'eccb-ocr', message: 'no keys yet' };
+    expect(expectClean({ inSync: true, findings: [warning] })).toEqual([]);
+    const left = { rule: 'legacy-has-jobs', severity: 'error', queue: 'eccb-smart-upload', message: '12 jobs' };
+    expect(expectClean({ inSync: false, findings: [left, warning] })[0]).toMatch(/unexpected legacy-has-jobs on eccb-smart-upload/);
+    expect(expectClean({ inSync: false, findings: [] })).toHaveLength(1);
+    const legacy = (exists: boolean) => ({ queues: [{ name: 'eccb-smart-upload', exists, counts: { completed: 9 } }] });
+    expect(expectLegacyGone(legacy(false))).toEqual([]);
+    expect(expectLegacyGone({ queues: [] })).toEqual([]);
+    expect(expectLegacyGone(legacy(true))[0]).toMatch(/still has keys/);
+    // Completed and failed jobs are not work left for the old workers; everything else is.
+    expect(unfinished({ completed: 9, failed: 1 })).toBe(0);
+    expect(unfinished({ wait: 1, prioritized: 2, delayed: 3, active: 4, 'waiting-children': 5 })).toBe(15);
+  });
+
+  it('judges migrate plans: only the unowned jobs may stay', () => {
     const plan = (moves: Record<string, Record<string, number>>, skipped: { reason: string; count: number }[]) => ({ plan: { moves }, skipped });
     expect(expectPlan(plan({ a: { wait: 0 } }, [{ reason: 'unowned', count: 12 }, { reason: 'active', count: 2 }]), 12, 'none')).toEqual([]);
     expect(expectPlan(plan({ a: { wait: 3 } }, [{ reason: 'unowned', count: 12 }]), 12, 'none')).toHaveLength(1);
@@ -80,6 +105,10 @@ describe('queuectl demo (built CLI, off a terminal)', () => {
     expect(result.stdout).not.toContain('skipped: command not available');
     expect(result.stdout).toContain(`Demo complete: ${steps.length} of ${steps.length} steps did what they should.`);
     expect(result.stdout).toContain('$ queuectl migrate --from eccb-smart-upload');
+    // The story ends clean: the old deployment ran its last jobs, drain deleted the legacy queue, the gate passes.
+    expect(result.stdout).toContain(`promoted its ${DEFAULT_MIX.unowned} delayed ${UNOWNED_NAME} job(s) and its workers completed them`);
+    expect(result.stdout).toMatch(/Deleted \d+ key\(s\) of eccb-smart-upload\./);
+    expect(result.stdout).toMatch(/^in sync: /m);
     const [, port] = /redis:\/\/127\.0\.0\.1:(\d+)/.exec(result.stdout) ?? [];
     const [, pid] = /pid (\d+)\)/.exec(result.stdout) ?? [];
     expect(Number(port)).toBeGreaterThan(0);

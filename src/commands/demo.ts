@@ -6,7 +6,8 @@ import { buildProgram } from '../cli.js';
 import { loadTopologyFile } from '../topology/load.js';
 import { packageRoot } from '../demo/child.js';
 import { openEnvironment, type DemoEnvironment } from '../demo/environment.js';
-import { buildMix, countByName, DEFAULT_MIX, LEGACY_QUEUE } from '../demo/mix.js';
+import { describeFinish } from '../demo/finish.js';
+import { buildMix, countByName, DEFAULT_MIX, LEGACY_QUEUE, UNOWNED_NAME } from '../demo/mix.js';
 import { pauser } from '../demo/pause.js';
 import { seedLegacy, type OldWorkers } from '../demo/seed.js';
 import { demoSteps } from '../demo/steps.js';
@@ -20,6 +21,8 @@ export interface DemoOptions {
 const EXAMPLE = join(packageRoot, 'examples', 'eccb-smart-upload.yaml');
 const OLD_WORKERS = 2;
 const OLD_JOB_MS = 400;
+/** Bound for the old deployment's last jobs (12 jobs of 400 ms on 2 workers take ~3 s). */
+const FINISH_TIMEOUT_MS = 20_000;
 
 /**
  * `queuectl demo`: a throwaway Redis (or --redis under a scratch prefix), the ECCB legacy queue
@@ -66,10 +69,12 @@ export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
       pause: ctx.prompt.interactive && !ctx.globals.yes ? pauser(process.stdin, process.stderr, ctx.signal) : undefined,
       available: commandExists,
       actions: {
-        'retire-old-workers': async () => {
-          await workers?.close();
+        'finish-legacy-work': async () => {
+          if (!workers) throw new Error('the old workers are not running');
+          const report = await workers.finish(UNOWNED_NAME, FINISH_TIMEOUT_MS, ctx.signal);
+          await workers.close();
           workers = undefined;
-          return [`Closed the ${OLD_WORKERS} old workers.`];
+          return describeFinish(report, UNOWNED_NAME, OLD_WORKERS);
         },
       },
     });

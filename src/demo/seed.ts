@@ -1,10 +1,13 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { demoStopped } from './interrupt.js';
+import { finishLegacyWork, type FinishReport } from './finish.js';
 import { LEGACY_QUEUE, type DemoJob, type DemoMix } from './mix.js';
 
 /** The stand-in old Smart Upload deployment: workers on the legacy shared queue. */
 export interface OldWorkers {
   readonly count: number;
+  /** Runs now the delayed jobs of `name` (only the old code can run them) and waits until they are done; see finish.ts. */
+  finish(name: string, timeoutMs: number, signal: AbortSignal): Promise<FinishReport>;
   /** Lets active jobs finish, then closes; bounded so a dead Redis cannot hang the demo. */
   close(): Promise<void>;
 }
@@ -86,5 +89,9 @@ export async function seedLegacy(mix: DemoMix, options: SeedOptions): Promise<Ol
   } finally {
     await bounded(() => queue.close(), 2000);
   }
-  return { count: options.workers, close };
+  const finish = async (name: string, timeoutMs: number, signal: AbortSignal) => {
+    if (workers.length === 0) throw new Error('the old workers are not running');
+    return finishLegacyWork({ connection: options.connection, prefix: options.prefix, name, timeoutMs, signal });
+  };
+  return { count: options.workers, finish, close };
 }

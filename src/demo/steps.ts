@@ -1,5 +1,8 @@
 import { LEGACY_QUEUE, UNOWNED_NAME } from './mix.js';
-import { expectDeadLetters, expectDriftBefore, expectOnlyUnownedLeft, expectPlan } from './verify.js';
+import { expectClean, expectDeadLetters, expectDriftBefore, expectLegacyGone, expectPlan } from './verify.js';
+
+/** The in-process steps (run in the demo's own process, as the stand-in old deployment). */
+export type DemoAction = 'finish-legacy-work';
 
 /**
  * The walk-through, as data: what each step runs, the exit code it must end with, and how its
@@ -10,7 +13,7 @@ export interface DemoStep {
   /** One sentence: what the step shows and why it matters. */
   explain: string;
   /** queuectl arguments (connection flags are added by the runner), or an in-process action. */
-  run: { argv: string[] } | { action: 'retire-old-workers' };
+  run: { argv: string[] } | { action: DemoAction };
   expectExit: number;
   /** Why that exit code is the right one, printed when it is not 0. */
   expectWhy?: string;
@@ -21,7 +24,7 @@ export interface DemoStep {
 }
 
 export interface StepFacts {
-  /** Jobs of UNOWNED_NAME seeded (they must stay in the legacy queue). */
+  /** Jobs of UNOWNED_NAME seeded: migrate leaves them (no owner); the old deployment runs them. */
   unowned: number;
   /** Corrupt uploads the old workers failed (they must reach dlq list, then be retried). */
   corrupt: number;
@@ -34,6 +37,7 @@ const STATES = 'wait,prioritized,delayed,failed';
 export function demoSteps(facts: StepFacts): DemoStep[] {
   const { unowned, corrupt, owners } = facts;
   const migrate = ['migrate', '--from', LEGACY_QUEUE, '--states', STATES];
+  const drain = ['migrate', '--from', LEGACY_QUEUE, '--strategy', 'drain', '--quiet-for', '1s', '--confirm', LEGACY_QUEUE];
   const them = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   return [
     {
@@ -61,7 +65,7 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'migrate: move the jobs while the old workers run',
-      explain: 'Each batch moves atomically in one Lua script, keeping ids, data, attempts, priorities and due times; jobs the old workers hold stay with them, and the closing verification names any job the old workers took meanwhile.',
+      explain: `Each batch moves atomically in one Lua script, keeping ids, data, attempts, priorities and due times; jobs the old workers hold stay with them (the closing verification names any they took meanwhile), and the ${them(unowned, 'job')} named ${UNOWNED_NAME}, a job type the new design dropped, stay and are reported, so the exit is 1.`,
       run: { argv: [...migrate, '--yes'] },
       expectExit: 1,
       expectWhy: `the ${them(unowned, 'unowned job')} stay and are reported`,
@@ -70,25 +74,29 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
       verify: { probes: [[...migrate, '--dry-run', '--json']], judge: ([plan]) => expectPlan(plan as never, unowned, 'none') },
     },
     {
-      title: 'retire the old workers',
-      explain: 'With nothing left in the legacy queue that they could run, the old deployment is stopped: the stand-in workers finish the jobs in their hands and close.',
-      run: { action: 'retire-old-workers' },
+      title: 'the old deployment finishes its last jobs, then retires',
+      explain: `The last jobs only the old code can run are finished by the old deployment, then it is retired: it promotes its ${them(unowned, 'delayed job')} named ${UNOWNED_NAME} instead of waiting until tonight, its workers complete them, and they close (this is the old app's doing, not queuectl's).`,
+      run: { action: 'finish-legacy-work' },
       expectExit: 0,
     },
     {
-      title: 'topology check again: only the unowned jobs are left',
-      explain: `Every job whose name has an owner has left the legacy queue; the one error left is the ${unowned} delayed ${UNOWNED_NAME} job(s) still in it, which need a decision (declare an owner for the name, or discard them), not a migration.`,
+      title: 'migrate --strategy drain: delete the empty legacy queue',
+      explain: `Drain moves nothing: it confirms ${LEGACY_QUEUE} is empty (nothing waiting, delayed or active) and quiet (no job added for 1 s), then deletes its keys, after the queue's name is typed (given here with --confirm, as off a terminal).`,
+      run: { argv: drain },
+      expectExit: 0,
+      requires: ['migrate'],
+      verify: { probes: [['inspect', LEGACY_QUEUE, '--json']], judge: ([inspect]) => expectLegacyGone(inspect as never) },
+    },
+    {
+      title: 'topology check again: in sync',
+      explain: 'The same gate now passes (exit 0): every job lives in the queue that owns its name, and the legacy queue is gone, so CI would let this deploy through.',
       run: { argv: ['topology', 'check'] },
-      expectExit: 1,
-      expectWhy: `only the ${them(unowned, 'unowned job')} left in ${LEGACY_QUEUE}`,
-      verify: {
-        probes: [['topology', 'check', '--json'], ['inspect', LEGACY_QUEUE, '--json']],
-        judge: ([check, inspect]) => expectOnlyUnownedLeft(check as never, inspect as never, unowned),
-      },
+      expectExit: 0,
+      verify: { probes: [['topology', 'check', '--json']], judge: ([check]) => expectClean(check as never) },
     },
     {
       title: 'dlq list: the dead letters, now in their own queues',
-      explain: `The ${them(corrupt, 'corrupt upload')} the old workers failed travelled with the migration into the failed sets of the queues that own their names, where the dead-letter commands find them.`,
+      explain: `The ${them(corrupt, 'corrupt upload')} the old workers failed travelled with the migration into the failed sets of the queues that own their names, so deleting the legacy queue lost none of them, and the dead-letter commands find them there.`,
       run: { argv: ['dlq', 'list', '--limit', '10'] },
       expectExit: 0,
       requires: ['dlq', 'list'],
@@ -111,9 +119,10 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'inspect: where everything ended up',
-      explain: `The jobs now wait in the queues that own them for the new workers; ${LEGACY_QUEUE} holds only the unowned jobs, and once they are dealt with, \`migrate --strategy drain\` deletes its keys.`,
+      explain: `The jobs now wait in the queues that own them for the new workers, the retried dead letters among them, and ${LEGACY_QUEUE} has no keys left.`,
       run: { argv: ['inspect'] },
       expectExit: 0,
+      verify: { probes: [['inspect', '--json']], judge: ([inspect]) => expectLegacyGone(inspect as never) },
     },
   ];
 }

@@ -1,4 +1,4 @@
-import { LEGACY_QUEUE, UNOWNED_NAME } from './mix.js';
+import { LEGACY_QUEUE } from './mix.js';
 
 /**
  * What each demo step must show beyond its exit code, judged from the commands' own `--json`
@@ -16,7 +16,7 @@ interface CheckDoc {
   findings: Finding[];
 }
 interface InspectDoc {
-  queues: { name: string; counts: Record<string, number> }[];
+  queues: { name: string; exists?: boolean; counts: Record<string, number> }[];
 }
 interface MigrateDoc {
   plan: { moves: Record<string, Record<string, number>> };
@@ -40,25 +40,20 @@ export function expectDriftBefore(doc: CheckDoc): string[] {
 }
 
 /**
- * After the migration, "clean" means: the gate's only error is legacy-has-jobs for the legacy queue,
- * and the legacy queue holds exactly the `unowned` delayed jobs of UNOWNED_NAME (their name is
- * checked by the migrate plan of the step before: nothing left to move, only they stay). Those stay
- * on purpose: a person decides whether to declare an owner for the name or to discard the jobs.
+ * After the migration, the old deployment's last jobs and the drain: "clean" means the gate passes
+ * (inSync, no error at all; warnings such as a declared queue with no keys yet are allowed).
  */
-export function expectOnlyUnownedLeft(check: CheckDoc, inspect: InspectDoc, unowned: number): string[] {
-  const problems: string[] = [];
-  for (const f of errorsOf(check)) {
-    if (f.rule === 'legacy-has-jobs' && f.queue === LEGACY_QUEUE) continue;
-    problems.push(`unexpected ${f.rule}${f.queue ? ` on ${f.queue}` : ''}: ${f.message}`);
-  }
-  const legacy = inspect.queues.find((q) => q.name === LEGACY_QUEUE);
-  if (!legacy) return [...problems, `inspect does not list ${LEGACY_QUEUE}`];
-  const c = legacy.counts;
-  const pending = (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0) + (c.failed ?? 0);
-  if (pending !== unowned || c.delayed !== unowned) {
-    problems.push(`${LEGACY_QUEUE} should hold exactly the ${unowned} delayed ${UNOWNED_NAME} jobs, holds ${JSON.stringify(c)}`);
-  }
+export function expectClean(check: CheckDoc): string[] {
+  const problems = errorsOf(check).map((f) => `unexpected ${f.rule}${f.queue ? ` on ${f.queue}` : ''}: ${f.message}`);
+  if (!check.inSync && problems.length === 0) problems.push('topology check reported drift without an error finding');
   return problems;
+}
+
+/** After the drain: the legacy queue has no keys left (inspect lists it by name, `exists: false`). */
+export function expectLegacyGone(inspect: InspectDoc): string[] {
+  const legacy = inspect.queues.find((q) => q.name === LEGACY_QUEUE);
+  if (legacy && legacy.exists !== false) return [`${LEGACY_QUEUE} still has keys: ${JSON.stringify(legacy.counts)}`];
+  return [];
 }
 
 /** A migrate plan (dry run, or a dry run after the real run): only the unowned jobs stay, and `moving` jobs move. */

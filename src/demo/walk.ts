@@ -1,7 +1,7 @@
 import { Chalk } from 'chalk';
 import { demoStopped } from './interrupt.js';
 import { runQueuectl, shellLine } from './child.js';
-import type { DemoStep } from './steps.js';
+import type { DemoAction, DemoStep } from './steps.js';
 
 export type StepStatus = 'ok' | 'failed' | 'skipped';
 export interface StepOutcome {
@@ -25,7 +25,7 @@ export interface WalkOptions {
   /** True when this build has the command path (e.g. ['dlq', 'retry']). */
   available(path: string[]): boolean;
   /** In-process steps: each returns the lines to show. */
-  actions: Record<'retire-old-workers', () => Promise<string[]>>;
+  actions: Record<DemoAction, () => Promise<string[]>>;
 }
 
 /** Runs the steps in order, each one shown as a person would see it, and judges each. */
@@ -61,6 +61,8 @@ async function runStep(step: DemoStep, options: WalkOptions, c: InstanceType<typ
       for (const line of await options.actions[step.run.action]()) options.print(line);
       return { title: step.title, status: 'ok', detail: 'done' };
     } catch (error) {
+      // Ctrl-C during an action stops the demo the same way as anywhere else, not as a failed step.
+      if (options.signal.aborted) throw demoStopped();
       return fail(error instanceof Error ? error.message : String(error));
     }
   }
