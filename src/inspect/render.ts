@@ -71,7 +71,7 @@ export function renderQueueTable(rows: InspectRow[], options: RenderOptions): st
   if (options.rates) head.splice(3, 0, 'waiting Δ/s'), head.splice(9, 0, 'completed Δ/s');
   const body = rows.map(({ queue, alert, rates }) => {
     const kind = queue.kind === 'declared' ? (queue.exists ? 'declared' : c.dim('declared (absent)'))
-      : queue.kind === 'legacy' ? c.yellow('legacy') : c.magenta('undeclared');
+      : queue.kind === 'legacy' ? (queue.exists ? c.yellow('legacy') : c.dim('legacy (gone)')) : c.magenta('undeclared');
     const n = queue.counts;
     const cells: string[] = [
       queue.name, kind, String(n.waiting), String(n.prioritized), String(n.delayed), String(n.active),
