@@ -7,10 +7,10 @@ import type { Routing } from './routing.js';
 /**
  * Where a cross-slot run keeps its state. Every key carries the hash tag of the slot it must live
  * in, and none sits under a queue's own prefix, so no BullMQ script and no queue discovery sees it:
- *   source slot:      <prefix>:queuectl:xslot:<run>:{<source tag>}:inflight   id -> flight entry
+ *   source slot:      <prefix>:queuectl:xslot:<run>:{<source tag>}:inflight   "@:<token>" -> parked batch
  *                     <prefix>:queuectl:xslot:<run>:{<source tag>}:lease
  *                     <prefix>:queuectl:xslot:<run>:{<source tag>}:j:<id>     parked job hash (+ :logs)
- *   destination slot: <prefix>:queuectl:xslot:<run>:{<dest tag>}:copied     id -> token of the flight
+ *   destination slot: <prefix>:queuectl:xslot:<run>:{<dest tag>}:copied     <token> -> copy verdicts
  */
 export interface CrossSlotLayout {
   /** Prefix of the parked job keys (ends with ':'). */
@@ -68,6 +68,3 @@ export function holderIsGone(holder: string): { gone: boolean; local: boolean; p
     return { gone: (error as NodeJS.ErrnoException).code === 'ESRCH', local: true, pid };
   }
 }
-
-/** Fields of the in-flight hash that are bookkeeping, not job ids (job ids never have one ':'). */
-export const BOOKKEEPING = /^(@|f):[0-9a-f]+$/;

@@ -1,7 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { BOOKKEEPING } from './cross-slot-keys.js';
 import { withCrossSlotScripts } from './cross-slot-scripts.js';
-import type { CrossSlotRun } from './cross-slot.js';
+import { copiedIds, readFlights, type CrossSlotRun } from './cross-slot.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import { addMove, addStay, emptyPlan, type Plan, type StayReason } from './plan.js';
 import { routeName } from './routing.js';
@@ -34,7 +33,9 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
       const byDest = new Map<number, string[]>();
       for (let i = 0; i < jobs.length; i += 3) {
         const d = Number(jobs[i + 1]);
-        byDest.set(d, [...(byDest.get(d) ?? []), String(jobs[i]), String(jobs[i + 2]), '']);
+        const triples = byDest.get(d) ?? [];
+        triples.push(String(jobs[i]), String(jobs[i + 2]), '');
+        byDest.set(d, triples);
       }
       const verdicts = await Promise.all([...byDest].map(async ([d, triples]) => [d, await probe(d, state, triples)] as const));
       for (const [d, flat] of verdicts) {
@@ -65,16 +66,14 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
 
 /** Parked jobs of an earlier attempt: not yet copied → they will move; their id re-used → they stay. */
 async function countParked(client: Redis | Cluster, prefix: string, dests: string[], plan: Plan, run: CrossSlotRun): Promise<void> {
-  const raw = await client.hgetall(run.layout.inflight);
   const src = queuePrefix(prefix, plan.from);
-  for (const [id, value] of Object.entries(raw)) {
-    if (BOOKKEEPING.test(id)) continue;
-    const [state, , dest, token] = value.split('|');
-    const d = Number(dest);
-    const copied = run.layout.copied[d - 1];
-    if (copied && (await client.hget(copied, id)) === token) continue;
-    if (await client.exists(src + id)) addStay(plan, 'collision', 1, [id]);
-    else if (plan.states.includes(state as MovableState) && dests[d - 1]) addMove(plan, dests[d - 1], state as MovableState);
+  for (const [token, record] of await readFlights(client, run)) {
+    const copied = await copiedIds(client, run, token, record);
+    for (const [k, id] of record.ids.entries()) {
+      if (copied.has(id)) continue;
+      if (await client.exists(src + id)) addStay(plan, 'collision', 1, [id]);
+      else if (plan.states.includes(record.s) && dests[record.d[k] - 1]) addMove(plan, dests[record.d[k] - 1], record.s);
+    }
   }
 }
 

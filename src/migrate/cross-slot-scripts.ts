@@ -4,9 +4,8 @@ import type { Cluster, Redis } from 'ioredis';
 type Arg = string | number | Buffer;
 type Call<R> = (numKeys: number, ...args: Arg[]) => Promise<R>;
 
-/** One parked job as the take script returns it (Buffers: job data is passed on byte for byte). */
-export type TakenJob = [id: Buffer, dest: number, score: Buffer, dedupId: Buffer, dedupPttl: number, hash: Buffer[], logs: Buffer[], dn: Buffer[]];
-export type TakeReply = [taken: number, boundary: Buffer, exhausted: number, stays: Buffer[], jobs: TakenJob[] | Buffer[]];
+/** jobs: take → flat dest index, JSON blob of that destination's jobs (bytes passed on untouched); dry → flat id, dest, dedupId. */
+export type TakeReply = [taken: number, boundary: Buffer, exhausted: number, stays: Buffer[], jobs: (number | Buffer)[]];
 /** finished: flat dest index, count; returned: how many went back; stuck: ids left parked. */
 export type SettleReply = [finished: number[], returned: number, stuck: string[], boundary: string];
 
@@ -30,13 +29,4 @@ export function withCrossSlotScripts(client: Redis | Cluster): CrossSlotScripts 
     if (!(name in client)) client.defineCommand(name, { lua: readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8') });
   }
   return client as unknown as CrossSlotScripts;
-}
-
-/** The copy script's per-job arguments: id, score, dedupId, dedupPttl, then counted hash, logs, dn. */
-export function copyArgs(jobs: TakenJob[]): Arg[] {
-  const args: Arg[] = [];
-  for (const [id, , score, deid, pttl, hash, logs, dn] of jobs) {
-    args.push(id, score, deid, pttl, hash.length, ...hash, logs.length, ...logs, dn.length, ...dn);
-  }
-  return args;
 }

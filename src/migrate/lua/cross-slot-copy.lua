@@ -2,10 +2,10 @@
   queuectl migrate across Redis Cluster slots, step 2 of 3 (runs in the DESTINATION slot): put the
   parked jobs of one batch into the same state of the destination, atomically and idempotently.
 
-  Each copied job is recorded in the destination's copied-hash as id -> token of the flight that
-  copied it. Running the same call again (a re-sent command, a resumed run) skips what that flight
-  already copied, so nothing is added twice; an id the destination holds from anyone else is a
-  collision and is never overwritten. The hash and its state are written in one script, so the
+  The call's verdicts are recorded in the destination's copied-hash under the flight's token, in
+  the same atomic step. Running the same call again (a re-sent command) answers that record and
+  writes nothing, so nothing is added twice; a resumed run reads it to know which parked jobs are
+  already in the destination. An id the destination already holds is a collision, never overwritten. The hash and its state are written in one script, so the
   destination never holds a hash that is in no state (removeOrphanedJobs would delete it).
   Matches BullMQ 6.7.0's addStandardJob / addPrioritizedJob / addDelayedJob like move-batch.lua.
 
@@ -14,10 +14,10 @@
 
   ARGV[1] mode: copy | probe     ARGV[2] state     ARGV[3] destination key prefix
   ARGV[4] token of the flight being copied
-  ARGV[5] F, then F pairs id, token: copied marks of settled flights to forget (only if unchanged)
+  ARGV[5] F, then F tokens of settled flights whose copied records can go
   then, probe: triples id, dedupId, _
-        copy:  per job id, score, dedupId, dedupPttl, nHash, hash..., nLogs, logs..., nDn, dn...
-  Returns a flat list id, status: ok | copied (already, by this flight) | collision | dedup-conflict
+        copy:  one JSON array of jobs [id, score, dedupId, dedupPttl, hash, logs, dn] (from take)
+  Returns a flat list id, verdict: ok | collision | dedup-conflict
 ]]
 local rcall = redis.call
 local mode, state, dPrefix, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -28,12 +28,11 @@ local i = 5
 local forget = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, forget do
-  if rcall('HGET', copied, ARGV[i]) == ARGV[i + 1] then rcall('HDEL', copied, ARGV[i]) end
-  i = i + 2
+  rcall('HDEL', copied, ARGV[i])
+  i = i + 1
 end
 
 local function verdict(id, deid)
-  if rcall('HGET', copied, id) == token then return 'copied' end
   if rcall('EXISTS', dPrefix .. id) == 1 then return 'collision' end
   if deid ~= '' then
     local holder = rcall('GET', dPrefix .. 'de:' .. deid)
@@ -55,44 +54,31 @@ end
 local function chunked(cmd, key, list)
   for c = 1, #list, 1000 do rcall(cmd, key, unpack(list, c, math.min(c + 999, #list))) end
 end
--- ARGV[from .. from+n-1] as a table (unpack of a long log list would overflow the Lua stack).
-local function slice(from, n)
-  local t = {}
-  for k = from, from + n - 1 do t[#t + 1] = ARGV[k] end
-  return t
+
+if mode == 'copy' then
+  local done = rcall('HGET', copied, token)
+  if done then return cjson.decode(done) end
 end
 
 local events = KEYS[9]
 local push, zadd = {}, {}
 local maxNumeric, nCopied = 0, 0
-while i <= #ARGV do
-  local id, score, deid, pttl = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  local nHash = tonumber(ARGV[i + 4])
-  local hStart = i + 5
-  local nLogs = tonumber(ARGV[hStart + nHash])
-  local lStart = hStart + nHash + 1
-  local nDn = tonumber(ARGV[lStart + nLogs])
-  local dStart = lStart + nLogs + 1
-  i = dStart + nDn
+for _, job in ipairs(cjson.decode(ARGV[i])) do
+  local id, score, deid, pttl, fields, logs, dn = job[1], job[2], job[3], job[4], job[5], job[6], job[7]
   local v = verdict(id, deid)
   out[#out + 1] = id
   out[#out + 1] = v
   if v == 'ok' then
     local jobKey = dPrefix .. id
-    local hash = {}
     local name, priority = '', nil
-    for k = hStart, hStart + nHash - 1, 2 do
-      hash[#hash + 1] = ARGV[k]
-      hash[#hash + 1] = ARGV[k + 1]
-      if ARGV[k] == 'name' then name = ARGV[k + 1] elseif ARGV[k] == 'priority' then priority = tonumber(ARGV[k + 1]) end
+    for k = 1, #fields, 2 do
+      if fields[k] == 'name' then name = fields[k + 1] elseif fields[k] == 'priority' then priority = tonumber(fields[k + 1]) end
     end
-    chunked('HSET', jobKey, hash)
-    if nLogs > 0 then chunked('RPUSH', jobKey .. ':logs', slice(lStart, nLogs)) end
+    chunked('HSET', jobKey, fields)
+    if #logs > 0 then chunked('RPUSH', jobKey .. ':logs', logs) end
     if deid ~= '' and pttl ~= -2 then
       if pttl > 0 then rcall('SET', dPrefix .. 'de:' .. deid, id, 'PX', pttl) else rcall('SET', dPrefix .. 'de:' .. deid, id) end
-      if nDn > 0 and rcall('EXISTS', dPrefix .. 'dn:' .. deid) == 0 then
-        chunked('HSET', dPrefix .. 'dn:' .. deid, slice(dStart, nDn))
-      end
+      if #dn > 0 and rcall('EXISTS', dPrefix .. 'dn:' .. deid) == 0 then chunked('HSET', dPrefix .. 'dn:' .. deid, dn) end
     end
     if string.match(id, '^%d+$') then
       local num = tonumber(id)
@@ -115,7 +101,6 @@ while i <= #ARGV do
         rcall('XADD', events, '*', 'event', 'delayed', 'jobId', id, 'delay', math.floor(tonumber(score) / 0x1000))
       end
     end
-    rcall('HSET', copied, id, token)
     nCopied = nCopied + 1
   end
 end
@@ -145,4 +130,5 @@ if nCopied > 0 then
   end
   rcall('XTRIM', events, 'MAXLEN', '~', maxLen)
 end
+rcall('HSET', copied, token, cjson.encode(out))
 return out

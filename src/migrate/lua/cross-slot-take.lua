@@ -11,7 +11,8 @@
   KEYS[1] source state key (wait list, or prioritized/delayed/failed zset)
   KEYS[2] source events stream
   KEYS[3] source meta
-  KEYS[4] in-flight journal hash: <id> -> "state|score|dest|token|order|dedupId"
+  KEYS[4] in-flight journal hash: "@:<token>" -> JSON of the batch { s: state, ids, sc: scores,
+          d: dest indexes, e: dedup ids, l: 1 if it has logs } (one record per batch, not per job)
   KEYS[5] lease: only the run's owner may take (one process per run)
 
   ARGV[1] state             ARGV[2] source key prefix "<prefix>:<queue>:"
@@ -24,7 +25,9 @@
 
   Returns { taken, boundary, exhausted, stays, jobs }
     stays  flat id, reason, name for jobs left in place (collision is decided by the destination)
-    jobs   take: one array per job { id, dest, score, dedupId, dedupPttl, hash, logs, dn }
+    jobs   take: flat dest, blob: per destination one JSON array of jobs
+                 [id, score, dedupId, dedupPttl, hash (flat), logs, dn (flat)], which the client
+                 hands to cross-slot-copy.lua as is (no per-field round trip through the client)
            dry:  flat id, dest, dedupId
 ]]
 local rcall = redis.call
@@ -41,14 +44,29 @@ local dryOffset = tonumber(ARGV[11]) or 0
 local isList = state == 'wait'
 
 -- The payload of one parked job, read back from the flight area.
-local function payload(id, dest, score, deid)
+local perDest, destOrder = {}, {}
+local function payload(id, dest, score, deid, logs)
   local j = flight .. 'j:' .. id
   local pttl, dn = -2, {}
   if deid ~= '' then
     pttl = rcall('PTTL', srcPrefix .. 'de:' .. deid)
     dn = rcall('HGETALL', srcPrefix .. 'dn:' .. deid)
   end
-  return { id, dest, score, deid, pttl, rcall('HGETALL', j), rcall('LRANGE', j .. ':logs', 0, -1), dn }
+  if not perDest[dest] then
+    perDest[dest] = {}
+    destOrder[#destOrder + 1] = dest
+  end
+  local list = perDest[dest]
+  list[#list + 1] = { id, score, deid, pttl, rcall('HGETALL', j), logs == 1 and rcall('LRANGE', j .. ':logs', 0, -1) or {}, dn }
+end
+-- Scores stay strings: cjson would round numbers to 14 digits.
+local function blobs()
+  local out = {}
+  for _, d in ipairs(destOrder) do
+    out[#out + 1] = d
+    out[#out + 1] = cjson.encode(perDest[d])
+  end
+  return out
 end
 
 if not dry then
@@ -59,15 +77,8 @@ if not dry then
   local prev = rcall('HGET', KEYS[4], '@:' .. token)
   if prev then
     local rec = cjson.decode(prev)
-    local jobs = {}
-    for _, id in ipairs(rec.ids) do
-      local e = rcall('HGET', KEYS[4], id)
-      if e then
-        local _, sc, d, t, _, deid = string.match(e, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-        if t == token then jobs[#jobs + 1] = payload(id, tonumber(d), sc, deid) end
-      end
-    end
-    return { #jobs, rec.b, rec.x, {}, jobs }
+    for k, id in ipairs(rec.ids) do payload(id, rec.d[k], rec.sc[k], rec.e[k], rec.l[k]) end
+    return { #rec.ids, rec.b, rec.x, {}, blobs() }
   end
 end
 
@@ -113,6 +124,7 @@ end
 
 -- 2. Classify; park the movable ones.
 local stays, moved, jobs = {}, {}, {}
+local rec = { s = state, ids = {}, sc = {}, d = {}, e = {}, l = {} }
 local function stay(id, reason, name)
   stays[#stays + 1] = id
   stays[#stays + 1] = reason
@@ -155,10 +167,11 @@ for n = 1, #ids do
       stay(id, 'collision', name)
     else
       if hasLogs then rcall('RENAME', jobKey .. ':logs', flight .. 'j:' .. id .. ':logs') end
-      rcall('HSET', KEYS[4], id, table.concat({ state, scores[n], d, token, n, deid }, '|'))
       rcall('XADD', KEYS[2], '*', 'event', 'removed', 'jobId', id, 'prev', state)
       moved[#moved + 1] = n
-      jobs[#jobs + 1] = payload(id, d, scores[n], deid)
+      local k = #moved
+      rec.ids[k], rec.sc[k], rec.d[k], rec.e[k], rec.l[k] = id, scores[n], d, deid, hasLogs and 1 or 0
+      payload(id, d, scores[n], deid, rec.l[k])
     end
   end
 end
@@ -184,8 +197,7 @@ if nMoved > 0 then
   end
   local maxLen = rcall('HGET', KEYS[3], 'opts.maxLenEvents') or 10000
   rcall('XTRIM', KEYS[2], 'MAXLEN', '~', maxLen)
-  local taken = {}
-  for _, n in ipairs(moved) do taken[#taken + 1] = ids[n] end
-  rcall('HSET', KEYS[4], '@:' .. token, cjson.encode({ ids = taken, b = nextBoundary, x = exhausted }))
+  rec.b, rec.x = nextBoundary, exhausted
+  rcall('HSET', KEYS[4], '@:' .. token, cjson.encode(rec))
 end
-return { nMoved, nextBoundary, exhausted, stays, jobs }
+return { nMoved, nextBoundary, exhausted, stays, blobs() }
