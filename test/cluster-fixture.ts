@@ -97,3 +97,21 @@ export async function snapshotJobs(redis: Cluster, queue: string, ids: string[])
   for (const id of ids) out.set(id, { hash: await redis.hgetall(`bull:${queue}:${id}`), logs: await redis.lrange(`bull:${queue}:${id}:logs`, 0, -1) });
   return out;
 }
+
+export function clusterYaml(legacy: string, a: string, b: string, prefix = 'bull'): string {
+  return `version: 1\nprefix: "${prefix}"\nqueues:\n  "${a}": { jobs: [a.process], dedup: none }\n  "${b}": { jobs: [b.second], dedup: none }\nworkers:\n  w: { queues: ["${a}", "${b}"] }\nlegacy:\n  "${legacy}": { note: shared }\n`;
+}
+
+/** Every key on every master matching a pattern (SCAN, never KEYS). */
+export async function scanAll(redis: Cluster, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const node of redis.nodes('master')) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+  }
+  return keys;
+}

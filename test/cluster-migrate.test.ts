@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
-import type { Cluster } from 'ioredis';
 import { run } from '../src/commands/migrate.js';
 import { engineFor } from '../src/migrate/engine.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { testContext } from './helpers/context.js';
 import { clusterClient, clusterUrl, uniqueName } from './helpers/redis.js';
-import { buildClusterFixture, snapshotJobs, type ClusterFixture } from './cluster-fixture.js';
+import { buildClusterFixture, clusterYaml, scanAll, snapshotJobs, type ClusterFixture } from './cluster-fixture.js';
 import { topologyFor } from './migrate-fixture.js';
 
 let fixture: ClusterFixture | undefined;
@@ -14,24 +13,6 @@ afterEach(async () => {
   await fixture?.close();
   fixture = undefined;
 });
-
-export function clusterYaml(legacy: string, a: string, b: string, prefix = 'bull'): string {
-  return `version: 1\nprefix: "${prefix}"\nqueues:\n  "${a}": { jobs: [a.process], dedup: none }\n  "${b}": { jobs: [b.second], dedup: none }\nworkers:\n  w: { queues: ["${a}", "${b}"] }\nlegacy:\n  "${legacy}": { note: shared }\n`;
-}
-
-/** Every key on every master matching a pattern (SCAN, never KEYS). */
-export async function scanAll(redis: Cluster, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  for (const node of redis.nodes('master')) {
-    let cursor = '0';
-    do {
-      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...found);
-    } while (cursor !== '0');
-  }
-  return keys;
-}
 
 describe('migrate on a Redis Cluster', () => {
   it('one shared hash tag: the single-script move, fields equal', async () => {
