@@ -32,8 +32,15 @@
  * 5. DRAIN (drain.ts). Move nothing: watch old workers empty the queue (the `id` counter reveals
  *    arrivals), then offer to delete its keys (SCAN + UNLINK) after a typed confirmation.
  *
- * Cross-slot moves on Redis Cluster (one hash tag per queue) need a journaled copy-then-delete and
- * are refused for now by commands/migrate.ts.
+ * 6. CROSS-SLOT (engine.ts picks it; cross-slot*.ts + lua/cross-slot-*.lua). On Redis Cluster with one
+ *    hash tag per queue no script sees source and destination together, so each batch is a
+ *    journaled copy-then-delete: take (source slot: jobs leave their state and are parked under
+ *    <prefix>:queuectl:xslot:<run>:{<tag>}:j:<id>, out of every state and off the queue's prefix,
+ *    with one in-flight record per batch), copy (each destination slot: atomic, idempotent by the
+ *    batch's token, verdicts recorded there), settle (source slot: delete the parked copies, put
+ *    refused ones back). A rerun first settles what is parked (copied → finish, else put back).
+ *    Every step is safe to run twice; a lease keeps one process per run. Progress counters in the
+ *    run's journal lag by at most one batch after a crash; the queues stay exact.
  */
 export { applyMoves, type ApplyOptions, type ApplyResult, type Moves } from './apply.js';
 export { scanPlan } from './scan.js';
