@@ -168,14 +168,16 @@ describe('cross-slot migrate survives crashes', () => {
         if (Date.now() > deadline) throw new Error('replica was not promoted');
         await new Promise((r) => setTimeout(r, 100));
       }
+      const leftAtPromotion = (await idsOf(redis, legacy)).length;
       const firstCode = await first.exited;
+      expect(leftAtPromotion).toBeGreaterThan(0); // the failover happened while jobs were still moving
       let finalCode = firstCode;
       for (let i = 0; i < 5 && finalCode !== 0; i++) {
         const again = spawnMigrate(cluster.url, config, legacy, 1000);
         finalCode = await again.exited;
       }
       expect(finalCode).toBe(0);
-      console.log(`FAILOVER: replica :${replicaPort} promoted mid-run; first run exited ${firstCode}, then ${finalCode}`);
+      console.log(`FAILOVER: replica :${replicaPort} promoted with ${leftAtPromotion} jobs still in the source; first run exited ${firstCode}, final ${finalCode}`);
       await expectExact(redis, names, legacy, a, b);
     } finally {
       await cluster.stop();

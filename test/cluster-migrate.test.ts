@@ -48,6 +48,13 @@ describe('migrate on a Redis Cluster', () => {
     }
     const dedupTtl = await redis.pttl(`bull:${f.legacy}:de:dd1`);
 
+    const dry = testContext({ yaml: clusterYaml(f.legacy, f.a, f.b), redis: clusterUrl(), json: true });
+    expect(await run({ from: f.legacy, states: 'wait,prioritized,delayed,failed', dryRun: true }, dry.ctx)).toBe(1);
+    await dry.ctx.close();
+    expect(dry.json().plan.moves).toEqual({ [f.a]: { wait: 31, prioritized: 5, failed: 3 }, [f.b]: { wait: 30, delayed: 5 } });
+    expect(dry.json().skipped.find((s: { reason: string }) => s.reason === 'collision').examples).toEqual(['b-0']);
+    expect(await redis.exists(`bull:${f.legacy}:b-1`)).toBe(1);
+
     const t = testContext({ yaml: clusterYaml(f.legacy, f.a, f.b), redis: clusterUrl(), json: true, yes: true });
     expect(await run({ from: f.legacy, states: 'wait,prioritized,delayed,failed', batch: '7' }, t.ctx)).toBe(1); // unowned, flow, scheduler, collision stay
     await t.ctx.close();
