@@ -49,8 +49,9 @@ end
 
 -- 1. The window, oldest job first.
 local ids = {}       -- oldest first
-local scores = {}    -- zsets only
+local scores = {}    -- zsets only (not in a dry run), as Redis formats them
 local listIdx = {}   -- wait only: negative index of each id
+local zStart = 0     -- zsets only: rank of the window's first job
 local exhausted = 0
 if isList then
   local len = rcall('LLEN', KEYS[1])
@@ -75,17 +76,22 @@ if isList then
     if start == 0 then exhausted = 1 end
   end
 else
-  local start = 0
+  zStart = 0
   if dry then
-    start = dryOffset
+    zStart = dryOffset
   elseif boundary ~= '' then
     local rank = rcall('ZRANK', KEYS[1], boundary)
-    if rank then start = rank + 1 end
+    if rank then zStart = rank + 1 end
   end
-  local window = rcall('ZRANGE', KEYS[1], start, start + batch - 1, 'WITHSCORES')
-  for i = 1, #window, 2 do
-    ids[#ids + 1] = window[i]
-    scores[#ids] = tonumber(window[i + 1])
+  if dry then
+    -- Classifying needs no scores: skip formatting and parsing a thousand doubles.
+    ids = rcall('ZRANGE', KEYS[1], zStart, zStart + batch - 1)
+  else
+    local window = rcall('ZRANGE', KEYS[1], zStart, zStart + batch - 1, 'WITHSCORES')
+    for i = 1, #window, 2 do
+      ids[#ids + 1] = window[i]
+      scores[#ids] = window[i + 1]   -- kept as text: ZADD takes it back exactly as it came
+    end
   end
   if #ids < batch then exhausted = 1 end
 end
@@ -106,28 +112,60 @@ local function stay(id, reason, name)
   stays[#stays + 1] = name or ''
 end
 
+-- Sum of EXISTS over many keys, in chunks.
+local function countExisting(list)
+  local total = 0
+  for i = 1, #list, 1000 do total = total + rcall('EXISTS', unpack(list, i, math.min(i + 999, #list))) end
+  return total
+end
+
+-- Per-key checks cost a call per job; one EXISTS over the whole window answers "no job here has
+-- children, a lock, logs or a namesake in its destination" for the usual window, and each job is
+-- asked again only when the window says some do. Same answers, a fraction of the calls.
+local fields = {}
+local flowOrLock, logKeys, destTaken = {}, {}, {}
+for n = 1, #ids do
+  local jobKey = srcPrefix .. ids[n]
+  local f = rcall('HMGET', jobKey, 'name', 'parentKey', 'rjk', 'deid')
+  fields[n] = f
+  if f[1] then
+    flowOrLock[#flowOrLock + 1] = jobKey .. ':dependencies'
+    flowOrLock[#flowOrLock + 1] = jobKey .. ':lock'
+    if dry then
+      local d = routes[f[1]] or routes['*']
+      if d then destTaken[#destTaken + 1] = dests[d] .. ids[n] end
+    else
+      logKeys[#logKeys + 1] = jobKey .. ':logs'
+    end
+  end
+end
+local anyFlowOrLock = countExisting(flowOrLock) > 0
+local anyLogs = countExisting(logKeys) > 0
+local anyTaken = countExisting(destTaken) > 0
+
+local byte = string.byte
+local eventsOf = {}
+for d = 1, #dests do eventsOf[d] = dkey(d, 9) end
 local prioFactor = 0x100000000
+local prioPending = {}    -- per destination, { priority, id } in order; counters come from one INCRBY
+for d = 1, #dests do prioPending[d] = {} end
 for n = 1, #ids do
   local id = ids[n]
   local jobKey = srcPrefix .. id
-  local f = rcall('HMGET', jobKey, 'name', 'parentKey', 'rjk', 'deid', 'priority')
+  local f = fields[n]
   local name = f[1]
   local d = name and (routes[name] or routes['*'])
-  -- One call answers "no children, no lock, no logs" for the common job; ask again only if not.
   local hasDeps, hasLock, hasLogs = false, false, false
-  if name then
-    local extras = rcall('EXISTS', jobKey .. ':dependencies', jobKey .. ':lock', jobKey .. ':logs')
-    if extras > 0 then
-      hasDeps = rcall('EXISTS', jobKey .. ':dependencies') == 1
-      hasLock = rcall('EXISTS', jobKey .. ':lock') == 1
-      hasLogs = extras > (hasDeps and 1 or 0) + (hasLock and 1 or 0)
-    end
+  if name and anyFlowOrLock then
+    hasDeps = rcall('EXISTS', jobKey .. ':dependencies') == 1
+    hasLock = rcall('EXISTS', jobKey .. ':lock') == 1
   end
+  if name and anyLogs then hasLogs = rcall('EXISTS', jobKey .. ':logs') == 1 end
   if not name then
     stay(id, 'missing-hash', '')
   elseif f[2] or hasDeps then
     stay(id, 'flow', name)
-  elseif f[3] or string.sub(id, 1, 7) == 'repeat:' then
+  elseif f[3] or (byte(id, 1) == 114 and string.sub(id, 1, 7) == 'repeat:') then -- 114: 'r'
     stay(id, 'scheduler', name)
   elseif not d then
     stay(id, 'unrouted', name)
@@ -151,7 +189,7 @@ for n = 1, #ids do
       end
     end
     if ok and dry then
-      if rcall('EXISTS', destJobKey) == 1 then stay(id, 'collision', name) else perDest[d] = perDest[d] + 1 end
+      if anyTaken and rcall('EXISTS', destJobKey) == 1 then stay(id, 'collision', name) else perDest[d] = perDest[d] + 1 end
       ok = false
     elseif ok and rcall('RENAMENX', jobKey, destJobKey) == 0 then
       -- RENAMENX checks and moves in one call: an id the destination holds is never overwritten.
@@ -168,24 +206,24 @@ for n = 1, #ids do
           rcall('RENAME', srcDn, dPrefix .. 'dn:' .. f[4])
         end
       end
-      if string.match(id, '^%d+$') then
+      local first = byte(id, 1)
+      if first >= 48 and first <= 57 and string.match(id, '^%d+$') then
         local num = tonumber(id)
         if num > maxNumeric[d] then maxNumeric[d] = num end
       end
       moved[#moved + 1] = n
       perDest[d] = perDest[d] + 1
       touched[d] = true
-      local events = dkey(d, 9)
+      local events = eventsOf[d]
       rcall('XADD', events, '*', 'event', 'added', 'jobId', id, 'name', name)
       if isList then
         waitPush[d][#waitPush[d] + 1] = id
         rcall('XADD', events, '*', 'event', 'waiting', 'jobId', id)
       elseif state == 'prioritized' then
-        local priority = tonumber(f[5]) or math.floor(scores[n] / prioFactor)
-        local counter = rcall('INCR', dkey(d, 7))
-        local z = zadds[d]
-        z[#z + 1] = priority * prioFactor + counter % prioFactor
-        z[#z + 1] = id
+        local pending = prioPending[d]
+        -- The source score is priority·2^32 + counter, as BullMQ wrote it: the priority is exact.
+        pending[#pending + 1] = math.floor(tonumber(scores[n]) / prioFactor)
+        pending[#pending + 1] = id
         rcall('XADD', events, '*', 'event', 'waiting', 'jobId', id)
       else
         -- delayed keeps its score (due time * 4096 + order); failed keeps finishedOn.
@@ -193,7 +231,7 @@ for n = 1, #ids do
         z[#z + 1] = scores[n]
         z[#z + 1] = id
         if state == 'delayed' then
-          rcall('XADD', events, '*', 'event', 'delayed', 'jobId', id, 'delay', math.floor(scores[n] / 0x1000))
+          rcall('XADD', events, '*', 'event', 'delayed', 'jobId', id, 'delay', math.floor(tonumber(scores[n]) / 0x1000))
         end
       end
       rcall('XADD', KEYS[2], '*', 'event', 'removed', 'jobId', id, 'prev', state)
@@ -213,6 +251,9 @@ if nMoved > 0 then
       for _, n in ipairs(moved) do rcall('LSET', KEYS[1], listIdx[n], tombstone) end
       rcall('LREM', KEYS[1], -nMoved, tombstone)
     end
+  elseif nMoved == #ids then
+    -- The whole window moved: it is exactly these ranks (nothing else ran meanwhile).
+    rcall('ZREMRANGEBYRANK', KEYS[1], zStart, zStart + nMoved - 1)
   else
     local out = {}
     for _, n in ipairs(moved) do out[#out + 1] = ids[n] end
@@ -243,6 +284,18 @@ for d = 1, #dests do
     if isList then
       chunked('LPUSH', dkey(d, 1), waitPush[d])
     else
+      if state == 'prioritized' then
+        -- One INCRBY hands out the same counters as BullMQ's INCR per job would, in order.
+        local pending = prioPending[d]
+        local last = rcall('INCRBY', dkey(d, 7), #pending / 2)
+        local counter = last - #pending / 2
+        local z = zadds[d]
+        for i = 1, #pending, 2 do
+          counter = counter + 1
+          z[#z + 1] = pending[i] * prioFactor + counter % prioFactor
+          z[#z + 1] = pending[i + 1]
+        end
+      end
       local zkey = dkey(d, state == 'prioritized' and 2 or (state == 'delayed' and 3 or 4))
       chunked('ZADD', zkey, zadds[d])
     end
