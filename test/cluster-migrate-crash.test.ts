@@ -51,6 +51,17 @@ async function expectExact(redis: Cluster, names: Map<string, string>, legacy: s
   expect(await scanAll(redis, `bull:queuectl:xslot:*{${legacy.slice(1, -1)}}:j:*`)).toEqual([]);
 }
 
+/** Resolves once the source holds fewer than `before` jobs, or the process has ended (at most 30 s). */
+async function untilFewer(redis: Cluster, queue: string, before: number, exited: Promise<unknown>): Promise<void> {
+  let done = false;
+  void exited.then(() => (done = true));
+  const p = `bull:${queue}:`;
+  for (const end = Date.now() + 30_000; !done && Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+    const [w, pr, d] = await Promise.all([redis.llen(p + 'wait'), redis.zcard(p + 'prioritized'), redis.zcard(p + 'delayed')]);
+    if (w + pr + d < before) return;
+  }
+}
+
 function spawnMigrate(url: string, config: string, legacy: string, batch: number, rate?: number) {
   const child = spawn(process.execPath, [bin, '--redis', url, '-c', config, 'migrate', '--from', legacy, '--yes', '--batch', String(batch), ...(rate ? ['--rate', String(rate)] : [])], {
     env: { ...process.env, NO_COLOR: '1', QUEUECTL_DEBUG: '' },
@@ -80,7 +91,11 @@ describe('cross-slot migrate survives crashes', () => {
       const before = (await idsOf(redis, legacy)).length;
       // Throttled so each run lasts past the kill: kills land inside and between the three steps.
       const m = spawnMigrate(clusterUrl(), config, legacy, 100, attempt % 2 ? 3000 : 6000);
-      await new Promise((r) => setTimeout(r, 400 + Math.random() * 900));
+      // Every fifth run dies early (start-up, plan, recovery); the others once jobs are moving,
+      // then after a random extra moment, so a loaded machine cannot turn kills into no-ops.
+      if (attempt % 5 === 4) await new Promise((r) => setTimeout(r, 100 + Math.random() * 500));
+      else await untilFewer(redis, legacy, before, m.exited);
+      await new Promise((r) => setTimeout(r, Math.random() * 400));
       m.child.kill('SIGKILL');
       const code = await m.exited;
       if (code !== null) expect(code, m.stderr()).toBe(0); // it finished before the kill
