@@ -3,6 +3,7 @@ import type { Topology } from '../topology/types.js';
 import { dlqScripts } from './scripts.js';
 import { jobOptsFor } from './job-opts.js';
 import type { DlqItem } from './types.js';
+import { sleep } from '../util/sleep.js';
 
 export interface ApplyOptions {
   client: Redis | Cluster;
@@ -147,16 +148,3 @@ export function applyDiscard(items: DlqItem[], reason: string, options: ApplyOpt
   });
 }
 
-/** Resolves after ms (at once when ms <= 0), or early on abort. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

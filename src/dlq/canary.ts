@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { sleep } from './apply.js';
+import { sleep } from '../util/sleep.js';
 import { parseDlqItem, DLQ_FIELDS } from './sources.js';
 import type { DlqItem } from './types.js';
 

@@ -1,4 +1,5 @@
 import type { LiveQueue } from './types.js';
+import { sleep } from '../util/sleep.js';
 
 export interface Snapshot {
   at: number;
@@ -28,19 +29,6 @@ function round(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-/** Resolves after `ms`, or at once when the signal aborts (Ctrl-C ends a watch cleanly). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Cursor home, the frame, then clear whatever the previous (longer) frame left below it. */
 export const HOME = '\x1b[H';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import type { Routing } from './routing.js';
+import { sleep } from '../util/sleep.js';
 
 /** destination → state → jobs. */
 export type Moves = Record<string, Partial<Record<MovableState, number>>>;
@@ -101,16 +102,3 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
   }
 }
 
-/** Resolves after ms (at once when ms <= 0), or early on abort. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { UsageError } from '../errors.js';
-import { sleep, type ApplyOptions, type ApplyResult } from './apply.js';
+import { sleep } from '../util/sleep.js';
+import type { ApplyOptions, ApplyResult } from './apply.js';
 import { holderIsGone, type CrossSlotLayout } from './cross-slot-keys.js';
 import { withCrossSlotScripts, type CrossSlotScripts } from './cross-slot-scripts.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { queuePrefix } from './keys.js';
-import { sleep } from './apply.js';
+import { sleep } from '../util/sleep.js';
 
 /** Jobs a legacy queue still has to run, and its automatic-id counter (INCR on every add). */
 export interface DrainSample {
