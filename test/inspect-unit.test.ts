@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateAlert, formatAge, heldJobs } from '../src/inspect/alerts.js';
-import { discoveryPattern, escapeGlob, queueNameOf } from '../src/inspect/discover.js';
+import { discoveryPattern, queueNameOf } from '../src/inspect/discover.js';
+import { escapeGlob } from '../src/redis/scan.js';
 import { parseClientList, parseQueueReads, workerClientName } from '../src/inspect/read-queues.js';
 import { parseJob } from '../src/inspect/read-job.js';
 import { inspectDocument, renderHealth, renderQueueTable } from '../src/inspect/render.js';

@@ -4,6 +4,7 @@ import { connect } from '../redis/connection.js';
 import { parseConnectionSpec, parseRedisUrl } from '../redis/url.js';
 import type { Redis, RedisHandle } from '../redis/types.js';
 import { findOnPath, redisServerMissing, startThrowawayRedis } from './redis-server.js';
+import { escapeGlob, unlinkMatching } from '../redis/scan.js';
 
 /** Where the demo runs, and how to undo everything it set up there. */
 export interface DemoEnvironment {
@@ -88,18 +89,5 @@ async function shared(globals: GlobalOptions): Promise<DemoEnvironment> {
 
 /** Deletes every key under `prefix:` with SCAN and UNLINK on each master (never KEYS, never FLUSH). */
 export async function deletePrefix(masters: Redis[], prefix: string): Promise<number> {
-  let deleted = 0;
-  for (const node of masters) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length === 0) continue;
-      // One key per UNLINK (pipelined): on a cluster node, keys of one batch may be in different slots.
-      const pipeline = node.pipeline();
-      for (const key of keys) pipeline.unlink(key);
-      for (const [error, n] of (await pipeline.exec()) ?? []) if (!error) deleted += Number(n);
-    } while (cursor !== '0');
-  }
-  return deleted;
+  return unlinkMatching(masters, `${escapeGlob(prefix)}:*`);
 }

@@ -2,6 +2,7 @@ import { isReplyError, toRedisError } from '../redis/errors.js';
 import { readServerReport } from '../redis/health.js';
 import type { Redis, RedisHandle } from '../redis/types.js';
 import type { DoctorFacts } from './checks.js';
+import { escapeGlob } from '../redis/scan.js';
 
 /**
  * Doctor's Redis reads. Everything here only reads (INFO, CONFIG GET, CLUSTER INFO/SLOTS, PING,
@@ -45,11 +46,6 @@ async function readClientList(node: Redis | undefined): Promise<DoctorFacts['cli
     if (!isReplyError(error)) throw error;
     return { refused: (error as Error).message.split('\n')[0].slice(0, 80) };
   }
-}
-
-/** Glob metacharacters in a prefix must match literally in SCAN MATCH. */
-export function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /** `<prefix>:<queue>:meta` → queue, or undefined for keys that only look alike (job keys, `P::relay`). */

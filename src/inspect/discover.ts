@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { escapeGlob } from '../redis/scan.js';
 
 /**
  * Key suffixes that prove a queue exists. `meta` and `id` are written by every BullMQ version that
@@ -8,11 +9,6 @@ import type { Redis } from 'ioredis';
 export const QUEUE_MARKER_SUFFIXES: ReadonlySet<string> = new Set([
   'meta', 'id', 'wait', 'paused', 'active', 'prioritized', 'delayed', 'completed', 'failed', 'waiting-children',
 ]);
-
-/** Escapes Redis glob specials so a prefix such as `{bull}` or `a[1]` matches only itself. */
-export function escapeGlob(text: string): string {
-  return text.replace(/[\\*?[\]]/g, (c) => `\\${c}`);
-}
 
 /**
  * One SCAN pattern for every marker key: the last segment must start with a marker's first letter.

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { queuePrefix } from './keys.js';
 import { sleep } from '../util/sleep.js';
+import { escapeGlob, unlinkMatching } from '../redis/scan.js';
 
 /** Jobs a legacy queue still has to run, and its automatic-id counter (INCR on every add). */
 export interface DrainSample {
@@ -48,20 +49,5 @@ export async function watchDrain(options: { client: Redis | Cluster; prefix: str
 
 /** Deletes every key of a queue: SCAN `<prefix>:<queue>:*` on each master, UNLINK in batches. */
 export async function deleteQueueKeys(nodes: Redis[], prefix: string, queue: string): Promise<number> {
-  const pattern = `${queuePrefix(prefix, queue).replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
-  let deleted = 0;
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      // One UNLINK per key: on a cluster node the keys of one SCAN page may sit in different slots.
-      if (keys.length > 0) {
-        const pipe = node.pipeline();
-        for (const key of keys) pipe.unlink(key);
-        deleted += ((await pipe.exec()) ?? []).reduce((a, r) => a + Number(r[1] ?? 0), 0);
-      }
-    } while (cursor !== '0');
-  }
-  return deleted;
+  return unlinkMatching(nodes, `${escapeGlob(queuePrefix(prefix, queue))}*`);
 }

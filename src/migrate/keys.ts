@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { escapeGlob } from '../redis/scan.js';
 
 /** The job states migrate can move; `active` and `waiting-children` never move. */
 export const MOVABLE_STATES = ['wait', 'prioritized', 'delayed', 'failed'] as const;
@@ -23,7 +24,7 @@ export function journalKey(prefix: string, runId: string): string {
 
 /** SCAN pattern for every journal under a prefix (glob characters in the prefix escaped). */
 export function journalPattern(prefix: string): string {
-  return `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}:queuectl:migrate:*`;
+  return `${escapeGlob(prefix)}:queuectl:migrate:*`;
 }
 
 /**
