@@ -59,6 +59,7 @@ export function redisCli(port, ...args) {
 async function waitForPing(port, child) {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
+    if (child.spawnError) throw new Error(child.spawnError.code === 'ENOENT' ? 'redis-server is not on the PATH (install Redis ≥ 6.2, e.g. `apt-get install redis-server`)' : `redis-server: ${child.spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${child.exitCode}`);
     try {
       if ((await execFileAsync('redis-cli', ['-p', String(port), 'PING'])).stdout.trim() === 'PONG') return;
@@ -79,8 +80,10 @@ export async function startServer({ args = [], bus = false } = {}) {
   const port = await freePort({ bus });
   const dir = mkdtempSync(join(tmpdir(), `queuectl-bench-${port}-`));
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], { stdio: 'ignore' });
+  // A missing redis-server emits 'error' (ENOENT) instead of exiting: remember it, never throw from the event.
+  child.on('error', (error) => { child.spawnError = error; });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
+    if (!child.spawnError && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;

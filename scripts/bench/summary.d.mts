@@ -7,6 +7,7 @@ export interface SummaryRow {
   shown: string;
   goal: string;
   met: boolean | null;
+  broken?: true;
 }
 export declare function summaryRows(results: Record<string, object>): SummaryRow[];
 export declare function summaryLines(doc: object): string[];

@@ -49,10 +49,10 @@ const ROWS = { migrate: migrateRows, inspect: inspectRows, dlq: dlqRows, cluster
 /** Summary rows for `results` ({ name: result | { error } }), in the order the benches ran. */
 export function summaryRows(results) {
   return Object.entries(results).flatMap(([name, r]) =>
-    r.error ? [row(name, `${name} bench BROKE`, null, null, r.error, '—', false)] : ROWS[name](r));
+    r.error ? [{ ...row(name, `${name} bench`, null, null, r.error, '—', false), broken: true }] : ROWS[name](r));
 }
 
-const status = (met) => (met === null ? '' : met ? 'met' : 'MISSED');
+const status = (r) => (r.broken ? 'BROKE' : r.met === null ? '' : r.met ? 'met' : 'MISSED');
 
 /** The summary as aligned text lines: a header about the run, then one line per row. */
 export function summaryLines(doc) {
@@ -61,11 +61,11 @@ export function summaryLines(doc) {
     `${doc.startedAt} · commit ${doc.git.commit?.slice(0, 10) ?? 'unknown'}${doc.git.dirty ? ' (uncommitted changes)' : ''} · node ${doc.node} · redis ${doc.redis} · ${doc.machine.cpus} CPUs, ${int(doc.machine.memoryMb)} MB · load avg ${doc.machine.loadavg.join(' ')}`,
     '',
   ];
-  const table = [['metric', 'measured', 'goal', ''], ...doc.summary.map((r) => [r.metric, r.shown, r.goal, status(r.met)])];
+  const table = [['metric', 'measured', 'goal', ''], ...doc.summary.map((r) => [r.metric, r.shown, r.goal, status(r)])];
   const widths = table[0].map((_, i) => Math.max(...table.map((cells) => cells[i].length)));
   const lines = table.map((cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  const goals = doc.summary.filter((r) => r.met !== null);
+  const goals = doc.summary.filter((r) => r.met !== null && !r.broken);
   const missed = goals.filter((r) => !r.met).length;
   const tail = ['', `${goals.length - missed} of ${goals.length} goals met${doc.broken.length ? `; BROKEN: ${doc.broken.join(', ')}` : ''}`];
   if (doc.quick) tail.push('quick sizes: start-up costs dominate, so met/missed above says little; run `npm run bench` for the official figures');
