@@ -133,23 +133,25 @@ end
 for n = 1, #ids do
   local id = ids[n]
   local jobKey = srcPrefix .. id
-  local f = rcall('HMGET', jobKey, 'name', 'parentKey', 'rjk', 'deid')
+  local f = rcall('HMGET', jobKey, 'name', 'parentKey', 'parent', 'rjk', 'deid')
   local name = f[1]
   local d = name and (routes[name] or routes['*'])
-  local hasDeps, hasLock, hasLogs = false, false, false
+  local isFlow, hasLock, hasLogs = false, false, false
   if name then
-    local extras = rcall('EXISTS', jobKey .. ':dependencies', jobKey .. ':lock', jobKey .. ':logs')
+    -- A flow parent keeps :dependencies while children are pending and :processed / :failed /
+    -- :unsuccessful once some finished (its :dependencies may be gone): any of them keeps it here.
+    local extras = rcall('EXISTS', jobKey .. ':dependencies', jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful', jobKey .. ':lock', jobKey .. ':logs')
     if extras > 0 then
-      hasDeps = rcall('EXISTS', jobKey .. ':dependencies') == 1
+      isFlow = rcall('EXISTS', jobKey .. ':dependencies', jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful') > 0
       hasLock = rcall('EXISTS', jobKey .. ':lock') == 1
-      hasLogs = extras > (hasDeps and 1 or 0) + (hasLock and 1 or 0)
+      hasLogs = rcall('EXISTS', jobKey .. ':logs') == 1
     end
   end
   if not name then
     stay(id, 'missing-hash', '')
-  elseif f[2] or hasDeps then
+  elseif f[2] or f[3] or isFlow then -- parentKey, parent
     stay(id, 'flow', name)
-  elseif f[3] or string.sub(id, 1, 7) == 'repeat:' then
+  elseif f[4] or string.sub(id, 1, 7) == 'repeat:' then
     stay(id, 'scheduler', name)
   elseif not d then
     stay(id, 'unrouted', name)
@@ -157,7 +159,7 @@ for n = 1, #ids do
     stay(id, 'locked', name)
   else
     local deid = ''
-    if f[4] and rcall('GET', srcPrefix .. 'de:' .. f[4]) == id then deid = f[4] end
+    if f[5] and rcall('GET', srcPrefix .. 'de:' .. f[5]) == id then deid = f[5] end
     if dry then
       jobs[#jobs + 1] = id
       jobs[#jobs + 1] = d
