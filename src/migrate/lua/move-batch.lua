@@ -29,11 +29,6 @@
   starts past them and every call makes progress.
 ]]
 local rcall = redis.call
--- Each job costs a handful of short-lived strings and tables; letting Lua's incremental collector
--- mark the whole window again and again while the script runs cost ~7% of a move (callgrind). It
--- is paused for this call and resumed before returning; an error in between leaves it paused only
--- until Redis' own periodic collection step (every 50 scripts) resumes it.
-pcall(function() collectgarbage('stop') end)
 local state = ARGV[1]
 local srcPrefix = ARGV[2]
 local batch = tonumber(ARGV[3])
@@ -339,5 +334,4 @@ end
 -- The next boundary: the newest (for wait) / highest (for zsets) job that stayed in this window.
 local nextBoundary = boundary
 if #stays > 0 then nextBoundary = stays[#stays - 2] end
-pcall(function() collectgarbage('restart') end)
 return { nMoved, nextBoundary, exhausted, stays, movedOut }
