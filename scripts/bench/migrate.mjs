@@ -125,8 +125,11 @@ export async function run(options = {}) {
     const q = await timeMigrate(server.url);
     if (movedTotal(q.doc) !== jobs || !q.doc.verified) throw new Error(`migrate moved ${movedTotal(q.doc)} of ${jobs} (verified: ${q.doc.verified})`);
     const slow = await slowlog(server.url);
-    const queuectl = { jobs, ms: round(q.ms), jobsPerSec: round((jobs / q.ms) * 1000), peakRssMb: round(q.rssMb), verified: q.doc.verified, slowlog: slow };
+    const timing = q.doc.timings ?? {};
+    const phases = { planMs: timing.planMs, moveMs: timing.moveMs, verifyMs: timing.verifyMs, moveJobsPerSec: timing.moveMs ? round((jobs / timing.moveMs) * 1000) : undefined };
+    const queuectl = { jobs, ms: round(q.ms), jobsPerSec: round((jobs / q.ms) * 1000), peakRssMb: round(q.rssMb), verified: q.doc.verified, slowlog: slow, phases };
     log(`queuectl migrate (plan + move + verify): ${int(jobs)} jobs in ${(q.ms / 1000).toFixed(2)}s = ${int(queuectl.jobsPerSec)} jobs/s, peak RSS ${queuectl.peakRssMb} MB; SLOWLOG > 10 ms: ${slow.length}`);
+    log(`  phases: plan ${phases.planMs} ms, move ${phases.moveMs} ms (${int(phases.moveJobsPerSec ?? 0)} jobs/s), verify ${phases.verifyMs} ms; the rest is process start-up and connecting`);
 
     await seed(server.port, baselineJobs);
     const h = await handWritten(server.url);

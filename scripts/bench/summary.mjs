@@ -10,6 +10,7 @@ const row = (bench, metric, value, unit, shown, goal, met) => ({ bench, metric, 
 function migrateRows(r) {
   const rows = [
     row('migrate', `queuectl migrate, ${int(r.queuectl.jobs)} mixed jobs (plan + move + verify)`, r.queuectl.jobsPerSec, 'jobs/s', `${int(r.queuectl.jobsPerSec)} jobs/s`, `≥ ${int(r.goals.jobsPerSec)} jobs/s`, r.queuectl.jobsPerSec >= r.goals.jobsPerSec),
+    ...(r.queuectl.phases?.moveJobsPerSec ? [row('migrate', `  of which the move phase alone (plan ${int(r.queuectl.phases.planMs)} ms, move ${int(r.queuectl.phases.moveMs)} ms, verify ${int(r.queuectl.phases.verifyMs)} ms)`, r.queuectl.phases.moveJobsPerSec, 'jobs/s', `${int(r.queuectl.phases.moveJobsPerSec)} jobs/s`, 'reference', null)] : []),
     row('migrate', `hand-written public API (getJobs → add → remove), ${int(r.handWritten.jobs)} jobs, same mix`, r.handWritten.jobsPerSec, 'jobs/s', `${int(r.handWritten.jobsPerSec)} jobs/s`, 'reference', null),
     row('migrate', 'ratio queuectl ÷ hand-written', r.ratio, '×', `${r.ratio}×`, `≥ ${r.goals.ratio}×`, r.ratio >= r.goals.ratio),
     row('migrate', `peak RSS, ${int(r.queuectl.jobs)} jobs`, r.queuectl.peakRssMb, 'MB', `${r.queuectl.peakRssMb} MB`, `< ${r.goals.rssMb} MB`, r.queuectl.peakRssMb < r.goals.rssMb),

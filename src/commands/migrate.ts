@@ -52,7 +52,9 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
   const engine = engineFor(handle.mode, prefix, routing, jKey, runId);
   if (!opts.dryRun) await engine.prepare(client, (m) => ctx.out.note(m), ctx.signal);
   const scan = () => engine.scan({ client, prefix, topology, routing, states: opts.states, batch: opts.batch, signal: ctx.signal });
+  let mark = Date.now();
   const plan = await scan();
+  const planMs = Date.now() - mark;
   const problemsBefore = problemStays(plan).length > 0;
   const total = movingTotal(plan);
 
@@ -74,23 +76,27 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
   const before = await engine.count(client, prefix, routing.dests, opts.states);
   await openJournal(client, jKey, { id: runId, source: opts.from, to: routing.to, names: opts.names, states: opts.states, plan, planned: total });
   const progress = createProgress(ctx.out, total);
+  mark = Date.now();
   const result = await engine.apply({
     client, prefix, routing, states: opts.states, journalKey: jKey, batch: opts.batch, rate: opts.rate,
     follow: opts.follow ? { quietMs: opts.quietMs } : undefined, signal: ctx.signal, onProgress: (p) => progress.update(p),
   });
   progress.done();
+  const moveMs = Date.now() - mark;
   if (result.interrupted) {
     await closeJournal(client, jKey, 'interrupted', Math.max(0, total - result.total)).catch(() => undefined);
     throw new InterruptedError(`interrupted after moving ${result.total} of ${total} job(s) from ${opts.from} (run ${runId}); every job is either in ${opts.from} or in its destination`, 'rerun the same command to continue; `queuectl migrate status` shows progress');
   }
 
+  mark = Date.now();
   const remaining = await scan();
   const afterCounts = await engine.count(client, prefix, routing.dests, opts.states);
   const check = verify({ planned: plan, moved: result.moved, after: remaining, before, afterCounts, follow: opts.follow });
   const left = movingTotal(remaining);
+  const timings = { planMs, moveMs, verifyMs: Date.now() - mark };
   await closeJournal(client, jKey, check.verified ? 'done' : 'unverified', left, check.problems.join('; '));
 
-  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems }));
+  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings }));
   const movedLine = Object.entries(result.moved).map(([d, row]) => `${d} ${Object.values(row).reduce((a, n) => a + (n ?? 0), 0)}`).join(', ');
   ctx.out.print(`Moved ${result.total} job(s) from ${opts.from}${movedLine ? ` → ${movedLine}` : ''} (run ${runId}).`);
   const stays = renderStays(remaining, ctx.out.color);

@@ -26,9 +26,11 @@ export interface MigrateDocument {
   verified: boolean;
   problems: string[];
   plan: Plan;
+  /** Present after a real run. */
+  timings?: MigrateTimings;
 }
 
-export function migrateDocument(input: { runId: string; plan: Plan; remaining: Plan; moved: Moves; dryRun: boolean; verified: boolean; problems: string[] }): MigrateDocument {
+export function migrateDocument(input: { runId: string; plan: Plan; remaining: Plan; moved: Moves; dryRun: boolean; verified: boolean; problems: string[]; timings?: MigrateTimings }): MigrateDocument {
   const moved: Record<string, number> = {};
   for (const dest of Object.keys(input.plan.moves)) moved[dest] = 0;
   for (const [dest, row] of Object.entries(input.moved)) moved[dest] = Object.values(row).reduce((a, n) => a + (n ?? 0), 0);
@@ -36,7 +38,14 @@ export function migrateDocument(input: { runId: string; plan: Plan; remaining: P
     const g = input.remaining.stays[r];
     return g && g.count > 0 ? [{ reason: r, count: g.count, examples: g.examples, names: g.names }] : [];
   });
-  return { schema: 'queuectl/migrate@1', runId: input.runId, from: input.plan.from, dryRun: input.dryRun, moved, skipped, verified: input.verified, problems: input.problems, plan: input.plan };
+  return { schema: 'queuectl/migrate@1', runId: input.runId, from: input.plan.from, dryRun: input.dryRun, moved, skipped, verified: input.verified, problems: input.problems, plan: input.plan, ...(input.timings ? { timings: input.timings } : {}) };
+}
+
+/** Where a run's time went, ms: the plan scan, the moves, the closing rescan and count. */
+export interface MigrateTimings {
+  planMs: number;
+  moveMs: number;
+  verifyMs: number;
 }
 
 /** The plan as tables: what moves where, per state; what stays and why. */
