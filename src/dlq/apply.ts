@@ -31,7 +31,9 @@ export interface ApplyOutcome {
 export const DISCARD_LOG_MAXLEN = 10_000;
 export const discardLogKey = (prefix: string) => `${prefix}:queuectl:dlq:discarded`;
 
-const DEFAULT_BATCH = 1000;
+// Small enough that one script call stays under ~10 ms of Redis time (SLOWLOG's usual threshold),
+// so a bulk retry never stalls the producers and workers sharing this Redis.
+const DEFAULT_BATCH = 250;
 const k = (prefix: string, queue: string) => `${prefix}:${queue}:`;
 
 /** Consecutive runs of items held by the same queue, cut into batches (the order is kept). */

@@ -28,8 +28,8 @@ export function parseMigrateOptions(raw: Record<string, unknown>): MigrateOption
   if (bad.length > 0 || states.length === 0) {
     throw new UsageError(`--states: ${bad.length ? `"${bad.join(',')}" cannot be moved` : 'empty list'}`, `choose from ${MOVABLE_STATES.join(',')} (active and waiting-children jobs never move)`);
   }
-  const batch = Number(raw.batch ?? 1000);
-  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) throw new UsageError(`--batch must be an integer from 1 to ${MAX_BATCH}, got "${String(raw.batch)}"`, 'the default, 1000, suits most queues');
+  const batch = Number(raw.batch ?? 250);
+  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) throw new UsageError(`--batch must be an integer from 1 to ${MAX_BATCH}, got "${String(raw.batch)}"`, 'the default, 250, keeps each step under ~10 ms of Redis time');
   let rate: number | undefined;
   if (raw.rate !== undefined) {
     rate = Number(raw.rate);
