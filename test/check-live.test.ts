@@ -78,7 +78,7 @@ describe('topology check against live Redis', () => {
     await queue('shared', prefix).addBulk([{ name: 'ocr.process', data: {} }, { name: 'smartupload.process', data: {}, opts: { delay: 60_000 } }]);
     const result = await check(prefix);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^ERROR +legacy-has-jobs +shared +legacy queue still holds 2 jobs \(1 waiting, 1 delayed\) — run: queuectl migrate --from shared$/m);
+    expect(result.stdout).toMatch(/^ERROR +legacy-has-jobs +shared +legacy queue still holds 2 jobs \(1 waiting, 1 delayed\) — run: queuectl migrate --from shared \(its --dry-run shows what would stay: names no queue owns need an owner, or the old workers to finish them before migrate --strategy drain removes the queue\)$/m);
     expect(result.stdout).toMatch(/^drift: 1 error, 0 warnings — /m);
   });
 

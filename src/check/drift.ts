@@ -115,7 +115,7 @@ function legacyJobs(q: LiveQueue): Finding[] {
     rule: 'legacy-has-jobs',
     severity: 'error',
     queue: q.name,
-    message: `legacy queue still holds ${pending} job${pending === 1 ? '' : 's'} (${describeCounts(q, false)})${activeNote} — run: queuectl migrate --from ${q.name}`,
+    message: `legacy queue still holds ${pending} job${pending === 1 ? '' : 's'} (${describeCounts(q, false)})${activeNote} — run: queuectl migrate --from ${q.name} (its --dry-run shows what would stay: names no queue owns need an owner, or the old workers to finish them before migrate --strategy drain removes the queue)`,
   }];
 }
 
