@@ -131,17 +131,21 @@ describe('cross-slot migrate survives crashes', () => {
       const t = testContext({ yaml: clusterYaml(legacy, a, b), redis: clusterUrl(), json: true, yes: true });
       const kill = attempt < 6;
       // Drop every client connection of the source's master every 60-200 ms while the run lasts.
+      // `shooting` stops a callback already in flight at clearTimeout from re-arming the timer (it
+      // would keep firing after the test, into a closed connection).
       let timer: NodeJS.Timeout | undefined;
+      let shooting = kill;
       const shoot = () => {
         timer = setTimeout(async () => {
           const n = Number(await killer.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
           connectionKills += n;
           if (n > 0 && (await idsOf(redis, legacy)).length > 0) killedMidRun++;
-          shoot();
+          if (shooting) shoot();
         }, 60 + Math.random() * 140);
       };
       if (kill) shoot();
       const code = await run({ from: legacy, batch: '100', rate: '8000' }, t.ctx).catch(() => 'failed' as const);
+      shooting = false;
       clearTimeout(timer);
       await t.ctx.close().catch(() => undefined);
       if (code === 'failed') failures++;

@@ -10,15 +10,34 @@ import type { Routing } from './routing.js';
  *   source slot:      <prefix>:queuectl:xslot:<run>:{<source tag>}:inflight   "@:<token>" -> parked batch
  *                     <prefix>:queuectl:xslot:<run>:{<source tag>}:lease
  *                     <prefix>:queuectl:xslot:<run>:{<source tag>}:j:<id>     parked job hash (+ :logs)
- *   destination slot: <prefix>:queuectl:xslot:<run>:{<dest tag>}:copied     <token> -> copy verdicts
+ *   destination slot: <prefix>:queuectl:xslot:<run>:{<dest tag>}:copied:<dest> <token> -> copy verdicts
+ * The copied-hash is named by the destination QUEUE, not by its position in the routing: the run id
+ * does not depend on the topology, so a rerun after the topology file was edited (queues added,
+ * removed, reordered) must still find every copy an earlier attempt made. One hash per queue (not
+ * per tag) also keeps two destinations that share a tag from answering each other's verdicts.
  */
 export interface CrossSlotLayout {
   /** Prefix of the parked job keys (ends with ':'). */
   flight: string;
   inflight: string;
   lease: string;
-  /** One copied-hash per destination, in routing.dests order. */
-  copied: string[];
+  /** The copied-hash of a destination queue (any queue, declared now or not). */
+  copiedOf(queue: string): string;
+  /** Copied-hash key of releases before the per-queue names (one per tag): read for old records only. */
+  legacyCopiedOf(queue: string): string;
+}
+
+/** How long a run's lease lasts without renewal (every step renews it). */
+export const LEASE_MS = 30_000;
+
+export interface CrossSlotRun {
+  layout: CrossSlotLayout;
+  owner: string;
+}
+
+/** The source-slot keys the settle script takes, in its order. */
+export function sourceKeys(src: string, run: CrossSlotRun): string[] {
+  return [run.layout.inflight, ...['wait', 'prioritized', 'delayed', 'failed', 'marker', 'events', 'meta'].map((s) => src + s), run.layout.lease];
 }
 
 const base = (prefix: string, runId: string, tag: string) => `${prefix}:queuectl:xslot:${runId}:{${tag}}:`;
@@ -47,7 +66,14 @@ export function crossSlotLayout(prefix: string, routing: Routing, journalKey: st
     throw new UsageError(`prefix "${prefix}" has an unusable hash tag`, 'use a prefix of the form "{name}" or none');
   }
   const src = base(prefix, runId, tags[0]!);
-  return { flight: src, inflight: src + 'inflight', lease: src + 'lease', copied: tags.slice(1).map((t) => base(prefix, runId, t!) + 'copied') };
+  const destBase = (queue: string) => base(prefix, runId, tagOf(prefix, queue) ?? queue);
+  return {
+    flight: src,
+    inflight: src + 'inflight',
+    lease: src + 'lease',
+    copiedOf: (queue) => `${destBase(queue)}copied:${queue}`,
+    legacyCopiedOf: (queue) => `${destBase(queue)}copied`,
+  };
 }
 
 /** Identifies this process as a lease holder: host, pid, and a nonce per run attempt. */

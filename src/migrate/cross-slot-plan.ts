@@ -20,7 +20,7 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
   const src = queuePrefix(prefix, routing.from);
   const routes = JSON.stringify(routing.routes);
   const probe = async (d: number, state: MovableState, triples: string[]) => {
-    const keys = [...destinationKeys(prefix, routing.dests[d - 1]), run.layout.copied[d - 1]];
+    const keys = [...destinationKeys(prefix, routing.dests[d - 1]), run.layout.copiedOf(routing.dests[d - 1])];
     return scripts.queuectlXCopy(keys.length, ...keys, 'probe', state, queuePrefix(prefix, routing.dests[d - 1]), '', 0, ...triples);
   };
   for (const state of states) {
@@ -57,22 +57,33 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
       if (exhausted === 1) break;
     }
   }
-  await countParked(client, prefix, routing.dests, plan, run);
+  await countParked(options, plan, run);
   const [active, activeIds, children, childIds] = ((await client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4).exec()) ?? []).map((r) => r[1]);
   if (Number(active) > 0) addStay(plan, 'active', Number(active), activeIds as string[]);
   if (Number(children) > 0) addStay(plan, 'flow', Number(children), childIds as string[]);
   return plan;
 }
 
-/** Parked jobs of an earlier attempt: not yet copied → they will move; their id re-used → they stay. */
-async function countParked(client: Redis | Cluster, prefix: string, dests: string[], plan: Plan, run: CrossSlotRun): Promise<void> {
+/**
+ * Parked jobs of an earlier attempt. Copied ones are already in their destination; the others will
+ * be put back and re-planned, so they count where their NAME routes under the current topology
+ * (the topology may have changed since they were taken); their id re-used in the source → they stay.
+ */
+async function countParked(options: ScanOptions, plan: Plan, run: CrossSlotRun): Promise<void> {
+  const { client, prefix, routing, topology } = options;
   const src = queuePrefix(prefix, plan.from);
   for (const [token, record] of await readFlights(client, run)) {
-    const copied = await copiedIds(client, run, token, record);
-    for (const [k, id] of record.ids.entries()) {
+    const copied = await copiedIds(client, run, token, record, routing.dests);
+    for (const id of record.ids) {
       if (copied.has(id)) continue;
       if (await client.exists(src + id)) addStay(plan, 'collision', 1, [id]);
-      else if (plan.states.includes(record.s) && dests[record.d[k] - 1]) addMove(plan, dests[record.d[k] - 1], record.s);
+      else if (plan.states.includes(record.s)) {
+        const name = (await client.hget(`${run.layout.flight}j:${id}`, 'name')) ?? '';
+        const route = routeName(routing, topology, name);
+        if ('dest' in route) addMove(plan, route.dest, record.s);
+        else if (route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name);
+        else plan.untouched[route.stay] += 1;
+      }
     }
   }
 }

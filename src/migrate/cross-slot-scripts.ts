@@ -6,8 +6,8 @@ type Call<R> = (numKeys: number, ...args: Arg[]) => Promise<R>;
 
 /** jobs: take → flat dest index, JSON blob of that destination's jobs (bytes passed on untouched); dry → flat id, dest, dedupId. */
 export type TakeReply = [taken: number, boundary: Buffer, exhausted: number, stays: Buffer[], jobs: (number | Buffer)[]];
-/** finished: flat dest index, count; returned: how many went back; stuck: ids left parked. */
-export type SettleReply = [finished: number[], returned: number, stuck: string[], boundary: string];
+/** finished: flat dest queue name (an index for records older than names), count; returned: how many went back; stuck: ids left parked. */
+export type SettleReply = [finished: (string | number)[], returned: number, stuck: string[], boundary: string];
 
 export interface CrossSlotScripts {
   queuectlXTakeBuffer: Call<TakeReply>;

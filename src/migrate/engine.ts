@@ -37,8 +37,9 @@ export function engineFor(mode: RedisMode, prefix: string, routing: Routing, jou
     async prepare(client, note, signal) {
       await acquireLease(client, run, signal);
       try {
-        const { finished, returned, stuck } = await recoverCrossSlot(client, prefix, routing, run);
+        const { finished, returned, undeclared, stuck } = await recoverCrossSlot(client, prefix, routing, run);
         if (finished + returned > 0) note(`Settled ${finished + returned} job(s) an interrupted run left in flight: ${finished} finished in their destination, ${returned} put back into ${routing.from}.`);
+        if (undeclared > 0) note(`${undeclared} of them were headed to a queue the topology no longer routes to: they stay in ${routing.from} unless their name routes elsewhere now.`);
         if (stuck.length > 0) note(`${stuck.length} job(s) stay parked because ${routing.from} holds their id again (e.g. ${stuck.slice(0, 3).join(', ')}).`);
       } finally {
         await releaseLease(client, run).catch(() => undefined);

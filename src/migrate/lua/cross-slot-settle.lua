@@ -18,7 +18,8 @@
   ARGV[6] boundary candidate of the batch's state ("" = none)
   ARGV[7] "1": a re-sent call replays the first one's result; "0" (recovery): always act
   ARGV[8..] ids to finish
-  Returns { finished (flat dest, count), returned, stuck ids, boundary }
+  Returns { finished (flat dest queue name, count), returned, stuck ids, boundary }
+  (records written before dest names were kept, without q, answer the dest index instead)
 ]]
 local rcall = redis.call
 local srcPrefix, flight, token = ARGV[1], ARGV[2], ARGV[3]
@@ -42,7 +43,7 @@ local finishing = {}
 for k = 8, #ARGV do finishing[ARGV[k]] = true end
 
 local perDest, back, stuck = {}, {}, {}
-local keep = { s = state, ids = {}, sc = {}, d = {}, e = {}, l = {}, b = rec.b, x = rec.x }
+local keep = { s = state, ids = {}, sc = {}, d = {}, e = {}, l = {}, q = rec.q, b = rec.b, x = rec.x }
 for k, id in ipairs(rec.ids) do
   local j = flight .. 'j:' .. id
   local deid = rec.e[k]
@@ -95,7 +96,7 @@ end
 
 local finished = {}
 for d, count in pairs(perDest) do
-  finished[#finished + 1] = d
+  finished[#finished + 1] = rec.q and rec.q[d] or d
   finished[#finished + 1] = count
 end
 if #keep.ids > 0 then rcall('HSET', KEYS[1], '@:' .. token, cjson.encode(keep)) else rcall('HDEL', KEYS[1], '@:' .. token) end

@@ -12,7 +12,9 @@
   KEYS[2] source events stream
   KEYS[3] source meta
   KEYS[4] in-flight journal hash: "@:<token>" -> JSON of the batch { s: state, ids, sc: scores,
-          d: dest indexes, e: dedup ids, l: 1 if it has logs } (one record per batch, not per job)
+          d: dest indexes into q, q: dest queue NAMES, e: dedup ids, l: 1 if it has logs }
+          (one record per batch, not per job). q makes the record self-describing: a rerun maps
+          d through q, never through the current topology's order, which may have been edited.
   KEYS[5] lease: only the run's owner may take (one process per run)
 
   ARGV[1] state             ARGV[2] source key prefix "<prefix>:<queue>:"
@@ -22,6 +24,7 @@
   ARGV[8] flight key prefix "<prefix>:queuectl:xslot:<run>:{<source tag>}:"
   ARGV[9] lease owner       ARGV[10] lease ms
   ARGV[11] "" to take; else a dry run at this offset: classify only, write nothing
+  ARGV[12] JSON array of the destination queue names the route indexes point into (take only)
 
   Returns { taken, boundary, exhausted, stays, jobs }
     stays  flat id, reason, name for jobs left in place (collision is decided by the destination)
@@ -125,6 +128,7 @@ end
 -- 2. Classify; park the movable ones.
 local stays, moved, jobs = {}, {}, {}
 local rec = { s = state, ids = {}, sc = {}, d = {}, e = {}, l = {} }
+if not dry then rec.q = cjson.decode(ARGV[12]) end
 local function stay(id, reason, name)
   stays[#stays + 1] = id
   stays[#stays + 1] = reason
