@@ -1,5 +1,6 @@
 import { createConnection, type Socket } from 'node:net';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { RedisError } from '../errors.js';
 import { isAuthError, toRedisError } from './errors.js';
 import type { ConnectionSpec, RedisHandle, RedisMode } from './types.js';
 
@@ -28,7 +29,7 @@ export async function connect(spec: ConnectionSpec): Promise<RedisHandle> {
     if (client instanceof Cluster && !isAuthError(cause) && !(cause as NodeJS.ErrnoException).code) {
       cause = (await probeSeeds(spec)) ?? cause;
     }
-    throw toRedisError(cause, spec);
+    throw withProtocolHint(toRedisError(cause, spec), cause, spec);
   }
   errors.length = 0; // only the connect's errors matter; don't accumulate for the process's lifetime
   return new Handle(spec, client);
@@ -142,6 +143,21 @@ async function closeClient(client: Redis | Cluster): Promise<void> {
   await Promise.race([client.quit().catch(() => undefined), grace]);
   clearTimeout(timer);
   client.disconnect();
+}
+
+/**
+ * A server that is up but speaks the other protocol looks unreachable: a plain one never answers a
+ * TLS hello (timeout), a TLS-only one drops a plain client (reset). "Is it running?" misleads then.
+ */
+function withProtocolHint(error: RedisError, cause: Error, spec: ConnectionSpec): RedisError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  const dropped = code === 'ECONNRESET' || /Connection is closed/i.test(cause.message);
+  const check = 'check --redis or REDIS_URL';
+  if (spec.tls && (dropped || code === 'ETIMEDOUT')) {
+    return new RedisError(error.message, `is it running, and does it speak TLS? use redis:// for a server without TLS; ${check}`);
+  }
+  if (!spec.tls && dropped) return new RedisError(error.message, `is it running? if it only speaks TLS, use rediss://; ${check}`);
+  return error;
 }
 
 /** The network error every seed gives (e.g. all refuse), or undefined when some seed accepts TCP. */
