@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { loadLua } from '../util/lua.js';
 import type { Cluster, Redis } from 'ioredis';
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
@@ -14,7 +14,7 @@ export function dlqScripts(client: Redis | Cluster): Record<ScriptName, (keys: s
   const result = {} as Record<ScriptName, (keys: string[], args: (string | number)[]) => Promise<unknown>>;
   for (const [name, file] of Object.entries(NAMES) as [ScriptName, string][]) {
     const command = `queuectlDlq_${name}`;
-    if (!(command in client)) client.defineCommand(command, { lua: readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8') });
+    if (!(command in client)) client.defineCommand(command, { lua: loadLua(new URL(`./lua/${file}.lua`, import.meta.url)) });
     result[name] = (keys, args) => commands[command](keys.length, ...keys, ...args);
   }
   return result;

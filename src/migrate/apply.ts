@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import type { Routing } from './routing.js';
+import { loadLua } from '../util/lua.js';
 import { sleep } from '../util/sleep.js';
 
 /** destination → state → jobs. */
@@ -46,7 +46,7 @@ export interface ApplyResult {
 }
 
 const SCRIPT = 'queuectlMoveBatch';
-const lua = () => readFileSync(new URL('./lua/move-batch.lua', import.meta.url), 'utf8');
+const lua = () => loadLua(new URL('./lua/move-batch.lua', import.meta.url));
 export type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<[number, string, number, string[], number[]]> };
 
 /** Loads the script once per client; ioredis sends EVALSHA and falls back to EVAL. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { loadLua } from '../util/lua.js';
 import type { Cluster, Redis } from 'ioredis';
 
 type Arg = string | number | Buffer;
@@ -26,7 +26,7 @@ const FILES: Record<string, string> = {
 /** Loads the scripts once per client; ioredis sends EVALSHA to the slot's node, EVAL on NOSCRIPT. */
 export function withCrossSlotScripts(client: Redis | Cluster): CrossSlotScripts {
   for (const [name, file] of Object.entries(FILES)) {
-    if (!(name in client)) client.defineCommand(name, { lua: readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8') });
+    if (!(name in client)) client.defineCommand(name, { lua: loadLua(new URL(`./lua/${file}`, import.meta.url)) });
   }
   return client as unknown as CrossSlotScripts;
 }

@@ -19,10 +19,10 @@
         copy:  one JSON array of jobs [id, score, dedupId, dedupPttl, hash, logs, dn] (from take)
   Returns a flat list id, verdict: ok | collision | dedup-conflict
 ]]
-local rcall = redis.call
+-- @include "includes/destination.lua"
+
 local mode, state, dPrefix, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local copied = KEYS[11]
-local prioFactor = 0x100000000
 
 local i = 5
 local forget = tonumber(ARGV[i])
@@ -51,10 +51,6 @@ if mode == 'probe' then
   return out
 end
 
-local function chunked(cmd, key, list)
-  for c = 1, #list, 1000 do rcall(cmd, key, unpack(list, c, math.min(c + 999, #list))) end
-end
-
 if mode == 'copy' then
   local done = rcall('HGET', copied, token)
   if done then return cjson.decode(done) end
@@ -80,55 +76,26 @@ for _, job in ipairs(cjson.decode(ARGV[i])) do
       if pttl > 0 then rcall('SET', dPrefix .. 'de:' .. deid, id, 'PX', pttl) else rcall('SET', dPrefix .. 'de:' .. deid, id) end
       if #dn > 0 and rcall('EXISTS', dPrefix .. 'dn:' .. deid) == 0 then chunked('HSET', dPrefix .. 'dn:' .. deid, dn) end
     end
-    if string.match(id, '^%d+$') then
-      local num = tonumber(id)
-      if num > maxNumeric then maxNumeric = num end
-    end
-    rcall('XADD', events, '*', 'event', 'added', 'jobId', id, 'name', name)
+    local num = numericId(id)
+    if num and num > maxNumeric then maxNumeric = num end
+    addedEvent(events, id, name)
     if state == 'wait' then
       push[#push + 1] = id
-      rcall('XADD', events, '*', 'event', 'waiting', 'jobId', id)
     elseif state == 'prioritized' then
+      -- BullMQ's INCR per job, as addPrioritizedJob does (move-batch.lua batches it into one INCRBY).
       local p = priority or math.floor(tonumber(score) / prioFactor)
       local counter = rcall('INCR', KEYS[7])
       zadd[#zadd + 1] = p * prioFactor + counter % prioFactor
       zadd[#zadd + 1] = id
-      rcall('XADD', events, '*', 'event', 'waiting', 'jobId', id)
     else
       zadd[#zadd + 1] = score
       zadd[#zadd + 1] = id
-      if state == 'delayed' then
-        rcall('XADD', events, '*', 'event', 'delayed', 'jobId', id, 'delay', math.floor(tonumber(score) / 0x1000))
-      end
     end
+    stateEvent(events, state, id, score)
     nCopied = nCopied + 1
   end
 end
 
-if nCopied > 0 then
-  if state == 'wait' then
-    chunked('LPUSH', KEYS[1], push)
-  else
-    chunked('ZADD', KEYS[state == 'prioritized' and 2 or (state == 'delayed' and 3 or 4)], zadd)
-  end
-  local meta = rcall('HMGET', KEYS[5], 'paused', 'concurrency', 'opts.maxLenEvents')
-  if state == 'wait' or state == 'prioritized' then
-    local maxed = meta[2] and rcall('LLEN', KEYS[10]) >= tonumber(meta[2])
-    if not meta[1] and not maxed then rcall('ZADD', KEYS[8], 0, '0') end
-  elseif state == 'delayed' then
-    local first = rcall('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-    if first[2] then rcall('ZADD', KEYS[8], math.floor(tonumber(first[2]) / 0x1000), '1') end
-  end
-  if maxNumeric > 0 then
-    local current = tonumber(rcall('GET', KEYS[6]) or '0') or 0
-    if current < maxNumeric then rcall('SET', KEYS[6], maxNumeric) end
-  end
-  local maxLen = meta[3]
-  if not maxLen then
-    maxLen = 10000
-    rcall('HSET', KEYS[5], 'opts.maxLenEvents', maxLen)
-  end
-  rcall('XTRIM', events, 'MAXLEN', '~', maxLen)
-end
+if nCopied > 0 then finishDestination(KEYS, state, push, zadd, maxNumeric) end
 rcall('HSET', copied, token, cjson.encode(out))
 return out

@@ -33,12 +33,10 @@
                  hands to cross-slot-copy.lua as is (no per-field round trip through the client)
            dry:  flat id, dest, dedupId
 ]]
-local rcall = redis.call
-local state = ARGV[1]
-local srcPrefix = ARGV[2]
-local batch = tonumber(ARGV[3])
-local boundary = ARGV[4]
-local tombstone = ARGV[5]
+-- @include "includes/source.lua"
+-- @include "includes/classify.lua"
+
+local state, srcPrefix, batch, boundary, tombstone = sourceArgs(ARGV)
 local routes = cjson.decode(ARGV[6])
 local token = ARGV[7]
 local flight = ARGV[8]
@@ -85,82 +83,24 @@ if not dry then
   end
 end
 
--- 1. The window, oldest first (same rules as move-batch.lua).
-local ids, scores, listIdx = {}, {}, {}
-local exhausted = 0
-if isList then
-  local len = rcall('LLEN', KEYS[1])
-  local stop = len - 1
-  if dry then
-    stop = len - 1 - dryOffset
-  elseif boundary ~= '' then
-    local pos = rcall('LPOS', KEYS[1], boundary, 'RANK', -1)
-    if pos then stop = pos - 1 end
-  end
-  local start = math.max(0, stop - batch + 1)
-  if stop < 0 then
-    exhausted = 1
-  else
-    local window = rcall('LRANGE', KEYS[1], start - len, stop - len)
-    for i = #window, 1, -1 do
-      ids[#ids + 1] = window[i]
-      listIdx[#ids] = start + i - 1 - len
-      scores[#ids] = ''
-    end
-    if start == 0 then exhausted = 1 end
-  end
-else
-  local start = 0
-  if dry then
-    start = dryOffset
-  elseif boundary ~= '' then
-    local rank = rcall('ZRANK', KEYS[1], boundary)
-    if rank then start = rank + 1 end
-  end
-  local window = rcall('ZRANGE', KEYS[1], start, start + batch - 1, 'WITHSCORES')
-  for i = 1, #window, 2 do
-    ids[#ids + 1] = window[i]
-    scores[#ids] = window[i + 1]
-  end
-  if #ids < batch then exhausted = 1 end
-end
+-- 1. The window, oldest first (same rules as move-batch.lua; scores go into the journal).
+local ids, scores, listIdx, _, exhausted = readWindow(KEYS[1], isList, batch, boundary, dry, dryOffset, true)
 
 -- 2. Classify; park the movable ones.
 local stays, moved, jobs = {}, {}, {}
 local rec = { s = state, ids = {}, sc = {}, d = {}, e = {}, l = {} }
 if not dry then rec.q = cjson.decode(ARGV[12]) end
-local function stay(id, reason, name)
-  stays[#stays + 1] = id
-  stays[#stays + 1] = reason
-  stays[#stays + 1] = name or ''
-end
 for n = 1, #ids do
   local id = ids[n]
   local jobKey = srcPrefix .. id
-  local f = rcall('HMGET', jobKey, 'name', 'parentKey', 'parent', 'rjk', 'deid')
+  local f = jobFields(jobKey)
   local name = f[1]
-  local d = name and (routes[name] or routes['*'])
+  local d = routeOf(routes, name)
   local isFlow, hasLock, hasLogs = false, false, false
-  if name then
-    -- A flow parent keeps :dependencies while children are pending and :processed / :failed /
-    -- :unsuccessful once some finished (its :dependencies may be gone): any of them keeps it here.
-    local extras = rcall('EXISTS', jobKey .. ':dependencies', jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful', jobKey .. ':lock', jobKey .. ':logs')
-    if extras > 0 then
-      isFlow = rcall('EXISTS', jobKey .. ':dependencies', jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful') > 0
-      hasLock = rcall('EXISTS', jobKey .. ':lock') == 1
-      hasLogs = rcall('EXISTS', jobKey .. ':logs') == 1
-    end
-  end
-  if not name then
-    stay(id, 'missing-hash', '')
-  elseif f[2] or f[3] or isFlow then -- parentKey, parent
-    stay(id, 'flow', name)
-  elseif f[4] or string.sub(id, 1, 7) == 'repeat:' then
-    stay(id, 'scheduler', name)
-  elseif not d then
-    stay(id, 'unrouted', name)
-  elseif hasLock then
-    stay(id, 'locked', name)
+  if name then isFlow, hasLock, hasLogs = jobExtras(jobKey, true) end
+  local reason = stayReason(id, f, d, isFlow, hasLock)
+  if reason then
+    addStay(stays, id, reason, name)
   else
     local deid = ''
     if f[5] and rcall('GET', srcPrefix .. 'de:' .. f[5]) == id then deid = f[5] end
@@ -170,7 +110,7 @@ for n = 1, #ids do
       jobs[#jobs + 1] = deid
     elseif rcall('RENAMENX', jobKey, flight .. 'j:' .. id) == 0 then
       -- A parked job with this id is still unsettled (its id was re-used meanwhile): leave this one.
-      stay(id, 'collision', name)
+      addStay(stays, id, 'collision', name)
     else
       if hasLogs then rcall('RENAME', jobKey .. ':logs', flight .. 'j:' .. id .. ':logs') end
       rcall('XADD', KEYS[2], '*', 'event', 'removed', 'jobId', id, 'prev', state)
@@ -182,25 +122,13 @@ for n = 1, #ids do
   end
 end
 
-local nextBoundary = boundary
-if #stays > 0 then nextBoundary = stays[#stays - 2] end
+local nextBoundary = nextBoundaryOf(stays, boundary)
 if dry then return { 0, nextBoundary, exhausted, stays, jobs } end
 
 -- 3. Out of the source state (one LTRIM for a whole tail, else tombstones + one LREM).
 local nMoved = #moved
 if nMoved > 0 then
-  if isList then
-    if nMoved == #ids and boundary == '' and listIdx[1] == -1 then
-      rcall('LTRIM', KEYS[1], 0, -(nMoved + 1))
-    else
-      for _, n in ipairs(moved) do rcall('LSET', KEYS[1], listIdx[n], tombstone) end
-      rcall('LREM', KEYS[1], -nMoved, tombstone)
-    end
-  else
-    local out = {}
-    for _, n in ipairs(moved) do out[#out + 1] = ids[n] end
-    for i = 1, #out, 1000 do rcall('ZREM', KEYS[1], unpack(out, i, math.min(i + 999, #out))) end
-  end
+  removeMoved(KEYS[1], isList, ids, moved, listIdx, boundary, tombstone, false)
   local maxLen = rcall('HGET', KEYS[3], 'opts.maxLenEvents') or 10000
   rcall('XTRIM', KEYS[2], 'MAXLEN', '~', maxLen)
   rec.b, rec.x = nextBoundary, exhausted

@@ -1,0 +1,65 @@
+--[[
+  Shared by move-batch.lua and cross-slot-copy.lua: adding jobs to a destination the way BullMQ
+  6.7.0 adds them (addStandardJob, addPrioritizedJob, addDelayedJob): same events, marker, id
+  counter. dk: the destination's ten keys
+    wait, prioritized, delayed, failed, meta, id, pc, marker, events, active
+]]
+-- @include "util.lua"
+
+local prioFactor = 0x100000000
+
+-- The job id as a number when it is all digits (BullMQ's own ids), else nil.
+local function numericId(id)
+  local first = string.byte(id, 1)
+  if first and first >= 48 and first <= 57 and string.match(id, '^%d+$') then return tonumber(id) end
+  return nil
+end
+
+-- The first event of an added job; stateEvent follows once the job is queued for its state.
+local function addedEvent(events, id, name)
+  rcall('XADD', events, '*', 'event', 'added', 'jobId', id, 'name', name)
+end
+
+-- waiting (wait, prioritized) or delayed (with its delay from the score); failed has none.
+local function stateEvent(events, state, id, score)
+  if state == 'wait' or state == 'prioritized' then
+    rcall('XADD', events, '*', 'event', 'waiting', 'jobId', id)
+  elseif state == 'delayed' then
+    rcall('XADD', events, '*', 'event', 'delayed', 'jobId', id, 'delay', math.floor(tonumber(score) / 0x1000))
+  end
+end
+
+-- opts.maxLenEvents of a queue, written with BullMQ's default when missing (as BullMQ does).
+local function maxEvents(metaKey)
+  local m = rcall('HGET', metaKey, 'opts.maxLenEvents')
+  if not m then
+    m = 10000
+    rcall('HSET', metaKey, 'opts.maxLenEvents', m)
+  end
+  return m
+end
+
+--[[
+  After the jobs of one call: queue them in their state (push: ids for wait, oldest first; zadd:
+  score/id pairs for the zsets), then the marker workers wait on, the id counter (never below a
+  numeric id moved in, maxNumeric), and the events trim.
+]]
+local function finishDestination(dk, state, push, zadd, maxNumeric)
+  if state == 'wait' then
+    chunked('LPUSH', dk[1], push)
+  else
+    chunked('ZADD', dk[state == 'prioritized' and 2 or (state == 'delayed' and 3 or 4)], zadd)
+  end
+  if state == 'wait' or state == 'prioritized' then
+    local a = rcall('HMGET', dk[5], 'paused', 'concurrency')
+    if not a[1] and not (a[2] and rcall('LLEN', dk[10]) >= tonumber(a[2])) then rcall('ZADD', dk[8], 0, '0') end
+  elseif state == 'delayed' then
+    local first = rcall('ZRANGE', dk[3], 0, 0, 'WITHSCORES')
+    if first[2] then rcall('ZADD', dk[8], math.floor(tonumber(first[2]) / 0x1000), '1') end
+  end
+  if maxNumeric > 0 then
+    local current = tonumber(rcall('GET', dk[6]) or '0') or 0
+    if current < maxNumeric then rcall('SET', dk[6], maxNumeric) end
+  end
+  rcall('XTRIM', dk[9], 'MAXLEN', '~', maxEvents(dk[5]))
+end
