@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { client, redisUrl, uniqueName } from './helpers/redis.js';
 import { bin, repoRoot, runCli } from './helpers/cli.js';
-import { seedFailed } from './dlq-helpers.js';
+import { deletePrefix, seedFailed } from './dlq-helpers.js';
 
 // Spawns the built bin/queuectl (npm test builds first).
 const prefix = uniqueName('p');
@@ -21,12 +21,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deletePrefix(redis, prefix);
 });
 
 const base = () => ['-c', config, '--redis', redisUrl()];

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { client, uniqueName } from './helpers/redis.js';
 import { testContext } from './helpers/context.js';
-import { failJobs, seedFailed, succeedingWorker, until } from './dlq-helpers.js';
+import { deletePrefix, failJobs, seedFailed, succeedingWorker, until } from './dlq-helpers.js';
 import { run as list } from '../src/commands/dlq-list.js';
 import { run as show } from '../src/commands/dlq-show.js';
 import { run as retry } from '../src/commands/dlq-retry.js';
@@ -41,12 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Only this file's prefix: never flush a shared server.
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deletePrefix(redis, prefix);
 });
 
 async function listRefs(flags: Record<string, unknown>): Promise<string[]> {

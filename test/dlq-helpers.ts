@@ -28,6 +28,16 @@ export async function failJobs(prefix: string, queueName: string, jobs: { name: 
   }
 }
 
+/** Deletes every key under a test file's own prefix (SCAN, never KEYS; never a flush of a shared server). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
 /** Seeds failed jobs fast with raw BullMQ-shaped hashes (for bulk tests). */
 export async function seedFailed(redis: Redis, prefix: string, queue: string, n: number, name = 'work'): Promise<string[]> {
   const ids: string[] = [];

@@ -3,7 +3,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bullConnection, client, uniqueName } from './helpers/redis.js';
 import { testContext } from './helpers/context.js';
-import { succeedingWorker, until } from './dlq-helpers.js';
+import { deletePrefix, succeedingWorker, until } from './dlq-helpers.js';
 import { run as list } from '../src/commands/dlq-list.js';
 import { run as show } from '../src/commands/dlq-show.js';
 import { run as retry } from '../src/commands/dlq-retry.js';
@@ -59,12 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dlq.close();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deletePrefix(redis, prefix);
 });
 
 async function items(flags: Record<string, unknown> = {}) {
