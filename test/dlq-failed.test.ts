@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { client, uniqueName } from './helpers/redis.js';
 import { testContext } from './helpers/context.js';
-import { deletePrefix, failJobs, seedFailed, succeedingWorker, until } from './dlq-helpers.js';
+import { deletePrefix, failJobs, runUntilCompleted, seedFailed, succeedingWorker, until } from './dlq-helpers.js';
 import { run as list } from '../src/commands/dlq-list.js';
 import { run as show } from '../src/commands/dlq-show.js';
 import { run as retry } from '../src/commands/dlq-retry.js';
@@ -149,10 +149,7 @@ describe('dlq retry and discard (failed sets)', () => {
     expect(await retry({}, again.ctx, [`${qa}/a-1`])).toBe(0);
     expect(again.stderr()).toContain('not in the failed set');
     expect(await redis.lrange(`${prefix}:${qa}:wait`, 0, -1)).toEqual(['a-1']);
-    const { worker, ran } = succeedingWorker(prefix, qa);
-    await until(async () => (await redis.zscore(`${prefix}:${qa}:completed`, 'a-1')) !== null);
-    await worker.close();
-    expect(ran).toEqual(['a-1']);
+    expect(await runUntilCompleted(redis, prefix, qa, 'a-1')).toEqual(['a-1']);
   });
 
   it('discard needs --reason, removes the job and records who, why and when', async () => {

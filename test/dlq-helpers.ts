@@ -64,3 +64,11 @@ export function succeedingWorker(prefix: string, queueName: string): { worker: W
   }, { connection: bullConnection(), prefix, concurrency: 10 });
   return { worker, ran };
 }
+
+/** Runs a succeeding worker until job `id` is in the completed set; returns every id it ran (repeats too). */
+export async function runUntilCompleted(redis: Redis, prefix: string, queueName: string, id: string): Promise<string[]> {
+  const { worker, ran } = succeedingWorker(prefix, queueName);
+  await until(async () => (await redis.zscore(`${prefix}:${queueName}:completed`, id)) !== null);
+  await worker.close();
+  return ran;
+}

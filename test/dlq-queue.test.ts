@@ -3,7 +3,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bullConnection, client, uniqueName } from './helpers/redis.js';
 import { testContext } from './helpers/context.js';
-import { deletePrefix, succeedingWorker, until } from './dlq-helpers.js';
+import { deletePrefix, runUntilCompleted, until } from './dlq-helpers.js';
 import { run as list } from '../src/commands/dlq-list.js';
 import { run as show } from '../src/commands/dlq-show.js';
 import { run as retry } from '../src/commands/dlq-retry.js';
@@ -108,10 +108,7 @@ describe('dlq over a dead-letter queue', () => {
     expect(await retry({}, again.ctx, [`${q}/up-1`])).toBe(0);
     expect(again.json()).toMatchObject({ retried: 0, refused: [{ reason: 'already retried' }] });
     expect(await redis.lrange(`${prefix}:${q}:wait`, 0, -1)).toEqual(['up-1']);
-    const { worker, ran } = succeedingWorker(prefix, q);
-    await until(async () => (await redis.zscore(`${prefix}:${q}:completed`, 'up-1')) !== null);
-    await worker.close();
-    expect(ran).toEqual(['up-1']);
+    expect(await runUntilCompleted(redis, prefix, q, 'up-1')).toEqual(['up-1']);
   });
 
   it('a crash between re-adding and marking is finished by the rerun without a second job', async () => {
