@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { run } from '../src/commands/topology-check.js';
 import { bullConnection, clusterClient, clusterUrl, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
-import { testContext } from './helpers/context.js';
+import { ocrProcYaml, testContext } from './helpers/context.js';
 import { runCli } from './helpers/cli.js';
 
 /** BullMQ objects and contexts opened by a test, closed after it. */
@@ -13,20 +13,6 @@ const opened: { close(): Promise<unknown> }[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((o) => o.close().catch(() => undefined)));
 });
-
-function topologyYaml(prefix: string, extra = ''): string {
-  return `version: 1
-prefix: "${prefix}"
-queues:
-  ocr: { jobs: [ocr.process], concurrency: 2 }
-  proc: { jobs: [smartupload.process] }
-workers:
-  ocr-worker: { queues: [ocr] }
-  proc-worker: { queues: [proc] }
-legacy:
-  shared: { note: shared queue before the split }
-${extra}`;
-}
 
 function queue(name: string, prefix: string, url?: string): Queue {
   const q = new Queue(name, { connection: bullConnection(url), prefix });
@@ -36,7 +22,7 @@ function queue(name: string, prefix: string, url?: string): Queue {
 
 /** Runs `topology check` in-process; returns the exit code and what it printed. */
 async function check(prefix: string, args: { deep?: boolean; sample?: string; json?: boolean; redis?: string; yaml?: string } = {}) {
-  const t = testContext({ yaml: args.yaml ?? topologyYaml(prefix), json: args.json ?? false, ...(args.redis ? { redis: args.redis } : {}) });
+  const t = testContext({ yaml: args.yaml ?? ocrProcYaml(prefix), json: args.json ?? false, ...(args.redis ? { redis: args.redis } : {}) });
   try {
     const code = await run({ deep: args.deep, sample: args.sample ?? '50' }, t.ctx);
     return { code, stdout: t.stdout(), stderr: t.stderr(), json: () => t.json() };
@@ -194,7 +180,7 @@ describe('topology check against live Redis', () => {
     await cleanSetup(prefix);
     await queue('shared', prefix).add('ocr.process', {});
     const file = join(mkdtempSync(join(tmpdir(), 'queuectl-check-')), 'queuectl.yaml');
-    writeFileSync(file, topologyYaml(prefix));
+    writeFileSync(file, ocrProcYaml(prefix));
     const url = redisUrl().replace('redis://', 'redis://default:hunter2@');
     const json = await runCli(['topology', 'check', '-c', file, '--redis', redisUrl(), '--json']);
     expect(json.code).toBe(1);

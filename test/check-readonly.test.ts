@@ -6,7 +6,7 @@ import { run as inspect } from '../src/commands/inspect.js';
 import { run as doctor } from '../src/commands/doctor.js';
 import type { Context } from '../src/context.js';
 import { bullConnection, client, startRedis, uniqueName } from './helpers/redis.js';
-import { testContext } from './helpers/context.js';
+import { ocrProcYaml, testContext } from './helpers/context.js';
 
 /**
  * A read-only ACL user on a private server: if any of these commands wrote (or ran EVALSHA, or
@@ -21,17 +21,7 @@ const prefix = uniqueName('p');
 const opened: { close(): Promise<unknown> }[] = [];
 let worker: Worker;
 
-const yaml = `version: 1
-prefix: ${prefix}
-queues:
-  ocr: { jobs: [ocr.process], concurrency: 2 }
-  proc: { jobs: [smartupload.process] }
-workers:
-  ocr-worker: { queues: [ocr] }
-  proc-worker: { queues: [proc] }
-legacy:
-  shared: { note: shared queue before the split }
-`;
+const yaml = ocrProcYaml(prefix);
 
 beforeAll(async () => {
   server = await startRedis();

@@ -41,3 +41,21 @@ export function testContext(options: Partial<GlobalOptions> & { yaml?: string; s
     json: () => JSON.parse(stdout),
   };
 }
+
+/**
+ * The two-queue topology the topology-check tests read: ocr and proc declared, one legacy queue
+ * `shared`; `extra` is appended as more YAML.
+ */
+export function ocrProcYaml(prefix: string, extra = ''): string {
+  return `version: 1
+prefix: "${prefix}"
+queues:
+  ocr: { jobs: [ocr.process], concurrency: 2 }
+  proc: { jobs: [smartupload.process] }
+workers:
+  ocr-worker: { queues: [ocr] }
+  proc-worker: { queues: [proc] }
+legacy:
+  shared: { note: shared queue before the split }
+${extra}`;
+}
