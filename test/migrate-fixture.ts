@@ -1,4 +1,4 @@
-import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
+import { FlowProducer, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Topology } from '../src/topology/types.js';
 import { bullConnection, uniqueName } from './helpers/redis.js';
@@ -16,7 +16,7 @@ export interface Fixture {
   close(): Promise<void>;
   legacyQueue: Queue;
   /** Ids per expected outcome. */
-  expected: { toA: string[]; toB: string[]; delayedSoon: string[]; collision: string; unowned: string[]; dedupJob: string; logJob: string };
+  expected: MixExpected;
 }
 
 export function topologyFor(legacy: string, a: string, b: string, prefix = 'bull'): Topology {
@@ -41,16 +41,25 @@ async function until(check: () => Promise<boolean>, what: string, ms = 10_000): 
   }
 }
 
+/** Ids per expected outcome of migrating a legacy mix to A and B. */
+export interface MixExpected { toA: string[]; toB: string[]; failed: string[]; delayedSoon: string[]; collision: string; unowned: string[]; dedupJob: string; logJob: string }
+
+/** A seeded legacy queue (see seedLegacyMix), the job its worker holds, and how to close it all. */
+export interface LegacyMix {
+  queue: Queue;
+  expected: MixExpected;
+  /** Releases the job the legacy worker holds (it stays active until then). */
+  release(): void;
+  close(): Promise<void>;
+}
+
 /**
  * Fills a legacy queue with a mix: failed, one active (held by a real worker), waiting numeric and
- * custom ids, prioritized, delayed (some due in ~1 s), a log, a deduplication key, an unowned
- * name, a flow, a scheduler, and one id that already exists in the destination.
+ * custom ids (`perName` of each name, the numeric ones with `data` beside their index), prioritized,
+ * delayed (some due after `soonDelay` ms), a log, a deduplication key, an unowned name, a flow, a
+ * scheduler, and one id that already exists in destination `b`. Single node or cluster alike.
  */
-export async function buildFixture(options: { small?: boolean } = {}): Promise<Fixture> {
-  const connection = bullConnection();
-  const legacy = uniqueName('legacy');
-  const a = uniqueName('qa');
-  const b = uniqueName('qb');
+export async function seedLegacyMix(connection: ConnectionOptions, legacy: string, b: string, options: { perName: number; soonDelay: number; data?: Record<string, unknown> }): Promise<LegacyMix> {
   const q = new Queue(legacy, { connection });
   const closers: (() => Promise<unknown>)[] = [() => q.close()];
   let release!: () => void;
@@ -64,16 +73,17 @@ export async function buildFixture(options: { small?: boolean } = {}): Promise<F
   await until(async () => (await q.getFailedCount()) === 3, '3 failed jobs');
   await q.add('a.process', { block: true });
   await until(async () => (await q.getActiveCount()) === 1, 'an active job');
+  const failed = (await q.getFailed()).map((j) => j.id!);
 
   const toA: string[] = [];
   const toB: string[] = [];
-  const n = options.small ? 5 : 40;
-  for (let i = 0; i < n; i++) toA.push((await q.add('a.process', { i }, { attempts: 3, backoff: { type: 'fixed', delay: 10 } })).id!);
+  const n = options.perName;
+  for (let i = 0; i < n; i++) toA.push((await q.add('a.process', { i, ...options.data }, { attempts: 3, backoff: { type: 'fixed', delay: 10 } })).id!);
   for (let i = 0; i < n; i++) toB.push((await q.add('b.second', { i }, { jobId: `b-${i}` })).id!);
   for (let i = 1; i <= 5; i++) toA.push((await q.add('a.process', { p: i }, { priority: i })).id!);
   const delayedSoon: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const id = (await q.add('b.second', { d: i }, { jobId: `soon-${i}`, delay: 1000 })).id!;
+    const id = (await q.add('b.second', { d: i }, { jobId: `soon-${i}`, delay: options.soonDelay })).id!;
     delayedSoon.push(id);
     toB.push(id);
   }
@@ -97,19 +107,33 @@ export async function buildFixture(options: { small?: boolean } = {}): Promise<F
   toB.splice(toB.indexOf('b-0'), 1);
 
   return {
+    queue: q,
+    expected: { toA, toB, failed, delayedSoon, collision: 'b-0', unowned, dedupJob, logJob: logJob.id! },
+    release,
+    async close() {
+      release();
+      for (const close of closers) await close().catch(() => undefined);
+    },
+  };
+}
+
+/** A single-node legacy mix (seedLegacyMix): 40 jobs per name, or 5 when small; some due in ~1 s. */
+export async function buildFixture(options: { small?: boolean } = {}): Promise<Fixture> {
+  const legacy = uniqueName('legacy');
+  const a = uniqueName('qa');
+  const b = uniqueName('qb');
+  const mix = await seedLegacyMix(bullConnection(), legacy, b, { perName: options.small ? 5 : 40, soonDelay: 1000 });
+  return {
     prefix: 'bull',
     legacy,
     a,
     b,
     topology: topologyFor(legacy, a, b),
     yaml: yamlFor(legacy, a, b),
-    release,
-    legacyQueue: q,
-    expected: { toA, toB, delayedSoon, collision: 'b-0', unowned, dedupJob, logJob: logJob.id! },
-    async close() {
-      release();
-      for (const close of closers) await close().catch(() => undefined);
-    },
+    release: mix.release,
+    legacyQueue: mix.queue,
+    expected: mix.expected,
+    close: mix.close,
   };
 }
 
