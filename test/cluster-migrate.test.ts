@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { run } from '../src/commands/migrate.js';
 import { engineFor } from '../src/migrate/engine.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { testContext } from './helpers/context.js';
 import { clusterClient, clusterUrl, uniqueName } from './helpers/redis.js';
 import { buildClusterFixture, clusterYaml, scanAll, snapshotJobs, type ClusterFixture } from './cluster-fixture.js';
-import { topologyFor } from './migrate-fixture.js';
+import { expectEachRunOnce, expectPlacementKept, readPlacement, topologyFor } from './migrate-fixture.js';
 
 let fixture: ClusterFixture | undefined;
 afterEach(async () => {
@@ -40,13 +40,7 @@ describe('migrate on a Redis Cluster', () => {
     const f = (fixture = await buildClusterFixture());
     const moving = [...f.expected.toA, ...f.expected.toB, ...f.expected.failed];
     const before = await snapshotJobs(redis, f.legacy, moving);
-    const waitOrderA = (await redis.lrange(`bull:${f.legacy}:wait`, 0, -1)).filter((id) => f.expected.toA.includes(id));
-    const delayedScores = new Map<string, string>();
-    for (const id of f.expected.toB) {
-      const score = await redis.zscore(`bull:${f.legacy}:delayed`, id);
-      if (score !== null) delayedScores.set(id, score);
-    }
-    const dedupTtl = await redis.pttl(`bull:${f.legacy}:de:dd1`);
+    const placement = await readPlacement(redis, f);
 
     const dry = testContext({ yaml: clusterYaml(f.legacy, f.a, f.b), redis: clusterUrl(), json: true });
     expect(await run({ from: f.legacy, states: 'wait,prioritized,delayed,failed', dryRun: true }, dry.ctx)).toBe(1);
@@ -69,16 +63,8 @@ describe('migrate on a Redis Cluster', () => {
       expect(await redis.exists(`bull:${f.legacy}:${id}`)).toBe(0);
     }
     expect((await snapshotJobs(redis, f.a, [f.expected.logJob])).get(f.expected.logJob)!.logs).toEqual(['first line', 'second line']);
-    expect((await redis.lrange(`bull:${f.a}:wait`, 0, -1)).filter((id) => waitOrderA.includes(id))).toEqual(waitOrderA);
-    for (const [id, score] of delayedScores) expect(await redis.zscore(`bull:${f.b}:delayed`, id)).toBe(score);
-    expect(await redis.zcard(`bull:${f.a}:failed`)).toBe(3);
-    expect(await redis.get(`bull:${f.b}:de:dd1`)).toBe(f.expected.dedupJob);
-    expect(await redis.exists(`bull:${f.legacy}:de:dd1`)).toBe(0);
-    const ttl = await redis.pttl(`bull:${f.b}:de:dd1`);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(dedupTtl);
-    // The collision was refused and put back; both jobs intact.
-    expect(JSON.parse((await redis.hget(`bull:${f.b}:b-0`, 'data'))!)).toEqual({ original: true });
+    // Order, due times, failed and the dedup key kept; the collision was refused and put back, both jobs intact.
+    await expectPlacementKept(redis, f, placement);
     expect(await redis.lpos(`bull:${f.legacy}:wait`, 'b-0')).not.toBeNull();
     for (const id of f.expected.unowned) expect(await redis.lpos(`bull:${f.legacy}:wait`, id)).not.toBeNull();
     // Nothing left parked, no bookkeeping left behind.
@@ -90,22 +76,7 @@ describe('migrate on a Redis Cluster', () => {
     expect(Number(fresh.id)).toBeGreaterThan(maxNumeric);
     await qa.close();
 
-    const runs = new Map<string, number>();
-    const ranAt = new Map<string, number>();
-    const processor = async (job: { id?: string; queueName: string }) => {
-      const k = `${job.queueName}/${job.id}`;
-      runs.set(k, (runs.get(k) ?? 0) + 1);
-      ranAt.set(k, Date.now());
-    };
-    const workers = [new Worker(f.a, processor, { connection: redis }), new Worker(f.b, processor, { connection: redis })];
-    const expectRun = [...f.expected.toA.map((id) => `${f.a}/${id}`), ...f.expected.toB.filter((id) => !id.startsWith('later-')).map((id) => `${f.b}/${id}`), `${f.a}/${fresh.id}`, `${f.b}/b-0`];
-    const deadline = Date.now() + 20_000;
-    while (expectRun.some((k) => !runs.has(k)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 300));
-    await Promise.all(workers.map((w) => w.close()));
-    expect(expectRun.filter((k) => runs.get(k) !== 1)).toEqual([]);
-    expect([...runs.keys()].filter((k) => !expectRun.includes(k))).toEqual([]);
-    for (const id of f.expected.delayedSoon) expect(ranAt.get(`${f.b}/${id}`)!).toBeGreaterThanOrEqual(Math.floor(Number(delayedScores.get(id)) / 4096));
+    await expectEachRunOnce(redis, f, fresh.id!, placement, { ms: 20_000, settleMs: 300 });
 
     const again = testContext({ yaml: clusterYaml(f.legacy, f.a, f.b), redis: clusterUrl(), json: true, yes: true });
     expect(await run({ from: f.legacy, states: 'wait,prioritized,delayed,failed' }, again.ctx)).toBe(1);

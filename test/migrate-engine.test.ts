@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { applyMoves } from '../src/migrate/apply.js';
 import { journalKey, type MovableState } from '../src/migrate/keys.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { movingTotal } from '../src/migrate/plan.js';
 import { scanPlan } from '../src/migrate/scan.js';
 import { bullConnection, client, uniqueName } from './helpers/redis.js';
-import { buildFixture, snapshot, topologyFor, type Fixture } from './migrate-fixture.js';
+import { buildFixture, expectEachRunOnce, expectPlacementKept, readPlacement, snapshot, topologyFor, type Fixture } from './migrate-fixture.js';
 
 const states: MovableState[] = ['wait', 'prioritized', 'delayed', 'failed'];
 let fixture: Fixture | undefined;
@@ -32,9 +32,7 @@ describe('migrate engine (single node)', () => {
     const failedIds = await redis.zrange(`bull:${f.legacy}:failed`, 0, -1);
     const movedIds = [...f.expected.toA, ...f.expected.toB, ...failedIds];
     const before = await snapshot(redis, 'bull', f.legacy, movedIds);
-    const waitOrderA = (await redis.lrange(`bull:${f.legacy}:wait`, 0, -1)).filter((id) => f.expected.toA.includes(id));
-    const delayedScores = new Map((await Promise.all(f.expected.toB.map(async (id) => [id, await redis.zscore(`bull:${f.legacy}:delayed`, id)] as const))).filter(([, s]) => s !== null));
-    const dedupTtl = await redis.pttl(`bull:${f.legacy}:de:dd1`);
+    const placement = await readPlacement(redis, f);
 
     const key = journalKey('bull', uniqueName('run'));
     const result = await applyMoves({ client: redis, prefix: 'bull', routing, states, journalKey: key, batch: 6 });
@@ -50,18 +48,9 @@ describe('migrate engine (single node)', () => {
       expect(await redis.exists(`bull:${f.legacy}:${id}`)).toBe(0);
     }
     expect((await snapshot(redis, 'bull', f.a, [f.expected.logJob])).get(f.expected.logJob)!.logs).toHaveLength(2);
-    // Same order in wait, same due times in delayed, failed kept as failed.
-    expect((await redis.lrange(`bull:${f.a}:wait`, 0, -1)).filter((id) => waitOrderA.includes(id))).toEqual(waitOrderA);
-    for (const [id, score] of delayedScores) expect(await redis.zscore(`bull:${f.b}:delayed`, id)).toBe(score);
-    expect(await redis.zcard(`bull:${f.a}:failed`)).toBe(3);
-    // The deduplication key followed its job, with its TTL.
-    expect(await redis.get(`bull:${f.b}:de:dd1`)).toBe(f.expected.dedupJob);
-    expect(await redis.exists(`bull:${f.legacy}:de:dd1`)).toBe(0);
-    const ttl = await redis.pttl(`bull:${f.b}:de:dd1`);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(dedupTtl);
-    // The collision was refused: both jobs intact where they were.
-    expect(JSON.parse((await redis.hget(`bull:${f.b}:b-0`, 'data'))!)).toEqual({ original: true });
+    // Same order in wait, same due times in delayed, failed kept as failed, the deduplication key
+    // followed its job with its TTL; the collision was refused: both jobs intact where they were.
+    await expectPlacementKept(redis, f, placement);
     expect(await redis.exists(`bull:${f.legacy}:b-0`)).toBe(1);
     // Jobs that must stay, stayed.
     for (const id of f.expected.unowned) expect(await redis.lpos(`bull:${f.legacy}:wait`, id)).not.toBeNull();
@@ -79,26 +68,10 @@ describe('migrate engine (single node)', () => {
     expect(Number(fresh.id)).toBeGreaterThan(maxNumeric);
     expect(await redis.hget(`bull:${f.a}:${maxNumeric}`, 'data')).toBe(before.get(String(maxNumeric))!.hash.data);
 
-    // Real workers on each destination run each waiting/prioritized/delayed job exactly once.
-    const runs = new Map<string, number>();
-    const ranAt = new Map<string, number>();
-    const processor = async (job: { id?: string; queueName: string }) => {
-      const k = `${job.queueName}/${job.id}`;
-      runs.set(k, (runs.get(k) ?? 0) + 1);
-      ranAt.set(k, Date.now());
-    };
-    const workers = [new Worker(f.a, processor, { connection }), new Worker(f.b, processor, { connection })];
-    const expectRun = [...f.expected.toA.map((id) => `${f.a}/${id}`), ...f.expected.toB.filter((id) => !id.startsWith('later-')).map((id) => `${f.b}/${id}`), `${f.a}/${fresh.id}`, `${f.b}/b-0`];
-    const deadline = Date.now() + 15_000;
-    while (expectRun.some((k) => !runs.has(k)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await Promise.all(workers.map((w) => w.close()));
     await qa.close();
-    expect(expectRun.filter((k) => runs.get(k) !== 1)).toEqual([]);
-    expect([...runs.keys()].filter((k) => !expectRun.includes(k))).toEqual([]);
-    for (const id of f.expected.delayedSoon) {
-      const due = Math.floor(Number(delayedScores.get(id)) / 4096);
-      expect(ranAt.get(`${f.b}/${id}`)!).toBeGreaterThanOrEqual(due);
-    }
+
+    // Real workers on each destination run each waiting/prioritized/delayed job exactly once.
+    await expectEachRunOnce(connection, f, fresh.id!, placement, { ms: 15_000 });
 
     // Rerun: nothing left to move.
     const again = await applyMoves({ client: redis, prefix: 'bull', routing, states, journalKey: key, batch: 6 });

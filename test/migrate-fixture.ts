@@ -1,5 +1,6 @@
 import { FlowProducer, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import type { Redis, RedisCommander } from 'ioredis';
 import type { Topology } from '../src/topology/types.js';
 import { bullConnection, uniqueName } from './helpers/redis.js';
 
@@ -144,4 +145,62 @@ export async function snapshot(redis: Redis, prefix: string, queue: string, ids:
     out.set(id, { hash: await redis.hgetall(`${prefix}:${queue}:${id}`), logs: await redis.lrange(`${prefix}:${queue}:${id}:logs`, 0, -1) });
   }
   return out;
+}
+
+/** Where the legacy mix stood before a move: A's wait order, B's delayed due times, the dedup TTL. */
+export interface Placement { waitOrderA: string[]; delayedScores: Map<string, string>; dedupTtl: number }
+
+/** Reads the Placement of a legacy mix (single node or cluster: one key per call). */
+export async function readPlacement(redis: RedisCommander, f: { legacy: string; expected: MixExpected }): Promise<Placement> {
+  const waitOrderA = (await redis.lrange(`bull:${f.legacy}:wait`, 0, -1)).filter((id) => f.expected.toA.includes(id));
+  const delayedScores = new Map<string, string>();
+  for (const id of f.expected.toB) {
+    const score = await redis.zscore(`bull:${f.legacy}:delayed`, id);
+    if (score !== null) delayedScores.set(id, score);
+  }
+  return { waitOrderA, delayedScores, dedupTtl: await redis.pttl(`bull:${f.legacy}:de:dd1`) };
+}
+
+/**
+ * After a move of the legacy mix: same order in A's wait, same due times in B's delayed, failed kept
+ * as failed, the deduplication key followed its job with its TTL, and the collision was refused
+ * (B's own b-0 intact).
+ */
+export async function expectPlacementKept(redis: RedisCommander, f: { legacy: string; a: string; b: string; expected: MixExpected }, before: Placement): Promise<void> {
+  expect((await redis.lrange(`bull:${f.a}:wait`, 0, -1)).filter((id) => before.waitOrderA.includes(id))).toEqual(before.waitOrderA);
+  for (const [id, score] of before.delayedScores) expect(await redis.zscore(`bull:${f.b}:delayed`, id)).toBe(score);
+  expect(await redis.zcard(`bull:${f.a}:failed`)).toBe(3);
+  expect(await redis.get(`bull:${f.b}:de:dd1`)).toBe(f.expected.dedupJob);
+  expect(await redis.exists(`bull:${f.legacy}:de:dd1`)).toBe(0);
+  const ttl = await redis.pttl(`bull:${f.b}:de:dd1`);
+  expect(ttl).toBeGreaterThan(0);
+  expect(ttl).toBeLessThanOrEqual(before.dedupTtl);
+  expect(JSON.parse((await redis.hget(`bull:${f.b}:b-0`, 'data'))!)).toEqual({ original: true });
+}
+
+/**
+ * Real workers on A and B after a move: every waiting, prioritized and soon-due job (plus the fresh
+ * job added to A and B's own b-0) runs exactly once, nothing else runs, and no delayed job runs
+ * before its due time. Waits up to `ms` for them all, then `settleMs` more to catch a second run.
+ */
+export async function expectEachRunOnce(connection: ConnectionOptions, f: { a: string; b: string; expected: MixExpected }, freshId: string, before: Placement, options: { ms: number; settleMs?: number }): Promise<void> {
+  const runs = new Map<string, number>();
+  const ranAt = new Map<string, number>();
+  const processor = async (job: { id?: string; queueName: string }) => {
+    const k = `${job.queueName}/${job.id}`;
+    runs.set(k, (runs.get(k) ?? 0) + 1);
+    ranAt.set(k, Date.now());
+  };
+  const workers = [new Worker(f.a, processor, { connection }), new Worker(f.b, processor, { connection })];
+  const expectRun = [...f.expected.toA.map((id) => `${f.a}/${id}`), ...f.expected.toB.filter((id) => !id.startsWith('later-')).map((id) => `${f.b}/${id}`), `${f.a}/${freshId}`, `${f.b}/b-0`];
+  const deadline = Date.now() + options.ms;
+  while (expectRun.some((k) => !runs.has(k)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (options.settleMs) await new Promise((r) => setTimeout(r, options.settleMs));
+  await Promise.all(workers.map((w) => w.close()));
+  expect(expectRun.filter((k) => runs.get(k) !== 1)).toEqual([]);
+  expect([...runs.keys()].filter((k) => !expectRun.includes(k))).toEqual([]);
+  for (const id of f.expected.delayedSoon) {
+    const due = Math.floor(Number(before.delayedScores.get(id)) / 4096);
+    expect(ranAt.get(`${f.b}/${id}`)!).toBeGreaterThanOrEqual(due);
+  }
 }
