@@ -16,14 +16,10 @@ local rcall = redis.call
 local prefix = ARGV[1]
 local timestamp = ARGV[2]
 
-local meta = rcall("HMGET", KEYS[2], "paused", "concurrency", "opts.maxLenEvents")
-local pausedOrMaxed = false
-if meta[1] then
-  pausedOrMaxed = true
-elseif meta[2] then
-  pausedOrMaxed = rcall("LLEN", KEYS[3]) >= tonumber(meta[2])
-end
-local maxEvents = meta[3] or 10000
+-- @include "includes/queue-state.lua"
+
+local pausedOrMaxed, maxEvents = queueState(KEYS[2], KEYS[3])
+maxEvents = maxEvents or 10000
 
 local codes = {}
 local added = 0

@@ -12,15 +12,9 @@
 local rcall = redis.call
 local prefix = ARGV[1]
 
--- isQueuePausedOrMaxed: no marker while paused or at global concurrency (BullMQ does the same).
-local meta = rcall("HMGET", KEYS[3], "paused", "concurrency", "opts.maxLenEvents")
-local pausedOrMaxed = false
-if meta[1] then
-  pausedOrMaxed = true
-elseif meta[2] then
-  pausedOrMaxed = rcall("LLEN", KEYS[4]) >= tonumber(meta[2])
-end
-local maxEvents = meta[3]
+-- @include "includes/queue-state.lua"
+
+local pausedOrMaxed, maxEvents = queueState(KEYS[3], KEYS[4])
 if not maxEvents then
   maxEvents = 10000
   rcall("HSET", KEYS[3], "opts.maxLenEvents", maxEvents)
