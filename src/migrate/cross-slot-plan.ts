@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { withCrossSlotScripts } from './cross-slot-scripts.js';
 import { copiedIds, readFlights, type CrossSlotRun } from './cross-slot.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
-import { addMove, addStay, emptyPlan, type Plan, type StayReason } from './plan.js';
+import { addMove, addStay, emptyPlan, recordStays, type Plan, type StayReason } from './plan.js';
 import { routeName } from './routing.js';
 import type { ScanOptions } from './scan.js';
 import type { Counts } from './verify.js';
@@ -44,16 +44,7 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
           else addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]]);
         }
       }
-      for (let i = 0; i < stays.length; i += 3) {
-        const [id, reason, name] = [stays[i], stays[i + 1], stays[i + 2]];
-        if (reason !== 'unrouted') addStay(plan, reason as StayReason, 1, [id], name || undefined);
-        else {
-          const route = routeName(routing, topology, name);
-          if ('stay' in route && route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name);
-          else if ('stay' in route && route.stay !== 'unowned') plan.untouched[route.stay] += 1;
-        }
-      }
-      plan.scanned += stays.length / 3 + jobs.length / 3;
+      plan.scanned += recordStays(plan, stays, routing, topology) + jobs.length / 3;
       if (exhausted === 1) break;
     }
   }

@@ -1,5 +1,6 @@
 import type { MovableState } from './keys.js';
-import type { Routing } from './routing.js';
+import type { Topology } from '../topology/types.js';
+import { routeName, type Routing } from './routing.js';
 
 /** Why a job stays in the source. All but `active` mean the legacy queue cannot be retired yet. */
 export type StayReason = 'unowned' | 'active' | 'flow' | 'scheduler' | 'collision' | 'dedup-conflict' | 'locked' | 'missing-hash';
@@ -58,4 +59,22 @@ export function movingTotal(plan: Plan, dest?: string): number {
 /** Stays that mean the run did not finish its job (exit 1): everything except jobs still running. */
 export function problemStays(plan: Plan): StayGroup[] {
   return STAY_REASONS.filter((r) => r !== 'active').map((r) => plan.stays[r]).filter((g): g is StayGroup => g !== undefined && g.count > 0);
+}
+
+/**
+ * Records the flat `id, reason, name` triples a classify pass (move-batch.lua or
+ * cross-slot-take.lua) returns for jobs left in place; an unrouted name becomes `unowned`, or an
+ * untouched job (the source owns it, or it is outside --names). Returns how many triples it read.
+ */
+export function recordStays(plan: Plan, stays: string[], routing: Routing, topology: Topology): number {
+  for (let i = 0; i < stays.length; i += 3) {
+    const [id, reason, name] = [stays[i], stays[i + 1], stays[i + 2]];
+    if (reason !== 'unrouted') addStay(plan, reason as StayReason, 1, [id], name || undefined);
+    else {
+      const route = routeName(routing, topology, name);
+      if ('stay' in route && route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name);
+      else if ('stay' in route && route.stay !== 'unowned') plan.untouched[route.stay] += 1;
+    }
+  }
+  return stays.length / 3;
 }

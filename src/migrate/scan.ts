@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Topology } from '../topology/types.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
-import { addMove, addStay, emptyPlan, type Plan, type StayReason } from './plan.js';
-import { routeName, type Routing } from './routing.js';
+import { addMove, addStay, emptyPlan, recordStays, type Plan } from './plan.js';
+import type { Routing } from './routing.js';
 import { withMoveScript } from './apply.js';
 
 export interface ScanOptions {
@@ -36,16 +36,7 @@ export async function scanPlan(options: ScanOptions): Promise<Plan> {
       const keys = [src + state, src + 'events', src + 'meta', src + 'meta', ...destKeys];
       const [, , exhausted, stays, perDest] = await script.queuectlMoveBatch(keys.length, ...keys, state, src, options.batch, '', '', config, String(offset));
       perDest.forEach((n, i) => n > 0 && addMove(plan, routing.dests[i], state, n));
-      let stayed = 0;
-      for (let i = 0; i < stays.length; i += 3, stayed++) {
-        const [id, reason, name] = [stays[i], stays[i + 1], stays[i + 2]];
-        if (reason !== 'unrouted') addStay(plan, reason as StayReason, 1, [id], name || undefined);
-        else {
-          const route = routeName(routing, topology, name);
-          if ('stay' in route && route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name);
-          else if ('stay' in route && route.stay !== 'unowned') plan.untouched[route.stay] += 1;
-        }
-      }
+      const stayed = recordStays(plan, stays, routing, topology);
       plan.scanned += stayed + perDest.reduce((a, n) => a + n, 0);
       if (exhausted === 1) break;
     }
