@@ -44,7 +44,7 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
           else addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]]);
         }
       }
-      plan.scanned += recordStays(plan, stays, routing, topology) + jobs.length / 3;
+      plan.scanned += recordStays(plan, stays, routing, topology, state) + jobs.length / 3;
       if (exhausted === 1) break;
     }
   }

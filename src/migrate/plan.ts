@@ -25,13 +25,19 @@ export interface Plan {
   /** destination → state → jobs that move. */
   moves: Record<string, Partial<Record<MovableState, number>>>;
   stays: Partial<Record<StayReason, StayGroup>>;
+  /**
+   * destination → state → jobs whose name routes there but that stay (flow, scheduler, collision…).
+   * With `moves` it is every job headed for that destination, which is what a run conserves: a job
+   * the plan counted as moving may turn out to stay when the move checks it (see verify.ts).
+   */
+  routedStays: Record<string, Partial<Record<MovableState, number>>>;
   /** Jobs left alone on purpose: owned by a declared source, or outside --names. */
   untouched: { owned: number; filtered: number };
   scanned: number;
 }
 
 export function emptyPlan(routing: Routing, states: MovableState[]): Plan {
-  return { from: routing.from, to: routing.to, states, names: routing.names, moves: {}, stays: {}, untouched: { owned: 0, filtered: 0 }, scanned: 0 };
+  return { from: routing.from, to: routing.to, states, names: routing.names, moves: {}, stays: {}, routedStays: {}, untouched: { owned: 0, filtered: 0 }, scanned: 0 };
 }
 
 export function addStay(plan: Plan, reason: StayReason, count: number, examples: string[], name?: string): void {
@@ -42,7 +48,12 @@ export function addStay(plan: Plan, reason: StayReason, count: number, examples:
 }
 
 export function addMove(plan: Plan, dest: string, state: MovableState, count = 1): void {
-  const row = (plan.moves[dest] ??= {});
+  addTo(plan.moves, dest, state, count);
+}
+
+/** Adds to one destination/state cell of `moves` or `routedStays`. */
+export function addTo(cells: Plan['moves'], dest: string, state: MovableState, count: number): void {
+  const row = (cells[dest] ??= {});
   row[state] = (row[state] ?? 0) + count;
 }
 
@@ -63,17 +74,20 @@ export function problemStays(plan: Plan): StayGroup[] {
 
 /**
  * Records the flat `id, reason, name` triples a classify pass (move-batch.lua or
- * cross-slot-take.lua) returns for jobs left in place; an unrouted name becomes `unowned`, or an
- * untouched job (the source owns it, or it is outside --names). Returns how many triples it read.
+ * cross-slot-take.lua) returns for the jobs of one state left in place; an unrouted name becomes
+ * `unowned`, or an untouched job (the source owns it, or it is outside --names). Returns how many
+ * triples it read.
  */
-export function recordStays(plan: Plan, stays: string[], routing: Routing, topology: Topology): number {
+export function recordStays(plan: Plan, stays: string[], routing: Routing, topology: Topology, state: MovableState): number {
   for (let i = 0; i < stays.length; i += 3) {
     const [id, reason, name] = [stays[i], stays[i + 1], stays[i + 2]];
-    if (reason !== 'unrouted') addStay(plan, reason as StayReason, 1, [id], name || undefined);
-    else {
-      const route = routeName(routing, topology, name);
-      if ('stay' in route && route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name);
-      else if ('stay' in route && route.stay !== 'unowned') plan.untouched[route.stay] += 1;
+    const route = routeName(routing, topology, name);
+    if (reason !== 'unrouted') {
+      addStay(plan, reason as StayReason, 1, [id], name || undefined);
+      if (name && 'dest' in route) addTo(plan.routedStays, route.dest, state, 1);
+    } else if ('stay' in route) {
+      if (route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name);
+      else plan.untouched[route.stay] += 1;
     }
   }
   return stays.length / 3;

@@ -37,18 +37,22 @@ export interface Verification {
 }
 
 /**
- * Per destination and state: planned = moved + still movable, and the destination grew by exactly
- * what moved. Pure: takes counts, returns the verdict.
+ * Per destination and state: the jobs headed there (movable or staying) before the run = moved +
+ * those headed there after it, and the destination grew by exactly what moved. Counting the ones
+ * that stay on both sides lets the plan be cheaper than the move: a job the plan counted as moving
+ * that the move's own checks kept in place (a flow key, an id the destination holds) balances.
+ * Pure: takes counts, returns the verdict.
  */
 export function verify(input: VerifyInput): Verification {
   const problems: string[] = [];
   const cells = new Set<string>();
-  for (const m of [input.planned.moves, input.moved, input.after.moves]) for (const [d, row] of Object.entries(m)) for (const s of Object.keys(row)) cells.add(`${d}\u0000${s}`);
+  for (const m of [input.planned.moves, input.moved, input.after.moves, input.planned.routedStays, input.after.routedStays]) for (const [d, row] of Object.entries(m)) for (const s of Object.keys(row)) cells.add(`${d}\u0000${s}`);
   for (const cell of [...cells].sort()) {
     const [d, s] = cell.split('\u0000') as [string, MovableState];
-    const planned = input.planned.moves[d]?.[s] ?? 0;
     const moved = input.moved[d]?.[s] ?? 0;
     const left = input.after.moves[d]?.[s] ?? 0;
+    // Jobs the move itself kept in place count on both sides (see above).
+    const planned = (input.planned.moves[d]?.[s] ?? 0) + (input.planned.routedStays?.[d]?.[s] ?? 0) - (input.after.routedStays?.[d]?.[s] ?? 0);
     const grew = (input.afterCounts[d]?.[s] ?? 0) - (input.before[d]?.[s] ?? 0);
     if (input.follow) {
       if (left > 0) problems.push(`${d} ${s}: ${left} job(s) still waiting to move in ${input.planned.from}`);

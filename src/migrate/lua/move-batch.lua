@@ -20,6 +20,10 @@
   ARGV[7] "" to move; else a dry run: classify the window at this offset from the oldest job,
           write nothing, and count in movedPerDest the jobs that would move (the plan uses this,
           so plan and move decide with the same code)
+  ARGV[8] dry runs only: "" checks each job's flow and lock keys and its id in every destination
+          here; else JSON { flagged: { <id>: "flow" | "locked" }, check: [ per destination: does
+          it hold any job ] } from a SCAN the caller just took, so the plan reads one hash per job
+          and asks about collisions only where one is possible. A move always checks every job.
 
   Returns { moved, boundary, exhausted, stays, movedPerDest }:
     stays        flat list id, reason, name for every job left in place in this window
@@ -39,6 +43,7 @@ local routes = cfg.routes
 local isList = state == 'wait'
 local dry = ARGV[7] ~= ''
 local dryOffset = tonumber(ARGV[7]) or 0
+local snapshot = dry and ARGV[8] and ARGV[8] ~= '' and cjson.decode(ARGV[8]) or nil
 
 -- The ten keys of destination d (see the header), in finishDestination's order.
 local function destKeys(d)
@@ -74,13 +79,15 @@ if dry then
     local f = jobFields(jobKey)
     fields[n] = f
     if f[1] then
-      flowOrLock[#flowOrLock + 1] = jobKey .. ':dependencies'
-      flowOrLock[#flowOrLock + 1] = jobKey .. ':processed'
-      flowOrLock[#flowOrLock + 1] = jobKey .. ':failed'
-      flowOrLock[#flowOrLock + 1] = jobKey .. ':unsuccessful'
-      flowOrLock[#flowOrLock + 1] = jobKey .. ':lock'
+      if not snapshot then
+        flowOrLock[#flowOrLock + 1] = jobKey .. ':dependencies'
+        flowOrLock[#flowOrLock + 1] = jobKey .. ':processed'
+        flowOrLock[#flowOrLock + 1] = jobKey .. ':failed'
+        flowOrLock[#flowOrLock + 1] = jobKey .. ':unsuccessful'
+        flowOrLock[#flowOrLock + 1] = jobKey .. ':lock'
+      end
       local d = routeOf(routes, f[1])
-      if d then destTaken[#destTaken + 1] = dests[d] .. ids[n] end
+      if d and (not snapshot or snapshot.check[d]) then destTaken[#destTaken + 1] = dests[d] .. ids[n] end
     end
   end
   anyFlowOrLock = countExisting(flowOrLock) > 0
@@ -98,7 +105,12 @@ for n = 1, #ids do
   local name = f[1]
   local d = routeOf(routes, name)
   local isFlow, hasLock, hasLogs = false, false, false
-  if name and (anyFlowOrLock or not dry) then isFlow, hasLock, hasLogs = jobExtras(jobKey, not dry) end
+  if name and (anyFlowOrLock or not dry) then
+    isFlow, hasLock, hasLogs = jobExtras(jobKey, not dry)
+  elseif snapshot then
+    local flag = snapshot.flagged[id]
+    isFlow, hasLock = flag == 'flow', flag == 'locked'
+  end
   local reason = stayReason(id, f, d, isFlow, hasLock)
   if reason then
     addStay(stays, id, reason, name)
@@ -119,7 +131,7 @@ for n = 1, #ids do
       end
     end
     if ok and dry then
-      if anyTaken and rcall('EXISTS', dPrefix .. id) == 1 then addStay(stays, id, 'collision', name) else perDest[d] = perDest[d] + 1 end
+      if anyTaken and (not snapshot or snapshot.check[d]) and rcall('EXISTS', dPrefix .. id) == 1 then addStay(stays, id, 'collision', name) else perDest[d] = perDest[d] + 1 end
       ok = false
     end
     local destJobKey = ok and dPrefix .. id
