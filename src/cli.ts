@@ -18,6 +18,8 @@ export function buildProgram(version: string, makeContext: ContextFactory, onExi
     .option('--redis <url>', 'redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…] (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--password-file <file>', 'read the Redis password from a file')
     .option('--tls-ca <file>', 'CA bundle for rediss://')
+    .option('--tls-cert <file>', 'client certificate (PEM) for a server that asks for one (tls-auth-clients)')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
     .option('--prefix <p>', "BullMQ key prefix (default: the topology's prefix, else bull)")
     .option('--json', 'one JSON document on stdout, nothing else there')
     .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)')
@@ -237,6 +239,8 @@ function readGlobals(raw: Record<string, unknown>): GlobalOptions {
     redis: raw.redis as string | undefined,
     passwordFile: raw.passwordFile as string | undefined,
     tlsCa: raw.tlsCa as string | undefined,
+    tlsCert: raw.tlsCert as string | undefined,
+    tlsKey: raw.tlsKey as string | undefined,
     prefix: raw.prefix as string | undefined,
     json: Boolean(raw.json),
     color: raw.color !== false,

@@ -9,6 +9,8 @@ export interface GlobalOptions {
   redis?: string;
   passwordFile?: string;
   tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   prefix?: string;
   json: boolean;
   color: boolean;

@@ -69,6 +69,8 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
           url: globals.redis,
           passwordFile: globals.passwordFile,
           tlsCa: globals.tlsCa,
+          tlsCert: globals.tlsCert,
+          tlsKey: globals.tlsKey,
           timeoutMs: globals.timeout,
           env,
         });

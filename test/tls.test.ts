@@ -170,3 +170,85 @@ describe.skipIf(unsupported !== undefined)(`rediss:// (TLS)${unsupported ? ` —
     }
   });
 });
+
+describe.skipIf(unsupported !== undefined)(`client certificates: --tls-cert / --tls-key${unsupported ? ` — skipped: ${unsupported}` : ''}`, () => {
+  let certs: Certificates;
+  let other: Certificates; // another CA: its client certificate is not trusted by the server
+  let mutual: RedisProcess; // TLS with --tls-auth-clients yes
+  let cluster: SecureCluster | undefined;
+  const run = (args: string[]) => runCli(args, { cwd: certs.dir });
+  const tls = () => ['--tls-ca', certs.ca];
+  const client = () => ['--tls-cert', certs.clientCert, '--tls-key', certs.clientKey];
+
+  beforeAll(async () => {
+    [certs, other] = await Promise.all([makeCertificates(), makeCertificates()]);
+    mutual = await startTlsRedis(certs, [], { clientCerts: true });
+  });
+  afterAll(async () => {
+    await Promise.all([mutual?.stop(), cluster?.stop()]);
+    certs?.remove();
+    other?.remove();
+  });
+
+  it('a server that asks for one: exit 3 naming --tls-cert without it, connected with it (doctor, inspect with a real queue)', async () => {
+    const without = await run(['doctor', '--redis', mutual.url, ...tls(), '--timeout', '2000']);
+    expect(without.code).toBe(3);
+    expectOneLine(without);
+    expect(without.stderr).toMatch(/^queuectl: TLS handshake with Redis at rediss:\/\/127\.0\.0\.1:\d+ failed \(.*certificate required.*\): the server requires a client certificate — pass --tls-cert and --tls-key\n$/);
+
+    const doctor = await run(['doctor', '--redis', mutual.url, ...tls(), ...client(), '--json']);
+    expect(doctor.code).toBe(0);
+    expect(check(JSON.parse(doctor.stdout) as DoctorDocument, 'connectivity')).toMatchObject({ status: 'ok' });
+
+    const name = uniqueName('mtls');
+    const connection = new Redis({ host: '127.0.0.1', port: mutual.port, tls: { ca: readFileSync(certs.ca, 'utf8'), cert: readFileSync(certs.clientCert, 'utf8'), key: readFileSync(certs.clientKey, 'utf8') }, maxRetriesPerRequest: null });
+    const queue = new Queue(name, { connection });
+    try {
+      await queue.add('a', {});
+      const inspect = await run(['inspect', '--all', '--json', '--redis', mutual.url, ...tls(), ...client()]);
+      expect(inspect.code).toBe(0);
+      expect(JSON.parse(inspect.stdout).queues).toEqual([expect.objectContaining({ name, counts: expect.objectContaining({ waiting: 1 }) })]);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
+  it('a certificate from a CA the server does not trust: exit 3, one line saying so', async () => {
+    const result = await run(['doctor', '--redis', mutual.url, ...tls(), '--tls-cert', other.clientCert, '--tls-key', other.clientKey, '--timeout', '2000']);
+    expect(result.code).toBe(3);
+    expectOneLine(result);
+    expect(result.stderr).toMatch(/failed \(.*unknown ca.*\): the server does not trust --tls-cert — use a client certificate signed by a CA in the server's tls-ca-cert-file/);
+  });
+
+  it('bad flags are usage errors (exit 2, one line) before any connection: one without the other, a mismatched key, not PEM, a plain URL', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--tls-cert', certs.clientCert], /--tls-cert and --tls-key go together \(got only --tls-cert\)/],
+      [['--tls-key', certs.clientKey], /--tls-cert and --tls-key go together \(got only --tls-key\)/],
+      [['--tls-cert', certs.clientCert, '--tls-key', other.clientKey], /--tls-key .* is not the key of --tls-cert/],
+      [['--tls-cert', certs.clientKey, '--tls-key', certs.clientKey], /--tls-cert .* is not a PEM certificate/],
+      [['--tls-cert', certs.clientCert, '--tls-key', certs.ca], /--tls-key .* is not a readable private key/],
+      [['--tls-cert', join(certs.dir, 'missing.pem'), '--tls-key', certs.clientKey], /cannot read --tls-cert .*missing\.pem \(ENOENT\)/],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await run(['doctor', '--redis', mutual.url, ...tls(), ...flags]);
+      expect(result.code, flags.join(' ')).toBe(2);
+      expectOneLine(result);
+      expect(result.stderr).toMatch(message);
+    }
+    const plain = await run(['doctor', '--redis', redisUrl(), ...client()]);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/--tls-cert needs a TLS URL/);
+  });
+
+  it('rediss+cluster:// where every node asks for a client certificate: doctor sees 3 masters with --tls-cert', async () => {
+    cluster = await startSecureCluster({ certs, clientCerts: true });
+    const url = `rediss+cluster://${cluster.seeds.split(',')[0]}`;
+    const doctor = await run(['doctor', '--redis', url, ...tls(), ...client(), '--prefix', '{bull}', '--json']);
+    expect(doctor.code).toBe(0);
+    expect(check(JSON.parse(doctor.stdout) as DoctorDocument, 'cluster-state')).toMatchObject({ status: 'ok', detail: 'cluster_state:ok on 3 masters' });
+    const without = await run(['doctor', '--redis', url, ...tls(), '--prefix', '{bull}', '--timeout', '2000']);
+    expect(without.code).toBe(3);
+    expectOneLine(without);
+  });
+});

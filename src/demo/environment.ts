@@ -58,7 +58,7 @@ export async function openEnvironment(globals: GlobalOptions): Promise<DemoEnvir
 
 async function shared(globals: GlobalOptions): Promise<DemoEnvironment> {
   const url = globals.redis as string;
-  const spec = parseConnectionSpec({ url, passwordFile: globals.passwordFile, tlsCa: globals.tlsCa, timeoutMs: globals.timeout, env: {} });
+  const spec = parseConnectionSpec({ url, passwordFile: globals.passwordFile, tlsCa: globals.tlsCa, tlsCert: globals.tlsCert, tlsKey: globals.tlsKey, timeoutMs: globals.timeout, env: {} });
   const handle = await connect(spec);
   const name = `queuectl-demo-${randomBytes(4).toString('hex')}`;
   // On a cluster every key of every queue must share one slot (BullMQ's scripts and migrate's move).
@@ -67,6 +67,7 @@ async function shared(globals: GlobalOptions): Promise<DemoEnvironment> {
   const extra = [
     ...(globals.passwordFile ? ['--password-file', globals.passwordFile] : []),
     ...(globals.tlsCa ? ['--tls-ca', globals.tlsCa] : []),
+    ...(globals.tlsCert && globals.tlsKey ? ['--tls-cert', globals.tlsCert, '--tls-key', globals.tlsKey] : []),
     '--prefix', prefix,
   ];
   return {

@@ -42,7 +42,11 @@ export function baseRedisOptions(spec: ConnectionSpec): RedisOptions {
   if (spec.password !== undefined) options.password = spec.password;
   // Only send SELECT when asked: it is refused by Redis Cluster and by narrow ACL users.
   if (spec.db) options.db = spec.db;
-  if (spec.tls) options.tls = spec.tlsCa ? { ca: spec.tlsCa } : {};
+  if (spec.tls) {
+    options.tls = {};
+    if (spec.tlsCa) options.tls.ca = spec.tlsCa;
+    if (spec.tlsCert && spec.tlsKey) Object.assign(options.tls, { cert: spec.tlsCert, key: spec.tlsKey });
+  }
   return options;
 }
 

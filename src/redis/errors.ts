@@ -35,7 +35,7 @@ export function isAuthError(error: unknown): boolean {
  * Rewrites any failure talking to Redis as one RedisError line (exit 3) that names the redacted
  * URL and never the password, which ioredis may echo (e.g. in a failed AUTH command's arguments).
  */
-export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacted' | 'password' | 'timeoutMs'>): RedisError {
+export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacted' | 'password' | 'timeoutMs' | 'tlsCert'>): RedisError {
   if (error instanceof RedisError) return error;
   const err = (error instanceof Error ? error : new Error(String(error))) as AnyError;
   const where = spec.redacted;
@@ -62,10 +62,22 @@ export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacte
   if (/Command timed out/i.test(raw)) {
     return new RedisError(`Redis at ${where} did not answer within ${spec.timeoutMs} ms`, 'raise --timeout or check the server load');
   }
+  if (/certificate required|alert handshake failure|peer did not return a certificate/i.test(raw)) {
+    return new RedisError(`TLS handshake with Redis at ${where} failed (${tlsReason(raw)}): the server requires a client certificate`, spec.tlsCert ? 'check that --tls-cert is signed by a CA the server trusts (its tls-ca-cert-file)' : 'pass --tls-cert and --tls-key');
+  }
+  if (spec.tlsCert && /alert (unknown ca|bad certificate|certificate unknown|unsupported certificate)/i.test(raw)) {
+    return new RedisError(`TLS handshake with Redis at ${where} failed (${tlsReason(raw)}): the server does not trust --tls-cert`, "use a client certificate signed by a CA in the server's tls-ca-cert-file");
+  }
   if (/ssl|tls|certificate|wrong version number/i.test(raw)) {
-    return new RedisError(`TLS handshake with Redis at ${where} failed (${raw})`, 'use rediss:// only for TLS servers; pass --tls-ca for a private CA');
+    return new RedisError(`TLS handshake with Redis at ${where} failed (${tlsReason(raw)})`, 'use rediss:// only for TLS servers; pass --tls-ca for a private CA');
   }
   return new RedisError(`Redis error at ${where}: ${raw}`, 'rerun with QUEUECTL_DEBUG=1 for details');
+}
+
+/** OpenSSL's own words from "8000…:error:0A00045C:SSL routines:fn:reason:file:line:SSL alert number n". */
+function tlsReason(raw: string): string {
+  const openssl = /:SSL routines:[^:]*:([^:]+):/.exec(raw);
+  return openssl ? openssl[1] : raw;
 }
 
 function unreachableReason(code: string | undefined, message: string, timeoutMs: number): string | undefined {

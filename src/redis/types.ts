@@ -13,6 +13,9 @@ export interface ConnectionSpec {
   tls: boolean;
   /** Contents of the --tls-ca file. */
   tlsCa?: string;
+  /** Contents of --tls-cert and --tls-key: a client certificate, for servers with tls-auth-clients. */
+  tlsCert?: string;
+  tlsKey?: string;
   /** Connect and per-command timeout, ms. */
   timeoutMs: number;
   /** The URL as the user gave it, password replaced by `***`: the only form ever printed. */

@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { ConnectionSpec } from './types.js';
@@ -6,6 +7,8 @@ export interface SpecInput {
   url?: string;
   passwordFile?: string;
   tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
 }
@@ -29,10 +32,19 @@ export function parseConnectionSpec(input: SpecInput): ConnectionSpec {
   const spec: ConnectionSpec = { ...parsed, timeoutMs: input.timeoutMs, redacted };
   if (input.passwordFile !== undefined) spec.password = readPasswordFile(input.passwordFile);
   if (input.tlsCa !== undefined) spec.tlsCa = readFileOrThrow(input.tlsCa, '--tls-ca');
+  if ((input.tlsCert === undefined) !== (input.tlsKey === undefined)) {
+    throw new UsageError(`--tls-cert and --tls-key go together (got only ${input.tlsCert === undefined ? '--tls-key' : '--tls-cert'})`, 'pass the client certificate and its private key, both PEM files');
+  }
+  if (input.tlsCert !== undefined && input.tlsKey !== undefined) {
+    if (!parsed.tls) throw new UsageError(`--tls-cert needs a TLS URL, got "${redacted}"`, 'use rediss://… (or rediss+cluster://…)');
+    spec.tlsCert = readFileOrThrow(input.tlsCert, '--tls-cert');
+    spec.tlsKey = readFileOrThrow(input.tlsKey, '--tls-key');
+    checkKeyPair(spec.tlsCert, spec.tlsKey, input.tlsCert, input.tlsKey);
+  }
   return spec;
 }
 
-type ParsedUrl = Omit<ConnectionSpec, 'timeoutMs' | 'redacted' | 'tlsCa'>;
+type ParsedUrl = Omit<ConnectionSpec, 'timeoutMs' | 'redacted' | 'tlsCa' | 'tlsCert' | 'tlsKey'>;
 
 /**
  * Parsed by hand rather than with WHATWG URL: cluster URLs list several hosts, which URL rejects,
@@ -121,6 +133,25 @@ function readPasswordFile(file: string): string {
   const password = readFileOrThrow(file, '--password-file').replace(/\r?\n$/, '');
   if (password === '') throw new UsageError(`--password-file ${file} is empty`, 'write the Redis password into it');
   return password;
+}
+
+/** A wrong file here would otherwise surface as an OpenSSL message at connect time (exit 3). */
+function checkKeyPair(cert: string, key: string, certFile: string, keyFile: string): void {
+  let certificate: X509Certificate;
+  let privateKey: KeyObject;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw new UsageError(`--tls-cert ${certFile} is not a PEM certificate`, 'give the client certificate (-----BEGIN CERTIFICATE-----)');
+  }
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new UsageError(`--tls-key ${keyFile} is not a readable private key`, 'give the unencrypted PEM key of --tls-cert');
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new UsageError(`--tls-key ${keyFile} is not the key of --tls-cert ${certFile}`, 'give the private key the certificate was made for');
+  }
 }
 
 function readFileOrThrow(file: string, flag: string): string {

@@ -17,11 +17,12 @@ export interface SecureCluster {
 /**
  * A private 3-master Redis Cluster (no replicas) with a password on every node (`--requirepass`,
  * and `--masterauth` so replicas added later could sync) and, with `certs`, TLS only: clients and
- * the cluster bus both speak TLS (`--tls-cluster yes`). The shared startCluster() has neither.
+ * the cluster bus both speak TLS (`--tls-cluster yes`); with `clientCerts` every node also asks
+ * clients for a certificate. The shared startCluster() has none of this.
  */
-export async function startSecureCluster(options: { password?: string; certs?: Certificates; masters?: number } = {}): Promise<SecureCluster> {
-  const { password, certs } = options;
-  const cliArgs = cliAuthArgs({ certs, password });
+export async function startSecureCluster(options: { password?: string; certs?: Certificates; clientCerts?: boolean; masters?: number } = {}): Promise<SecureCluster> {
+  const { password, certs, clientCerts } = options;
+  const cliArgs = cliAuthArgs({ certs, password, clientCerts });
   const nodeArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'];
   if (password !== undefined) nodeArgs.push('--requirepass', password, '--masterauth', password);
   if (certs) nodeArgs.push('--tls-cluster', 'yes', '--tls-replication', 'yes');
@@ -33,7 +34,7 @@ export async function startSecureCluster(options: { password?: string; certs?: C
     (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...cliArgs, ...command])).stdout;
   try {
     for (let i = 0; i < (options.masters ?? 3); i++) {
-      nodes.push(certs ? await startTlsRedis(certs, nodeArgs, { bus: true }) : await startRedis(nodeArgs, { bus: true }));
+      nodes.push(certs ? await startTlsRedis(certs, nodeArgs, { bus: true, clientCerts }) : await startRedis(nodeArgs, { bus: true }));
     }
     await run('redis-cli', [...cliArgs, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
       timeout: 20_000, // it waits forever for nodes that cannot meet (e.g. a TLS bus refusing their certificates)

@@ -7,13 +7,16 @@ import { freePort, type RedisProcess } from '../setup/redis-process.js';
 
 const run = promisify(execFile);
 
-/** A throwaway CA and a server certificate it signed, for 127.0.0.1 and localhost. */
+/** A throwaway CA, a server certificate it signed for 127.0.0.1 and localhost, and a client one. */
 export interface Certificates {
   dir: string;
   /** PEM of the CA: what --tls-ca must be given for queuectl to trust the server. */
   ca: string;
   cert: string;
   key: string;
+  /** A client certificate and key the CA signed: what --tls-cert / --tls-key take. */
+  clientCert: string;
+  clientKey: string;
   remove(): void;
 }
 
@@ -38,7 +41,14 @@ export async function makeCertificates(): Promise<Certificates> {
     'x509', '-req', '-in', at('server.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial',
     '-days', '2', '-sha256', '-extfile', at('server.ext'), '-out', at('server.pem'),
   ]);
-  return { dir, ca: at('ca.pem'), cert: at('server.pem'), key: at('server.key'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  writeFileSync(at('client.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n');
+  await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', at('client.key')]);
+  await openssl(['req', '-new', '-key', at('client.key'), '-subj', '/CN=queuectl test client', '-out', at('client.csr')]);
+  await openssl(['x509', '-req', '-in', at('client.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-days', '2', '-sha256', '-extfile', at('client.ext'), '-out', at('client.pem')]);
+  return {
+    dir, ca: at('ca.pem'), cert: at('server.pem'), key: at('server.key'), clientCert: at('client.pem'), clientKey: at('client.key'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /**
@@ -63,9 +73,13 @@ export async function tlsUnsupported(): Promise<string | undefined> {
   return undefined;
 }
 
-/** redis-cli arguments that reach a node started here: TLS with the throwaway CA, and the password. */
-export function cliAuthArgs(options: { certs?: Certificates; password?: string }): string[] {
-  const tls = options.certs ? ['--tls', '--cacert', options.certs.ca] : [];
+/**
+ * redis-cli arguments that reach a node started here: TLS with the throwaway CA (and its client
+ * certificate when the node asks for one), and the password.
+ */
+export function cliAuthArgs(options: { certs?: Certificates; password?: string; clientCerts?: boolean }): string[] {
+  const client = options.certs && options.clientCerts ? ['--cert', options.certs.clientCert, '--key', options.certs.clientKey] : [];
+  const tls = options.certs ? ['--tls', '--cacert', options.certs.ca, ...client] : [];
   const auth = options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning'];
   return [...tls, ...auth];
 }
@@ -83,10 +97,10 @@ async function waitForPing(port: number, cliArgs: string[], child: ChildProcess,
 
 /**
  * A private redis-server that only speaks TLS (`--port 0`): `port` is its TLS port and `url` a
- * rediss:// URL. Clients are not asked for certificates (`--tls-auth-clients no`). `args` add
- * config; a `--requirepass` in them is used for the readiness PING.
+ * rediss:// URL. Clients are not asked for certificates (`--tls-auth-clients no`) unless
+ * `clientCerts`. `args` add config; a `--requirepass` in them is used for the readiness PING.
  */
-export async function startTlsRedis(certs: Certificates, args: string[] = [], options: { bus?: boolean } = {}): Promise<RedisProcess> {
+export async function startTlsRedis(certs: Certificates, args: string[] = [], options: { bus?: boolean; clientCerts?: boolean } = {}): Promise<RedisProcess> {
   const port = await freePort(options.bus);
   const dir = mkdtempSync(join(tmpdir(), `queuectl-tls-redis-${port}-`));
   let output = '';
@@ -94,7 +108,7 @@ export async function startTlsRedis(certs: Certificates, args: string[] = [], op
     'redis-server',
     [
       '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-      '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no',
+      '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', options.clientCerts ? 'yes' : 'no',
       ...args,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -111,7 +125,7 @@ export async function startTlsRedis(certs: Certificates, args: string[] = [], op
   };
   const pass = args.indexOf('--requirepass');
   try {
-    await waitForPing(port, cliAuthArgs({ certs, password: pass >= 0 ? args[pass + 1] : undefined }), child, () => output);
+    await waitForPing(port, cliAuthArgs({ certs, password: pass >= 0 ? args[pass + 1] : undefined, clientCerts: options.clientCerts }), child, () => output);
   } catch (error) {
     await stop();
     throw error;
