@@ -6,7 +6,8 @@ import { emptyPlan, type Plan } from '../src/migrate/plan.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { scanPlan } from '../src/migrate/scan.js';
 import { countDestinations, verify } from '../src/migrate/verify.js';
-import { bullConnection, client, uniqueName } from './helpers/redis.js';
+import { Redis } from 'ioredis';
+import { bullConnection, client, startRedis, uniqueName } from './helpers/redis.js';
 import { topologyFor } from './migrate-fixture.js';
 
 const states: MovableState[] = ['wait', 'prioritized', 'delayed'];
@@ -80,6 +81,43 @@ describe('migrate plan: SCAN snapshot of flow and lock keys', () => {
       expect(verify({ planned: plan, moved: result.moved, after, before, afterCounts, follow: false })).toEqual({ verified: true, problems: [] });
     } finally {
       await source.close();
+    }
+  });
+});
+
+describe('migrate plan: which way to find flow and lock keys', () => {
+  it('picks the SCAN snapshot for a large source that is most of the keyspace, per-job lookups once other keys dominate; same plan', async () => {
+    const server = await startRedis(['--enable-debug-command', 'yes']);
+    const redis = new Redis(server.url);
+    try {
+      const [legacy, a, b] = ['legacy', 'qa', 'qb'];
+      const topology = topologyFor(legacy, a, b);
+      const routing = buildRouting(topology, { from: legacy });
+      // 21,000 BullMQ-shaped jobs in wait (the snapshot needs 20,000), one a flow parent.
+      for (let i = 0; i < 21_000; i += 1000) {
+        const pipe = redis.pipeline();
+        const ids = Array.from({ length: 1000 }, (_, k) => String(i + k + 1));
+        for (const id of ids) pipe.hset(`bull:${legacy}:${id}`, 'name', Number(id) % 2 ? 'a.process' : 'b.second', 'data', '{}', 'opts', '{}', 'timestamp', 1, 'delay', 0, 'priority', 0);
+        pipe.lpush(`bull:${legacy}:wait`, ...ids);
+        await pipe.exec();
+      }
+      await redis.sadd(`bull:${legacy}:7:dependencies`, 'bull:kids:1');
+      const scans = async () => Number(/cmdstat_scan:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+      const plan = () => scanPlan({ client: redis, prefix: 'bull', topology, routing, states, batch: 250 });
+
+      const small = await plan();
+      expect(await scans()).toBeGreaterThan(0);
+      expect(small.moves).toEqual({ [a]: { wait: 10_499 }, [b]: { wait: 10_500 } });
+      expect(small.stays.flow?.examples).toEqual(['7']);
+
+      await redis.call('DEBUG', 'POPULATE', '100000', 'other');
+      await redis.config('RESETSTAT');
+      const large = await plan();
+      expect(await scans()).toBe(0);
+      expect(large).toEqual(small);
+    } finally {
+      redis.disconnect();
+      await server.stop();
     }
   });
 });
