@@ -33,10 +33,13 @@ describe('migrate plan: SCAN snapshot of flow and lock keys', () => {
         { name: 'b.second', data: { locked: true }, opts: { delay: 60_000 } },
         { name: 'b.second', data: { taken: true }, opts: { jobId: 'taken-1' } },
         { name: 'c.unowned', data: {} },
+        // An id that is a property of every JavaScript object: still flagged by the snapshot.
+        { name: 'a.process', data: { proto: true }, opts: { jobId: '__proto__' } },
       ]);
       const [parent, locked] = [jobs[10], jobs[11]];
       await redis.hset(`bull:${legacy}:${parent.id}:processed`, `bull:kids:1`, '{}');
       await redis.set(`bull:${legacy}:${locked.id}:lock`, 'token');
+      await redis.sadd(`bull:${legacy}:__proto__:dependencies`, 'bull:kids:2');
       await destB.add('b.second', { mine: true }, { jobId: 'taken-1' });
 
       const routing = buildRouting(topology, { from: legacy });
@@ -44,11 +47,11 @@ describe('migrate plan: SCAN snapshot of flow and lock keys', () => {
       const snapshot = await scanPlan({ client: redis, prefix: 'bull', topology, routing, states, batch: 3, keyCheck: 'snapshot' });
       expect(snapshot).toEqual(perJob);
       expect(perJob.moves).toEqual({ [a]: { wait: 6 }, [b]: { prioritized: 4 } });
-      expect(perJob.stays.flow?.examples).toEqual([parent.id]);
+      expect([...(perJob.stays.flow?.examples ?? [])].sort()).toEqual([parent.id, '__proto__'].sort());
       expect(perJob.stays.locked?.examples).toEqual([locked.id]);
       expect(perJob.stays.collision?.examples).toEqual(['taken-1']);
       expect(perJob.stays.unowned?.count).toBe(1);
-      expect(perJob.routedStays).toEqual({ [a]: { wait: 1 }, [b]: { delayed: 1, wait: 1 } });
+      expect(perJob.routedStays).toEqual({ [a]: { wait: 2 }, [b]: { delayed: 1, wait: 1 } });
     } finally {
       await Promise.all([source.close(), destB.close()]);
     }

@@ -28,6 +28,8 @@ const SNAPSHOT_MAX_KEYS_PER_JOB = 4;
 /** More flagged jobs than this and the JSON sent with every window would cost more than it saves. */
 const SNAPSHOT_MAX_FLAGGED = 2_000;
 const FLOW_SUFFIXES = [':dependencies', ':processed', ':failed', ':unsuccessful'];
+/** Where a destination keeps jobs: when all are empty, no id can collide there. */
+const JOB_HOLDERS = [...['wait', 'active', 'paused'].map((k) => ['llen', k]), ...['prioritized', 'delayed', 'failed', 'completed', 'waiting-children'].map((k) => ['zcard', k])];
 /** Keys visited per SCAN call: ~1 µs each, so a call stays well under SLOWLOG's 10 ms. */
 const SCAN_COUNT = 4_000;
 
@@ -78,16 +80,13 @@ async function flagSnapshot(options: ScanOptions, src: string): Promise<string |
   if (mode === 'per-job' || (client as Redis).isCluster) return undefined;
   const node = client as Redis;
   const sizes = pipelineNumbers(node, [...states.map((s) => [s === 'wait' ? 'llen' : 'zcard', src + s]), ['dbsize']]);
-  const occupancy = pipelineNumbers(node, routing.dests.flatMap((d) => {
-    const p = queuePrefix(prefix, d);
-    return [['llen', p + 'wait'], ['llen', p + 'active'], ['llen', p + 'paused'], ...['prioritized', 'delayed', 'failed', 'completed', 'waiting-children'].map((s) => ['zcard', p + s])];
-  }));
+  const occupancy = pipelineNumbers(node, routing.dests.flatMap((d) => JOB_HOLDERS.map(([command, key]) => [command, queuePrefix(prefix, d) + key])));
   const [counts, held] = await Promise.all([sizes, occupancy]);
   const dbsize = counts.pop() ?? 0;
   const jobs = counts.reduce((a, n) => a + n, 0);
   if (mode === 'auto' && (jobs < SNAPSHOT_MIN_JOBS || dbsize > SNAPSHOT_MAX_KEYS_PER_JOB * jobs)) return undefined;
-  const flagged: Record<string, 'flow' | 'locked'> = {};
-  let nFlagged = 0;
+  // A Map, not an object: a job id may be "__proto__" or "constructor".
+  const flagged = new Map<string, 'flow' | 'locked'>();
   let cursor = '0';
   do {
     const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(src)}*:*`, 'COUNT', SCAN_COUNT);
@@ -96,14 +95,15 @@ async function flagSnapshot(options: ScanOptions, src: string): Promise<string |
       const flow = FLOW_SUFFIXES.find((s) => key.endsWith(s));
       if (!flow && !key.endsWith(':lock')) continue;
       const id = key.slice(src.length, key.length - (flow ?? ':lock').length);
-      if (!(id in flagged)) nFlagged++;
-      if (flow || !(id in flagged)) flagged[id] = flow ? 'flow' : 'locked';
+      // A flow key decides over a lock: the job stays as a flow job either way.
+      if (flow || !flagged.has(id)) flagged.set(id, flow ? 'flow' : 'locked');
     }
-    if (nFlagged > SNAPSHOT_MAX_FLAGGED) return undefined;
+    if (flagged.size > SNAPSHOT_MAX_FLAGGED) return undefined;
   } while (cursor !== '0');
   // Per destination (in routing order): can an id collide there at all?
-  const check = routing.dests.map((_, i) => held.slice(i * 8, i * 8 + 8).some((n) => n > 0));
-  return JSON.stringify({ flagged, check });
+  const n = JOB_HOLDERS.length;
+  const check = routing.dests.map((_, i) => held.slice(i * n, i * n + n).some((count) => count > 0));
+  return JSON.stringify({ flagged: Object.fromEntries(flagged), check });
 }
 
 async function pipelineNumbers(node: Redis, commands: string[][]): Promise<number[]> {
