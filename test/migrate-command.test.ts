@@ -107,6 +107,8 @@ describe('queuectl migrate (command)', () => {
     await expect(run({ from: s.legacy }, t.ctx)).rejects.toThrow(UsageError);
     await expect(run({}, t.ctx)).rejects.toThrow(/--from/);
     await expect(run({ from: 'nope' }, t.ctx)).rejects.toThrow(/neither a legacy nor a declared/);
+    // Names that every JavaScript object answers to are not queues of the topology.
+    for (const from of ['constructor', 'toString', '__proto__']) await expect(run({ from }, t.ctx)).rejects.toThrow(/neither a legacy nor a declared/);
     await expect(run({ from: s.legacy, states: 'active' }, t.ctx)).rejects.toThrow(/cannot be moved/);
     await expect(run({ from: s.legacy, batch: '0' }, t.ctx)).rejects.toThrow(/--batch/);
     expect(await client().llen(`bull:${s.legacy}:wait`)).toBe(2);

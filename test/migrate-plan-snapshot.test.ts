@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { applyMoves } from '../src/migrate/apply.js';
 import { journalKey, type MovableState } from '../src/migrate/keys.js';
 import { emptyPlan, type Plan } from '../src/migrate/plan.js';
-import { buildRouting } from '../src/migrate/routing.js';
+import { buildRouting, routeName } from '../src/migrate/routing.js';
 import { scanPlan } from '../src/migrate/scan.js';
 import { countDestinations, verify } from '../src/migrate/verify.js';
 import { Redis } from 'ioredis';
@@ -121,6 +121,31 @@ describe('migrate plan: which way to find flow and lock keys', () => {
     } finally {
       redis.disconnect();
       await server.stop();
+    }
+  });
+});
+
+describe('routing: names every JavaScript object answers to', () => {
+  it('a job named toString or constructor routes nowhere (unowned), like any unknown name', () => {
+    const topology = topologyFor('L', 'A', 'B');
+    const routing = buildRouting(topology, { from: 'L' });
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) expect(routeName(routing, topology, name)).toEqual({ stay: 'unowned' });
+    expect(routeName(routing, topology, 'a.process')).toEqual({ dest: 'A' });
+  });
+
+  it('a legacy queue holding jobs named constructor and __proto__: the plan counts them as unowned by name', async () => {
+    const redis = client();
+    const [legacy, a, b] = [uniqueName('legacy'), uniqueName('qa'), uniqueName('qb')];
+    const topology = topologyFor(legacy, a, b);
+    const source = new Queue(legacy, { connection: bullConnection() });
+    try {
+      await source.addBulk([{ name: 'constructor', data: {} }, { name: '__proto__', data: {} }, { name: '__proto__', data: {} }, { name: 'a.process', data: {} }]);
+      const plan = await scanPlan({ client: redis, prefix: 'bull', topology, routing: buildRouting(topology, { from: legacy }), states, batch: 10 });
+      expect(plan.moves).toEqual({ [a]: { wait: 1 } });
+      expect(plan.stays.unowned?.count).toBe(3);
+      expect(Object.entries(plan.stays.unowned?.names ?? {}).sort()).toEqual([['__proto__', 2], ['constructor', 1]]);
+    } finally {
+      await source.close();
     }
   });
 });

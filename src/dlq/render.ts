@@ -1,4 +1,5 @@
 import { renderTable } from '../ui/table.js';
+import { dict } from '../util/dict.js';
 import type { DlqItem } from './types.js';
 import type { StatsRow } from './stats.js';
 
@@ -49,7 +50,7 @@ export function renderPlan(verb: string, items: DlqItem[], refused: { ref: strin
 }
 
 export function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out = dict<number>();
   for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
   return out;
 }

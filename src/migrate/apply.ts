@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { dict } from '../util/dict.js';
 import type { Cluster, Redis } from 'ioredis';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import type { Routing } from './routing.js';
@@ -76,7 +77,7 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
   // Marks list slots being cut out; ':' keeps it from ever being a real job id.
   const tombstone = `queuectl:moving:${randomBytes(8).toString('hex')}`;
   const batch = options.rate ? Math.max(1, Math.min(options.batch, Math.ceil(options.rate / 10))) : options.batch;
-  const result: ApplyResult = { moved: {}, total: 0, interrupted: false, stayed: [] };
+  const result: ApplyResult = { moved: dict(), total: 0, interrupted: false, stayed: [] };
   const started = Date.now();
   let quietSince = Date.now();
 

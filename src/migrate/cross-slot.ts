@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { dict } from '../util/dict.js';
 import type { Cluster, Redis } from 'ioredis';
 import { UsageError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
@@ -69,7 +70,7 @@ export async function applyCrossSlot(options: ApplyOptions, run: CrossSlotRun): 
   const routes = JSON.stringify(routing.routes);
   const tombstone = `queuectl:moving:${randomBytes(8).toString('hex')}`;
   const batch = options.rate ? Math.max(1, Math.min(options.batch, Math.ceil(options.rate / 10))) : options.batch;
-  const result: ApplyResult = { moved: {}, total: 0, interrupted: false, stayed: [] };
+  const result: ApplyResult = { moved: dict(), total: 0, interrupted: false, stayed: [] };
   const dests = JSON.stringify(routing.dests); // recorded with each parked batch: its d indexes are read through it
   const forget = new Map<string, string[]>(); // per destination queue: tokens settled since its last copy call
   const started = Date.now();

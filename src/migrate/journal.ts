@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { dict } from '../util/dict.js';
 import type { Cluster, Redis } from 'ioredis';
 import { journalPattern } from './keys.js';
 
@@ -56,7 +57,7 @@ export async function closeJournal(client: Redis | Cluster, key: string, state: 
 }
 
 export function parseJournal(key: string, raw: Record<string, string>): JournalRecord {
-  const progress: Record<string, number> = {};
+  const progress = dict<number>();
   for (const [field, value] of Object.entries(raw)) if (field.startsWith('moved:')) progress[field.slice('moved:'.length)] = Number(value);
   let plan: unknown;
   try {

@@ -1,6 +1,7 @@
 import type { MovableState } from './keys.js';
 import type { Topology } from '../topology/types.js';
 import { routeName, type Routing } from './routing.js';
+import { dict } from '../util/dict.js';
 
 /** Why a job stays in the source. All but `active` mean the legacy queue cannot be retired yet. */
 export type StayReason = 'unowned' | 'active' | 'flow' | 'scheduler' | 'collision' | 'dedup-conflict' | 'locked' | 'missing-hash';
@@ -37,11 +38,11 @@ export interface Plan {
 }
 
 export function emptyPlan(routing: Routing, states: MovableState[]): Plan {
-  return { from: routing.from, to: routing.to, states, names: routing.names, moves: {}, stays: {}, routedStays: {}, untouched: { owned: 0, filtered: 0 }, scanned: 0 };
+  return { from: routing.from, to: routing.to, states, names: routing.names, moves: dict(), stays: {}, routedStays: dict(), untouched: { owned: 0, filtered: 0 }, scanned: 0 };
 }
 
 export function addStay(plan: Plan, reason: StayReason, count: number, examples: string[], name?: string): void {
-  const group = (plan.stays[reason] ??= { reason, count: 0, examples: [], names: {} });
+  const group = (plan.stays[reason] ??= { reason, count: 0, examples: [], names: dict() });
   group.count += count;
   for (const id of examples) if (group.examples.length < EXAMPLES) group.examples.push(id);
   if (name !== undefined) group.names[name] = (group.names[name] ?? 0) + count;

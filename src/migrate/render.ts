@@ -1,4 +1,5 @@
 import { renderTable } from '../ui/table.js';
+import { dict } from '../util/dict.js';
 import { MOVABLE_STATES } from './keys.js';
 import type { Moves } from './apply.js';
 import type { JournalRecord } from './journal.js';
@@ -31,7 +32,7 @@ export interface MigrateDocument {
 }
 
 export function migrateDocument(input: { runId: string; plan: Plan; remaining: Plan; moved: Moves; dryRun: boolean; verified: boolean; problems: string[]; timings?: MigrateTimings }): MigrateDocument {
-  const moved: Record<string, number> = {};
+  const moved = dict<number>();
   for (const dest of Object.keys(input.plan.moves)) moved[dest] = 0;
   for (const [dest, row] of Object.entries(input.moved)) moved[dest] = Object.values(row).reduce((a, n) => a + (n ?? 0), 0);
   const skipped = STAY_REASONS.flatMap((r) => {

@@ -1,4 +1,5 @@
 import type { Topology } from '../topology/types.js';
+import { dict } from '../util/dict.js';
 import { UsageError } from '../errors.js';
 
 /** Why a job with a given name does not move (decided by name alone). */
@@ -39,7 +40,8 @@ export function buildRouting(topology: Topology, input: RoutingInput): Routing {
   if (to === from) throw new UsageError(`--from and --to are the same queue "${from}"`, 'name a different destination');
 
   const dests: string[] = [];
-  const routes: Record<string, number> = {};
+  // dict(): a job named "toString" must not find a route on Object.prototype.
+  const routes = dict<number>();
   const indexOf = (queue: string) => {
     let i = dests.indexOf(queue);
     if (i < 0) i = dests.push(queue) - 1;

@@ -1,4 +1,5 @@
 import type { ParsedTopology } from './schema.js';
+import { dict } from '../util/dict.js';
 import type { LegacyQueueSpec, QueueSpec, Topology, WorkerSpec } from './types.js';
 
 /**
@@ -8,17 +9,18 @@ import type { LegacyQueueSpec, QueueSpec, Topology, WorkerSpec } from './types.j
  */
 export function normalizeTopology(parsed: ParsedTopology): Topology {
   const defaults = parsed.defaults ?? {};
-  const queues: Record<string, QueueSpec> = {};
+  // dict(): a queue named "constructor" or "toString" is not already there.
+  const queues = dict<QueueSpec>();
   for (const [name, own] of Object.entries(parsed.queues)) {
     const merged: QueueSpec = { name, ...dropUndefined(defaults), ...dropUndefined(own) };
     if (defaults.alerts && own.alerts) merged.alerts = { ...dropUndefined(defaults.alerts), ...dropUndefined(own.alerts) };
     queues[name] = merged;
   }
 
-  const workers: Record<string, WorkerSpec> = {};
+  const workers = dict<WorkerSpec>();
   for (const [name, worker] of Object.entries(parsed.workers ?? {})) workers[name] = { name, ...dropUndefined(worker) };
 
-  const legacy: Record<string, LegacyQueueSpec> = {};
+  const legacy = dict<LegacyQueueSpec>();
   for (const [name, entry] of Object.entries(parsed.legacy ?? {})) legacy[name] = { name, ...dropUndefined(entry ?? {}) };
 
   return { version: parsed.version, prefix: parsed.prefix, queues, workers, legacy };
