@@ -60,7 +60,8 @@ export function withMoveScript(client: Redis | Cluster): Scripted {
  * Calls in flight at once. Each call reads its window when Redis runs it and decides every job
  * there itself, so a second call sent with the same boundary is as safe as a sequential one: it
  * takes the jobs after the first call's, or re-reads the first call's stays (reported twice, never
- * moved). It only keeps Redis busy while the first reply travels back (~6% of a run).
+ * moved). It only keeps Redis busy while the first reply travels back (~6% of a run), so after a
+ * call that left jobs in place the next one goes alone, past them.
  */
 const IN_FLIGHT = 2;
 
@@ -86,9 +87,11 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
     for (const state of states) {
       const keys = [src + state, src + 'events', src + 'meta', options.journalKey, ...destKeys];
       let boundary = '';
+      let stayed = false;
       for (let exhausted = false; !exhausted; ) {
         if (signal?.aborted) return { ...result, interrupted: true };
-        const depth = options.rate ? 1 : IN_FLIGHT;
+        const depth: number = options.rate || stayed ? 1 : IN_FLIGHT;
+        stayed = false;
         const calls = Array.from({ length: depth }, () => client[SCRIPT](keys.length, ...keys, state, src, batch, boundary, tombstone, config, ''));
         for (const [n, next, done, stays, perDest] of await Promise.all(calls)) {
           perDest.forEach((count, i) => {
@@ -99,6 +102,7 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
           });
           result.total += n;
           movedInPass += n;
+          stayed ||= stays.length > 0;
           for (let i = 0; i < stays.length && result.stayed.length < 20; i += 3) {
             if (!result.stayed.some((s) => s.id === stays[i])) result.stayed.push({ id: stays[i], reason: stays[i + 1], name: stays[i + 2] });
           }
