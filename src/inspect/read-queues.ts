@@ -20,7 +20,7 @@ export interface ReadQueuesOptions {
  * The per-queue reads, in order. Only read commands, so a read-only ACL user can run inspect.
  * `paused` is the 5.x pause list (6.x keeps paused jobs in `wait`); its jobs count as waiting.
  */
-const STATE_READS = [
+export const STATE_READS = [
   ['llen', 'wait'], ['llen', 'paused'], ['llen', 'active'],
   ['zcard', 'prioritized'], ['zcard', 'delayed'], ['zcard', 'failed'], ['zcard', 'completed'],
   ['zcard', 'waiting-children'], ['scard', 'stalled'],

@@ -4,7 +4,7 @@ import { copiedIds, readFlights, type CrossSlotRun } from './cross-slot.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import { addMove, addStay, emptyPlan, recordStays, type Plan, type StayReason } from './plan.js';
 import { routeName } from './routing.js';
-import type { ScanOptions } from './scan.js';
+import { addNeverMoving, type ScanOptions } from './scan.js';
 import type { Counts } from './verify.js';
 
 /**
@@ -49,9 +49,7 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
     }
   }
   await countParked(options, plan, run);
-  const [active, activeIds, children, childIds] = ((await client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4).exec()) ?? []).map((r) => r[1]);
-  if (Number(active) > 0) addStay(plan, 'active', Number(active), activeIds as string[]);
-  if (Number(children) > 0) addStay(plan, 'flow', Number(children), childIds as string[]);
+  await addNeverMoving(client, plan, src);
   return plan;
 }
 

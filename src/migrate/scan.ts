@@ -1,6 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Topology } from '../topology/types.js';
 import { escapeGlob } from '../redis/scan.js';
+import { STATE_READS } from '../inspect/read-queues.js';
+import { execReads, toNumber, type ReadCommand } from '../inspect/reads.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import { addMove, addStay, emptyPlan, recordStays, type Plan } from './plan.js';
 import type { Routing } from './routing.js';
@@ -28,8 +30,6 @@ const SNAPSHOT_MAX_KEYS_PER_JOB = 4;
 /** More flagged jobs than this and the JSON sent with every window would cost more than it saves. */
 const SNAPSHOT_MAX_FLAGGED = 2_000;
 const FLOW_SUFFIXES = [':dependencies', ':processed', ':failed', ':unsuccessful'];
-/** Where a destination keeps jobs: when all are empty, no id can collide there. */
-const JOB_HOLDERS = [...['wait', 'active', 'paused'].map((k) => ['llen', k]), ...['prioritized', 'delayed', 'failed', 'completed', 'waiting-children'].map((k) => ['zcard', k])];
 /** Keys visited per SCAN call: ~1 µs each, so a call stays well under SLOWLOG's 10 ms. */
 const SCAN_COUNT = 4_000;
 /** With a snapshot a job costs about a quarter as much to classify: windows that much larger. */
@@ -62,11 +62,15 @@ export async function scanPlan(options: ScanOptions): Promise<Plan> {
       }
     }
   }
-  // Jobs that never move: still being processed, or parents waiting for their children.
+  await addNeverMoving(client, plan, src);
+  return plan;
+}
+
+/** Jobs that never move, for both plans: still being processed, or parents waiting for their children. */
+export async function addNeverMoving(client: Redis | Cluster, plan: Plan, src: string): Promise<void> {
   const [active, activeIds, children, childIds] = ((await client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4).exec()) ?? []).map((r) => r[1]);
   if (Number(active) > 0) addStay(plan, 'active', Number(active), activeIds as string[]);
   if (Number(children) > 0) addStay(plan, 'flow', Number(children), childIds as string[]);
-  return plan;
 }
 
 /**
@@ -81,8 +85,10 @@ async function flagSnapshot(options: ScanOptions, src: string): Promise<string |
   const mode = options.keyCheck ?? 'auto';
   if (mode === 'per-job' || (client as Redis).isCluster) return undefined;
   const node = client as Redis;
-  const sizes = pipelineNumbers(node, [...states.map((s) => [s === 'wait' ? 'llen' : 'zcard', src + s]), ['dbsize']]);
-  const occupancy = pipelineNumbers(node, routing.dests.flatMap((d) => JOB_HOLDERS.map(([command, key]) => [command, queuePrefix(prefix, d) + key])));
+  const numbers = async (commands: ReadCommand[]) => (await execReads(node, commands)).map(toNumber);
+  const sizes = numbers([...states.map((s): ReadCommand => [s === 'wait' ? 'llen' : 'zcard', src + s]), ['dbsize']]);
+  // inspect's per-state counts of each destination: when all are 0, no id can collide there.
+  const occupancy = numbers(routing.dests.flatMap((d) => STATE_READS.map(([command, key]): ReadCommand => [command, queuePrefix(prefix, d) + key])));
   const [counts, held] = await Promise.all([sizes, occupancy]);
   const dbsize = counts.pop() ?? 0;
   const jobs = counts.reduce((a, n) => a + n, 0);
@@ -103,15 +109,7 @@ async function flagSnapshot(options: ScanOptions, src: string): Promise<string |
     if (flagged.size > SNAPSHOT_MAX_FLAGGED) return undefined;
   } while (cursor !== '0');
   // Per destination (in routing order): can an id collide there at all?
-  const n = JOB_HOLDERS.length;
+  const n = STATE_READS.length;
   const check = routing.dests.map((_, i) => held.slice(i * n, i * n + n).some((count) => count > 0));
   return JSON.stringify({ flagged: Object.fromEntries(flagged), check });
-}
-
-async function pipelineNumbers(node: Redis, commands: string[][]): Promise<number[]> {
-  const replies = (await node.pipeline(commands).exec()) ?? [];
-  return replies.map(([error, n]) => {
-    if (error) throw error;
-    return Number(n);
-  });
 }

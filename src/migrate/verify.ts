@@ -52,7 +52,7 @@ export function verify(input: VerifyInput): Verification {
     const moved = input.moved[d]?.[s] ?? 0;
     const left = input.after.moves[d]?.[s] ?? 0;
     // Jobs the move itself kept in place count on both sides (see above).
-    const planned = (input.planned.moves[d]?.[s] ?? 0) + (input.planned.routedStays?.[d]?.[s] ?? 0) - (input.after.routedStays?.[d]?.[s] ?? 0);
+    const planned = (input.planned.moves[d]?.[s] ?? 0) + (input.planned.routedStays[d]?.[s] ?? 0) - (input.after.routedStays[d]?.[s] ?? 0);
     const grew = (input.afterCounts[d]?.[s] ?? 0) - (input.before[d]?.[s] ?? 0);
     if (input.follow) {
       if (left > 0) problems.push(`${d} ${s}: ${left} job(s) still waiting to move in ${input.planned.from}`);
