@@ -87,11 +87,11 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
     for (const state of states) {
       const keys = [src + state, src + 'events', src + 'meta', options.journalKey, ...destKeys];
       let boundary = '';
-      let stayed = false;
+      let keptSome = false;
       for (let exhausted = false; !exhausted; ) {
         if (signal?.aborted) return { ...result, interrupted: true };
-        const depth: number = options.rate || stayed ? 1 : IN_FLIGHT;
-        stayed = false;
+        const depth: number = options.rate || keptSome ? 1 : IN_FLIGHT;
+        keptSome = false;
         const calls = Array.from({ length: depth }, () => client[SCRIPT](keys.length, ...keys, state, src, batch, boundary, tombstone, config, ''));
         for (const [n, next, done, stays, perDest] of await Promise.all(calls)) {
           perDest.forEach((count, i) => {
@@ -102,7 +102,7 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
           });
           result.total += n;
           movedInPass += n;
-          stayed ||= stays.length > 0;
+          keptSome ||= stays.length > 0;
           for (let i = 0; i < stays.length && result.stayed.length < 20; i += 3) {
             if (!result.stayed.some((s) => s.id === stays[i])) result.stayed.push({ id: stays[i], reason: stays[i + 1], name: stays[i + 2] });
           }
