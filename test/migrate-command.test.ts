@@ -55,7 +55,7 @@ describe('queuectl migrate (command)', () => {
     expect(human.stdout()).toContain('no declared queue owns the name');
   });
 
-  it('moves, verifies, journals; a rerun of the same command moves nothing and reuses the run', async () => {
+  it('moves, verifies, journals; a rerun after a finished run is a new run that moves nothing', async () => {
     const s = await simpleLegacy({ a: 30, b: 20, c: 3 });
     const t = testContext({ yaml: s.yaml, json: true, yes: true });
     expect(await run({ from: s.legacy, batch: '7' }, t.ctx)).toBe(1); // the c.nobody jobs stay
@@ -70,13 +70,46 @@ describe('queuectl migrate (command)', () => {
     const again = testContext({ yaml: s.yaml, json: true, yes: true });
     expect(await run({ from: s.legacy, batch: '7' }, again.ctx)).toBe(1);
     expect(again.json().moved).toEqual({});
-    expect(again.json().runId).toBe(doc.runId);
+    expect(again.json().runId).toBe(`${doc.runId}-2`);
 
     const status = testContext({ yaml: s.yaml, json: true });
     expect(await runStatus({}, status.ctx)).toBe(0);
     const runRecord = status.json().runs.find((r: { id: string }) => r.id === doc.runId);
     expect(runRecord).toMatchObject({ source: s.legacy, state: 'done', moved: 50, left: 0, finished: true });
     expect(runRecord.progress).toEqual({ [`${s.a}:wait`]: 30, [`${s.b}:delayed`]: 20 });
+  });
+
+  it('runs do not merge: a later migration is a new run; only an unfinished run is continued', async () => {
+    const s = await simpleLegacy({ a: 30, b: 0 });
+    const first = testContext({ yaml: s.yaml, json: true, yes: true });
+    expect(await run({ from: s.legacy }, first.ctx)).toBe(0);
+    const firstId = first.json().runId;
+
+    // Weeks later the old producer wrote 12 more jobs: a separate migration, a separate run.
+    const q = new Queue(s.legacy, { connection: bullConnection() });
+    for (let i = 0; i < 12; i++) await q.add('a.process', { later: i });
+    await q.close();
+    const second = testContext({ yaml: s.yaml, json: true, yes: true });
+    expect(await run({ from: s.legacy }, second.ctx)).toBe(0);
+    const secondId = second.json().runId;
+    expect(secondId).not.toBe(firstId);
+    expect(second.json().moved).toEqual({ [s.a]: 12 });
+
+    // A run killed mid-move (kill -9) is left `running` in its journal: the rerun continues it.
+    await client().hset(`bull:queuectl:migrate:${secondId}`, 'state', 'running');
+    const rerun = testContext({ yaml: s.yaml, json: true, yes: true });
+    expect(await run({ from: s.legacy }, rerun.ctx)).toBe(0);
+    expect(rerun.json().runId).toBe(secondId);
+    expect(rerun.stderr()).toContain(`Continuing run ${secondId}`);
+
+    const status = testContext({ yaml: s.yaml, json: true });
+    await runStatus({}, status.ctx);
+    const runs = status.json().runs.filter((r: { source: string }) => r.source === s.legacy);
+    expect(runs.map((r: { id: string; moved: number; planned: number }) => [r.id, r.moved, r.planned]).sort()).toEqual([[firstId, 30, 30], [secondId, 12, 12]]);
+    const human = testContext({ yaml: s.yaml });
+    await runStatus({}, human.ctx);
+    expect(human.stdout()).toMatch(/states/);
+    expect(human.stdout()).toContain('wait,prioritized,delayed');
   });
 
   it('exits 0 when everything moved, with --names restricting and --to overriding', async () => {

@@ -4,9 +4,9 @@ import type { RedisHandle } from '../redis/types.js';
 import { toRedisError } from '../redis/errors.js';
 import type { Topology } from '../topology/types.js';
 import { deleteQueueKeys, watchDrain, sampleQueue } from '../migrate/drain.js';
-import { closeJournal, listJournals, openJournal } from '../migrate/journal.js';
+import { claimRun, closeJournal, listJournals, openJournal, resolveRun } from '../migrate/journal.js';
 import { engineFor } from '../migrate/engine.js';
-import { journalKey, runIdOf } from '../migrate/keys.js';
+import { runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
 import { movingTotal, problemStays } from '../migrate/plan.js';
 import { createProgress } from '../migrate/progress.js';
@@ -46,8 +46,9 @@ export async function runStatus(_raw: Record<string, unknown>, ctx: Context): Pr
 
 async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string, topology: Topology, routing: Routing): Promise<number> {
   const client = handle.client;
-  const runId = runIdOf({ prefix, from: opts.from, to: routing.to, names: opts.names, states: opts.states });
-  const jKey = journalKey(prefix, runId);
+  const intent = runIdOf({ prefix, from: opts.from, to: routing.to, names: opts.names, states: opts.states });
+  const { runId, key: jKey, continues } = await resolveRun(client, prefix, intent);
+  if (continues && !opts.dryRun) ctx.out.note(`Continuing run ${runId}, which did not finish.`);
   // On a cluster with one hash tag per queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
   const engine = engineFor(handle.mode, prefix, routing, jKey, runId);
   if (!opts.dryRun) await engine.prepare(client, (m) => ctx.out.note(m), ctx.signal);
@@ -74,6 +75,7 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
   }
 
   const before = await engine.count(client, prefix, routing.dests, opts.states);
+  await claimRun(client, prefix, intent, runId);
   await openJournal(client, jKey, { id: runId, source: opts.from, to: routing.to, names: opts.names, states: opts.states, plan, planned: total });
   const progress = createProgress(ctx.out, total);
   mark = Date.now();

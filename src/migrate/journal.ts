@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { dict } from '../util/dict.js';
 import type { Cluster, Redis } from 'ioredis';
-import { journalPattern } from './keys.js';
+import { currentRunKey, journalKey, journalPattern, nextRunId } from './keys.js';
 
 /**
  * One run's journal: a hash under the queues' prefix. move-batch.lua bumps its `moved` counters
@@ -40,6 +40,41 @@ export interface OpenJournal {
   states: string[];
   plan: unknown;
   planned: number;
+}
+
+/** A run that ended (verified or not): the next migration of the same intent starts a new run. */
+export function runFinished(state: RunState): boolean {
+  return state === 'done' || state === 'unverified';
+}
+
+export interface ResolvedRun {
+  runId: string;
+  key: string;
+  /** The finished run this one follows, when a new run starts after it. */
+  after?: string;
+  /** True when an unfinished run (interrupted, killed) is continued. */
+  continues: boolean;
+}
+
+/**
+ * Which run a migration of `intent` belongs to, with reads only (a dry run may call it): the
+ * intent's current run while it is unfinished, else a new one. Crash safety rests on this: a run
+ * killed mid-move is still `running` in its journal, so the rerun continues it (and, cross-slot,
+ * settles what it left parked under its id).
+ */
+export async function resolveRun(client: Redis | Cluster, prefix: string, intent: string): Promise<ResolvedRun> {
+  const current = (await client.get(currentRunKey(prefix, intent))) || intent;
+  const state = await client.hget(journalKey(prefix, current), 'state');
+  if (state === null) return { runId: current, key: journalKey(prefix, current), continues: false };
+  if (!runFinished(state as RunState)) return { runId: current, key: journalKey(prefix, current), continues: true };
+  const runId = nextRunId(intent, current);
+  return { runId, key: journalKey(prefix, runId), after: current, continues: false };
+}
+
+/** Makes `runId` the intent's current run (before its journal is written, so a crash between the two is harmless). */
+export async function claimRun(client: Redis | Cluster, prefix: string, intent: string, runId: string): Promise<void> {
+  if (runId === intent) return; // the first run is current without a pointer
+  await client.set(currentRunKey(prefix, intent), runId);
 }
 
 /** Starts a run, or continues it: the first plan and start time are kept, the rest refreshed. */

@@ -28,12 +28,29 @@ export function journalPattern(prefix: string): string {
 }
 
 /**
- * A run is named by what it moves, so running the same command again continues the same run
- * (and `migrate status` shows one line per intent, not one per attempt).
+ * What a run moves (prefix, source, target, names, states), hashed: the id of the first run of
+ * that intent, and the stem of the later ones (`<intent>-2`, `-3`…). Rerunning the same command
+ * continues the intent's current run while it is unfinished (interrupted, killed); once it has
+ * finished, the next migration starts a new run, so two migrations never share one journal.
  */
 export function runIdOf(input: { prefix: string; from: string; to?: string; names?: string[]; states: string[] }): string {
   const canonical = JSON.stringify([input.prefix, input.from, input.to ?? null, [...(input.names ?? [])].sort(), [...input.states].sort()]);
   return createHash('sha1').update(canonical).digest('hex').slice(0, 12);
+}
+
+/**
+ * The intent's current run id (a plain string). Not under `queuectl:migrate:` so listJournals
+ * never reads it as a journal. Absent until a second run exists: then the first run (id = intent)
+ * is current, which is also how journals of earlier releases are found and continued.
+ */
+export function currentRunKey(prefix: string, intent: string): string {
+  return `${prefix}:queuectl:migrate-current:${intent}`;
+}
+
+/** The run after `runId` of the same intent: `<intent>` → `<intent>-2` → `<intent>-3`. */
+export function nextRunId(intent: string, runId: string): string {
+  const n = runId.startsWith(`${intent}-`) ? Number(runId.slice(intent.length + 1)) : 1;
+  return `${intent}-${Number.isInteger(n) && n > 0 ? n + 1 : 2}`;
 }
 
 /** Redis Cluster hash tag of a key (the part hashed), per the cluster spec. */

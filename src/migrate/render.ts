@@ -2,7 +2,7 @@ import { renderTable } from '../ui/table.js';
 import { dict } from '../util/dict.js';
 import { MOVABLE_STATES } from './keys.js';
 import type { Moves } from './apply.js';
-import type { JournalRecord } from './journal.js';
+import { runFinished, type JournalRecord } from './journal.js';
 import { movingTotal, STAY_REASONS, type Plan } from './plan.js';
 
 const REASON_TEXT: Record<string, string> = {
@@ -82,10 +82,12 @@ export function renderStatus(runs: JournalRecord[], color = false): string {
     r.id,
     r.source,
     r.to ?? 'by name',
+    r.states.join(','),
     r.state,
     `${r.moved}/${Math.max(r.planned, r.moved)}`,
-    r.state === 'done' ? (r.left > 0 ? `${r.left} not moved` : 'finished') : 'rerun the same command to continue',
+    runFinished(r.state) ? (r.left > 0 ? `${r.left} not moved` : 'finished') : 'rerun the same command to continue',
+    new Date(r.started || r.updated).toISOString(),
     new Date(r.updated).toISOString(),
   ]);
-  return renderTable(['run', 'from', 'to', 'state', 'moved', 'left', 'updated'], rows, { color, alignRight: [4] });
+  return renderTable(['run', 'from', 'to', 'states', 'state', 'moved', 'left', 'started', 'updated'], rows, { color, alignRight: [5] });
 }
