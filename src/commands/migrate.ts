@@ -1,10 +1,11 @@
 import type { Context } from '../context.js';
-import { ExitCode, InterruptedError, QueuectlError } from '../errors.js';
+import { ExitCode, InterruptedError, QueuectlError, UsageError } from '../errors.js';
 import type { RedisHandle } from '../redis/types.js';
 import { toRedisError } from '../redis/errors.js';
 import type { Topology } from '../topology/types.js';
 import { deleteQueueKeys, watchDrain, sampleQueue } from '../migrate/drain.js';
-import { claimRun, closeJournal, listJournals, openJournal, resolveRun } from '../migrate/journal.js';
+import { claimRun, closeJournal, listJournals, openJournal, resolveRun, type ResolvedRun } from '../migrate/journal.js';
+import { acquireRunLease, type RunLease } from '../migrate/run-lease.js';
 import { engineFor } from '../migrate/engine.js';
 import { runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
@@ -45,9 +46,36 @@ export async function runStatus(_raw: Record<string, unknown>, ctx: Context): Pr
 }
 
 async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string, topology: Topology, routing: Routing): Promise<number> {
-  const client = handle.client;
   const intent = runIdOf({ prefix, from: opts.from, to: routing.to, names: opts.names, states: opts.states });
-  const { runId, key: jKey, continues } = await resolveRun(client, prefix, intent);
+  if (opts.dryRun) return moveRun(opts, ctx, handle, prefix, topology, routing, intent, await resolveRun(handle.client, prefix, intent));
+  const { run, lease } = await holdRun(handle.client, prefix, intent, ctx);
+  try {
+    return await moveRun(opts, ctx, handle, prefix, topology, routing, intent, run);
+  } finally {
+    await lease.release();
+  }
+}
+
+/**
+ * The run this process works on, with its lease: a second process on the same run is refused up
+ * front, before it plans or touches the journal. The run is resolved again once the lease is
+ * ours, since it may have finished while we waited for it.
+ */
+async function holdRun(client: RedisHandle['client'], prefix: string, intent: string, ctx: Context): Promise<{ run: ResolvedRun; lease: RunLease }> {
+  const note = (m: string) => ctx.out.note(m);
+  let run = await resolveRun(client, prefix, intent);
+  for (;;) {
+    const lease = await acquireRunLease(client, prefix, run.runId, { signal: ctx.signal, note });
+    const now = await resolveRun(client, prefix, intent);
+    if (now.runId === run.runId) return { run, lease };
+    await lease.release();
+    run = now;
+  }
+}
+
+async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string, topology: Topology, routing: Routing, intent: string, run: ResolvedRun): Promise<number> {
+  const client = handle.client;
+  const { runId, key: jKey, continues } = run;
   if (continues && !opts.dryRun) ctx.out.note(`Continuing run ${runId}, which did not finish.`);
   // On a cluster with one hash tag per queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
   const engine = engineFor(handle.mode, prefix, routing, jKey, runId);
@@ -55,6 +83,8 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
   const scan = () => engine.scan({ client, prefix, topology, routing, states: opts.states, batch: opts.batch, signal: ctx.signal });
   let mark = Date.now();
   const plan = await scan();
+  // A plan cut short by Ctrl-C is partial: never print it, or move by it, as if it were complete.
+  if (ctx.signal.aborted) throw new InterruptedError(`interrupted while planning ${opts.from}; nothing was moved`, opts.dryRun ? 'rerun the dry run' : 'rerun the same command');
   const planMs = Date.now() - mark;
   const problemsBefore = problemStays(plan).length > 0;
   const total = movingTotal(plan);
@@ -92,6 +122,10 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
 
   mark = Date.now();
   const remaining = await scan();
+  if (ctx.signal.aborted) {
+    await closeJournal(client, jKey, 'interrupted', Math.max(0, total - result.total)).catch(() => undefined);
+    throw new InterruptedError(`interrupted while verifying, after moving ${result.total} job(s) from ${opts.from} (run ${runId})`, 'rerun the same command to verify and finish the run');
+  }
   const afterCounts = await engine.count(client, prefix, routing.dests, opts.states);
   const check = verify({ planned: plan, moved: result.moved, after: remaining, before, afterCounts, follow: opts.follow });
   const left = movingTotal(remaining);
@@ -110,6 +144,9 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
 
 async function drain(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string): Promise<number> {
   const client = handle.client;
+  // The confirmation is checked before the wait, not after minutes of it.
+  if (opts.confirm !== undefined && opts.confirm !== opts.from) throw new UsageError(`--confirm=${opts.confirm} does not match "${opts.from}"`, `pass --confirm=${opts.from}`);
+  if (opts.confirm === undefined && !ctx.prompt.interactive) throw new UsageError(`deleting the keys of ${opts.from} after the drain needs a typed confirmation and stdin is not a terminal`, `pass --confirm=${opts.from}`);
   const start = await sampleQueue(client, prefix, opts.from);
   const initial = start.pending + start.active;
   ctx.out.note(`Draining ${opts.from}: ${start.pending} pending, ${start.active} active; waiting for old workers to empty it and for ${opts.quietMs / 1000}s without new jobs.`);

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../src/commands/migrate.js';
+import { InterruptedError, UsageError } from '../src/errors.js';
+import { journalKey, runIdOf } from '../src/migrate/keys.js';
+import { runLeaseKey } from '../src/migrate/run-lease.js';
+import { bin, repoRoot } from './helpers/cli.js';
+import { testContext } from './helpers/context.js';
+import { client, redisUrl, uniqueName } from './helpers/redis.js';
+import { yamlFor } from './migrate-fixture.js';
+import { seedLegacy } from './migrate-seed.js';
+
+// The run's lifecycle around the move itself: one process per run, Ctrl-C while planning, and a
+// drain whose confirmation is checked before its wait.
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function legacyOf(jobs: number) {
+  const legacy = uniqueName('legacy');
+  const [a, b] = [uniqueName('qa'), uniqueName('qb')];
+  await seedLegacy(client(), { queue: legacy, jobs, names: ['a.process', 'b.second'] });
+  return { legacy, a, b, yaml: yamlFor(legacy, a, b) };
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('migrate run lifecycle', () => {
+  it('a second migrate of the same run is refused up front; the first verifies normally', async () => {
+    const s = await legacyOf(600);
+    const dir = mkdtempSync(join(tmpdir(), 'queuectl-lifecycle-'));
+    dirs.push(dir);
+    const config = join(dir, 'queuectl.yaml');
+    writeFileSync(config, s.yaml);
+    // The first process moves slowly (--rate), so the second starts while it works.
+    const first = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, 'migrate', '--from', s.legacy, '--yes', '--json', '--rate', '300', '--states', 'wait,prioritized,delayed,failed', '-c', config, '--redis', redisUrl()], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', REDIS_URL: '', QUEUECTL_CONFIG: '' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    const redis = client();
+    // The first run of this intent has the intent's id; it holds the run once jobs moved.
+    const runId = runIdOf({ prefix: 'bull', from: s.legacy, states: ['wait', 'prioritized', 'delayed', 'failed'] });
+    await until(async () => Number((await redis.hget(journalKey('bull', runId), 'moved')) ?? 0) > 0, 'the first run to move jobs');
+
+    const second = testContext({ yaml: s.yaml, json: true, yes: true });
+    const refused = run({ from: s.legacy, states: 'wait,prioritized,delayed,failed' }, second.ctx);
+    await expect(refused).rejects.toThrow(UsageError);
+    await expect(refused).rejects.toThrow(new RegExp(`run ${runId} is in progress since \\d{4}-.* by .+/pid \\d+`));
+    expect(second.stdout()).toBe('');
+    expect(await redis.exists(runLeaseKey('bull', runId))).toBe(1);
+
+    const done = await first;
+    expect(done.code, done.stderr).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ runId, verified: true, problems: [] });
+    expect(await redis.exists(runLeaseKey('bull', runId))).toBe(0);
+  });
+
+  it('Ctrl-C while planning: exit 130 "interrupted while planning", no partial plan, nothing moved', async () => {
+    const s = await legacyOf(3000);
+    const redis = client();
+    for (const dryRun of [true, false]) {
+      const controller = new AbortController();
+      // Abort once the plan's first classify call reached Redis: the plan is then mid-way.
+      const monitor = await client().monitor();
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (/^eval/i.test(args[0] ?? '') && args.some((a) => a.includes(s.legacy))) controller.abort();
+      });
+      const t = testContext({ yaml: s.yaml, yes: true, signal: controller.signal });
+      const planning = run({ from: s.legacy, batch: '1', dryRun }, t.ctx);
+      await expect(planning).rejects.toThrow(InterruptedError);
+      await expect(planning).rejects.toThrow(/interrupted while planning/);
+      monitor.disconnect();
+      expect(t.stdout() + t.stderr()).not.toMatch(/Plan:|Nothing to move|Dry run|moved 0 of/);
+      expect((await redis.llen(`bull:${s.a}:wait`)) + (await redis.llen(`bull:${s.b}:wait`))).toBe(0);
+    }
+  });
+
+  it('drain: a wrong or missing --confirm is refused before the wait, not after it', async () => {
+    const s = await legacyOf(40); // no worker: the drain would wait forever
+    for (const confirm of ['wrong', undefined]) {
+      const t = testContext({ yaml: s.yaml });
+      const started = Date.now();
+      await expect(run({ from: s.legacy, strategy: 'drain', quietFor: '0', confirm }, t.ctx)).rejects.toThrow(confirm ? /--confirm=wrong does not match/ : /needs a typed confirmation/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(t.stderr()).not.toContain('left of');
+    }
+    expect(await client().llen(`bull:${s.legacy}:wait`)).toBeGreaterThan(0);
+  });
+});
