@@ -126,6 +126,7 @@ Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis er
     .option('--quiet-for <dur>', 'with --follow or --strategy drain: how long the source must stay quiet (default 10s)')
     .addOption(new Option('--strategy <strategy>', 'move the jobs, or let old workers drain the queue and then delete it').choices(['move', 'drain']).default('move'))
     .option('--confirm <name>', 'with --strategy drain: the queue name, confirming key deletion off a terminal')
+    .option('--include-failed', 'with --strategy drain: also delete the failed jobs left behind (by default the delete refuses while any remain)')
     .addHelpText('after', `
 Each batch is one Lua script: a job is either still in the source or fully in its destination
 (same id, data, options, attempts, timestamps, priority, due time, logs, deduplication key), so a

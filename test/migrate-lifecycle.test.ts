@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Queue, Worker } from 'bullmq';
 import { run } from '../src/commands/migrate.js';
 import { InterruptedError, UsageError } from '../src/errors.js';
 import { journalKey, runIdOf } from '../src/migrate/keys.js';
 import { runLeaseKey } from '../src/migrate/run-lease.js';
 import { bin, repoRoot } from './helpers/cli.js';
 import { testContext } from './helpers/context.js';
-import { client, redisUrl, uniqueName } from './helpers/redis.js';
+import { bullConnection, client, redisUrl, uniqueName } from './helpers/redis.js';
 import { yamlFor } from './migrate-fixture.js';
 import { seedLegacy } from './migrate-seed.js';
 
@@ -99,6 +100,52 @@ describe('migrate run lifecycle', () => {
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(t.stderr()).not.toContain('left of');
     }
+    expect(await client().llen(`bull:${s.legacy}:wait`)).toBeGreaterThan(0);
+  });
+
+  it('drain: failed jobs are listed by state and never deleted unless --include-failed', async () => {
+    const legacy = uniqueName('legacy');
+    const yaml = yamlFor(legacy, uniqueName('qa'), uniqueName('qb'));
+    const q = new Queue(legacy, { connection: bullConnection() });
+    const worker = new Worker(legacy, async (job) => {
+      if (job.data.fail) throw new Error('boom');
+    }, { connection: bullConnection() });
+    for (let i = 0; i < 3; i++) await q.add('a.process', { fail: true }, { attempts: 1 });
+    await q.add('a.process', { fail: false });
+    await until(async () => (await q.getFailedCount()) === 3 && (await q.getCompletedCount()) === 1, '3 failed and 1 completed job');
+    await worker.close();
+    await q.close();
+
+    const refused = testContext({ yaml });
+    expect(await run({ from: legacy, strategy: 'drain', quietFor: '0', confirm: legacy }, refused.ctx)).toBe(1);
+    expect(refused.stdout()).toContain('3 failed job(s), 1 completed job(s)');
+    expect(refused.stdout()).toContain(`queuectl migrate --from ${legacy} --states failed`);
+    expect(refused.stdout()).toContain('--include-failed');
+    expect(await client().zcard(`bull:${legacy}:failed`)).toBe(3);
+
+    const json = testContext({ yaml, json: true });
+    expect(await run({ from: legacy, strategy: 'drain', quietFor: '0', confirm: legacy }, json.ctx)).toBe(1);
+    expect(json.json()).toMatchObject({ deletedKeys: 0, kept: { failed: 3, completed: 1 } });
+
+    const asked = testContext({ yaml });
+    expect(await run({ from: legacy, strategy: 'drain', quietFor: '0', confirm: legacy, includeFailed: true }, asked.ctx)).toBe(0);
+    expect(asked.stdout()).toMatch(/Deleted \d+ key\(s\) of .*: 3 failed job\(s\), 1 completed job\(s\)/);
+    expect(await client().exists(`bull:${legacy}:failed`)).toBe(0);
+  });
+
+  it('drain: says when no worker consumes the queue, and what to do', async () => {
+    const s = await legacyOf(44);
+    const controller = new AbortController();
+    const t = testContext({ yaml: s.yaml, signal: controller.signal });
+    const draining = run({ from: s.legacy, strategy: 'drain', quietFor: '0', confirm: s.legacy }, t.ctx);
+    try {
+      await until(async () => t.stderr().includes('no worker is connected'), 'the no-worker warning');
+    } finally {
+      controller.abort();
+    }
+    await expect(draining).rejects.toThrow(InterruptedError);
+    expect(t.stderr()).toMatch(new RegExp(`no worker is connected to ${s.legacy}: nothing will drain its \\d+ job\\(s\\)`));
+    expect(t.stderr()).toContain(`queuectl migrate --from ${s.legacy}`);
     expect(await client().llen(`bull:${s.legacy}:wait`)).toBeGreaterThan(0);
   });
 });

@@ -15,6 +15,8 @@ export interface MigrateOptions {
   quietMs: number;
   strategy: 'move' | 'drain';
   confirm?: string;
+  /** With --strategy drain: delete the failed jobs left behind too (never by default). */
+  includeFailed: boolean;
 }
 
 const MAX_BATCH = 10_000;
@@ -41,6 +43,7 @@ export function parseMigrateOptions(raw: Record<string, unknown>): MigrateOption
   if (raw.quietFor !== undefined && !raw.follow && raw.strategy !== 'drain') throw new UsageError('--quiet-for only makes sense with --follow or --strategy drain', 'add --follow');
   const strategy = (raw.strategy ?? 'move') as string;
   if (strategy !== 'move' && strategy !== 'drain') throw new UsageError(`--strategy must be move or drain, got "${strategy}"`, 'move copies jobs over; drain waits for old workers to empty the queue');
+  if (raw.includeFailed && strategy !== 'drain') throw new UsageError('--include-failed only makes sense with --strategy drain', 'to move failed jobs instead, add failed to --states');
   const names = list(raw.names);
   if (names !== undefined && names.length === 0) throw new UsageError('--names is empty', 'e.g. --names smartupload.process,smartupload.autoCommit');
   return {
@@ -55,5 +58,6 @@ export function parseMigrateOptions(raw: Record<string, unknown>): MigrateOption
     quietMs,
     strategy,
     confirm: raw.confirm as string | undefined,
+    includeFailed: Boolean(raw.includeFailed),
   };
 }
