@@ -57,6 +57,17 @@ describe('drift', () => {
     expect(drift(topology, facts({ queues: [done] }))).toEqual([]);
   });
 
+  it('names the --states that moves what the legacy queue holds: never a migrate that moves nothing', () => {
+    const message = (counts: Partial<QueueCounts>) => drift(topology, facts({ queues: [q('eccb-smart-upload', 'legacy', { counts: { ...zero, ...counts } })] }))[0]!.message;
+    expect(message({ failed: 50 })).toContain('run: queuectl migrate --from eccb-smart-upload --states failed ');
+    expect(message({ waiting: 3, failed: 1 })).toContain('run: queuectl migrate --from eccb-smart-upload --states wait,prioritized,delayed,failed ');
+    expect(message({ delayed: 3 })).toContain('run: queuectl migrate --from eccb-smart-upload (');
+    expect(message({ active: 2 })).toContain('let the old workers finish them');
+    expect(message({ active: 2 })).not.toContain('queuectl migrate');
+    const failedOnly = facts({ misrouted: [{ queue: 'eccb-ocr', name: 'smartupload.process', count: 3, active: 0, failed: 3, examples: ['17'] }] });
+    expect(drift(topology, failedOnly)[0]!.message).toMatch(/run: queuectl migrate --from eccb-ocr --states failed$/);
+  });
+
   it('flags an undeclared queue with keys', () => {
     expect(rules(facts({ queues: [q('stray', 'undeclared', { counts: { ...zero, waiting: 1 } })] }))).toEqual(['error:queue-undeclared:stray']);
   });

@@ -62,7 +62,7 @@ describe('queuectl migrate (command)', () => {
     const doc = t.json();
     expect(doc.moved).toEqual({ [s.a]: 30, [s.b]: 20 });
     expect(doc.verified).toBe(true);
-    expect(doc.skipped).toEqual([{ reason: 'unowned', count: 3, examples: expect.any(Array), names: { 'c.nobody': 3 } }]);
+    expect(doc.skipped).toEqual([{ reason: 'unowned', count: 3, examples: expect.any(Array), names: { 'c.nobody': 3 }, states: { wait: 3 }, next: expect.stringContaining("add the name to a queue's jobs") }]);
     const redis = client();
     expect(await redis.llen(`bull:${s.a}:wait`)).toBe(30);
     expect(await redis.zcard(`bull:${s.b}:delayed`)).toBe(20);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { run } from '../src/commands/migrate.js';
+import { run as checkRun } from '../src/commands/topology-check.js';
 import { InterruptedError, UsageError } from '../src/errors.js';
 import { journalKey, runIdOf } from '../src/migrate/keys.js';
 import { runLeaseKey } from '../src/migrate/run-lease.js';
@@ -147,5 +148,45 @@ describe('migrate run lifecycle', () => {
     expect(t.stderr()).toMatch(new RegExp(`no worker is connected to ${s.legacy}: nothing will drain its \\d+ job\\(s\\)`));
     expect(t.stderr()).toContain(`queuectl migrate --from ${s.legacy}`);
     expect(await client().llen(`bull:${s.legacy}:wait`)).toBeGreaterThan(0);
+  });
+
+  it('failed and completed jobs left behind are listed with the command that moves them; check and migrate agree', async () => {
+    const legacy = uniqueName('legacy');
+    const [a, b] = [uniqueName('qa'), uniqueName('qb')];
+    const yaml = yamlFor(legacy, a, b);
+    const q = new Queue(legacy, { connection: bullConnection() });
+    const worker = new Worker(legacy, async (job) => {
+      if (job.data.fail) throw new Error('boom');
+    }, { connection: bullConnection() });
+    for (let i = 0; i < 5; i++) await q.add('a.process', { fail: true }, { attempts: 1 });
+    await q.add('b.second', { fail: false });
+    await until(async () => (await q.getFailedCount()) === 5 && (await q.getCompletedCount()) === 1, '5 failed and 1 completed job');
+    await worker.close();
+    await q.add('a.process', { later: true });
+    await q.close();
+
+    // The default states move the waiting job and say what moves the failed ones.
+    const first = testContext({ yaml, yes: true });
+    expect(await run({ from: legacy }, first.ctx)).toBe(0);
+    expect(first.stdout()).toContain(`5 failed job(s): not in --states; to move them: queuectl migrate --from ${legacy} --states failed`);
+    expect(first.stdout()).toContain('1 completed job(s): finished jobs never move');
+    const plan = testContext({ yaml, json: true });
+    await run({ from: legacy, dryRun: true }, plan.ctx);
+    expect(plan.json().left).toEqual([
+      { state: 'failed', count: 5, next: expect.stringContaining(`queuectl migrate --from ${legacy} --states failed`) },
+      { state: 'completed', count: 1, next: expect.any(String) },
+    ]);
+
+    // topology check names the same command, and running it leaves check nothing to say.
+    const check = testContext({ yaml, json: true });
+    await checkRun({}, check.ctx);
+    const finding = check.json().findings.find((f: { rule: string }) => f.rule === 'legacy-has-jobs');
+    expect(finding.message).toContain(`run: queuectl migrate --from ${legacy} --states failed `);
+    const second = testContext({ yaml, json: true, yes: true });
+    expect(await run({ from: legacy, states: 'failed' }, second.ctx)).toBe(0);
+    expect(second.json().moved).toEqual({ [a]: 5 });
+    const again = testContext({ yaml, json: true });
+    await checkRun({}, again.ctx);
+    expect(again.json().findings.filter((f: { rule: string; queue?: string }) => f.queue === legacy)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import type { LiveQueue } from '../inspect/types.js';
 import { lint } from '../topology/lint.js';
+import { migrateCommand, statesToMove } from '../migrate/advice.js';
 import type { Finding, Topology } from '../topology/types.js';
 import type { LiveFacts, MisroutedJobs, WorkerConnection } from './types.js';
 
@@ -105,17 +106,25 @@ function queueFindings(topology: Topology, q: LiveQueue): Finding[] {
   return spec ? metaDrift(spec.concurrency, spec.rateLimit, q) : [];
 }
 
-/** Jobs that still need a home; completed ones are history and stay. */
+/**
+ * Jobs that still need a home; completed ones are history and stay. The command named moves what
+ * is there: with only failed jobs left, a plain `migrate --from` would move nothing (and send the
+ * person back here), so it names `--states failed`.
+ */
 function legacyJobs(q: LiveQueue): Finding[] {
   const c = q.counts;
   const pending = c.waiting + c.prioritized + c.delayed + c.active + c.failed;
   if (!q.exists || pending === 0) return [];
+  const movable = c.waiting + c.prioritized + c.delayed + c.failed;
   const activeNote = c.active > 0 ? ` (${c.active} active: let old workers finish those)` : '';
+  const next = movable === 0
+    ? 'let the old workers finish them; nothing else is needed until then'
+    : `run: ${migrateCommand(q.name, { states: statesToMove({ wait: c.waiting, prioritized: c.prioritized, delayed: c.delayed, failed: c.failed }) })} (its --dry-run shows what would stay: names no queue owns need an owner, or the old workers to finish them before migrate --strategy drain removes the queue)`;
   return [{
     rule: 'legacy-has-jobs',
     severity: 'error',
     queue: q.name,
-    message: `legacy queue still holds ${pending} job${pending === 1 ? '' : 's'} (${describeCounts(q, false)})${activeNote} — run: queuectl migrate --from ${q.name} (its --dry-run shows what would stay: names no queue owns need an owner, or the old workers to finish them before migrate --strategy drain removes the queue)`,
+    message: `legacy queue still holds ${pending} job${pending === 1 ? '' : 's'} (${describeCounts(q, false)})${activeNote} — ${next}`,
   }];
 }
 
@@ -152,11 +161,13 @@ function misrouted(topology: Topology, m: MisroutedJobs, deep: boolean): Finding
   const examples = m.examples.length > 0 ? ` (e.g. ${m.examples.join(', ')})` : '';
   const where = owner ? `, owned by ${owner.name}` : ', a name no queue owns (declare its owner first)';
   const active = m.active > 0 ? `; ${m.active} active, moved once finished` : '';
+  const failed = m.failed ?? 0;
+  const states = statesToMove({ wait: m.count - m.active - failed, failed });
   return {
     rule: 'job-misrouted',
     severity: 'error',
     queue: m.queue,
-    message: `${count} named ${m.name}${examples}${where}${active} — run: queuectl migrate --from ${m.queue}`,
+    message: `${count} named ${m.name}${examples}${where}${active} — run: ${migrateCommand(m.queue, { states: states.length > 0 ? states : undefined })}`,
   };
 }
 

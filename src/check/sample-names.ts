@@ -69,21 +69,22 @@ export async function findMisrouted(
   )) as number[];
   const found = new Map<string, MisroutedJobs>();
 
-  const readRanges = async (ranges: { key: string; type: 'list' | 'zset'; active: boolean; range: [number, number] }[]) => {
+  const readRanges = async (ranges: { key: string; type: 'list' | 'zset'; active: boolean; failed?: boolean; range: [number, number] }[]) => {
     const idLists = (await execReads(
       client,
       ranges.map(({ key, type, range }) => [type === 'list' ? 'lrange' : 'zrange', key, range[0], range[1]] as Cmd),
     )) as (string[] | null)[];
     // null: the key is not of the expected type (execReads maps WRONGTYPE to null).
-    const jobs = ranges.flatMap((r, i) => (idLists[i] ?? []).map((id) => ({ id, active: r.active })));
+    const jobs = ranges.flatMap((r, i) => (idLists[i] ?? []).map((id) => ({ id, active: r.active, failed: r.failed === true })));
     const names = (await execReads(client, jobs.map(({ id }) => ['hget', base + id, 'name'] as Cmd))) as (string | null)[];
-    jobs.forEach(({ id, active }, i) => {
+    jobs.forEach(({ id, active, failed }, i) => {
       const name = names[i];
       // A null name: the job was removed between the two reads.
       if (name === null || name === undefined || owns.has(name)) return;
-      const entry = found.get(name) ?? { queue, name, count: 0, active: 0, examples: [] };
+      const entry = found.get(name) ?? { queue, name, count: 0, active: 0, failed: 0, examples: [] };
       entry.count++;
       if (active) entry.active++;
+      if (failed) entry.failed = (entry.failed ?? 0) + 1;
       if (entry.examples.length < keep) entry.examples.push(id);
       found.set(name, entry);
     });
@@ -94,13 +95,13 @@ export async function findMisrouted(
     for (const [i, { state, type }] of SAMPLED_STATES.entries()) {
       for (const range of batchRanges(lengths[i] ?? 0, batch)) {
         if (options.signal?.aborted) throw new InterruptedError('topology check interrupted', 'it wrote nothing; rerun it');
-        await readRanges([{ key: base + state, type, active: state === 'active', range }]);
+        await readRanges([{ key: base + state, type, active: state === 'active', failed: state === 'failed', range }]);
       }
     }
   } else {
     await readRanges(
       SAMPLED_STATES.flatMap(({ state, type }, i) =>
-        sampleRanges(lengths[i] ?? 0, options.sample).map((range) => ({ key: base + state, type, active: state === 'active', range })),
+        sampleRanges(lengths[i] ?? 0, options.sample).map((range) => ({ key: base + state, type, active: state === 'active', failed: state === 'failed', range })),
       ),
     );
   }

@@ -9,6 +9,8 @@ export interface MisroutedJobs {
   count: number;
   /** How many of them are active: migrate cannot move those until they finish. */
   active: number;
+  /** How many of them are failed: only `migrate --states …,failed` moves those. */
+  failed?: number;
   /** A few job ids, for the report. */
   examples: string[];
 }

@@ -11,7 +11,7 @@ import { runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
 import { movingTotal, problemStays } from '../migrate/plan.js';
 import { createProgress } from '../migrate/progress.js';
-import { migrateDocument, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
+import { migrateDocument, renderLeftOut, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
 import { buildRouting, type Routing } from '../migrate/routing.js';
 import { verify } from '../migrate/verify.js';
 
@@ -135,7 +135,7 @@ async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, 
   ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings }));
   const movedLine = Object.entries(result.moved).map(([d, row]) => `${d} ${Object.values(row).reduce((a, n) => a + (n ?? 0), 0)}`).join(', ');
   ctx.out.print(`Moved ${result.total} job(s) from ${opts.from}${movedLine ? ` → ${movedLine}` : ''} (run ${runId}).`);
-  const stays = renderStays(remaining, ctx.out.color);
+  const stays = [...renderStays(remaining, ctx.out.color), ...renderLeftOut(remaining)];
   if (stays.length > 0) ctx.out.print(stays.join('\n'));
   if (check.verified) ctx.out.print('Verified: counts per destination and state balance.');
   else for (const problem of check.problems) ctx.out.warn(`verification: ${problem}`);

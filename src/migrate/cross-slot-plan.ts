@@ -41,7 +41,7 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
       for (const [d, flat] of verdicts) {
         for (let i = 0; i < flat.length; i += 2) {
           if (flat[i + 1] === 'ok' || flat[i + 1] === 'copied') addMove(plan, routing.dests[d - 1], state);
-          else addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]]);
+          else addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]], undefined, state);
         }
       }
       plan.scanned += recordStays(plan, stays, routing, topology, state) + jobs.length / 3;
@@ -49,7 +49,7 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
     }
   }
   await countParked(options, plan, run);
-  await addNeverMoving(client, plan, src);
+  await addNeverMoving(client, plan, src, !routing.fromDeclared);
   return plan;
 }
 

@@ -15,7 +15,12 @@ export interface StayGroup {
   examples: string[];
   /** Count per job name. */
   names: Record<string, number>;
+  /** Count per state the jobs are in (`wait`, `failed`, `active`, `waiting-children`…), when known. */
+  states: Record<string, number>;
 }
+
+/** States a plan may leave without reading them: movable ones outside --states, and completed. */
+export type LeftState = MovableState | 'completed';
 
 /** What a migration will do. Pure data: printable, JSON-able, built by counting, never by listing jobs. */
 export interface Plan {
@@ -34,16 +39,22 @@ export interface Plan {
   routedStays: Record<string, Partial<Record<MovableState, number>>>;
   /** Jobs left alone on purpose: owned by a declared source, or outside --names. */
   untouched: { owned: number; filtered: number };
+  /**
+   * Jobs in states this plan does not read, left where they are: movable states outside --states
+   * (failed, by default), and a legacy source's completed jobs (history: no --states moves them).
+   */
+  outside: Partial<Record<LeftState, number>>;
   scanned: number;
 }
 
 export function emptyPlan(routing: Routing, states: MovableState[]): Plan {
-  return { from: routing.from, to: routing.to, states, names: routing.names, moves: dict(), stays: {}, routedStays: dict(), untouched: { owned: 0, filtered: 0 }, scanned: 0 };
+  return { from: routing.from, to: routing.to, states, names: routing.names, moves: dict(), stays: {}, routedStays: dict(), untouched: { owned: 0, filtered: 0 }, outside: {}, scanned: 0 };
 }
 
-export function addStay(plan: Plan, reason: StayReason, count: number, examples: string[], name?: string): void {
-  const group = (plan.stays[reason] ??= { reason, count: 0, examples: [], names: dict() });
+export function addStay(plan: Plan, reason: StayReason, count: number, examples: string[], name?: string, state?: string): void {
+  const group = (plan.stays[reason] ??= { reason, count: 0, examples: [], names: dict(), states: dict() });
   group.count += count;
+  if (state !== undefined) group.states[state] = (group.states[state] ?? 0) + count;
   for (const id of examples) if (group.examples.length < EXAMPLES) group.examples.push(id);
   if (name !== undefined) group.names[name] = (group.names[name] ?? 0) + count;
 }
@@ -84,10 +95,10 @@ export function recordStays(plan: Plan, stays: string[], routing: Routing, topol
     const [id, reason, name] = [stays[i], stays[i + 1], stays[i + 2]];
     const route = routeName(routing, topology, name);
     if (reason !== 'unrouted') {
-      addStay(plan, reason as StayReason, 1, [id], name || undefined);
+      addStay(plan, reason as StayReason, 1, [id], name || undefined, state);
       if (name && 'dest' in route) addTo(plan.routedStays, route.dest, state, 1);
     } else if ('stay' in route) {
-      if (route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name);
+      if (route.stay === 'unowned') addStay(plan, 'unowned', 1, [id], name, state);
       else plan.untouched[route.stay] += 1;
     }
   }

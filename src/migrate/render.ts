@@ -3,7 +3,8 @@ import { dict } from '../util/dict.js';
 import { MOVABLE_STATES } from './keys.js';
 import type { Moves } from './apply.js';
 import { runFinished, type JournalRecord } from './journal.js';
-import { movingTotal, STAY_REASONS, type Plan } from './plan.js';
+import { movingTotal, STAY_REASONS, type LeftState, type Plan } from './plan.js';
+import { migrateCommand } from './advice.js';
 
 const REASON_TEXT: Record<string, string> = {
   unowned: 'no declared queue owns the name',
@@ -16,6 +17,42 @@ const REASON_TEXT: Record<string, string> = {
   'missing-hash': 'listed but its job hash is gone',
 };
 
+/** What finishes the jobs that stay for each reason: a command, or what has to happen first. */
+function nextStep(reason: string, plan: Plan): string {
+  const from = plan.from;
+  switch (reason) {
+    case 'unowned': return "add the name to a queue's jobs: in the topology (or pass --to <queue>), then rerun";
+    case 'active': return 'old workers are running them: rerun once they finish (those that fail move with --states failed)';
+    case 'flow': return 'flow jobs never move: let the old workers finish them';
+    case 'scheduler': return `move the job scheduler to the queue owning its name (remove it from ${from}); old workers finish the jobs it made`;
+    case 'collision': return `compare both jobs (queuectl inspect job <destination> <id>, queuectl inspect job ${from} <id>), remove the one you do not want (BullMQ Job.remove), then rerun`;
+    case 'dedup-conflict': return "rerun once the destination's deduplication key expires or its job finishes";
+    case 'locked': return 'a worker holds them: rerun once it lets go';
+    case 'missing-hash': return `leftovers of removed jobs: they go when ${from} is deleted (--strategy drain)`;
+    default: return '';
+  }
+}
+
+/**
+ * Jobs the plan left unread, by state, each with what moves it: failed (or any state outside
+ * --states) with the --states that moves it; completed jobs are history and go with the queue.
+ */
+export function leftOut(plan: Plan): { state: LeftState; count: number; next: string }[] {
+  return (Object.entries(plan.outside) as [LeftState, number][]).filter(([, n]) => n > 0).map(([state, count]) => ({
+    state,
+    count,
+    next: state === 'completed'
+      ? `finished jobs never move; they go when ${plan.from} is deleted (${migrateCommand(plan.from)} --strategy drain, once nothing else is left)`
+      : `not in --states; to move them: ${migrateCommand(plan.from, { to: plan.to, names: plan.names, states: [state] })}`,
+  }));
+}
+
+export function renderLeftOut(plan: Plan): string[] {
+  const left = leftOut(plan);
+  if (left.length === 0) return [];
+  return [`Left in ${plan.from}, not read by this run:`, ...left.map((l) => `  ${l.count} ${l.state} job(s): ${l.next}`)];
+}
+
 /** The `migrate --json` document (contract: schema queuectl/migrate@1). */
 export interface MigrateDocument {
   schema: 'queuectl/migrate@1';
@@ -23,7 +60,9 @@ export interface MigrateDocument {
   from: string;
   dryRun: boolean;
   moved: Record<string, number>;
-  skipped: { reason: string; count: number; examples: string[]; names: Record<string, number> }[];
+  skipped: { reason: string; count: number; examples: string[]; names: Record<string, number>; states: Record<string, number>; next: string }[];
+  /** Jobs in states the run did not read (failed outside --states, completed), with what moves them. */
+  left: { state: LeftState; count: number; next: string }[];
   verified: boolean;
   problems: string[];
   plan: Plan;
@@ -37,9 +76,9 @@ export function migrateDocument(input: { runId: string; plan: Plan; remaining: P
   for (const [dest, row] of Object.entries(input.moved)) moved[dest] = Object.values(row).reduce((a, n) => a + (n ?? 0), 0);
   const skipped = STAY_REASONS.flatMap((r) => {
     const g = input.remaining.stays[r];
-    return g && g.count > 0 ? [{ reason: r, count: g.count, examples: g.examples, names: g.names }] : [];
+    return g && g.count > 0 ? [{ reason: r, count: g.count, examples: g.examples, names: g.names, states: g.states ?? {}, next: nextStep(r, input.remaining) }] : [];
   });
-  return { schema: 'queuectl/migrate@1', runId: input.runId, from: input.plan.from, dryRun: input.dryRun, moved, skipped, verified: input.verified, problems: input.problems, plan: input.plan, ...(input.timings ? { timings: input.timings } : {}) };
+  return { schema: 'queuectl/migrate@1', runId: input.runId, from: input.plan.from, dryRun: input.dryRun, moved, skipped, left: leftOut(input.remaining), verified: input.verified, problems: input.problems, plan: input.plan, ...(input.timings ? { timings: input.timings } : {}) };
 }
 
 /** Where a run's time went, ms: the plan scan, the moves, the closing rescan and count. */
@@ -57,8 +96,9 @@ export function renderPlan(plan: Plan, color = false): string {
   lines.push(`Plan: ${plan.from} → ${target} (states: ${plan.states.join(', ')}${plan.names ? `; names: ${plan.names.join(', ')}` : ''})`);
   const rows = Object.entries(plan.moves).map(([dest, row]) => [dest, ...states.map((s) => row[s] ?? 0), movingTotal(plan, dest)]);
   if (rows.length > 0) lines.push(renderTable(['destination', ...states, 'total'], rows, { color, alignRight: states.map((_, i) => i + 1).concat(states.length + 1) }));
-  else lines.push('Nothing to move.');
+  else lines.push(`Nothing to move in ${plan.states.join(', ')}.`);
   lines.push(...renderStays(plan, color));
+  lines.push(...renderLeftOut(plan));
   const { owned, filtered } = plan.untouched;
   if (owned > 0) lines.push(`${owned} job(s) stay because ${plan.from} owns their names.`);
   if (filtered > 0) lines.push(`${filtered} job(s) are outside --names and stay.`);
@@ -70,10 +110,12 @@ export function renderStays(plan: Plan, color = false): string[] {
     const g = plan.stays[r];
     if (!g || g.count === 0) return [];
     const names = Object.entries(g.names).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([n, c]) => `${n} (${c})`).join(', ');
-    return [[r, g.count, REASON_TEXT[r] ?? r, names, g.examples.join(', ')]];
+    const states = Object.entries(g.states ?? {}).map(([st, c]) => `${st} ${c}`).join(', ');
+    return [[r, g.count, states, REASON_TEXT[r] ?? r, names, g.examples.join(', ')]];
   });
   if (rows.length === 0) return [];
-  return [`Staying in ${plan.from}:`, renderTable(['reason', 'jobs', 'why', 'names', 'examples'], rows, { color, alignRight: [1], wrap: { 4: 40 } })];
+  const next = STAY_REASONS.filter((r) => (plan.stays[r]?.count ?? 0) > 0).map((r) => `  ${r}: ${nextStep(r, plan)}`);
+  return [`Staying in ${plan.from}:`, renderTable(['reason', 'jobs', 'in', 'why', 'names', 'examples'], rows, { color, alignRight: [1], wrap: { 5: 40 } }), 'To finish:', ...next];
 }
 
 export function renderStatus(runs: JournalRecord[], color = false): string {

@@ -3,8 +3,8 @@ import type { Topology } from '../topology/types.js';
 import { escapeGlob } from '../redis/scan.js';
 import { STATE_READS } from '../inspect/read-queues.js';
 import { execReads, toNumber, type ReadCommand } from '../inspect/reads.js';
-import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
-import { addMove, addStay, emptyPlan, recordStays, type Plan } from './plan.js';
+import { destinationKeys, MOVABLE_STATES, queuePrefix, type MovableState } from './keys.js';
+import { addMove, addStay, emptyPlan, recordStays, type LeftState, type Plan } from './plan.js';
 import type { Routing } from './routing.js';
 import { withMoveScript } from './apply.js';
 
@@ -62,15 +62,23 @@ export async function scanPlan(options: ScanOptions): Promise<Plan> {
       }
     }
   }
-  await addNeverMoving(client, plan, src);
+  await addNeverMoving(client, plan, src, !routing.fromDeclared);
   return plan;
 }
 
-/** Jobs that never move, for both plans: still being processed, or parents waiting for their children. */
-export async function addNeverMoving(client: Redis | Cluster, plan: Plan, src: string): Promise<void> {
-  const [active, activeIds, children, childIds] = ((await client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4).exec()) ?? []).map((r) => r[1]);
-  if (Number(active) > 0) addStay(plan, 'active', Number(active), activeIds as string[]);
-  if (Number(children) > 0) addStay(plan, 'flow', Number(children), childIds as string[]);
+/**
+ * Jobs that never move, for both plans: still being processed, or parents waiting for their
+ * children; and the jobs the plan leaves unread (`outside`), so it can say which --states moves
+ * them. A declared source's completed jobs are its own history and are not counted.
+ */
+export async function addNeverMoving(client: Redis | Cluster, plan: Plan, src: string, legacy = true): Promise<void> {
+  const left: LeftState[] = [...MOVABLE_STATES.filter((s) => !plan.states.includes(s)), ...(legacy ? ['completed' as const] : [])];
+  const pipe = client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4);
+  for (const state of left) (state === 'wait' ? pipe.llen(src + state) : pipe.zcard(src + state));
+  const [active, activeIds, children, childIds, ...counts] = ((await pipe.exec()) ?? []).map((r) => r[1]);
+  if (Number(active) > 0) addStay(plan, 'active', Number(active), activeIds as string[], undefined, 'active');
+  if (Number(children) > 0) addStay(plan, 'flow', Number(children), childIds as string[], undefined, 'waiting-children');
+  left.forEach((state, i) => Number(counts[i]) > 0 && (plan.outside[state] = Number(counts[i])));
 }
 
 /**
