@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 import { run as check } from '../src/commands/topology-check.js';
 import { run as inspect } from '../src/commands/inspect.js';
 import { run as doctor } from '../src/commands/doctor.js';
+import { run as migrate } from '../src/commands/migrate.js';
+import { RedisError } from '../src/errors.js';
 import type { Context } from '../src/context.js';
 import { bullConnection, client, startRedis, uniqueName } from './helpers/redis.js';
 import { ocrProcYaml, testContext } from './helpers/context.js';
@@ -118,5 +120,19 @@ describe('read-only ACL user', () => {
       const flags = (info?.[2] ?? []) as string[];
       expect({ name, write: flags.includes('write') }).toEqual({ name, write: false });
     }
+  });
+
+  it('migrate --dry-run says it needs script permission (exit 3, one clear line), and changes nothing', async () => {
+    const t = testContext({ yaml, json: true, redis: roUrl });
+    try {
+      const refused = migrate({ from: 'shared', dryRun: true }, t.ctx);
+      await expect(refused).rejects.toThrow(RedisError);
+      await expect(refused).rejects.toThrow(/migrate --dry-run classifies jobs with its move script.*may not run scripts/);
+      await expect(refused).rejects.toMatchObject({ exitCode: 3, hint: expect.stringContaining('+evalsha +eval') });
+      expect(t.stdout()).toBe('');
+    } finally {
+      await t.ctx.close();
+    }
+    expect(await admin.llen(`${prefix}:shared:wait`)).toBe(1);
   });
 });

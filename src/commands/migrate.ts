@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { ExitCode, InterruptedError, QueuectlError, UsageError } from '../errors.js';
+import { ExitCode, InterruptedError, QueuectlError, RedisError, UsageError } from '../errors.js';
 import type { RedisHandle } from '../redis/types.js';
 import { toRedisError } from '../redis/errors.js';
 import type { Topology } from '../topology/types.js';
@@ -82,7 +82,9 @@ async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, 
   if (!opts.dryRun) await engine.prepare(client, (m) => ctx.out.note(m), ctx.signal);
   const scan = () => engine.scan({ client, prefix, topology, routing, states: opts.states, batch: opts.batch, signal: ctx.signal });
   let mark = Date.now();
-  const plan = await scan();
+  const plan = await scan().catch((error: unknown) => {
+    throw (opts.dryRun && scriptsRefused(error, handle)) || error;
+  });
   // A plan cut short by Ctrl-C is partial: never print it, or move by it, as if it were complete.
   if (ctx.signal.aborted) throw new InterruptedError(`interrupted while planning ${opts.from}; nothing was moved`, opts.dryRun ? 'rerun the dry run' : 'rerun the same command');
   const planMs = Date.now() - mark;
@@ -188,4 +190,17 @@ async function drain(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pr
   ctx.out.printJson({ ...document, deletedKeys: deleted, removed: yes ? { failed: last.failed, completed: last.completed } : { failed: 0, completed: 0 } });
   ctx.out.print(yes ? `Deleted ${deleted} key(s) of ${opts.from}: ${what}.` : `Kept the keys of ${opts.from}.`);
   return ExitCode.ok;
+}
+
+/**
+ * The plan classifies jobs with the move's own Lua script in a mode that writes nothing, so the
+ * dry run needs script permission: a user limited to reads gets that said, not a bare NOPERM.
+ */
+function scriptsRefused(error: unknown, handle: RedisHandle): RedisError | undefined {
+  const raw = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  if (!/\bNOPERM\b/.test(raw) || !/eval|script/i.test(raw)) return undefined;
+  return new RedisError(
+    `migrate --dry-run classifies jobs with its move script, run in a mode that writes nothing, and the Redis user of ${handle.spec.redacted} may not run scripts (${raw.replace(/^NOPERM\s*/, '')})`,
+    'allow this user EVALSHA and EVAL (ACL SETUSER <user> +evalsha +eval), or use `queuectl topology check` and `queuectl inspect` for a read-only look',
+  );
 }
