@@ -52,6 +52,7 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
   try {
     return await moveRun(opts, ctx, handle, prefix, topology, routing, intent, run);
   } finally {
+    if (lease.lost()) ctx.out.warn(`another process took run ${run.runId} over while this one stalled (no lease renewal for 30s): \`queuectl migrate status\` shows where the run stands`);
     await lease.release();
   }
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
 import { holderIsGone, LEASE_MS } from './cross-slot-keys.js';
 import { withCrossSlotScripts } from './cross-slot-scripts.js';
@@ -46,7 +46,8 @@ export async function acquireRunLease(client: Redis | Cluster, prefix: string, r
     );
     // A live process on this host: refuse now. On another host it may be gone without a trace:
     // its lease lapses within LEASE_MS if so.
-    if (who.local || Date.now() > deadline || options.signal?.aborted) throw busy;
+    if (options.signal?.aborted) throw new InterruptedError(`stopped waiting for run ${runId}; nothing was changed`, 'rerun the same command');
+    if (who.local || Date.now() > deadline) throw busy;
     if (!waiting) options.note?.(`${busy.message}; waiting up to ${Math.ceil(LEASE_MS / 1000)}s in case that process is gone`);
     waiting = true;
     await sleep(1_000, options.signal);
