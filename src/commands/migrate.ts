@@ -157,6 +157,8 @@ async function drain(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pr
   ctx.out.note(`Draining ${opts.from}: ${start.pending} pending, ${start.active} active; waiting for old workers to empty it and for ${opts.quietMs / 1000}s without new jobs.`);
   if (start.failed > 0 && !opts.includeFailed) ctx.out.warn(`${opts.from} holds ${start.failed} failed job(s), which no worker drains: the delete will refuse while they remain — move them first (${moveInstead} --states failed) or pass --include-failed`);
   let idle = false;
+  // Off a terminal a line per poll floods the log while nothing changes: print on change, or every 30 s.
+  let shown = { line: '', at: 0 };
   const last = await watchDrain({
     client, prefix, queue: opts.from, quietMs: opts.quietMs, signal: ctx.signal,
     workers: () => countWorkers(masters, prefix, opts.from),
@@ -170,7 +172,11 @@ async function drain(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pr
     onSample(sample, rate, arrivals) {
       const left = sample.pending + sample.active;
       const eta = rate > 0 && left > 0 ? ` ETA ${Math.ceil(left / rate)}s` : '';
-      if (!ctx.out.json) ctx.out.note(`${opts.from}: ${left} left of ${Math.max(initial, left)} (${rate.toFixed(1)} jobs/s${eta})${idle && left > 0 ? ' — no worker connected' : ''}`);
+      const line = `${opts.from}: ${left} left of ${Math.max(initial, left)}`;
+      if (!ctx.out.json && (line !== shown.line || sample.at - shown.at >= 30_000)) {
+        ctx.out.note(`${line} (${rate.toFixed(1)} jobs/s${eta})${idle && left > 0 ? ' — no worker connected' : ''}`);
+        shown = { line, at: sample.at };
+      }
       if (arrivals > 0) ctx.out.warn(`${arrivals} new job(s) arrived in ${opts.from}: producers still write to it`);
     },
   });
