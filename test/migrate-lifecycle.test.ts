@@ -168,7 +168,7 @@ describe('migrate run lifecycle', () => {
     // The default states move the waiting job and say what moves the failed ones.
     const first = testContext({ yaml, yes: true });
     expect(await run({ from: legacy }, first.ctx)).toBe(0);
-    expect(first.stdout()).toContain(`5 failed job(s): not in --states; to move them: queuectl migrate --from ${legacy} --states failed`);
+    expect(first.stdout()).toContain(`5 failed job(s): not in --states; to take them up: queuectl migrate --from ${legacy} --states failed`);
     expect(first.stdout()).toContain('1 completed job(s): finished jobs never move');
     const plan = testContext({ yaml, json: true });
     await run({ from: legacy, dryRun: true }, plan.ctx);

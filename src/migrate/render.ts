@@ -4,7 +4,7 @@ import { MOVABLE_STATES } from './keys.js';
 import type { Moves } from './apply.js';
 import { runFinished, type JournalRecord } from './journal.js';
 import { movingTotal, STAY_REASONS, type LeftState, type Plan } from './plan.js';
-import { migrateCommand } from './advice.js';
+import { migrateCommand, statesToMove } from './advice.js';
 
 const REASON_TEXT: Record<string, string> = {
   unowned: 'no declared queue owns the name',
@@ -43,7 +43,7 @@ export function leftOut(plan: Plan): { state: LeftState; count: number; next: st
     count,
     next: state === 'completed'
       ? `finished jobs never move; they go when ${plan.from} is deleted (${migrateCommand(plan.from)} --strategy drain, once nothing else is left)`
-      : `not in --states; to move them: ${migrateCommand(plan.from, { to: plan.to, names: plan.names, states: [state] })}`,
+      : `not in --states; to take them up: ${migrateCommand(plan.from, { to: plan.to, names: plan.names, states: statesToMove({ [state]: count }) })}`,
   }));
 }
 
