@@ -130,7 +130,7 @@ describe('migrate run lifecycle', () => {
 
     const asked = testContext({ yaml });
     expect(await run({ from: legacy, strategy: 'drain', quietFor: '0', confirm: legacy, includeFailed: true }, asked.ctx)).toBe(0);
-    expect(asked.stdout()).toMatch(/Deleted \d+ key\(s\) of .*: 3 failed job\(s\), 1 completed job\(s\)/);
+    expect(asked.stdout()).toMatch(/Deleted \d+ key\(s\) of .*\. They held 3 failed job\(s\), 1 completed job\(s\)/);
     expect(await client().exists(`bull:${legacy}:failed`)).toBe(0);
   });
 

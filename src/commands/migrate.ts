@@ -195,7 +195,7 @@ async function drain(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pr
   let deleted = 0;
   if (yes) deleted = await deleteQueueKeys(masters, prefix, opts.from);
   ctx.out.printJson({ ...document, deletedKeys: deleted, removed: yes ? { failed: last.failed, completed: last.completed } : { failed: 0, completed: 0 } });
-  ctx.out.print(yes ? `Deleted ${deleted} key(s) of ${opts.from}: ${what}.` : `Kept the keys of ${opts.from}.`);
+  ctx.out.print(yes ? `Deleted ${deleted} key(s) of ${opts.from}. They held ${what}.` : `Kept the keys of ${opts.from}.`);
   return ExitCode.ok;
 }
 
