@@ -39,7 +39,7 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 
 describe('migrate run lifecycle', () => {
   it('a second migrate of the same run is refused up front; the first verifies normally', async () => {
-    const s = await legacyOf(600);
+    const s = await legacyOf(1200);
     const dir = mkdtempSync(join(tmpdir(), 'queuectl-lifecycle-'));
     dirs.push(dir);
     const config = join(dir, 'queuectl.yaml');

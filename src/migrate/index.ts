@@ -21,16 +21,27 @@
  *    source, raises the destination `id` past numeric ids, and bumps the journal counters. Jobs
  *    that stay become the window's boundary, so the next window starts past them (LPOS/ZRANK).
  *
- * 3. JOURNAL (journal.ts). `<prefix>:queuectl:migrate:<runId>`, runId = hash(prefix, from, to,
- *    names, states): the same command continues the same run. Counters only, no id list: since
- *    each batch is atomic, the queues themselves record where each job is, so after kill -9 a
- *    rerun re-plans and moves what is left. Ctrl-C stops between batches (InterruptedError, 130).
+ * 3. JOURNAL (journal.ts). `<prefix>:queuectl:migrate:<runId>`. The intent = hash(prefix, from,
+ *    to, names, states) names the first run; `<prefix>:queuectl:migrate-current:<intent>` points at
+ *    the latest (`<intent>-2`, `-3`…). The same command continues the current run only while it is
+ *    unfinished (interrupted, or still `running` after kill -9); after a finished one (done,
+ *    unverified) it starts a new run, so separate migrations never share counters. Counters only,
+ *    no id list: since each batch is atomic, the queues themselves record where each job is, so
+ *    after kill -9 a rerun re-plans and moves what is left. Ctrl-C stops between batches
+ *    (InterruptedError, 130), or ends a plan before it is printed. A real run first takes the run's
+ *    lease (run-lease.ts): a second process on the same run is refused before it plans.
  *
  * 4. VERIFY (verify.ts). planned = moved + still movable, and each destination grew by what moved;
  *    with --follow (producers and workers running) only "nothing movable left" is required.
  *
  * 5. DRAIN (drain.ts). Move nothing: watch old workers empty the queue (the `id` counter reveals
- *    arrivals), then offer to delete its keys (SCAN + UNLINK) after a typed confirmation.
+ *    arrivals; CLIENT LIST shows whether any worker consumes it at all), then offer to delete its
+ *    keys (SCAN + UNLINK) after a typed confirmation, checked before the wait. The delete lists
+ *    the jobs it removes by state and refuses failed ones unless --include-failed.
+ *
+ * Advice (advice.ts): the plan lists every job it leaves (stay reasons by state, states outside
+ * --states, completed) with what finishes each; `topology check` builds its migrate commands with
+ * the same helper, so neither ever points at the other in a loop.
  *
  * 6. CROSS-SLOT (engine.ts picks it; cross-slot*.ts + lua/cross-slot-*.lua). On Redis Cluster with one
  *    hash tag per queue no script sees source and destination together, so each batch is a
