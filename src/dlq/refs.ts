@@ -42,7 +42,7 @@ export async function candidates(reader: RedisReader, prefix: string, sources: D
       if (item) found.push(item);
       else if ((r[1] as (string | null)[] | null)?.[0] != null) live.push(`${source.queue}/${id}`);
     } else {
-      const item = parseDlqItem(source.dlq, id, r[0] as (string | null)[]);
+      const item = parseDlqItem(source.dlq, id, (r[0] as (string | null)[] | null) ?? [], source.fields);
       if (item) found.push(item);
     }
   }
