@@ -112,6 +112,19 @@ describe('dead-letter items in the shape the topology declares (deadLetter.field
     expect(ran.sort()).toEqual(['ocr-f1', 'ocr-f2']);
   });
 
+  it('the failed copy a worker left behind goes back in its own state kind: prioritized, not wait', async () => {
+    await redis.hset(`${prefix}:${ocr}:ocr-f9`, 'name', 'ocr.process', 'data', '{"fileId":"f9"}', 'opts', '{"attempts":3,"priority":4}', 'priority', 4, 'timestamp', Date.now(), 'atm', 3, 'failedReason', 'x', 'finishedOn', Date.now());
+    await redis.zadd(`${prefix}:${ocr}:failed`, Date.now(), 'ocr-f9');
+    const copy = (await dlq.add('dead-letter', foreign(ocr, 'ocr-f9', 'ocr.process', { fileId: 'f9' }))).id!;
+    const t = ctxFor(declared, { yes: true, json: true });
+    expect(await retry({}, t.ctx, [`${dlqName}/${copy}`])).toBe(0);
+    expect(t.json().retried).toBe(1);
+    expect(await redis.zscore(`${prefix}:${ocr}:failed`, 'ocr-f9')).toBeNull();
+    expect(await redis.zscore(`${prefix}:${ocr}:prioritized`, 'ocr-f9')).not.toBeNull();
+    expect(await redis.lrange(`${prefix}:${ocr}:wait`, 0, -1)).not.toContain('ocr-f9');
+    expect(await redis.hget(`${prefix}:${ocr}:ocr-f9`, 'atm')).toBeNull();
+  });
+
   it('an item of a legacy queue goes to the queue that now owns its name; an unowned name is refused', async () => {
     const t = ctxFor(declared, { yes: true, json: true });
     expect(await retry({}, t.ctx, [ref('legacy')])).toBe(0);
