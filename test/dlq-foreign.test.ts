@@ -84,6 +84,10 @@ describe('dead-letter items in the shape the topology declares (deadLetter.field
     const rows = s.json().queues as { queue: string; count: number; topReasons: { reason: string }[] }[];
     expect(rows.find((r) => r.queue === ocr)).toMatchObject({ count: 2 });
     expect(rows.find((r) => r.queue === '(unreadable)')).toMatchObject({ count: 1 });
+    // --queue takes a legacy queue: the items that came from it.
+    const fromLegacy = ctxFor(declared, { json: true });
+    await list({ queue: [legacy] }, fromLegacy.ctx);
+    expect((fromLegacy.json().items as { id: string }[]).map((i) => i.id).sort()).toEqual(['41', '42']);
   });
 
   it('an unreadable item is never retried: by reference exit 2 with one line, with --all refused; nothing written', async () => {
@@ -126,8 +130,9 @@ describe('dead-letter items in the shape the topology declares (deadLetter.field
   });
 
   it('an item of a legacy queue goes to the queue that now owns its name; an unowned name is refused', async () => {
+    // Named by the job it carries: <legacy queue>/<original id>.
     const t = ctxFor(declared, { yes: true, json: true });
-    expect(await retry({}, t.ctx, [ref('legacy')])).toBe(0);
+    expect(await retry({}, t.ctx, [`${legacy}/41`])).toBe(0);
     expect(t.json()).toMatchObject({ retried: 1, perQueue: { [proc]: 1 } });
     const job = await redis.hgetall(`${prefix}:${proc}:41`);
     expect(job.name).toBe('smartupload.process');

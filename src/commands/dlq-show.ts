@@ -13,7 +13,7 @@ export async function run(_opts: unknown, ctx: Context, args: string[] = []): Pr
   const scope = await openScope(ctx, {});
   const { handle, prefix } = scope;
   const doc = await mapRedis(handle, async () => {
-    const { items, live } = await resolveRefs(handle, prefix, scope.sources, args);
+    const { items, live } = await resolveRefs(handle, prefix, scope.sources, args, Object.keys(scope.topology.legacy));
     if (live.length) throw new UsageError(`${live[0]} is not a dead letter (it is no longer in the failed set)`, `see it with \`queuectl inspect job ${live[0].replace('/', ' ')}\``);
     const item = items[0];
     if (item.style === 'failed') return { item, job: await readJob(handle, prefix, item.queue, item.id) };

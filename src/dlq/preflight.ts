@@ -72,7 +72,7 @@ export async function findBlocking(client: Redis | Cluster, input: PreflightInpu
   ]);
   metas.forEach((key, i) => {
     const [concurrency, maxLen] = (values[i] as (string | null)[] | null) ?? [];
-    if (maxLen != null && !/^\d+$/.test(maxLen)) blocking.push({ key, found: `field opts.maxLenEvents "${maxLen.slice(0, 40)}"`, expected: 'a whole number' });
+    if (maxLen != null && !(/^\d+$/.test(maxLen) && maxLen.length < 19)) blocking.push({ key, found: `field opts.maxLenEvents "${maxLen.slice(0, 40)}"`, expected: 'a whole number' });
     else if (concurrency != null && !Number.isFinite(Number(concurrency))) blocking.push({ key, found: `field concurrency "${concurrency.slice(0, 40)}"`, expected: 'a number' });
   });
   counters.forEach((key, i) => {

@@ -34,12 +34,15 @@ export function dlqSources(topology: Topology, only?: string[]): DlqSource[] {
     }),
   ];
   if (!only) return sources;
-  const known = new Set([...Object.keys(topology.queues), ...dlqs.keys()]);
+  const legacy = Object.keys(topology.legacy);
+  const known = new Set([...Object.keys(topology.queues), ...dlqs.keys(), ...legacy]);
   const unknown = only.filter((q) => !known.has(q));
   if (unknown.length) {
     throw new UsageError(`--queue ${unknown.join(', ')}: not a declared queue`, `declared: ${[...known].sort().join(', ')}`);
   }
-  return sources.filter((s) => (s.style === 'failed' ? only.includes(s.queue) : only.includes(s.dlq) || s.feeds.some((f) => only.includes(f))));
+  // A legacy queue's jobs may have been dead-lettered into any dead-letter queue.
+  const anyLegacy = only.some((q) => legacy.includes(q));
+  return sources.filter((s) => (s.style === 'failed' ? only.includes(s.queue) : anyLegacy || only.includes(s.dlq) || s.feeds.some((f) => only.includes(f))));
 }
 
 /** Fields read from a failed job's hash (style a), in this order. */

@@ -41,7 +41,7 @@ end
 ]]
 local function queueState(metaKey, activeKey)
   local meta = rcall("HMGET", metaKey, "paused", "concurrency", "opts.maxLenEvents")
-  if meta[3] and not string.match(meta[3], "^%d+$") then
+  if meta[3] and not (string.match(meta[3], "^%d+$") and #meta[3] < 19) then
     return false, nil, blocked(metaKey, 'field opts.maxLenEvents "' .. string.sub(meta[3], 1, 40) .. '"', "a whole number")
   end
   if meta[2] and not tonumber(meta[2]) then
