@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { RedisError } from '../errors.js';
 import { execReads, type ReadCommand } from '../inspect/reads.js';
+import { dlqScripts } from './scripts.js';
 import type { DlqItem, DlqSource } from './types.js';
 
 /**
@@ -37,10 +38,37 @@ export function keysAndTypes(keys: ScriptKey[]): { keys: string[]; types: string
   return { keys: keys.map((k) => k.key), types: keys.map((k) => k.type).join(',') };
 }
 
-/** What the scripts check, gathered over a whole plan: keys by type, job hashes, meta hashes, `pc` counters. */
+/** What the scripts check, gathered over a whole plan: keys by type (and value), and the job or item hashes per queue prefix. */
 export interface PreflightInput {
   keys: ScriptKey[];
-  jobHashes: string[];
+  jobHashes: Map<string, Set<string>>;
+}
+
+const HASH_CHECK_CHUNK = 5000;
+
+/**
+ * Job and item hashes of another type. One read-only script call per queue and 5,000 keys (a
+ * pipelined TYPE per key cost ~3 s for a 100,000-job retry); a server that refuses the script
+ * (an ACL without scripting, keys of a queue in several slots) gets the pipeline instead.
+ */
+async function nonHashes(client: Redis | Cluster, jobHashes: Map<string, Set<string>>, skip: Set<string>): Promise<Blocking[]> {
+  const blocking: Blocking[] = [];
+  const scripts = dlqScripts(client);
+  for (const keys of jobHashes.values()) {
+    const list = [...keys].filter((key) => !skip.has(key));
+    for (let at = 0; at < list.length; at += HASH_CHECK_CHUNK) {
+      const chunk = list.slice(at, at + HASH_CHECK_CHUNK);
+      let found: string[];
+      try {
+        found = (await scripts.findNonHashes(chunk, [])) as string[];
+      } catch {
+        const types = await execReads(client, chunk.map((key): ReadCommand => ['type', key]));
+        found = chunk.flatMap((key, i) => (types[i] !== 'none' && types[i] !== 'hash' ? [key, String(types[i])] : []));
+      }
+      for (let i = 0; i + 1 < found.length; i += 2) blocking.push({ key: found[i], found: found[i + 1], expected: 'hash' });
+    }
+  }
+  return blocking;
 }
 
 /**
@@ -55,7 +83,6 @@ export async function findBlocking(client: Redis | Cluster, input: PreflightInpu
     expected.set(key, type);
     if (value) valueOf.set(key, value);
   }
-  for (const key of input.jobHashes) if (!expected.has(key)) expected.set(key, 'hash');
   const keys = [...expected.keys()];
   const types = await execReads(client, keys.map((key): ReadCommand => ['type', key]));
   const blocking: Blocking[] = [];
@@ -63,6 +90,8 @@ export async function findBlocking(client: Redis | Cluster, input: PreflightInpu
     const found = String(types[i]);
     if (found !== 'none' && found !== expected.get(key)) blocking.push({ key, found, expected: expected.get(key)! });
   });
+  // A job id such as "wait" names a queue key: checked above with its own type.
+  blocking.push(...(await nonHashes(client, input.jobHashes, new Set(keys))));
   const bad = new Set(blocking.map((b) => b.key));
   const metas = keys.filter((k) => valueOf.get(k) === 'meta' && !bad.has(k));
   const counters = keys.filter((k) => valueOf.get(k) === 'counter' && !bad.has(k));
@@ -113,18 +142,22 @@ export function blockingOf(error: unknown): Blocking | undefined {
 export function planKeys(prefix: string, sources: DlqSource[], items: DlqItem[], verb: 'retry' | 'discard'): PreflightInput {
   const q = (queue: string) => `${prefix}:${queue}:`;
   const keys: ScriptKey[] = [];
-  const jobHashes: string[] = [];
+  const jobHashes = new Map<string, Set<string>>();
+  const hash = (queue: string, id: string) => {
+    const set = jobHashes.get(queue) ?? jobHashes.set(queue, new Set()).get(queue)!;
+    set.add(q(queue) + id);
+  };
   for (const source of sources) {
     if (source.style === 'failed') keys.push(...(verb === 'retry' ? scriptKeys.retryFailed : scriptKeys.discardFailed)(q(source.queue)));
     else keys.push(...scriptKeys.mark(q(source.dlq)), ...scriptKeys.deadLetterStates(q(source.dlq)));
   }
   const targets = new Set<string>();
   for (const item of items) {
-    jobHashes.push(q(item.holder) + item.holderId);
+    hash(item.holder, item.holderId);
     if (item.style === 'queue' && verb === 'retry') {
       const target = item.target ?? item.queue;
       targets.add(target);
-      jobHashes.push(q(target) + item.id);
+      hash(target, item.id);
     }
   }
   for (const target of targets) keys.push(...scriptKeys.retryAdd(q(target)));
