@@ -61,8 +61,19 @@ afterAll(async () => {
 const topologyOf = async (yaml: string) => (await testContext({ yaml }).ctx.topology()).topology;
 const ctxFor = (yaml: string, extra: Parameters<typeof testContext>[0] = {}) => testContext({ yaml, ...extra });
 const ref = (key: keyof typeof ids) => `${dlqName}/${ids[key]}`;
+/** Every key matching, sorted (a whole SCAN: other files share this Redis). */
+async function keysMatching(pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, page] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    keys.push(...page);
+    cursor = next;
+  } while (cursor !== '0');
+  return [...new Set(keys)].sort();
+}
 /** Every key of the real queues: a refused retry leaves them all absent. */
-const realKeys = async () => (await Promise.all([ocr, proc].map(async (q) => (await redis.scan('0', 'MATCH', `${prefix}:${q}:*`, 'COUNT', 1000))[1]))).flat();
+const realKeys = async () => [...(await keysMatching(`${prefix}:${ocr}:*`)), ...(await keysMatching(`${prefix}:${proc}:*`))];
 
 describe('dead-letter items in the shape the topology declares (deadLetter.fields)', () => {
   it('list, show and stats read reason, attempts and name through the mapping; an item that does not fit is unreadable', async () => {
@@ -155,14 +166,14 @@ describe('the same items with no declared shape (the default, contract Part 1)',
     const pending = items.filter((i) => i.ref === ref('broken') || i.ref === ref('unowned'));
     expect(pending).toHaveLength(2);
     for (const item of pending) expect(item.unreadable).toBe('no jobData, error, attempts');
-    const before = await redis.scan('0', 'MATCH', `${prefix}:${ocr}:*`, 'COUNT', 1000);
+    const before = await realKeys();
     const error = await retry({}, ctxFor(undeclared, { yes: true }).ctx, [ref('unowned')]).catch((e) => e);
     expect(error.exitCode).toBe(2);
     expect(error.message).toMatch(/unreadable/);
     const all = ctxFor(undeclared, { yes: true, json: true });
     expect(await retry({ all: true }, all.ctx)).toBe(1);
     expect(all.json()).toMatchObject({ planned: 0, retried: 0 });
-    expect(await redis.scan('0', 'MATCH', `${prefix}:${ocr}:*`, 'COUNT', 1000)).toEqual(before);
+    expect(await realKeys()).toEqual(before);
   });
 });
 

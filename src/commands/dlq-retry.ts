@@ -21,7 +21,7 @@ export interface DlqRetryOptions extends FilterFlags {
 }
 
 /** Skips that leave a dead letter unretried (exit 1); the others mean "done already". */
-const LEFT = /already exists|part of a flow/;
+const LEFT = /already exists|part of a flow|no longer fits/;
 
 /**
  * `queuectl dlq retry <ref…> | --all [filters]`: plan, confirm, then apply in atomic batches.

@@ -111,8 +111,9 @@ export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<App
       byTarget.set(target, [...(byTarget.get(target) ?? []), { item: batch[i], ...entry }]);
     });
     skip(outcome, 'changed since the plan: it no longer fits its item shape', carried.filter((c) => !c).length);
-    const toMark: string[] = [];
+    const d = k(prefix, holder);
     for (const [target, group] of byTarget) {
+      const toMark: string[] = [];
       const q = k(prefix, target);
       const declared = JSON.parse(jobOptsFor(topology.queues[target])) as Record<string, unknown>;
       const args = group.flatMap(({ item, job, timestamp }) => {
@@ -126,9 +127,9 @@ export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<App
       });
       skip(outcome, `a job with that id already exists in its queue`, codes.filter((c) => c === 3).length);
       skip(outcome, 'retried before (completing its mark)', codes.filter((c) => c === 2).length);
+      // Marked per target, so a later target's refusal leaves these items finished, not pending.
+      if (toMark.length) await call(scripts.mark, scriptKeys.mark(d), [d, 'retried', Date.now(), options.who, '', ...toMark], 'retry', outcome);
     }
-    const d = k(prefix, holder);
-    if (toMark.length) await call(scripts.mark, scriptKeys.mark(d), [d, 'retried', Date.now(), options.who, '', ...toMark], 'retry', outcome);
   });
 }
 
