@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { client, redisUrl, uniqueName } from './helpers/redis.js';
@@ -67,5 +67,22 @@ describe('queuectl dlq (spawned)', () => {
     const wait = await redis.lrange(`${prefix}:${q}:wait`, 0, -1);
     expect(wait).toHaveLength(total);
     expect(new Set(wait).size).toBe(total);
+  });
+
+  it('a wrong-type key of the target queue: retry exits 3 with one line naming it, every job stays failed (issue 13.1)', async () => {
+    const wq = uniqueName('wq');
+    const wconfig = join(mkdtempSync(join(tmpdir(), 'queuectl-dlq-')), 'queuectl.yaml');
+    writeFileSync(wconfig, `version: 1\nprefix: "${prefix}"\nqueues:\n  ${wq}: { jobs: [work], attempts: 1, deadLetter: failed }\nworkers:\n  w: { queues: [${wq}] }\n`);
+    await seedFailed(redis, prefix, wq, 100);
+    await redis.set(`${prefix}:${wq}:wait`, 'not a list');
+    const result = await runCli(['dlq', 'retry', '--all', '--yes', '-c', wconfig, '--redis', redisUrl()]);
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim().split('\n')).toEqual([`queuectl: ${prefix}:${wq}:wait is a string where BullMQ keeps a list; nothing retried — repair or delete that key, then rerun (\`queuectl dlq retry --dry-run\` lists every such key)`]);
+    expect(await redis.zcard(`${prefix}:${wq}:failed`)).toBe(100);
+    expect(await redis.get(`${prefix}:${wq}:wait`)).toBe('not a list');
+    const dry = await runCli(['dlq', 'retry', '--all', '--dry-run', '-c', wconfig, '--redis', redisUrl()]);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toContain(`blocked: ${prefix}:${wq}:wait is a string where BullMQ keeps a list`);
+    rmSync(dirname(wconfig), { recursive: true, force: true });
   });
 });

@@ -199,9 +199,11 @@ describe('bulk retry interrupted and resumed', () => {
     const ids = await seedFailed(redis, prefix, q, 3000);
     const abort = new AbortController();
     const first = testContext({ yaml: byaml, yes: true, signal: abort.signal });
-    // 100 per batch at 2000/s: abort lands between batches, part way through.
-    setTimeout(() => abort.abort(), 400);
-    await expect(retry({ all: true, rate: '1000' }, first.ctx)).rejects.toThrow(InterruptedError);
+    // 100 per batch at 1000/s (3 s in all): abort once the first batches landed (observed, not timed), part way through.
+    const running = retry({ all: true, rate: '1000' }, first.ctx);
+    await until(async () => (await redis.llen(`${prefix}:${q}:wait`)) > 0);
+    abort.abort();
+    await expect(running).rejects.toThrow(InterruptedError);
     const moved = await redis.llen(`${prefix}:${q}:wait`);
     expect(moved).toBeGreaterThan(0);
     expect(moved).toBeLessThan(3000);
@@ -215,5 +217,26 @@ describe('bulk retry interrupted and resumed', () => {
     expect(new Set(wait)).toEqual(new Set(ids));
     // Oldest first at the tail, where workers take from.
     expect(wait.at(-1)).toBe('job-0');
+  });
+});
+
+describe('discard of an id in both the failed and the completed set (issue 13.11)', () => {
+  it('removes only the stale failed entry and keeps the hash the completed job still uses', async () => {
+    const q = uniqueName('both');
+    const byaml = `version: 1\nprefix: "${prefix}"\nqueues:\n  ${q}: { jobs: [work], attempts: 1, deadLetter: failed }\nworkers:\n  w: { queues: [${q}] }\n`;
+    await seedFailed(redis, prefix, q, 2);
+    // job-0 ran again under its id and completed; its failed member was left behind.
+    await redis.zadd(`${prefix}:${q}:completed`, Date.now(), 'job-0');
+    await redis.hset(`${prefix}:${q}:job-0`, 'returnvalue', '"ok"');
+    await redis.rpush(`${prefix}:${q}:job-0:logs`, 'kept');
+    const t = testContext({ yaml: byaml, yes: true, json: true });
+    expect(await discard({ all: true, reason: 'cleanup' }, t.ctx)).toBe(0);
+    expect(t.json()).toMatchObject({ discarded: 2, failedEntryOnly: 1 });
+    expect(await redis.zcard(`${prefix}:${q}:failed`)).toBe(0);
+    expect(await redis.hget(`${prefix}:${q}:job-0`, 'returnvalue')).toBe('"ok"');
+    expect(await redis.lrange(`${prefix}:${q}:job-0:logs`, 0, -1)).toEqual(['kept']);
+    expect(await redis.zscore(`${prefix}:${q}:completed`, 'job-0')).not.toBeNull();
+    // The job that was only failed is gone, as before.
+    expect(await redis.exists(`${prefix}:${q}:job-1`)).toBe(0);
   });
 });

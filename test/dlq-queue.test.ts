@@ -137,7 +137,7 @@ describe('dlq over a dead-letter queue', () => {
     expect(await redis.hget(`${prefix}:${q}:up-3`, 'atm')).toBeNull();
     expect(await redis.lrange(`${prefix}:${q}:wait`, 0, -1)).toContain('up-3');
 
-    const ghost = await dlq.add('dead', { originalQueue: 'ghost-queue', originalJobId: 'g-1', jobData: {}, error: { message: 'x' }, failedAt: Date.now() });
+    const ghost = await dlq.add('dead', { originalQueue: 'ghost-queue', originalJobId: 'g-1', jobData: {}, error: { message: 'x' }, attempts: 1, failedAt: Date.now() });
     await expect(retry({}, ctxFor({ yes: true }).ctx, [`${dlqName}/${ghost.id}`])).rejects.toThrow(/not a declared queue/);
     const all = ctxFor({ yes: true, json: true });
     expect(await retry({ all: true }, all.ctx)).toBe(1);

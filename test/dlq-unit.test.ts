@@ -43,7 +43,7 @@ describe('dlq pure parts', () => {
   });
 
   it('plans oldest first and refuses undeclared targets and finished items', () => {
-    const mk = (ref: string, queue: string, failedAt: number, status = 'pending') => ({ ...parseDlqItem('dead', ref, ['n', JSON.stringify({ originalQueue: queue, originalJobId: `id-${ref}`, failedAt }), '0', status])! });
+    const mk = (ref: string, queue: string, failedAt: number, status = 'pending') => ({ ...parseDlqItem('dead', ref, ['n', JSON.stringify({ originalQueue: queue, originalJobId: `id-${ref}`, jobData: {}, error: 'x', attempts: 1, failedAt }), '0', status])! });
     const plan = planRetry([mk('1', 'b', 3), mk('2', 'ghost', 2), mk('3', 'c', 1), mk('4', 'b', 0, 'discarded')], topology);
     expect(plan.items.map((i) => i.ref)).toEqual(['dead/3', 'dead/1']);
     expect(plan.refused.map((r) => r.ref)).toEqual(['dead/4', 'dead/2']);

@@ -1,8 +1,9 @@
 import type { Context } from '../context.js';
 import { InterruptedError, UsageError } from '../errors.js';
-import { applyDiscard, discardLogKey } from '../dlq/apply.js';
+import { applyDiscard, discardLogKey, MEMBER_ONLY } from '../dlq/apply.js';
 import { positiveInt, positiveNumber, type FilterFlags } from '../dlq/filters.js';
 import { planDiscard } from '../dlq/plan.js';
+import { blockedError, findBlocking, planKeys } from '../dlq/preflight.js';
 import { countBy, renderPlan } from '../dlq/render.js';
 import { mapRedis, openScope, progressReporter, whoAmI } from '../dlq/scope.js';
 import { selectItems } from '../dlq/select.js';
@@ -35,16 +36,19 @@ export async function run(opts: DlqDiscardOptions, ctx: Context, args: string[] 
     const selection = await selectItems(scope, args, Boolean(opts.all), limit, 'discard');
     const plan = planDiscard(selection.items);
     for (const ref of selection.live) ctx.out.note(`${ref} is not in the failed set: nothing to discard`);
+    const blocking = await findBlocking(handle.client, planKeys(prefix, scope.sources, plan.items, 'discard'));
     const doc = {
       schema: 'queuectl/dlq-discard@1', dryRun: Boolean(opts.dryRun), reason, planned: plan.items.length, perQueue: countBy(plan.items, (i) => i.queue),
-      refused: plan.refused, discarded: 0, skipped: [] as { reason: string; count: number }[], interrupted: false,
+      refused: plan.refused, blocking, discarded: 0, failedEntryOnly: 0, skipped: [] as { reason: string; count: number }[], interrupted: false,
     };
-    ctx.out.print(renderPlan('discard', plan.items, plan.refused));
+    ctx.out.print(renderPlan('discard', plan.items, plan.refused, blocking));
     const finish = (code: number) => {
       ctx.out.printJson(doc);
       return code;
     };
-    if (opts.dryRun || plan.items.length === 0) return finish(0);
+    if (opts.dryRun) return finish(blocking.length ? 1 : 0);
+    if (blocking.length) throw blockedError(blocking[0], 'discard', 0);
+    if (plan.items.length === 0) return finish(0);
     if (!(await ctx.prompt.confirm(`Discard ${plan.items.length} dead letter${plan.items.length === 1 ? '' : 's'} (failed jobs are deleted)?`))) {
       ctx.out.note('nothing discarded');
       return finish(0);
@@ -53,9 +57,11 @@ export async function run(opts: DlqDiscardOptions, ctx: Context, args: string[] 
       client: handle.client, prefix, topology, rate, batch, signal: ctx.signal, who: whoAmI(), onProgress: progressReporter(ctx, 'discard'),
     });
     doc.discarded = outcome.done;
+    doc.failedEntryOnly = outcome.notes[MEMBER_ONLY] ?? 0;
     doc.skipped = Object.entries(outcome.skipped).map(([r, count]) => ({ reason: r, count }));
     doc.interrupted = outcome.interrupted;
-    ctx.out.print(`Discarded ${outcome.done}; reasons recorded in ${discardLogKey(prefix)}.${doc.skipped.map((s) => ` Skipped ${s.count}: ${s.reason}.`).join('')}`);
+    const kept = doc.failedEntryOnly ? ` ${doc.failedEntryOnly} of them ${MEMBER_ONLY}.` : '';
+    ctx.out.print(`Discarded ${outcome.done}; reasons recorded in ${discardLogKey(prefix)}.${kept}${doc.skipped.map((s) => ` Skipped ${s.count}: ${s.reason}.`).join('')}`);
     if (outcome.interrupted) {
       ctx.out.printJson(doc);
       throw new InterruptedError(`interrupted after discarding ${outcome.done}`, 'rerun the same command to discard the rest');

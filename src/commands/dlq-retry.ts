@@ -4,6 +4,7 @@ import { applyRetry, type ApplyOutcome } from '../dlq/apply.js';
 import { watchCanaries, type CanaryResult } from '../dlq/canary.js';
 import { positiveInt, positiveNumber, type FilterFlags } from '../dlq/filters.js';
 import { planRetry } from '../dlq/plan.js';
+import { blockedError, findBlocking, planKeys, type Blocking } from '../dlq/preflight.js';
 import { countBy, renderPlan } from '../dlq/render.js';
 import { mapRedis, openScope, progressReporter, whoAmI } from '../dlq/scope.js';
 import { selectItems } from '../dlq/select.js';
@@ -20,7 +21,7 @@ export interface DlqRetryOptions extends FilterFlags {
 }
 
 /** Skips that leave a dead letter unretried (exit 1); the others mean "done already". */
-const LEFT = /already exists|part of a flow/;
+const LEFT = /already exists|part of a flow|no longer fits/;
 
 /**
  * `queuectl dlq retry <ref…> | --all [filters]`: plan, confirm, then apply in atomic batches.
@@ -39,18 +40,22 @@ export async function run(opts: DlqRetryOptions, ctx: Context, args: string[] = 
     const selection = await selectItems(scope, args, Boolean(opts.all), limit, 'retry');
     const plan = planRetry(selection.items, topology);
     const hard = plan.refused.filter((r) => !r.reason.startsWith('already'));
-    if (selection.explicit && hard.length) throw new UsageError(`cannot retry ${hard[0].ref}: ${hard[0].reason}`, 'declare the queue in the topology, or discard the item');
+    if (selection.explicit && hard.length) throw new UsageError(`cannot retry ${hard[0].ref}: ${hard[0].reason}`, hard[0].hint ?? 'discard the item');
     for (const ref of selection.live) ctx.out.note(`${ref} is not in the failed set (retried already?): nothing to do`);
+    // Keys a script would refuse (wrong type, bad value): reported by the plan, never half-applied.
+    const blocking: Blocking[] = await findBlocking(handle.client, planKeys(prefix, scope.sources, plan.items, 'retry'));
     const doc = {
-      schema: 'queuectl/dlq-retry@1', dryRun: Boolean(opts.dryRun), planned: plan.items.length, perQueue: countBy(plan.items, (i) => i.queue),
-      refused: plan.refused, retried: 0, skipped: [] as { reason: string; count: number }[], canary: undefined as CanaryResult | undefined, interrupted: false,
+      schema: 'queuectl/dlq-retry@1', dryRun: Boolean(opts.dryRun), planned: plan.items.length, perQueue: countBy(plan.items, (i) => i.target ?? i.queue),
+      refused: plan.refused, blocking, retried: 0, skipped: [] as { reason: string; count: number }[], canary: undefined as CanaryResult | undefined, interrupted: false,
     };
-    ctx.out.print(renderPlan('retry', plan.items, plan.refused));
+    ctx.out.print(renderPlan('retry', plan.items, plan.refused, blocking));
     const finish = (code: number) => {
       ctx.out.printJson(doc);
       return code;
     };
-    if (opts.dryRun || plan.items.length === 0) return finish(hard.length ? 1 : 0);
+    if (opts.dryRun) return finish(hard.length || blocking.length ? 1 : 0);
+    if (blocking.length) throw blockedError(blocking[0], 'retry', 0);
+    if (plan.items.length === 0) return finish(hard.length ? 1 : 0);
     if (!(await ctx.prompt.confirm(`Retry ${plan.items.length} dead letter${plan.items.length === 1 ? '' : 's'}?`))) {
       ctx.out.note('nothing retried');
       return finish(0);
@@ -63,7 +68,7 @@ export async function run(opts: DlqRetryOptions, ctx: Context, args: string[] = 
       rest = rest.slice(canary);
       outcomes.push(await applyRetry(first, apply));
       ctx.out.note(`canary: retried ${first.length}, waiting for the workers (up to ${opts.canaryTimeout ?? '2m'})…`);
-      doc.canary = await watchCanaries(handle.client, prefix, first, { timeoutMs: canaryTimeoutMs, signal: ctx.signal });
+      doc.canary = await watchCanaries(handle.client, prefix, first, { timeoutMs: canaryTimeoutMs, signal: ctx.signal, topology });
       if (!doc.canary.ok) {
         const bad = doc.canary.states.filter((s) => s.state !== 'completed').map((s) => `${s.queue}/${s.id} ${s.state}`);
         ctx.out.warn(`canary ${doc.canary.timedOut ? 'did not finish in time' : 'failed again'}: ${bad.join(', ')}; ${rest.length} not retried`);

@@ -1,7 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { Topology } from '../topology/types.js';
+import type { DeadLetterFields, Topology } from '../topology/types.js';
 import { dlqScripts } from './scripts.js';
 import { jobOptsFor } from './job-opts.js';
+import { blockedError, blockingOf, keysAndTypes, scriptKeys, type ScriptKey } from './preflight.js';
+import { readCarried, type CarriedJob } from './shape.js';
+import { shapeOf } from './sources.js';
 import type { DlqItem } from './types.js';
 import { sleep } from '../util/sleep.js';
 
@@ -25,6 +28,8 @@ export interface ApplyOutcome {
   /** Items left as they were, counted per reason. */
   skipped: Record<string, number>;
   interrupted: boolean;
+  /** Items done with a difference worth saying, counted per note. */
+  notes: Record<string, number>;
 }
 
 /** Where the reasons for discards are kept: one stream per prefix, trimmed to about this many. */
@@ -49,7 +54,7 @@ function batches(items: DlqItem[], size: number): DlqItem[][] {
 
 async function loop(items: DlqItem[], options: ApplyOptions, step: (batch: DlqItem[], outcome: ApplyOutcome) => Promise<void>): Promise<ApplyOutcome> {
   const size = options.rate ? Math.max(1, Math.min(options.batch ?? DEFAULT_BATCH, Math.ceil(options.rate / 10))) : options.batch ?? DEFAULT_BATCH;
-  const outcome: ApplyOutcome = { done: 0, skipped: {}, interrupted: false };
+  const outcome: ApplyOutcome = { done: 0, skipped: {}, interrupted: false, notes: {} };
   const started = Date.now();
   let processed = 0;
   for (const batch of batches(items, size)) {
@@ -66,9 +71,21 @@ function skip(outcome: ApplyOutcome, reason: string, count: number): void {
   if (count > 0) outcome.skipped[reason] = (outcome.skipped[reason] ?? 0) + count;
 }
 
+/** One script call; a refusal of its preflight becomes one line naming the key (exit 3). */
+async function call(script: (keys: string[], args: (string | number)[]) => Promise<unknown>, keys: ScriptKey[], args: (string | number)[], verb: 'retry' | 'discard', outcome: ApplyOutcome): Promise<unknown> {
+  const { keys: names, types } = keysAndTypes(keys);
+  try {
+    return await script(names, [types, ...args]);
+  } catch (error) {
+    const blocking = blockingOf(error);
+    throw blocking ? blockedError(blocking, verb, outcome.done) : error;
+  }
+}
+
 /**
  * Retries items in batches, oldest first as given. Every batch is one script call per queue, so
  * an interrupted run leaves each item either retried or untouched, and a rerun finishes the rest.
+ * Each script checks every key it touches before its first write and refuses the call whole.
  */
 export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<ApplyOutcome> {
   const { client, prefix, topology } = options;
@@ -77,34 +94,42 @@ export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<App
     const holder = batch[0].holder;
     if (batch[0].style === 'failed') {
       const q = k(prefix, holder);
-      const keys = ['failed', 'wait', 'meta', 'active', 'marker', 'prioritized', 'pc', 'events'].map((s) => q + s);
-      const [retried, notFailed, gone, inFlow] = (await scripts.retryFailed(keys, [q, ...batch.map((i) => i.id)])) as number[];
+      const [retried, notFailed, gone, inFlow] = (await call(scripts.retryFailed, scriptKeys.retryFailed(q), [q, ...batch.map((i) => i.id)], 'retry', outcome)) as number[];
       outcome.done += retried;
       skip(outcome, 'no longer in the failed set (retried or removed meanwhile)', notFailed);
       skip(outcome, 'job hash missing (dangling member dropped)', gone);
       skip(outcome, 'part of a flow (retry it with BullMQ Job.retry so its parent is updated)', inFlow);
       return;
     }
-    // Style (b): add to each original queue, then mark the dead-letter items retried. A crash in
+    // Style (b): add to each target queue, then mark the dead-letter items retried. A crash in
     // between is repaired by the rerun: the target's ledger answers "added before" (code 2).
-    const byTarget = new Map<string, DlqItem[]>();
-    for (const item of batch) byTarget.set(item.queue, [...(byTarget.get(item.queue) ?? []), item]);
-    const toMark: string[] = [];
+    const carried = await reread(client, prefix, shapeOf(topology, holder), batch);
+    const byTarget = new Map<string, { item: DlqItem; job: CarriedJob; timestamp: string }[]>();
+    carried.forEach((entry, i) => {
+      if (!entry) return;
+      const target = batch[i].target ?? batch[i].queue;
+      byTarget.set(target, [...(byTarget.get(target) ?? []), { item: batch[i], ...entry }]);
+    });
+    skip(outcome, 'changed since the plan: it no longer fits its item shape', carried.filter((c) => !c).length);
+    const d = k(prefix, holder);
     for (const [target, group] of byTarget) {
+      const toMark: string[] = [];
       const q = k(prefix, target);
-      const keys = [...['wait', 'meta', 'active', 'marker', 'events', 'id'].map((s) => q + s), `${q}queuectl:dlq-retried`, `${q}failed`];
-      const data = await dlqItemData(client, prefix, group);
-      const opts = jobOptsFor(topology.queues[target]);
-      const args = group.flatMap((item, i) => [ledgerField(item, data[i].timestamp), item.id, item.name, data[i].jobData, opts]);
-      const codes = (await scripts.retryAdd(keys, [q, Date.now(), ...args])) as number[];
+      const declared = JSON.parse(jobOptsFor(topology.queues[target])) as Record<string, unknown>;
+      const args = group.flatMap(({ item, job, timestamp }) => {
+        const opts = { ...declared, ...(job.priority > 0 ? { priority: job.priority } : {}), ...(job.lifo ? { lifo: true } : {}) };
+        return [ledgerField(item, timestamp), item.id, item.name, JSON.stringify(job.data), JSON.stringify(opts), job.priority, job.lifo ? '1' : '0'];
+      });
+      const codes = (await call(scripts.retryAdd, scriptKeys.retryAdd(q), [q, Date.now(), ...args], 'retry', outcome)) as number[];
       codes.forEach((code, i) => {
-        if (code !== 3) toMark.push(group[i].holderId);
+        if (code !== 3) toMark.push(group[i].item.holderId);
         if (code === 1 || code === 4) outcome.done += 1;
       });
       skip(outcome, `a job with that id already exists in its queue`, codes.filter((c) => c === 3).length);
       skip(outcome, 'retried before (completing its mark)', codes.filter((c) => c === 2).length);
+      // Marked per target, so a later target's refusal leaves these items finished, not pending.
+      if (toMark.length) await call(scripts.mark, scriptKeys.mark(d), [d, 'retried', Date.now(), options.who, '', ...toMark], 'retry', outcome);
     }
-    if (toMark.length) await scripts.mark([k(prefix, holder) + 'meta'], [k(prefix, holder), 'retried', Date.now(), options.who, '', ...toMark]);
   });
 }
 
@@ -113,30 +138,37 @@ function ledgerField(item: DlqItem, timestamp: string): string {
   return `${item.ref}@${timestamp}`;
 }
 
-/** The original job data (as JSON text) and the item's timestamp, read just before re-adding. */
-async function dlqItemData(client: Redis | Cluster, prefix: string, items: DlqItem[]): Promise<{ jobData: string; timestamp: string }[]> {
+/**
+ * The carried job of each item and the item's timestamp, read again just before re-adding it
+ * (the plan may be old); undefined for an item that no longer fits its shape.
+ */
+async function reread(client: Redis | Cluster, prefix: string, shape: DeadLetterFields, items: DlqItem[]): Promise<({ job: CarriedJob; timestamp: string } | undefined)[]> {
   const rows = await Promise.all(items.map((item) => client.hmget(k(prefix, item.holder) + item.holderId, 'data', 'timestamp')));
-  return rows.map(([data, timestamp]) => {
-    let jobData: unknown = {};
-    try {
-      jobData = (JSON.parse(data ?? '{}') as { jobData?: unknown }).jobData ?? {};
-    } catch {
-      // unreadable payload: re-added with empty data is worse than refusing, but parse failures were filtered at read
-    }
-    return { jobData: JSON.stringify(jobData), timestamp: timestamp ?? '0' };
+  return rows.map(([data, timestamp], i) => {
+    const job = readCarried(data, shape);
+    if ('problem' in job || job.queue !== items[i].queue || job.id !== items[i].id) return undefined;
+    return { job, timestamp: timestamp ?? '0' };
   });
 }
 
-/** Discards items in batches: style (a) removed, style (b) marked; each recorded with the reason. */
+/**
+ * Discards items in batches: style (a) removed, style (b) marked; each recorded with the reason.
+ * A failed job whose id also lives in another state keeps its hash: only its failed entry goes.
+ */
 export function applyDiscard(items: DlqItem[], reason: string, options: ApplyOptions): Promise<ApplyOutcome> {
   const { client, prefix } = options;
   const scripts = dlqScripts(client);
   return loop(items, options, async (batch, outcome) => {
     const q = k(prefix, batch[0].holder);
     const ids = batch.map((i) => i.holderId);
-    const done = batch[0].style === 'failed'
-      ? ((await scripts.discardFailed([q + 'failed', q + 'events', q + 'meta'], [q, ...ids])) as string[])
-      : ((await scripts.mark([q + 'meta'], [q, 'discarded', Date.now(), options.who, reason, ...ids])) as string[]);
+    let done: string[];
+    if (batch[0].style === 'failed') {
+      const [removed, memberOnly] = (await call(scripts.discardFailed, scriptKeys.discardFailed(q), [q, ...ids], 'discard', outcome)) as [string[], string[]];
+      done = [...removed, ...memberOnly];
+      if (memberOnly.length) outcome.notes[MEMBER_ONLY] = (outcome.notes[MEMBER_ONLY] ?? 0) + memberOnly.length;
+    } else {
+      done = (await call(scripts.mark, scriptKeys.mark(q), [q, 'discarded', Date.now(), options.who, reason, ...ids], 'discard', outcome)) as string[];
+    }
     outcome.done += done.length;
     skip(outcome, 'no longer a pending dead letter (retried, discarded or removed meanwhile)', batch.length - done.length);
     const byId = new Map(batch.map((i) => [i.holderId, i]));
@@ -150,3 +182,5 @@ export function applyDiscard(items: DlqItem[], reason: string, options: ApplyOpt
   });
 }
 
+/** The note of a discard that removed a stale failed entry but kept the job living on under its id. */
+export const MEMBER_ONLY = 'also in another state of its queue (e.g. completed): only the stale failed entry was removed, the job was kept';

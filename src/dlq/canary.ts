@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { sleep } from '../util/sleep.js';
-import { parseDlqItem, DLQ_FIELDS } from './sources.js';
+import type { Topology } from '../topology/types.js';
+import { parseDlqItem, DLQ_FIELDS, shapeOf } from './sources.js';
 import type { DlqItem } from './types.js';
 
 export type CanaryState = 'completed' | 'failed' | 'running';
@@ -17,13 +18,13 @@ export interface CanaryResult {
  * removeOnComplete does), or failed again (back in the failed set, or a new dead-letter item for
  * the same job). Stops at the first failure, or after timeoutMs.
  */
-export async function watchCanaries(client: Redis | Cluster, prefix: string, items: DlqItem[], options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<CanaryResult> {
+export async function watchCanaries(client: Redis | Cluster, prefix: string, items: DlqItem[], options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal; topology: Topology }): Promise<CanaryResult> {
   const started = Date.now();
   const states = items.map((i) => ({ ref: i.ref, queue: i.queue, id: i.id, state: 'running' as CanaryState }));
   for (;;) {
     for (const [n, item] of items.entries()) {
       if (states[n].state !== 'running') continue;
-      states[n].state = await stateOf(client, prefix, item, started);
+      states[n].state = await stateOf(client, prefix, item, started, options.topology);
     }
     const failed = states.some((s) => s.state === 'failed');
     if (failed || states.every((s) => s.state !== 'running')) return { ok: !failed, timedOut: false, states };
@@ -32,22 +33,22 @@ export async function watchCanaries(client: Redis | Cluster, prefix: string, ite
   }
 }
 
-async function stateOf(client: Redis | Cluster, prefix: string, item: DlqItem, since: number): Promise<CanaryState> {
-  const base = `${prefix}:${item.queue}:`;
+async function stateOf(client: Redis | Cluster, prefix: string, item: DlqItem, since: number, topology: Topology): Promise<CanaryState> {
+  const base = `${prefix}:${item.target ?? item.queue}:`;
   const [completed, failed, exists] = await Promise.all([client.zscore(`${base}completed`, item.id), client.zscore(`${base}failed`, item.id), client.exists(base + item.id)]);
   if (failed !== null) return 'failed';
-  if (item.style === 'queue' && (await newDeadLetter(client, prefix, item, since))) return 'failed';
+  if (item.style === 'queue' && (await newDeadLetter(client, prefix, item, since, topology))) return 'failed';
   if (completed !== null || exists === 0) return 'completed';
   return 'running';
 }
 
 /** A dead letter for the same job written after the canary started (its worker failed it again). */
-async function newDeadLetter(client: Redis | Cluster, prefix: string, item: DlqItem, since: number): Promise<boolean> {
+async function newDeadLetter(client: Redis | Cluster, prefix: string, item: DlqItem, since: number, topology: Topology): Promise<boolean> {
   const ids = await client.lrange(`${prefix}:${item.holder}:wait`, 0, 99);
   for (const id of ids) {
     if (id === item.holderId) continue;
     const fields = await client.hmget(`${prefix}:${item.holder}:${id}`, ...DLQ_FIELDS);
-    const other = parseDlqItem(item.holder, id, fields);
+    const other = parseDlqItem(item.holder, id, fields, shapeOf(topology, item.holder));
     if (other && other.queue === item.queue && other.id === item.id && other.failedAt >= since) return true;
   }
   return false;

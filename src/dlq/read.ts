@@ -22,7 +22,7 @@ const key = (prefix: string, queue: string, suffix: string) => `${prefix}:${queu
  */
 export async function* scanSource(reader: RedisReader, prefix: string, source: DlqSource, options: ScanOptions): AsyncGenerator<DlqItem[]> {
   if (source.style === 'failed') yield* scanFailed(reader, prefix, source.queue, options);
-  else yield* scanDeadLetterQueue(reader, prefix, source.dlq, options);
+  else yield* scanDeadLetterQueue(reader, prefix, source, options);
 }
 
 async function* scanFailed(reader: RedisReader, prefix: string, queue: string, options: ScanOptions): AsyncGenerator<DlqItem[]> {
@@ -65,7 +65,8 @@ const DLQ_STATES: { suffix: string; kind: 'list' | 'zset' }[] = [
   { suffix: 'delayed', kind: 'zset' }, { suffix: 'completed', kind: 'zset' },
 ];
 
-async function* scanDeadLetterQueue(reader: RedisReader, prefix: string, dlq: string, options: ScanOptions): AsyncGenerator<DlqItem[]> {
+async function* scanDeadLetterQueue(reader: RedisReader, prefix: string, source: Extract<DlqSource, { style: 'queue' }>, options: ScanOptions): AsyncGenerator<DlqItem[]> {
+  const { dlq } = source;
   const window = options.window ?? 500;
   const statuses = options.statuses ?? ['pending'];
   // Index paging shifts when items arrive meanwhile: never report one twice.
@@ -80,7 +81,7 @@ async function* scanDeadLetterQueue(reader: RedisReader, prefix: string, dlq: st
       ids.forEach((id) => seen.add(id));
       if (ids.length) {
         const replies = await execReads(reader.client, ids.map((id): ReadCommand => ['hmget', key(prefix, dlq, id), ...DLQ_FIELDS]));
-        const items = ids.flatMap((id, i) => parseDlqItem(dlq, id, (replies[i] as (string | null)[] | null) ?? []) ?? []);
+        const items = ids.flatMap((id, i) => parseDlqItem(dlq, id, (replies[i] as (string | null)[] | null) ?? [], source.fields) ?? []);
         yield items.filter((item) => statuses.includes(item.status) && matches(item, options.filters));
       }
       if (((reply as string[] | null) ?? []).length < window) break;

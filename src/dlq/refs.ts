@@ -14,11 +14,11 @@ export function splitRef(ref: string, queues: string[]): { queue?: string; id: s
 
 /**
  * Every dead-letter item a reference can mean: `<queue>/<id>` names a failed job, a dead-letter
- * queue item, or (style b) the original queue and job id it carries; a bare id is looked up
- * everywhere. Items of any status are returned; callers decide what a retried item means.
+ * queue item, or (style b) the original queue (declared or `legacy`) and job id it carries; a
+ * bare id is looked up everywhere. Items of any status are returned; callers decide what a retried item means.
  */
-export async function candidates(reader: RedisReader, prefix: string, sources: DlqSource[], ref: string): Promise<{ found: DlqItem[]; live: string[] }> {
-  const names = sources.flatMap((s) => (s.style === 'failed' ? [s.queue] : [s.dlq, ...s.feeds]));
+export async function candidates(reader: RedisReader, prefix: string, sources: DlqSource[], ref: string, legacy: string[] = []): Promise<{ found: DlqItem[]; live: string[] }> {
+  const names = [...sources.flatMap((s) => (s.style === 'failed' ? [s.queue] : [s.dlq, ...s.feeds])), ...legacy];
   const { queue, id } = splitRef(ref, names);
   const found: DlqItem[] = [];
   /** Jobs that exist but are not dead letters (e.g. retried already and waiting). */
@@ -42,12 +42,13 @@ export async function candidates(reader: RedisReader, prefix: string, sources: D
       if (item) found.push(item);
       else if ((r[1] as (string | null)[] | null)?.[0] != null) live.push(`${source.queue}/${id}`);
     } else {
-      const item = parseDlqItem(source.dlq, id, r[0] as (string | null)[]);
+      const item = parseDlqItem(source.dlq, id, (r[0] as (string | null)[] | null) ?? [], source.fields);
       if (item) found.push(item);
     }
   }
   // Style (b) items are also known by the job they carry: `<original queue>/<original id>` or that id.
-  const carriers = sources.filter((s) => s.style === 'queue' && (queue === undefined || s.feeds.includes(queue)));
+  // A legacy queue's jobs may sit in any dead-letter queue.
+  const carriers = sources.filter((s) => s.style === 'queue' && (queue === undefined || s.feeds.includes(queue) || legacy.includes(queue)));
   if (carriers.length) {
     const carried = await collectItems(reader, prefix, carriers, { filters: queue ? { queues: [queue] } : {}, statuses: ALL, window: 1000 });
     for (const item of carried) {
@@ -58,11 +59,11 @@ export async function candidates(reader: RedisReader, prefix: string, sources: D
 }
 
 /** Exactly one item per reference, or a usage error (exit 2) that lists what was found. */
-export async function resolveRefs(reader: RedisReader, prefix: string, sources: DlqSource[], refs: string[]): Promise<{ items: DlqItem[]; live: string[] }> {
+export async function resolveRefs(reader: RedisReader, prefix: string, sources: DlqSource[], refs: string[], legacy: string[] = []): Promise<{ items: DlqItem[]; live: string[] }> {
   const items: DlqItem[] = [];
   const lives: string[] = [];
   for (const ref of refs) {
-    const { found, live } = await candidates(reader, prefix, sources, ref);
+    const { found, live } = await candidates(reader, prefix, sources, ref, legacy);
     if (found.length === 0 && live.length === 1) {
       lives.push(live[0]);
       continue;

@@ -2,7 +2,7 @@ import { loadLua } from '../util/lua.js';
 import type { Cluster, Redis } from 'ioredis';
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
-const NAMES = { retryFailed: 'retry-failed', retryAdd: 'retry-add', mark: 'mark', discardFailed: 'discard-failed' } as const;
+const NAMES = { retryFailed: 'retry-failed', retryAdd: 'retry-add', mark: 'mark', discardFailed: 'discard-failed', findNonHashes: 'find-non-hashes' } as const;
 export type ScriptName = keyof typeof NAMES;
 
 /**

@@ -16,7 +16,7 @@ export async function selectItems(scope: DlqScope, refs: string[], all: boolean,
   if (refs.length && all) throw new UsageError(`dlq ${verb} takes references or --all, not both`, `queuectl dlq ${verb} <queue>/<id>… or queuectl dlq ${verb} --all [filters]`);
   if (!refs.length && !all) throw new UsageError(`dlq ${verb} needs references or --all`, `queuectl dlq ${verb} <queue>/<id>… or queuectl dlq ${verb} --all [filters]; see \`queuectl dlq list\``);
   if (refs.length) {
-    const { items, live } = await resolveRefs(scope.handle, scope.prefix, scope.sources, refs);
+    const { items, live } = await resolveRefs(scope.handle, scope.prefix, scope.sources, refs, Object.keys(scope.topology.legacy));
     return { items, live, explicit: true };
   }
   const items = await collectItems(scope.handle, scope.prefix, scope.sources, { filters: scope.filters, window: 5000, limit });

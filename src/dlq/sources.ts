@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
-import type { Topology } from '../topology/types.js';
-import { MARK_FIELDS, type DeadLetterPayload, type DlqItem, type DlqSource, type DlqStatus } from './types.js';
+import type { DeadLetterFields, Topology } from '../topology/types.js';
+import { DEFAULT_FIELDS, readCarried } from './shape.js';
+import { MARK_FIELDS, type DlqItem, type DlqSource, type DlqStatus } from './types.js';
 
 /**
  * Where each declared queue's dead letters are, grouped so that a dead-letter queue shared by
@@ -10,22 +11,38 @@ import { MARK_FIELDS, type DeadLetterPayload, type DlqItem, type DlqSource, type
 export function dlqSources(topology: Topology, only?: string[]): DlqSource[] {
   const failed: string[] = [];
   const dlqs = new Map<string, string[]>();
+  const shapes = new Map<string, { fields?: DeadLetterFields; by: string }>();
   for (const queue of Object.values(topology.queues)) {
     const dl = queue.deadLetter ?? { kind: 'failed' as const };
-    if (dl.kind === 'failed') failed.push(queue.name);
-    else dlqs.set(dl.queue, [...(dlqs.get(dl.queue) ?? []), queue.name]);
+    if (dl.kind === 'failed') {
+      failed.push(queue.name);
+      continue;
+    }
+    dlqs.set(dl.queue, [...(dlqs.get(dl.queue) ?? []), queue.name]);
+    // One dead-letter queue holds one item shape: two feeding queues may not declare two.
+    const first = shapes.get(dl.queue);
+    if (!first) shapes.set(dl.queue, { fields: dl.fields, by: queue.name });
+    else if (JSON.stringify(first.fields ?? null) !== JSON.stringify(dl.fields ?? null)) {
+      throw new UsageError(`queues ${first.by} and ${queue.name} declare different deadLetter.fields for the dead-letter queue ${dl.queue}`, 'declare one item shape per dead-letter queue (e.g. in defaults.deadLetter)');
+    }
   }
   const sources: DlqSource[] = [
     ...failed.map((queue): DlqSource => ({ style: 'failed', queue })),
-    ...[...dlqs].map(([dlq, feeds]): DlqSource => ({ style: 'queue', dlq, feeds })),
+    ...[...dlqs].map(([dlq, feeds]): DlqSource => {
+      const fields = shapes.get(dlq)?.fields;
+      return fields ? { style: 'queue', dlq, feeds, fields } : { style: 'queue', dlq, feeds };
+    }),
   ];
   if (!only) return sources;
-  const known = new Set([...Object.keys(topology.queues), ...dlqs.keys()]);
+  const legacy = Object.keys(topology.legacy);
+  const known = new Set([...Object.keys(topology.queues), ...dlqs.keys(), ...legacy]);
   const unknown = only.filter((q) => !known.has(q));
   if (unknown.length) {
     throw new UsageError(`--queue ${unknown.join(', ')}: not a declared queue`, `declared: ${[...known].sort().join(', ')}`);
   }
-  return sources.filter((s) => (s.style === 'failed' ? only.includes(s.queue) : only.includes(s.dlq) || s.feeds.some((f) => only.includes(f))));
+  // A legacy queue's jobs may have been dead-lettered into any dead-letter queue.
+  const anyLegacy = only.some((q) => legacy.includes(q));
+  return sources.filter((s) => (s.style === 'failed' ? only.includes(s.queue) : anyLegacy || only.includes(s.dlq) || s.feeds.some((f) => only.includes(f))));
 }
 
 /** Fields read from a failed job's hash (style a), in this order. */
@@ -65,36 +82,36 @@ export function parseFailedItem(queue: string, id: string, score: number, fields
   return item;
 }
 
-function toMillis(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string') {
-    const n = Number(value);
-    if (Number.isFinite(n) && value.trim() !== '') return n;
-    const t = Date.parse(value);
-    if (Number.isFinite(t)) return t;
-  }
-  return undefined;
-}
-
-/** A style (b) item from a dead-letter queue job's hash fields. Pure. */
-export function parseDlqItem(dlq: string, holderId: string, fields: (string | null)[]): DlqItem | undefined {
+/**
+ * A style (b) item from a dead-letter queue job's hash fields (DLQ_FIELDS), read with the queue's
+ * item shape. An item that does not fit it is returned with `unreadable` set. Pure.
+ */
+export function parseDlqItem(dlq: string, holderId: string, fields: (string | null)[], shape: DeadLetterFields = DEFAULT_FIELDS): DlqItem | undefined {
   const [jobName, data, timestamp, status] = fields;
-  if (data === null || data === undefined) return undefined;
-  const payload = (parseJson(data) ?? {}) as DeadLetterPayload;
+  // No hash (removed meanwhile): not an item.
+  if (jobName == null && data == null && timestamp == null) return undefined;
+  const carried = readCarried(data, shape);
+  const base = { ref: `${dlq}/${holderId}`, style: 'queue' as const, holder: dlq, holderId, status: toStatus(status) };
+  if ('problem' in carried) {
+    return { ...base, queue: '', id: '', name: jobName ?? '', failedReason: '', attemptsMade: 0, failedAt: Number(timestamp) || 0, unreadable: carried.problem };
+  }
   const item: DlqItem = {
-    ref: `${dlq}/${holderId}`, style: 'queue', holder: dlq, holderId,
-    queue: String(payload.originalQueue ?? ''), id: String(payload.originalJobId ?? ''),
-    name: payload.name ?? jobName ?? '',
-    failedReason: payload.error?.message ?? '',
-    attemptsMade: Number(payload.attempts ?? 0) || 0,
-    failedAt: toMillis(payload.failedAt) ?? (Number(timestamp) || 0),
-    status: toStatus(status ?? payload.status),
+    ...base, queue: carried.queue, id: carried.id, name: carried.name ?? jobName ?? '', failedReason: carried.reason,
+    attemptsMade: carried.attempts, failedAt: carried.failedAt ?? (Number(timestamp) || 0),
   };
-  const org = orgOf(payload) ?? orgOf(payload.jobData);
+  const org = orgOf(carried.payload) ?? orgOf(carried.data);
   if (org !== undefined) item.orgId = org;
   return item;
 }
 
 function toStatus(value: string | null | undefined): DlqStatus {
   return value === 'retried' || value === 'discarded' ? value : 'pending';
+}
+
+/** The item shape of a dead-letter queue, as its feeding queues declare it (dlqSources refuses two). */
+export function shapeOf(topology: Topology, dlq: string): DeadLetterFields {
+  for (const queue of Object.values(topology.queues)) {
+    if (queue.deadLetter?.kind === 'queue' && queue.deadLetter.queue === dlq) return queue.deadLetter.fields ?? DEFAULT_FIELDS;
+  }
+  return DEFAULT_FIELDS;
 }

@@ -13,6 +13,9 @@ export interface StatsRow {
   topReasons: { reason: string; count: number }[];
 }
 
+/** The stats row of a dead-letter queue's items that do not fit its item shape. */
+export const UNREADABLE = '(unreadable)';
+
 /** Reasons are counted over at most this many of the newest items of each set. */
 export const STATS_SAMPLE = 10_000;
 const TOP = 5;
@@ -53,7 +56,8 @@ export async function gatherStats(reader: RedisReader, prefix: string, sources: 
         sampled: items.length, topReasons: topReasons(items.map((i) => i.failedReason)) });
       continue;
     }
-    const items = await sample(reader, prefix, source, Number.POSITIVE_INFINITY);
+    // Items that do not fit the queue's item shape are counted apart, never under a guessed queue.
+    const items = (await sample(reader, prefix, source, Number.POSITIVE_INFINITY)).map((i) => (i.unreadable === undefined ? i : { ...i, queue: UNREADABLE, failedReason: i.unreadable }));
     const queues = [...new Set([...source.feeds, ...items.map((i) => i.queue)])];
     for (const queue of queues) {
       const mine = items.filter((i) => i.queue === queue);

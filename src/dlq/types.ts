@@ -1,8 +1,10 @@
 /**
  * Dead-letter items as every dlq subcommand sees them. Two styles exist (topology `deadLetter`):
  * (a) `failed`: the job itself, kept in its queue's failed set;
- * (b) `queue`: an item in a dedicated dead-letter queue whose job data is a DeadLetterPayload.
+ * (b) `queue`: an item in a dedicated dead-letter queue whose job data carries the failed job, in
+ *     the shape the topology declares (shape.ts).
  */
+import type { DeadLetterFields } from '../topology/types.js';
 
 export type DlqStyle = 'failed' | 'queue';
 
@@ -13,7 +15,8 @@ export type DlqStatus = 'pending' | 'retried' | 'discarded';
 export type DlqSource =
   | { style: 'failed'; queue: string }
   /** `feeds`: the declared queues that send their dead letters here. */
-  | { style: 'queue'; dlq: string; feeds: string[] };
+  /** `fields`: the item shape the topology declares (absent: the default shape). */
+  | { style: 'queue'; dlq: string; feeds: string[]; fields?: DeadLetterFields };
 
 export interface DlqItem {
   /** `<holder>/<holderId>`: how the user names the item (show, retry, discard). */
@@ -32,6 +35,10 @@ export interface DlqItem {
   failedAt: number;
   orgId?: string;
   status: DlqStatus;
+  /** Why a style (b) item does not fit its queue's item shape ("no originalData"): shown, never retried. */
+  unreadable?: string;
+  /** Where a retry puts it back (set by planRetry): `queue`, or for a legacy queue the owner of its name. */
+  target?: string;
 }
 
 /** The filters of list, retry and discard, parsed and validated. */
@@ -44,21 +51,6 @@ export interface DlqFilters {
   /** failedAt <= before (epoch ms): `--older-than`. */
   before?: number;
   org?: string;
-}
-
-/** The payload a worker writes into a dead-letter queue (style b). */
-export interface DeadLetterPayload {
-  originalQueue?: string;
-  originalJobId?: string;
-  /** Optional: the original job's name (else the dead-letter job's own name is used). */
-  name?: string;
-  jobData?: unknown;
-  error?: { name?: string; message?: string; stack?: string };
-  attempts?: number;
-  failedAt?: number | string;
-  orgId?: string;
-  organizationId?: string;
-  status?: string;
 }
 
 /** Hash fields queuectl writes on a style (b) item; the worker's payload is never rewritten. */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { DURATION_HINT, durationProblem, formatDuration, parseDuration } from './durations.js';
 import { describeValue, issueMessage, unknownKeyMessage } from './problems.js';
-import type { Backoff, DeadLetter, Retention } from './types.js';
+import type { Backoff, DeadLetter, DeadLetterFields, Retention } from './types.js';
 
 /**
  * The topology file's surface syntax, and the only module that knows it. Parsing turns every
@@ -103,11 +103,19 @@ const retention = byKind<RetentionInput, Retention>(RETENTION_FORMS, {
   object: strict({ age: duration.optional(), count: z.int().min(0).optional() }),
 });
 
-export type DeadLetterInput = 'failed' | { queue: string };
+export type DeadLetterInput = 'failed' | { queue: string; fields?: DeadLetterFields };
+const itemKey = z.string().min(1).optional();
+/** The dead-letter item's shape: which key of its job data holds each part of the failed job. */
+const deadLetterFields = strict({
+  queue: z.string().min(1), id: z.string().min(1), data: z.string().min(1),
+  name: itemKey, reason: itemKey, failedAt: itemKey, attempts: itemKey, opts: itemKey,
+});
+const definedOnly = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 const deadLetter = byKind<DeadLetterInput, DeadLetter>('"failed" or { queue: <dead-letter queue> }', {
   string: z.literal('failed', { error: (i) => `expected "failed" or { queue: <name> }, got ${describeValue(i.input)} — write deadLetter: { queue: ${String(i.input)} } for a dead-letter queue` })
     .transform((): DeadLetter => ({ kind: 'failed' })),
-  object: strict({ queue: z.string().min(1) }).transform((d): DeadLetter => ({ kind: 'queue', queue: d.queue })),
+  object: strict({ queue: z.string().min(1), fields: deadLetterFields.optional() })
+    .transform((d): DeadLetter => ({ kind: 'queue', queue: d.queue, ...(d.fields ? { fields: definedOnly(d.fields) as DeadLetterFields } : {}) })),
 });
 
 const pair = <T extends z.ZodType>(item: T, example: string) =>

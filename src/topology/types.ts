@@ -19,8 +19,29 @@ export type Retention = boolean | { age?: Millis; count?: number };
 export type DeadLetter =
   /** The queue's own failed set (BullMQ's default). */
   | { kind: 'failed' }
-  /** A dedicated dead-letter queue that receives `{ originalQueue, originalJobId, jobData, error, ... }`. */
-  | { kind: 'queue'; queue: string };
+  /**
+   * A dedicated dead-letter queue whose items carry the failed job: by default
+   * `{ originalQueue, originalJobId, jobData, error, attempts, failedAt }`, or the shape `fields` declares.
+   */
+  | { kind: 'queue'; queue: string; fields?: DeadLetterFields };
+
+/**
+ * Where each part of the failed job sits in a dead-letter item (top-level keys of its job data).
+ * `queue`, `id` and `data` are always declared; an item missing any declared key but `opts` is unreadable.
+ */
+export interface DeadLetterFields {
+  queue: string;
+  id: string;
+  data: string;
+  /** The job's name (undeclared: the item's own `name` key, else the dead-letter job's name). */
+  name?: string;
+  /** Text, or an Error-like object whose `message` is used. */
+  reason?: string;
+  failedAt?: string;
+  attempts?: string;
+  /** The job's own options, when an item has them: its `priority` and `lifo` put a retried job back where it was. */
+  opts?: string;
+}
 
 /** [warning, critical] thresholds. */
 export type Threshold = [number, number];

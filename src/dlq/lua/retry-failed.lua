@@ -1,20 +1,33 @@
 --[[
   queuectl dlq retry, style (a): puts failed jobs back into their own queue under their own id,
-  like BullMQ's Job.retry (reprocessJob) with attempts reset, but a whole batch per call.
+  like BullMQ's Job.retry (reprocessJob) with attempts reset, but a whole batch per call. Each job
+  goes back to its own state kind: prioritized with its priority, lifo at the head of wait.
   A job that is no longer in the failed set is skipped, so a rerun never queues a job twice.
+  Every key is checked before the first write (includes/preflight.lua): a bad one refuses the call.
 
   KEYS[1] failed  KEYS[2] wait  KEYS[3] meta  KEYS[4] active  KEYS[5] marker
   KEYS[6] prioritized  KEYS[7] pc (priority counter)  KEYS[8] events
-  ARGV[1] job key prefix ("bull:<queue>:")  ARGV[2..] job ids, oldest first
+  ARGV[1] the KEYS' types (comma list)  ARGV[2] job key prefix ("bull:<queue>:")
+  ARGV[3..] job ids, oldest first
 
   Returns { retried, notFailed, gone, inFlow }
 ]]
 local rcall = redis.call
-local prefix = ARGV[1]
+local prefix = ARGV[2]
 
--- @include "includes/queue-state.lua"
+-- @include "includes/preflight.lua"
+-- @include "includes/place-job.lua"
 
-local pausedOrMaxed, maxEvents = queueState(KEYS[3], KEYS[4])
+local problem = checkKeyTypes(ARGV[1]) or checkCounter(KEYS[7])
+if problem then return problem end
+local pausedOrMaxed, maxEvents, metaProblem = queueState(KEYS[3], KEYS[4])
+if metaProblem then return metaProblem end
+for i = 3, #ARGV do
+  problem = checkHash(prefix .. ARGV[i])
+  if problem then return problem end
+end
+
+-- Nothing below can fail: first write.
 if not maxEvents then
   maxEvents = 10000
   rcall("HSET", KEYS[3], "opts.maxLenEvents", maxEvents)
@@ -22,7 +35,7 @@ end
 
 local fifo = {}
 local retried, notFailed, gone, inFlow = 0, 0, 0, 0
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local id = ARGV[i]
   if not rcall("ZSCORE", KEYS[1], id) then
     notFailed = notFailed + 1
@@ -40,25 +53,15 @@ for i = 2, #ARGV do
       rcall("ZREM", KEYS[1], id)
       rcall("HDEL", jobKey, "atm", "ats", "stc", "attemptsMade", "failedReason", "stacktrace",
         "finishedOn", "processedOn")
-      local priority = tonumber(f[1]) or 0
-      if priority > 0 then
-        local counter = rcall("INCR", KEYS[7])
-        rcall("ZADD", KEYS[6], priority * 0x100000000 + counter % 0x100000000, id)
-      elseif f[2] and string.find(f[2], '"lifo":true', 1, true) then
-        rcall("RPUSH", KEYS[2], id)
-      else
-        fifo[#fifo + 1] = id
-      end
+      local priority, lifo = kindOf(f[1], f[2])
+      placeJob(KEYS[6], KEYS[7], KEYS[2], fifo, id, priority, lifo)
       rcall("XADD", KEYS[8], "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", id, "prev", "failed")
       retried = retried + 1
     end
   end
 end
 
--- Oldest first, so the oldest ends up at the tail, where workers take from.
-for from = 1, #fifo, 5000 do
-  rcall("LPUSH", KEYS[2], unpack(fifo, from, math.min(from + 4999, #fifo)))
-end
+flushFifo(KEYS[2], fifo)
 if retried > 0 and not pausedOrMaxed then
   rcall("ZADD", KEYS[5], 0, "0")
 end

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import Table from 'cli-table3';
+import { renderTable, type TableOptions } from '../src/ui/table.js';
+
+/** The borderless table as cli-table3 drew it (the renderer before issue 13.7): the look to keep. */
+function cliTable3(head: string[], rows: (string | number)[][], options: TableOptions): string {
+  const table = new Table({
+    head,
+    colWidths: head.map((_, i) => options.wrap?.[i] ?? null),
+    wordWrap: true,
+    wrapOnWordBoundary: true,
+    colAligns: head.map((_, i) => (options.alignRight?.includes(i) ? 'right' : 'left')),
+    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+    style: { head: options.color ? ['bold'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
+  });
+  for (const row of rows) table.push(row.map(String));
+  return table.toString().split('\n').map((line) => line.trimEnd()).join('\n');
+}
+
+const dlqRows = (n: number) => Array.from({ length: n }, (_, i) => [`eccb-dead-letter/${i}`, `eccb-ocr ← eccb-dead-letter`, i % 3 ? 'ocr.process' : '', `timeout after ${i} ms`, i % 7, `${i % 60}m ago`]);
+
+describe('renderTable (borderless)', () => {
+  const cases: [string, string[], (string | number)[][], TableOptions][] = [
+    ['dlq list: unicode, empty cells, a right-aligned count', ['ref', 'queue', 'name', 'reason', 'attempts', 'failed'], dlqRows(30), { alignRight: [4] }],
+    ['coloured header', ['queue', 'waiting', 'failed'], [['a', 1, 20], ['bbbbbb', 300, 4]], { color: true, alignRight: [1, 2] }],
+    ['multi-line cells (dlq stats top reasons)', ['queue', 'dead letters', 'top reasons'], [['q1', 3, '2× timeout\n1× bad input'], ['q2', 0, '-'], ['wide-name-q3', 12, '12× 接続 refused']], { alignRight: [1] }],
+    ['a wrapped column (dedup detail, validate message)', ['rule', 'severity', 'message'], [['no-retries', 'warning', 'queue eccb-ocr has no attempts: a failed job is never retried, add attempts: 3 under defaults or the queue'], ['x', 'error', 'short']], { wrap: { 2: 30 } }],
+    ['no rows', ['a', 'b'], [], {}],
+  ];
+  it.each(cases)('%s: the same lines cli-table3 drew', (_name, head, rows, options) => {
+    expect(renderTable(head, rows, options)).toBe(cliTable3(head, rows, options));
+  });
+
+  it('renders 8,000 rows in well under 2 s (cli-table3 took 13 s)', () => {
+    const rows = dlqRows(8000);
+    const started = performance.now();
+    const text = renderTable(['ref', 'queue', 'name', 'reason', 'attempts', 'failed'], rows, { alignRight: [4] });
+    const ms = performance.now() - started;
+    expect(text.split('\n')).toHaveLength(8001);
+    expect(ms).toBeLessThan(1500);
+  });
+});
