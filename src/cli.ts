@@ -229,24 +229,41 @@ Examples:
   return program;
 }
 
+/** setTimeout's ceiling: a larger delay fires at once (with a Node warning), so every command would "time out". */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
 function readGlobals(raw: Record<string, unknown>): GlobalOptions {
   const timeout = Number(raw.timeout);
   if (!Number.isInteger(timeout) || timeout <= 0) {
     throw new UsageError(`--timeout must be a positive number of milliseconds, got "${String(raw.timeout)}"`, 'for example --timeout 5000');
   }
+  if (timeout > MAX_TIMEOUT_MS) {
+    throw new UsageError(`--timeout ${timeout} is above the largest timer Node can set (${MAX_TIMEOUT_MS} ms, about 24 days)`, 'use a smaller --timeout, for example 60000');
+  }
   return {
-    config: raw.config as string | undefined,
-    redis: raw.redis as string | undefined,
-    passwordFile: raw.passwordFile as string | undefined,
-    tlsCa: raw.tlsCa as string | undefined,
-    tlsCert: raw.tlsCert as string | undefined,
-    tlsKey: raw.tlsKey as string | undefined,
-    prefix: raw.prefix as string | undefined,
+    config: notBlank(raw.config, '-c/--config', 'name the topology file, or leave -c out to use QUEUECTL_CONFIG or ./queuectl.yaml'),
+    redis: notBlank(raw.redis, '--redis', 'give a URL such as redis://host:6379, or leave --redis out to use REDIS_URL'),
+    passwordFile: notBlank(raw.passwordFile, '--password-file', 'name the file that holds the Redis password'),
+    tlsCa: notBlank(raw.tlsCa, '--tls-ca', 'name the CA bundle file'),
+    tlsCert: notBlank(raw.tlsCert, '--tls-cert', 'name the client certificate file'),
+    tlsKey: notBlank(raw.tlsKey, '--tls-key', 'name the private key file'),
+    prefix: notBlank(raw.prefix, '--prefix', "give the BullMQ key prefix, or leave --prefix out to use the topology's (else bull)"),
     json: Boolean(raw.json),
     color: raw.color !== false,
     yes: Boolean(raw.yes),
     timeout,
   };
+}
+
+/**
+ * A flag given with an empty value is a mistake, not a request for the default: `--redis "$URL"`
+ * with an unset CI variable would otherwise talk to another server.
+ */
+function notBlank(value: unknown, flag: string, hint: string): string | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  if (text.trim() === '') throw new UsageError(`${flag} was given an empty value`, hint);
+  return text;
 }
 
 /** An ioredis/Redis error that escaped a command exits 3 as one line naming the redacted URL, not as "unexpected error". */

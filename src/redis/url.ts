@@ -26,7 +26,7 @@ const URL_HINT = 'use redis://[user[:pass]@]host:port[/db], rediss://… or redi
 
 /** Parses --redis / REDIS_URL (default redis://127.0.0.1:6379) into a ConnectionSpec; bad input is a UsageError. */
 export function parseConnectionSpec(input: SpecInput): ConnectionSpec {
-  const url = nonEmpty(input.url) ?? nonEmpty(input.env.REDIS_URL) ?? DEFAULT_REDIS_URL;
+  const url = chooseUrl(input);
   const redacted = redactUrl(url);
   const parsed = parseRedisUrl(url, redacted);
   const spec: ConnectionSpec = { ...parsed, timeoutMs: input.timeoutMs, redacted };
@@ -163,6 +163,19 @@ function readFileOrThrow(file: string, flag: string): string {
   }
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
+/**
+ * --redis, else REDIS_URL, else the default. A value that is set but blank is an error, not a
+ * reason to fall back: an empty CI variable must not land the command on another server.
+ */
+function chooseUrl(input: SpecInput): string {
+  if (input.url !== undefined) {
+    if (input.url.trim() === '') throw new UsageError('--redis was given an empty value', 'give a URL such as redis://host:6379, or leave --redis out to use REDIS_URL');
+    return input.url.trim();
+  }
+  const fromEnv = input.env.REDIS_URL;
+  if (fromEnv !== undefined) {
+    if (fromEnv.trim() === '') throw new UsageError('REDIS_URL is set but empty', 'give it a URL such as redis://host:6379, or unset it to use redis://127.0.0.1:6379');
+    return fromEnv.trim();
+  }
+  return DEFAULT_REDIS_URL;
 }
