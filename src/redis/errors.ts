@@ -35,7 +35,7 @@ export function isAuthError(error: unknown): boolean {
  * Rewrites any failure talking to Redis as one RedisError line (exit 3) that names the redacted
  * URL and never the password, which ioredis may echo (e.g. in a failed AUTH command's arguments).
  */
-export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacted' | 'password' | 'timeoutMs' | 'tlsCert'>): RedisError {
+export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacted' | 'password' | 'timeoutMs' | 'tlsCert'> & { db?: number }): RedisError {
   if (error instanceof RedisError) return error;
   const err = (error instanceof Error ? error : new Error(String(error))) as AnyError;
   const where = spec.redacted;
@@ -53,6 +53,9 @@ export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacte
   }
   if (/\bNOPERM\b/.test(raw)) {
     return new RedisError(`permission denied by Redis at ${where}: ${raw.replace(/^NOPERM\s*/, '')}`, 'grant the ACL permission to this user or use another user');
+  }
+  if (/DB index is out of range|invalid DB index/i.test(raw)) {
+    return new RedisError(`database ${spec.db ?? '?'} does not exist on Redis at ${where} (${raw.replace(/^ERR\s*/, '')})`, "use a database index below the server's `databases` setting (16 by default); check --redis or REDIS_URL");
   }
   if (/cluster support disabled/i.test(raw)) {
     return new RedisError(`Redis at ${where} is not a cluster (cluster support disabled)`, 'use redis://host:port for a single node');
