@@ -15,7 +15,7 @@ export function buildProgram(version: string, makeContext: ContextFactory, onExi
     .description('Run BullMQ job queues on Redis safely: topology as code, inspection, drift checks, migrations, dead letters.')
     .version(version, '-V, --version')
     .option('-c, --config <file>', 'topology file (default: $QUEUECTL_CONFIG, else queuectl.yaml|yml|json|config.{ts,mjs,js} here)')
-    .option('--redis <url>', 'redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…] (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--redis <url>', 'redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…] (default: $REDIS_URL, else redis://127.0.0.1:6379); a password here is in your shell history and briefly in ps: prefer --password-file or REDIS_URL')
     .option('--password-file <file>', 'read the Redis password from a file')
     .option('--tls-ca <file>', 'CA bundle for rediss://')
     .option('--tls-cert <file>', 'client certificate (PEM) for a server that asks for one (tls-auth-clients)')

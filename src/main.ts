@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { buildProgram } from './cli.js';
 import { createContext } from './runtime.js';
+import { hideSecretsInArgv } from './redis/argv.js';
 import { ExitCode, InterruptedError, QueuectlError, TopologyError, formatError } from './errors.js';
 
 /**
@@ -9,6 +10,7 @@ import { ExitCode, InterruptedError, QueuectlError, TopologyError, formatError }
  * to the contract's exit codes and prints each as one line (stack traces only with QUEUECTL_DEBUG=1).
  */
 export async function main(argv: string[]): Promise<void> {
+  hideSecretsInArgv(argv);
   const code = await runMain(argv);
   // Let stdout drain before exiting: a piped `--json` document must arrive whole.
   process.stdout.write('', () => process.exit(code));
