@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { assertKnownQueues } from '../util/queue-names.js';
 import type { Topology } from '../topology/types.js';
 import { MARK_FIELDS, type DeadLetterPayload, type DlqItem, type DlqSource, type DlqStatus } from './types.js';
 
@@ -21,10 +21,7 @@ export function dlqSources(topology: Topology, only?: string[]): DlqSource[] {
   ];
   if (!only) return sources;
   const known = new Set([...Object.keys(topology.queues), ...dlqs.keys()]);
-  const unknown = only.filter((q) => !known.has(q));
-  if (unknown.length) {
-    throw new UsageError(`--queue ${unknown.join(', ')}: not a declared queue`, `declared: ${[...known].sort().join(', ')}`);
-  }
+  assertKnownQueues(only, known, { flag: '--queue', isNot: 'is not a declared queue or dead-letter queue' });
   return sources.filter((s) => (s.style === 'failed' ? only.includes(s.queue) : only.includes(s.dlq) || s.feeds.some((f) => only.includes(f))));
 }
 
