@@ -8,6 +8,7 @@ import { readRedisHealth } from '../redis/health.js';
 import { emptyPrefixVerdict, probePrefixes } from '../redis/prefixes.js';
 import type { RedisHandle } from '../redis/types.js';
 import { unknownQueueError } from '../util/queue-names.js';
+import { escapeControls } from '../ui/escape.js';
 import { readJob } from '../inspect/read-job.js';
 import { readQueues, type QueueTarget } from '../inspect/read-queues.js';
 import { inspectDocument, renderHealth, renderJob, renderQueueTable, type InspectRow } from '../inspect/render.js';
@@ -82,12 +83,14 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
   }
 
   let previous: Snapshot | undefined;
+  // Redraw only when the table goes to a terminal; piped output gets one table per tick.
+  const redraw = ctx.out.interactive && Boolean(process.stdout.isTTY);
   await watchLoop({
     intervalMs,
     signal: ctx.signal,
-    // Redraw only when the table goes to a terminal; piped output gets one table per tick.
-    redraw: ctx.out.interactive && Boolean(process.stdout.isTTY),
-    write: (text) => ctx.out.print(text),
+    redraw,
+    // The redraw's own cursor sequences go out as they are; the frame was escaped below.
+    write: (text) => (redraw ? ctx.out.printRaw(text) : ctx.out.print(text)),
     frame: async () => {
       const { rows, health } = await collect();
       if (!previous) await checkNames(rows);
@@ -95,7 +98,7 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
       for (const row of rows) row.rates = ratesSince(previous, current, row.queue.name);
       previous = current;
       const stamp = `every ${intervalMs / 1000}s · ${new Date(current.at).toISOString()} · Ctrl-C to stop`;
-      return `${stamp}\n${renderQueueTable(rows, { color: ctx.out.color, rates: true })}\n\n${renderHealth(health, { color: ctx.out.color })}`;
+      return escapeControls(`${stamp}\n${renderQueueTable(rows, { color: ctx.out.color, rates: true })}\n\n${renderHealth(health, { color: ctx.out.color })}`, ctx.out.color);
     },
   });
   return 0;

@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { escapeControls } from './escape.js';
 
 export interface TableOptions {
   /** Colour the header; off means no ANSI codes at all (cli-table3 colours headers by default). */
@@ -39,7 +40,8 @@ export function renderTable(head: string[], rows: (string | number)[][], options
       ...(borders ? {} : { 'padding-left': 0, 'padding-right': 0 }),
     },
   });
-  for (const row of rows) table.push(row.map(String));
+  // Escaped before layout, so a control sequence in a cell neither reaches the terminal nor skews widths.
+  for (const row of rows) table.push(row.map((cell) => escapeControls(String(cell), color)));
   const text = table.toString();
   // Without borders cli-table3 still pads the last column; trim so lines end cleanly.
   return borders ? text : text.split('\n').map((line) => line.trimEnd()).join('\n');
