@@ -66,7 +66,7 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error,
     .description('the CI drift gate: declared topology versus live Redis')
     .option('--deep', 'read every job (in batches) to find misrouted job names, not only a sample')
     .addOption(new Option('--sample <n>', 'jobs read from each end of each state when not --deep').default('50'))
-    .addHelpText('after', '\nExamples:\n  queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"\n  queuectl topology check --json > drift.json || exit 1\n\nExit: 0 in sync, 1 drift, 2 bad topology file, 3 Redis error.')
+    .addHelpText('after', '\nExamples:\n  queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"\n  queuectl topology check --json > drift.json || exit 1\n\nExit: 0 in sync, 1 drift, 2 bad topology file or a --prefix under which no queue exists while others do, 3 Redis error.\nWhen the prefix in use holds no queue at all, a warning names the prefixes that do.')
     .action(action(() => import('./commands/topology-check.js')));
   topology
     .command('graph')
@@ -81,7 +81,7 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error,
     .argument('[queue...]', 'queues to show (default: declared and legacy queues, plus discovered ones with --all)')
     .option('--all', 'include undeclared queues found by SCAN')
     .option('--watch [seconds]', 'redraw in place every few seconds (default 2) with rates of change')
-    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42')
+    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42\n\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
     .action(action(() => import('./commands/inspect.js')));
 
   program
