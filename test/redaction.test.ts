@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ const ODD_ENCODED = encodeURIComponent(ODD);
 const LEAKS = [SECRET, ODD, ODD_ENCODED, 'wrong-guess-77'];
 
 const dir = mkdtempSync(join(tmpdir(), 'queuectl-redaction-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function expectNoSecret(result: CliResult): void {
   for (const secret of LEAKS) {
