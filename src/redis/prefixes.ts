@@ -23,6 +23,9 @@ export interface ProbeOptions {
   count?: number;
 }
 
+/** How many other prefixes a message names. */
+const LISTED = 8;
+
 /** One coarse pattern for both marker suffixes; prefixOfMarker keeps only the exact ones. */
 const MARKER_PATTERN = '*:[im][de]*';
 
@@ -73,7 +76,8 @@ export async function probePrefixes(masters: Redis[], prefix: string, options: P
  */
 export function emptyPrefixVerdict(prefix: string, probe: PrefixProbe, explicit: boolean): { error?: UsageError; warning?: string } {
   if (probe.found || !probe.complete) return {};
-  const where = probe.others.length > 0 ? `; BullMQ queues exist under ${probe.others.map((p) => `"${p}"`).join(', ')}` : '; this Redis holds no BullMQ queue at all';
+  const listed = probe.others.slice(0, LISTED).map((p) => `"${p}"`).join(', ') + (probe.others.length > LISTED ? `, … (${probe.others.length - LISTED} more)` : '');
+  const where = probe.others.length > 0 ? `; BullMQ queues exist under ${listed}` : '; this Redis holds no BullMQ queue at all';
   const message = `no BullMQ queue exists under prefix "${prefix}"${where}`;
   if (explicit && probe.others.length > 0) {
     const guess = didYouMean(prefix, probe.others);
