@@ -15,7 +15,7 @@ export function buildProgram(version: string, makeContext: ContextFactory, onExi
     .description('Run BullMQ job queues on Redis safely: topology as code, inspection, drift checks, migrations, dead letters.')
     .version(version, '-V, --version')
     .option('-c, --config <file>', 'topology file (default: $QUEUECTL_CONFIG, else queuectl.yaml|yml|json|config.{ts,mjs,js} here)')
-    .option('--redis <url>', 'redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…] (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--redis <url>', 'redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…] (default: $REDIS_URL, else redis://127.0.0.1:6379); a password here is in your shell history and briefly in ps: prefer --password-file or REDIS_URL')
     .option('--password-file <file>', 'read the Redis password from a file')
     .option('--tls-ca <file>', 'CA bundle for rediss://')
     .option('--tls-cert <file>', 'client certificate (PEM) for a server that asks for one (tls-auth-clients)')
@@ -66,7 +66,7 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error,
     .description('the CI drift gate: declared topology versus live Redis')
     .option('--deep', 'read every job (in batches) to find misrouted job names, not only a sample')
     .addOption(new Option('--sample <n>', 'jobs read from each end of each state when not --deep').default('50'))
-    .addHelpText('after', '\nExamples:\n  queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"\n  queuectl topology check --json > drift.json || exit 1\n\nExit: 0 in sync, 1 drift, 2 bad topology file, 3 Redis error.')
+    .addHelpText('after', '\nExamples:\n  queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"\n  queuectl topology check --json > drift.json || exit 1\n\nExit: 0 in sync, 1 drift, 2 bad topology file or a --prefix under which no queue exists while others do, 3 Redis error.\nWhen the prefix in use holds no queue at all, a warning names the prefixes that do.')
     .action(action(() => import('./commands/topology-check.js')));
   topology
     .command('graph')
@@ -81,7 +81,7 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error,
     .argument('[queue...]', 'queues to show (default: declared and legacy queues, plus discovered ones with --all)')
     .option('--all', 'include undeclared queues found by SCAN')
     .option('--watch [seconds]', 'redraw in place every few seconds (default 2) with rates of change')
-    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42')
+    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42\n\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
     .action(action(() => import('./commands/inspect.js')));
 
   program
@@ -230,24 +230,41 @@ Examples:
   return program;
 }
 
+/** setTimeout's ceiling: a larger delay fires at once (with a Node warning), so every command would "time out". */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
 function readGlobals(raw: Record<string, unknown>): GlobalOptions {
   const timeout = Number(raw.timeout);
   if (!Number.isInteger(timeout) || timeout <= 0) {
     throw new UsageError(`--timeout must be a positive number of milliseconds, got "${String(raw.timeout)}"`, 'for example --timeout 5000');
   }
+  if (timeout > MAX_TIMEOUT_MS) {
+    throw new UsageError(`--timeout ${timeout} is above the largest timer Node can set (${MAX_TIMEOUT_MS} ms, about 24 days)`, 'use a smaller --timeout, for example 60000');
+  }
   return {
-    config: raw.config as string | undefined,
-    redis: raw.redis as string | undefined,
-    passwordFile: raw.passwordFile as string | undefined,
-    tlsCa: raw.tlsCa as string | undefined,
-    tlsCert: raw.tlsCert as string | undefined,
-    tlsKey: raw.tlsKey as string | undefined,
-    prefix: raw.prefix as string | undefined,
+    config: notBlank(raw.config, '-c/--config', 'name the topology file, or leave -c out to use QUEUECTL_CONFIG or ./queuectl.yaml'),
+    redis: notBlank(raw.redis, '--redis', 'give a URL such as redis://host:6379, or leave --redis out to use REDIS_URL'),
+    passwordFile: notBlank(raw.passwordFile, '--password-file', 'name the file that holds the Redis password'),
+    tlsCa: notBlank(raw.tlsCa, '--tls-ca', 'name the CA bundle file'),
+    tlsCert: notBlank(raw.tlsCert, '--tls-cert', 'name the client certificate file'),
+    tlsKey: notBlank(raw.tlsKey, '--tls-key', 'name the private key file'),
+    prefix: notBlank(raw.prefix, '--prefix', "give the BullMQ key prefix, or leave --prefix out to use the topology's (else bull)"),
     json: Boolean(raw.json),
     color: raw.color !== false,
     yes: Boolean(raw.yes),
     timeout,
   };
+}
+
+/**
+ * A flag given with an empty value is a mistake, not a request for the default: `--redis "$URL"`
+ * with an unset CI variable would otherwise talk to another server.
+ */
+function notBlank(value: unknown, flag: string, hint: string): string | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  if (text.trim() === '') throw new UsageError(`${flag} was given an empty value`, hint);
+  return text;
 }
 
 /** An ioredis/Redis error that escaped a command exits 3 as one line naming the redacted URL, not as "unexpected error". */

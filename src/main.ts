@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { buildProgram } from './cli.js';
 import { createContext } from './runtime.js';
+import { hideSecretsInArgv } from './redis/argv.js';
+import { escapeControls } from './ui/escape.js';
 import { ExitCode, InterruptedError, QueuectlError, TopologyError, formatError } from './errors.js';
 
 /**
@@ -9,6 +11,7 @@ import { ExitCode, InterruptedError, QueuectlError, TopologyError, formatError }
  * to the contract's exit codes and prints each as one line (stack traces only with QUEUECTL_DEBUG=1).
  */
 export async function main(argv: string[]): Promise<void> {
+  hideSecretsInArgv(argv);
   const code = await runMain(argv);
   // Let stdout drain before exiting: a piped `--json` document must arrive whole.
   process.stdout.write('', () => process.exit(code));
@@ -40,28 +43,33 @@ export async function runMain(argv: string[]): Promise<number> {
 }
 
 function report(error: unknown): number {
+  return reportTo((line) => process.stderr.write(escapeControls(line)), error);
+}
+
+/** One error as lines for `write`; a message quoting user input (a job id, a queue name) may hold control characters. */
+function reportTo(write: (line: string) => void, error: unknown): number {
   const debug = process.env.QUEUECTL_DEBUG === '1';
   if (error instanceof CommanderError) {
     if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
     if (error.code === 'commander.help') return ExitCode.ok;
     const what = error.message.replace(/^error:\s*/, '').split('\n')[0];
     const suggestion = error.message.split('\n').find((l) => l.startsWith('(Did you mean'));
-    process.stderr.write(`queuectl: ${what} — ${suggestion ? `${suggestion.slice(1, -1)}; ` : ''}see 'queuectl --help'\n`);
+    write(`queuectl: ${what} — ${suggestion ? `${suggestion.slice(1, -1)}; ` : ''}see 'queuectl --help'\n`);
     return ExitCode.usage;
   }
   if (error instanceof TopologyError) {
-    for (const problem of error.problems) process.stderr.write(`queuectl: ${error.file}: ${problem}\n`);
-    if (debug) process.stderr.write(`${error.stack}\n`);
+    for (const problem of error.problems) write(`queuectl: ${error.file}: ${problem}\n`);
+    if (debug) write(`${error.stack}\n`);
     return error.exitCode;
   }
   if (error instanceof QueuectlError) {
-    process.stderr.write(`queuectl: ${formatError(error)}\n`);
-    if (debug) process.stderr.write(`${error.stack}\n`);
+    write(`queuectl: ${formatError(error)}\n`);
+    if (debug) write(`${error.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`queuectl: unexpected error: ${message.split('\n')[0]} — rerun with QUEUECTL_DEBUG=1 and report it\n`);
-  if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  write(`queuectl: unexpected error: ${message.split('\n')[0]} — rerun with QUEUECTL_DEBUG=1 and report it\n`);
+  if (debug && error instanceof Error) write(`${error.stack}\n`);
   return ExitCode.checkFailed;
 }
 

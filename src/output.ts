@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { escapeControls } from './ui/escape.js';
 
 /**
  * Where a command writes. Data goes to stdout, everything meant for the person (progress,
@@ -9,11 +10,16 @@ export interface Output {
   readonly color: boolean;
   /** True when stderr is a terminal: progress bars and in-place redraws are allowed. */
   readonly interactive: boolean;
-  /** Human-readable data on stdout; silent in --json mode. */
+  /** Human-readable data on stdout; silent in --json mode. Control characters are shown escaped. */
   print(text: string): void;
+  /**
+   * Like print, but writes terminal control sequences queuectl itself composes (a redraw in
+   * place); whatever user data `text` holds must already have gone through escapeControls.
+   */
+  printRaw(text: string): void;
   /** The command's one JSON document (only written in --json mode). */
   printJson(document: unknown): void;
-  /** A note, warning or progress line on stderr. */
+  /** A note, warning or progress line on stderr (control characters shown escaped). */
   note(text: string): void;
   warn(text: string): void;
   /** Raw stderr stream for progress renderers that redraw in place. */
@@ -30,22 +36,27 @@ export interface OutputOptions {
 export function createOutput(options: OutputOptions): Output {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
+  const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
+  const printRaw = (text: string) => {
+    if (!options.json) stdout.write(line(text));
+  };
   return {
     json: options.json,
     color: options.color,
     interactive: Boolean((stderr as { isTTY?: boolean }).isTTY) && !options.json,
     stderr,
     print(text) {
-      if (!options.json) stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      printRaw(escapeControls(text, options.color));
     },
+    printRaw,
     printJson(document) {
       if (options.json) stdout.write(`${JSON.stringify(document, null, 2)}\n`);
     },
     note(text) {
-      stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+      stderr.write(line(escapeControls(text, options.color)));
     },
     warn(text) {
-      stderr.write(`warning: ${text}\n`);
+      stderr.write(`warning: ${escapeControls(text, options.color)}\n`);
     },
   };
 }

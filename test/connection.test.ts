@@ -17,7 +17,10 @@ describe('parseConnectionSpec', () => {
   it('defaults to REDIS_URL, then redis://127.0.0.1:6379', () => {
     expect(spec().nodes).toEqual([{ host: '127.0.0.1', port: 6379 }]);
     expect(spec(undefined, { env: { REDIS_URL: 'redis://cache:7000' } }).nodes).toEqual([{ host: 'cache', port: 7000 }]);
-    expect(spec(undefined, { env: { REDIS_URL: '' } }).redacted).toBe('redis://127.0.0.1:6379');
+    // Set but blank is a mistake (an empty CI variable), never a silent fall-back to the default server.
+    expect(() => spec(undefined, { env: { REDIS_URL: '' } })).toThrow(/REDIS_URL is set but empty/);
+    expect(() => spec(undefined, { env: { REDIS_URL: '  ' } })).toThrow(UsageError);
+    expect(() => spec('', { env: {} })).toThrow(/--redis was given an empty value/);
     expect(spec('redis://a:1', { env: { REDIS_URL: 'redis://b:2' } }).nodes[0].host).toBe('a');
   });
 

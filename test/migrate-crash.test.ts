@@ -37,7 +37,7 @@ interface Attempt {
 
 function migrate(args: string[], onStart?: (child: ReturnType<typeof spawn>) => void): Promise<Attempt> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', QUEUECTL_DEBUG: '', REDIS_URL: '', QUEUECTL_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', QUEUECTL_DEBUG: '', REDIS_URL: undefined, QUEUECTL_CONFIG: undefined }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -1,10 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl, scrubSecrets } from '../src/redis/url.js';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { bin, runCli, type CliResult } from './helpers/cli.js';
+import { seedLegacy } from './migrate-seed.js';
 import { startRedis } from './helpers/redis.js';
 import type { RedisProcess } from './setup/redis-process.js';
 
@@ -15,6 +18,7 @@ const ODD_ENCODED = encodeURIComponent(ODD);
 const LEAKS = [SECRET, ODD, ODD_ENCODED, 'wrong-guess-77'];
 
 const dir = mkdtempSync(join(tmpdir(), 'queuectl-redaction-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function expectNoSecret(result: CliResult): void {
   for (const secret of LEAKS) {
@@ -101,6 +105,12 @@ describe('passwords never reach stdout or stderr', () => {
     expect(JSON.parse(result.stdout).redis).toBe(`redis://:***@${hostPort}`);
   });
 
+  it('typed without its colon (redis://SECRET@x@host): exit 2, and the secret is not shown as a user name', async () => {
+    const result = await doctor(['--redis', `redis://${SECRET}@x@${hostPort}`]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^queuectl: invalid Redis URL "redis:\/\/\*\*\*@127\.0\.0\.1:\d+": an unencoded "@" /);
+  });
+
   it('in a malformed URL and an unreachable one', async () => {
     const bad = await doctor(['--redis', `redis://:${SECRET}@127.0.0.1:99999`]);
     expect(bad.code).toBe(2);
@@ -119,11 +129,71 @@ describe('redactUrl', () => {
     ['redis://user@h:1', 'redis://user@h:1'],
     ['redis://h:1', 'redis://h:1'],
     ['user:pw@h:1', 'user:***@h:1'],
+    // A password typed without its ':' is not a user name to show.
+    ['redis://SECRET@x@h:1', 'redis://***@h:1'],
   ])('%s → %s', (url, redacted) => {
     expect(redactUrl(url)).toBe(redacted);
   });
 
   it('scrubs secrets and URLs out of free text', () => {
     expect(scrubSecrets('failed for redis://u:topsecret@h:1 with topsecret', 'topsecret')).toBe('failed for redis://u:***@h:1 with ***');
+  });
+});
+
+describe('a password on the command line', () => {
+  let silent: Server;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    silent = createServer((socket) => sockets.push(socket)); // accepts, never answers: queuectl waits
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+
+  it('is gone from /proc/<pid>/cmdline while queuectl runs', async () => {
+    const port = (silent.address() as AddressInfo).port;
+    const connected = new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+    const child = spawn(process.execPath, [bin, 'doctor', '--timeout', '60000', `--redis=redis://app:${SECRET}@127.0.0.1:${port}`], {
+      env: { ...process.env, REDIS_URL: undefined, QUEUECTL_CONFIG: undefined },
+      stdio: 'ignore',
+    });
+    try {
+      await connected; // the arguments are read (and hidden) before the first connection
+      const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+      expect(cmdline).not.toContain(SECRET);
+      expect(cmdline).toContain(`redis://app:***@127.0.0.1:${port}`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('--help says to prefer --password-file or REDIS_URL', async () => {
+    const result = await runCli(['--help']);
+    expect(result.stdout.replace(/\s+/g, ' ')).toMatch(/prefer --password-file or REDIS_URL/);
+  });
+});
+
+describe('an out-of-memory Redis', () => {
+  it('says to free memory or raise maxmemory, not to rerun with QUEUECTL_DEBUG', async () => {
+    const server = await startRedis(['--maxmemory-policy', 'noeviction']);
+    try {
+      const admin = new Redis(server.port, '127.0.0.1');
+      const prefix = 'oom';
+      const config = join(dir, 'oom.yaml');
+      writeFileSync(config, `version: 1\nprefix: ${prefix}\nqueues:\n  ocr: { jobs: [ocr.process] }\nlegacy:\n  shared: { note: before the split }\n`);
+      await seedLegacy(admin, { prefix, queue: 'shared', jobs: 10, names: ['ocr.process'] });
+      await admin.config('SET', 'maxmemory', '1'); // far below what is used: every write is refused
+      admin.disconnect();
+      const result = await runCli(['migrate', '--from', 'shared', '--yes', '-c', config, '--redis', `redis://127.0.0.1:${server.port}`]);
+      expect(result.code, result.stderr).toBe(3);
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines.filter((line) => line.startsWith('queuectl: '))).toHaveLength(1); // the plan comes first
+      expect(result.stderr).toMatch(/out of memory .* — free memory on the server .* or raise its maxmemory/);
+      expect(result.stderr).not.toMatch(/QUEUECTL_DEBUG/);
+    } finally {
+      await server.stop();
+    }
   });
 });

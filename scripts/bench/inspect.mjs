@@ -45,7 +45,7 @@ function* allQueues(queues, perQueue, now) {
 
 /** The measured command; run from a scratch cwd with no config so only discovery finds the queues. */
 function timeInspect(url) {
-  return runCli(['inspect', '--all', '--json', '--redis', url], { cwd: tmpdir(), env: { ...process.env, NO_COLOR: '1', QUEUECTL_CONFIG: '' } });
+  return runCli(['inspect', '--all', '--json', '--redis', url], { cwd: tmpdir(), env: { ...process.env, NO_COLOR: '1', QUEUECTL_CONFIG: undefined } });
 }
 
 /**

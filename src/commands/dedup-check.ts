@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { assertKnownQueues } from '../util/queue-names.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { planAll, runPlans } from '../dedup/run.js';
 import { renderDedupReport } from '../dedup/render.js';
@@ -31,11 +32,7 @@ export async function run(opts: DedupCheckOptions, ctx: Context): Promise<number
   const live = Boolean(opts.live);
   const { topology } = await ctx.topology();
   const wanted = (opts.queue ?? []).flatMap((q) => q.split(',')).map((q) => q.trim()).filter(Boolean);
-  for (const name of wanted) {
-    if (!topology.queues[name]) {
-      throw new UsageError(`unknown queue "${name}"`, `declared queues: ${Object.keys(topology.queues).join(', ') || 'none'}`);
-    }
-  }
+  assertKnownQueues(wanted, Object.keys(topology.queues), { flag: '--queue', isNot: 'is not a declared queue' });
   const specs = wanted.length ? [...new Set(wanted)].map((q) => topology.queues[q]) : Object.values(topology.queues);
   const plans = planAll(specs, copies, live);
   const prefix = await ctx.prefix();

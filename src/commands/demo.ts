@@ -106,7 +106,7 @@ export function shownPath(file: string, cwd: string): string {
 }
 
 function childEnv(env: DemoEnvironment, color: boolean): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: '', QUEUECTL_CONFIG: '', ...env.childEnv };
+  const base: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: undefined, QUEUECTL_CONFIG: undefined, ...env.childEnv };
   // The children write to pipes; keep the demo's own colour decision for them.
   if (color) return { ...base, FORCE_COLOR: '1', NO_COLOR: undefined };
   return { ...base, NO_COLOR: '1', FORCE_COLOR: undefined };

@@ -5,6 +5,10 @@ import type { Topology } from '../topology/types.js';
 import { evaluateAlert } from '../inspect/alerts.js';
 import { discoverQueues } from '../inspect/discover.js';
 import { readRedisHealth } from '../redis/health.js';
+import { emptyPrefixVerdict, probePrefixes } from '../redis/prefixes.js';
+import type { RedisHandle } from '../redis/types.js';
+import { unknownQueueError } from '../util/queue-names.js';
+import { escapeControls } from '../ui/escape.js';
 import { readJob } from '../inspect/read-job.js';
 import { readQueues, type QueueTarget } from '../inspect/read-queues.js';
 import { inspectDocument, renderHealth, renderJob, renderQueueTable, type InspectRow } from '../inspect/render.js';
@@ -56,8 +60,20 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
     return { rows, health };
   };
 
+  // A named queue that names nothing, or a prefix that holds nothing, is said before any table.
+  const checkNames = (rows: InspectRow[]) => mapRedisErrors(handle.spec, async () => {
+    if (!rows.some((r) => r.queue.exists)) {
+      const verdict = emptyPrefixVerdict(prefix, await probePrefixes(masters, prefix), ctx.globals.prefix !== undefined);
+      if (verdict.error) throw verdict.error;
+      if (verdict.warning) ctx.out.warn(verdict.warning);
+    }
+    const unknown = rows.find((r) => r.queue.kind === 'undeclared' && !r.queue.exists && args.includes(r.queue.name));
+    if (unknown) throw unknownQueueError({ name: unknown.queue.name, known: [...knownNames(topology), ...(await discover())] });
+  });
+
   if (intervalMs === undefined) {
     const { rows, health } = await collect();
+    await checkNames(rows);
     if (ctx.globals.json) {
       ctx.out.printJson(inspectDocument(rows, health));
     } else {
@@ -67,19 +83,22 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
   }
 
   let previous: Snapshot | undefined;
+  // Redraw only when the table goes to a terminal; piped output gets one table per tick.
+  const redraw = ctx.out.interactive && Boolean(process.stdout.isTTY);
   await watchLoop({
     intervalMs,
     signal: ctx.signal,
-    // Redraw only when the table goes to a terminal; piped output gets one table per tick.
-    redraw: ctx.out.interactive && Boolean(process.stdout.isTTY),
-    write: (text) => ctx.out.print(text),
+    redraw,
+    // The redraw's own cursor sequences go out as they are; the frame was escaped below.
+    write: (text) => (redraw ? ctx.out.printRaw(text) : ctx.out.print(text)),
     frame: async () => {
       const { rows, health } = await collect();
+      if (!previous) await checkNames(rows);
       const current = snapshot(rows.map((r) => r.queue), Date.now());
       for (const row of rows) row.rates = ratesSince(previous, current, row.queue.name);
       previous = current;
       const stamp = `every ${intervalMs / 1000}s · ${new Date(current.at).toISOString()} · Ctrl-C to stop`;
-      return `${stamp}\n${renderQueueTable(rows, { color: ctx.out.color, rates: true })}\n\n${renderHealth(health, { color: ctx.out.color })}`;
+      return escapeControls(`${stamp}\n${renderQueueTable(rows, { color: ctx.out.color, rates: true })}\n\n${renderHealth(health, { color: ctx.out.color })}`, ctx.out.color);
     },
   });
   return 0;
@@ -122,11 +141,27 @@ async function inspectJob(ctx: Context, args: string[]): Promise<number> {
   const prefix = await ctx.prefix();
   const job = await mapRedisErrors(handle.spec, () => readJob(handle, prefix, queue, id));
   if (!job) {
+    const topology = (await ctx.topologyIfAny())?.topology;
+    await mapRedisErrors(handle.spec, () => assertQueueKnown(handle, prefix, topology, queue, ctx.signal));
     throw new UsageError(`job ${queue}/${id} not found`, `check the queue and id; \`queuectl inspect ${queue}\` shows the queue`);
   }
   if (ctx.globals.json) ctx.out.printJson({ schema: 'queuectl/inspect-job@1', job });
   else ctx.out.print(renderJob(job, { color: ctx.out.color }));
   return 0;
+}
+
+/** Declared and legacy queue names of the topology, if any. */
+function knownNames(topology: Topology | undefined): string[] {
+  return [...Object.keys(topology?.queues ?? {}), ...Object.keys(topology?.legacy ?? {})];
+}
+
+/** `inspect job <queue> <id>` with a queue that is neither declared, legacy nor live: exit 2 with a did-you-mean. */
+async function assertQueueKnown(handle: RedisHandle, prefix: string, topology: Topology | undefined, queue: string, signal: AbortSignal): Promise<void> {
+  if (knownNames(topology).includes(queue)) return;
+  const [live] = await readQueues(handle, prefix, [{ name: queue, kind: 'undeclared' }], { workers: false });
+  if (live?.exists) return;
+  const discovered = await discoverQueues(await handle.masters(), prefix, { signal });
+  throw unknownQueueError({ name: queue, known: [...knownNames(topology), ...discovered] });
 }
 
 /** A dropped connection or timeout mid-read becomes the one-line exit-3 error, like a failed connect. */

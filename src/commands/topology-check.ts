@@ -4,6 +4,7 @@ import { buildReport, renderReport } from '../check/render.js';
 import type { Context } from '../context.js';
 import { ExitCode, InterruptedError, QueuectlError, UsageError } from '../errors.js';
 import { toRedisError } from '../redis/errors.js';
+import { emptyPrefixVerdict, probePrefixes } from '../redis/prefixes.js';
 
 export interface CheckOptions {
   deep?: boolean;
@@ -26,6 +27,12 @@ export async function run(opts: CheckOptions, ctx: Context): Promise<number> {
   let live;
   try {
     live = await gatherLiveFacts(handle, topology, prefix, { sample, deep, signal: ctx.signal });
+    // Every queue absent: say plainly when the prefix itself holds nothing (a --prefix typo is exit 2).
+    if (!live.queues.some((q) => q.exists)) {
+      const verdict = emptyPrefixVerdict(prefix, await probePrefixes(await handle.masters(), prefix), ctx.globals.prefix !== undefined);
+      if (verdict.error) throw verdict.error;
+      if (verdict.warning) ctx.out.warn(verdict.warning);
+    }
   } catch (error) {
     if (error instanceof QueuectlError) throw error;
     if (ctx.signal.aborted) throw new InterruptedError('topology check interrupted', 'it wrote nothing; rerun it');

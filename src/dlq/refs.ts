@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { unknownQueueError } from '../util/queue-names.js';
 import { execReads, type ReadCommand, type RedisReader } from '../inspect/reads.js';
 import { collectItems } from './read.js';
 import { DLQ_FIELDS, FAILED_FIELDS, parseDlqItem, parseFailedItem } from './sources.js';
@@ -18,8 +19,7 @@ export function splitRef(ref: string, queues: string[]): { queue?: string; id: s
  * bare id is looked up everywhere. Items of any status are returned; callers decide what a retried item means.
  */
 export async function candidates(reader: RedisReader, prefix: string, sources: DlqSource[], ref: string, legacy: string[] = []): Promise<{ found: DlqItem[]; live: string[] }> {
-  const names = [...sources.flatMap((s) => (s.style === 'failed' ? [s.queue] : [s.dlq, ...s.feeds])), ...legacy];
-  const { queue, id } = splitRef(ref, names);
+  const { queue, id } = splitRef(ref, [...refQueues(sources), ...legacy]);
   const found: DlqItem[] = [];
   /** Jobs that exist but are not dead letters (e.g. retried already and waiting). */
   const live: string[] = [];
@@ -58,6 +58,25 @@ export async function candidates(reader: RedisReader, prefix: string, sources: D
   return { found, live };
 }
 
+/** The queue names a `<queue>/<id>` reference may start with. */
+function refQueues(sources: DlqSource[]): string[] {
+  return sources.flatMap((s) => (s.style === 'failed' ? [s.queue] : [s.dlq, ...s.feeds]));
+}
+
+/**
+ * A reference that found nothing and whose `<queue>/` part is close to a known queue is a typo in
+ * the queue: say so (exit 2, did-you-mean). Ids may contain "/", so a part that resembles no queue
+ * is left to the "no dead letter with that id" message.
+ */
+function misspeltQueue(ref: string, sources: DlqSource[], legacy: string[]): void {
+  const slash = ref.indexOf('/');
+  if (slash <= 0) return;
+  const names = [...refQueues(sources), ...legacy];
+  if (splitRef(ref, names).queue !== undefined) return;
+  const error = unknownQueueError({ name: ref.slice(0, slash), known: names, flag: `reference "${ref}":`, isNot: 'is not a declared, dead-letter or legacy queue' });
+  if (error.hint?.startsWith('did you mean')) throw error;
+}
+
 /** Exactly one item per reference, or a usage error (exit 2) that lists what was found. */
 export async function resolveRefs(reader: RedisReader, prefix: string, sources: DlqSource[], refs: string[], legacy: string[] = []): Promise<{ items: DlqItem[]; live: string[] }> {
   const items: DlqItem[] = [];
@@ -69,6 +88,7 @@ export async function resolveRefs(reader: RedisReader, prefix: string, sources: 
       continue;
     }
     if (found.length === 0) {
+      misspeltQueue(ref, sources, legacy);
       const where = sources.map((s) => (s.style === 'failed' ? `${s.queue} (failed set)` : `${s.dlq} (dead-letter queue)`)).join(', ');
       throw new UsageError(`unknown job reference "${ref}": no dead letter with that id in ${where || 'any declared queue'}`, 'find references with `queuectl dlq list`');
     }

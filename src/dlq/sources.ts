@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { assertKnownQueues } from '../util/queue-names.js';
 import type { DeadLetterFields, Topology } from '../topology/types.js';
 import { DEFAULT_FIELDS, readCarried } from './shape.js';
 import { MARK_FIELDS, type DlqItem, type DlqSource, type DlqStatus } from './types.js';
@@ -36,10 +37,7 @@ export function dlqSources(topology: Topology, only?: string[]): DlqSource[] {
   if (!only) return sources;
   const legacy = Object.keys(topology.legacy);
   const known = new Set([...Object.keys(topology.queues), ...dlqs.keys(), ...legacy]);
-  const unknown = only.filter((q) => !known.has(q));
-  if (unknown.length) {
-    throw new UsageError(`--queue ${unknown.join(', ')}: not a declared queue`, `declared: ${[...known].sort().join(', ')}`);
-  }
+  assertKnownQueues(only, known, { flag: '--queue', isNot: 'is not a declared, dead-letter or legacy queue' });
   // A legacy queue's jobs may have been dead-lettered into any dead-letter queue.
   const anyLegacy = only.some((q) => legacy.includes(q));
   return sources.filter((s) => (s.style === 'failed' ? only.includes(s.queue) : anyLegacy || only.includes(s.dlq) || s.feeds.some((f) => only.includes(f))));

@@ -1,6 +1,7 @@
 import type { Topology } from '../topology/types.js';
 import { dict } from '../util/dict.js';
 import { UsageError } from '../errors.js';
+import { unknownQueueError } from '../util/queue-names.js';
 
 /** Why a job with a given name does not move (decided by name alone). */
 export type NameStay = 'unowned' | 'owned' | 'filtered';
@@ -31,11 +32,11 @@ export function buildRouting(topology: Topology, input: RoutingInput): Routing {
   const { from, names } = input;
   const fromDeclared = from in topology.queues;
   if (!fromDeclared && !(from in topology.legacy)) {
-    throw new UsageError(`"${from}" is neither a legacy nor a declared queue in the topology`, `add it under legacy: (e.g. "${from}: { note: ... }") or check the name`);
+    throw unknownQueueError({ name: from, known: [...Object.keys(topology.queues), ...Object.keys(topology.legacy)], flag: '--from', isNot: 'is neither a legacy nor a declared queue in the topology', otherwise: `add it under legacy: (e.g. "${from}: { note: ... }") or check the name` });
   }
   const to = input.to ?? topology.legacy[from]?.to;
   if (to !== undefined && !(to in topology.queues)) {
-    throw new UsageError(`--to "${to}" is not a declared queue`, `declare it under queues: or pick one of ${Object.keys(topology.queues).join(', ')}`);
+    throw unknownQueueError({ name: to, known: Object.keys(topology.queues), flag: input.to === undefined ? `legacy.${from}.to` : '--to', isNot: 'is not a declared queue', otherwise: `declare it under queues: or pick one of ${Object.keys(topology.queues).join(', ')}` });
   }
   if (to === from) throw new UsageError(`--from and --to are the same queue "${from}"`, 'name a different destination');
 

@@ -20,6 +20,7 @@ export async function connect(spec: ConnectionSpec): Promise<RedisHandle> {
   if (client instanceof Cluster) client.on('node error', (error: Error) => errors.push(error));
   try {
     await withDeadline(client.connect(), spec.timeoutMs);
+    if (spec.db !== undefined && client instanceof Redis) await client.select(spec.db);
   } catch (error) {
     client.disconnect();
     // disconnect() only half-closes; a server that never answers would keep the socket (and the process) alive.
@@ -40,7 +41,11 @@ export function baseRedisOptions(spec: ConnectionSpec): RedisOptions {
   const options: RedisOptions = { connectTimeout: spec.timeoutMs };
   if (spec.username !== undefined) options.username = spec.username;
   if (spec.password !== undefined) options.password = spec.password;
-  // Only send SELECT when asked: it is refused by Redis Cluster and by narrow ACL users.
+  // Only send SELECT when asked: it is refused by Redis Cluster and by narrow ACL users. ioredis
+  // only emits a refused SELECT as an 'error' event and goes on in db 0, so connect() selects again
+  // and awaits the answer: a database that does not exist fails before any command runs. BullMQ's
+  // own clients get the same db, which that check has shown to exist.
+
   if (spec.db) options.db = spec.db;
   if (spec.tls) {
     options.tls = {};

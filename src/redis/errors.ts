@@ -35,11 +35,13 @@ export function isAuthError(error: unknown): boolean {
  * Rewrites any failure talking to Redis as one RedisError line (exit 3) that names the redacted
  * URL and never the password, which ioredis may echo (e.g. in a failed AUTH command's arguments).
  */
-export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacted' | 'password' | 'timeoutMs' | 'tlsCert'>): RedisError {
+export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacted' | 'password' | 'timeoutMs' | 'tlsCert'> & { db?: number }): RedisError {
   if (error instanceof RedisError) return error;
   const err = (error instanceof Error ? error : new Error(String(error))) as AnyError;
   const where = spec.redacted;
-  const raw = scrubSecrets(firstLine(err.message), spec.password);
+  // A MULTI that Redis refused says only EXECABORT; why (OOM, NOPERM…) is in the queued commands' errors.
+  const reason = (err as { previousErrors?: Error[] }).previousErrors?.[0]?.message ?? err.message;
+  const raw = scrubSecrets(firstLine(reason), spec.password);
   const code = err.code ?? err.errno ?? codeIn(raw);
 
   if (/\bWRONGPASS\b|invalid username-password/i.test(raw)) {
@@ -53,6 +55,12 @@ export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacte
   }
   if (/\bNOPERM\b/.test(raw)) {
     return new RedisError(`permission denied by Redis at ${where}: ${raw.replace(/^NOPERM\s*/, '')}`, 'grant the ACL permission to this user or use another user');
+  }
+  if (/DB index is out of range|invalid DB index/i.test(raw)) {
+    return new RedisError(`database ${spec.db ?? '?'} does not exist on Redis at ${where} (${raw.replace(/^ERR\s*/, '')})`, "use a database index below the server's `databases` setting (16 by default); check --redis or REDIS_URL");
+  }
+  if (/\bOOM\b|used memory > 'maxmemory'/.test(raw)) {
+    return new RedisError(`Redis at ${where} is out of memory and refuses writes (${raw.replace(/^(ERR\s*)?/, '')})`, 'free memory on the server (delete or expire keys) or raise its maxmemory, then rerun');
   }
   if (/cluster support disabled/i.test(raw)) {
     return new RedisError(`Redis at ${where} is not a cluster (cluster support disabled)`, 'use redis://host:port for a single node');

@@ -26,7 +26,7 @@ const URL_HINT = 'use redis://[user[:pass]@]host:port[/db], rediss://… or redi
 
 /** Parses --redis / REDIS_URL (default redis://127.0.0.1:6379) into a ConnectionSpec; bad input is a UsageError. */
 export function parseConnectionSpec(input: SpecInput): ConnectionSpec {
-  const url = nonEmpty(input.url) ?? nonEmpty(input.env.REDIS_URL) ?? DEFAULT_REDIS_URL;
+  const url = chooseUrl(input);
   const redacted = redactUrl(url);
   const parsed = parseRedisUrl(url, redacted);
   const spec: ConnectionSpec = { ...parsed, timeoutMs: input.timeoutMs, redacted };
@@ -73,6 +73,8 @@ export function parseRedisUrl(url: string, redacted = redactUrl(url)): ParsedUrl
   const parsed: ParsedUrl = { mode: kind.mode, nodes, tls: kind.tls };
   if (userinfo !== undefined) {
     const colon = userinfo.indexOf(':');
+    // Most likely a password whose `:` was forgotten; as a user name it would fail AUTH anyway.
+    if (colon < 0 && userinfo.includes('@')) throw bad('an unencoded "@" before the host (write a password as redis://:pass@host, and "@" inside it as %40)');
     const user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, bad);
     if (user) parsed.username = user;
     if (colon >= 0) parsed.password = decode(userinfo.slice(colon + 1), bad);
@@ -110,6 +112,8 @@ function decode(text: string, bad: (why: string) => UsageError): string {
 /**
  * Replaces any password in a URL by `***`. Everything between the first `:` of the user part and
  * the last `@` is hidden, so even a malformed URL with an unencoded `@` or `/` in it never leaks.
+ * A user part with no `:` but an `@` of its own (`redis://SECRET@x@host`) is a password typed
+ * without its `:`, not a user name: all of it is hidden.
  */
 export function redactUrl(url: string): string {
   const schemeEnd = url.indexOf('://');
@@ -117,8 +121,9 @@ export function redactUrl(url: string): string {
   const rest = url.slice(start);
   const at = rest.lastIndexOf('@');
   if (at < 0) return url;
-  const colon = rest.slice(0, at).indexOf(':');
-  if (colon < 0) return url;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  if (colon < 0) return userinfo.includes('@') ? `${url.slice(0, start)}***${rest.slice(at)}` : url;
   return `${url.slice(0, start)}${rest.slice(0, colon)}:***${rest.slice(at)}`;
 }
 
@@ -163,6 +168,19 @@ function readFileOrThrow(file: string, flag: string): string {
   }
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
+/**
+ * --redis, else REDIS_URL, else the default. A value that is set but blank is an error, not a
+ * reason to fall back: an empty CI variable must not land the command on another server.
+ */
+function chooseUrl(input: SpecInput): string {
+  if (input.url !== undefined) {
+    if (input.url.trim() === '') throw new UsageError('--redis was given an empty value', 'give a URL such as redis://host:6379, or leave --redis out to use REDIS_URL');
+    return input.url.trim();
+  }
+  const fromEnv = input.env.REDIS_URL;
+  if (fromEnv !== undefined) {
+    if (fromEnv.trim() === '') throw new UsageError('REDIS_URL is set but empty', 'give it a URL such as redis://host:6379, or unset it to use redis://127.0.0.1:6379');
+    return fromEnv.trim();
+  }
+  return DEFAULT_REDIS_URL;
 }

@@ -21,7 +21,12 @@ const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']
 
 /** Finds the topology file as the contract says. Undefined when none was named and none exists. */
 export async function findTopologyFile(options: LoadOptions): Promise<string | undefined> {
-  const named = options.config ? { file: options.config, via: '-c' } : options.env.QUEUECTL_CONFIG ? { file: options.env.QUEUECTL_CONFIG, via: 'QUEUECTL_CONFIG' } : undefined;
+  const fromEnv = options.env.QUEUECTL_CONFIG;
+  // Set but blank is a mistake (an empty CI variable), not a request to look in the working directory.
+  if (options.config === undefined && fromEnv !== undefined && fromEnv.trim() === '') {
+    throw new UsageError('QUEUECTL_CONFIG is set but empty', 'give it the path of the topology file, or unset it to use ./queuectl.yaml');
+  }
+  const named = options.config ? { file: options.config, via: '-c' } : fromEnv ? { file: fromEnv, via: 'QUEUECTL_CONFIG' } : undefined;
   if (named) {
     const file = resolve(options.cwd, named.file);
     await assertReadableFile(file, named.via === '-c' ? 'check the path given to -c' : 'check the path in QUEUECTL_CONFIG');

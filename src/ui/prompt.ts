@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { escapeControls } from './escape.js';
 
 /** The one place that asks the person anything. Off a terminal it refuses and asks for --yes. */
 export interface Prompter {
@@ -18,6 +19,9 @@ export interface PrompterOptions {
   interactive: boolean;
 }
 
+/** Prompts show queue names, job names and failure reasons: never raw control sequences. */
+const safeChoices = <T>(choices: { name: string; value: T }[]) => choices.map((c) => ({ ...c, name: escapeControls(c.name) }));
+
 export function createPrompter(options: PrompterOptions): Prompter {
   const needTerminal = (what: string) =>
     new UsageError(`${what} needs a confirmation and stdin is not a terminal`, 'rerun with --yes');
@@ -27,7 +31,7 @@ export function createPrompter(options: PrompterOptions): Prompter {
       if (options.yes) return true;
       if (!options.interactive) throw needTerminal(message);
       const { confirm } = await import('@inquirer/prompts');
-      return confirm({ message, default: false });
+      return confirm({ message: escapeControls(message), default: false });
     },
     async confirmByTyping(message, expected, given) {
       if (given !== undefined) {
@@ -38,18 +42,18 @@ export function createPrompter(options: PrompterOptions): Prompter {
         throw new UsageError(`${message} needs a typed confirmation and stdin is not a terminal`, `pass --confirm=${expected}`);
       }
       const { input } = await import('@inquirer/prompts');
-      const answer = await input({ message: `${message} Type "${expected}" to confirm:` });
+      const answer = await input({ message: escapeControls(`${message} Type "${expected}" to confirm:`) });
       return answer.trim() === expected;
     },
     async pick(message, choices) {
       if (!options.interactive) throw needTerminal(message);
       const { checkbox } = await import('@inquirer/prompts');
-      return checkbox({ message, choices });
+      return checkbox({ message: escapeControls(message), choices: safeChoices(choices) });
     },
     async select(message, choices) {
       if (!options.interactive) throw needTerminal(message);
       const { select } = await import('@inquirer/prompts');
-      return select({ message, choices });
+      return select({ message: escapeControls(message), choices: safeChoices(choices) });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import Table from 'cli-table3';
+import { escapeControls } from './escape.js';
 
 export interface TableOptions {
   /** Colour the header; off means no ANSI codes at all (cli-table3 colours headers by default). */
@@ -20,7 +21,7 @@ const PLAIN_CHARS = {
 
 /** Renders rows under a header as a string (no trailing newline); callers print it. */
 export function renderTable(head: string[], rows: (string | number)[][], options: TableOptions = {}): string {
-  return options.borders ? boxed(head, rows, options) : plain(head, rows.map((row) => row.map(String)), options);
+  return options.borders ? boxed(head, rows, options) : plain(head, rows.map((row) => row.map((cell) => escapeControls(String(cell), options.color ?? false))), options);
 }
 
 // cli-table3's own text helpers, so the borderless look below is the one it draws: display width
@@ -82,6 +83,7 @@ function boxed(head: string[], rows: (string | number)[][], options: TableOption
     colAligns: head.map((_, i) => (options.alignRight?.includes(i) ? 'right' : 'left')),
     style: { head: color ? ['bold'] : [], border: color ? ['grey'] : [] },
   });
-  for (const row of rows) table.push(row.map(String));
+  // Escaped before layout, so a control sequence in a cell neither reaches the terminal nor skews widths.
+  for (const row of rows) table.push(row.map((cell) => escapeControls(String(cell), color)));
   return table.toString();
 }
