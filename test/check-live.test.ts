@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
@@ -7,6 +6,7 @@ import { run } from '../src/commands/topology-check.js';
 import { bullConnection, clusterClient, clusterUrl, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
 import { ocrProcYaml, testContext } from './helpers/context.js';
 import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 
 /** BullMQ objects and contexts opened by a test, closed after it. */
 const opened: { close(): Promise<unknown> }[] = [];
@@ -179,7 +179,7 @@ describe('topology check against live Redis', () => {
     const prefix = uniqueName('p');
     await cleanSetup(prefix);
     await queue('shared', prefix).add('ocr.process', {});
-    const file = join(mkdtempSync(join(tmpdir(), 'queuectl-check-')), 'queuectl.yaml');
+    const file = join(tempDir('check'), 'queuectl.yaml');
     writeFileSync(file, ocrProcYaml(prefix));
     const url = redisUrl().replace('redis://', 'redis://default:hunter2@');
     const json = await runCli(['topology', 'check', '-c', file, '--redis', redisUrl(), '--json']);

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
@@ -10,6 +9,7 @@ import { testContext } from './helpers/context.js';
 import { bin } from './helpers/cli.js';
 import { clusterClient, clusterUrl, startCluster } from './helpers/redis.js';
 import { clusterYaml, scanAll, taggedNames } from './cluster-fixture.js';
+import { tempDir } from './helpers/temp.js';
 
 const opened: (Redis | Cluster)[] = [];
 afterAll(() => opened.forEach((c) => c.disconnect()));
@@ -74,7 +74,7 @@ function spawnMigrate(url: string, config: string, legacy: string, batch: number
 }
 
 function configFile(yaml: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'queuectl-xslot-'));
+  const dir = tempDir('xslot');
   writeFileSync(join(dir, 'queuectl.yaml'), yaml);
   return join(dir, 'queuectl.yaml');
 }

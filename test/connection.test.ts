@@ -1,6 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +8,9 @@ import { connect } from '../src/redis/connection.js';
 import { toRedisError } from '../src/redis/errors.js';
 import { parseConnectionSpec, type SpecInput } from '../src/redis/url.js';
 import { clusterUrl, freePort, redisUrl, uniqueName } from './helpers/redis.js';
+import { tempDir } from './helpers/temp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'queuectl-conn-'));
+const dir = tempDir('conn');
 const spec = (url?: string, extra: Partial<SpecInput> = {}) => parseConnectionSpec({ url, timeoutMs: 1000, env: {}, ...extra });
 
 describe('parseConnectionSpec', () => {

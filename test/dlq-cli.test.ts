@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { client, redisUrl, uniqueName } from './helpers/redis.js';
 import { bin, repoRoot, runCli } from './helpers/cli.js';
 import { deletePrefix, seedFailed } from './dlq-helpers.js';
+import { tempDir } from './helpers/temp.js';
 
 // Spawns the built bin/queuectl (npm test builds first).
 const prefix = uniqueName('p');
@@ -16,7 +16,7 @@ let config: string;
 
 beforeAll(() => {
   redis = client();
-  config = join(mkdtempSync(join(tmpdir(), 'queuectl-dlq-')), 'queuectl.yaml');
+  config = join(tempDir('dlq'), 'queuectl.yaml');
   writeFileSync(config, `version: 1\nprefix: "${prefix}"\nqueues:\n  ${q}: { jobs: [work], attempts: 1, deadLetter: failed }\nworkers:\n  w: { queues: [${q}] }\n`);
 });
 

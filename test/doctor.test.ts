@@ -1,7 +1,4 @@
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderDoctor, type DoctorDocument } from '../src/commands/doctor.js';
@@ -13,9 +10,10 @@ import { compareVersions, configValue, keyspaceKeys, parseInfo, slotsCovered } f
 import { runCli } from './helpers/cli.js';
 import type { RedisProcess } from './setup/redis-process.js';
 import { client, clusterUrl, freePort, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
+import { tempDir } from './helpers/temp.js';
 
 // An empty working directory: no topology file is picked up, so the prefix is `bull` unless given.
-const cwd = mkdtempSync(join(tmpdir(), 'queuectl-doctor-'));
+const cwd = tempDir('doctor');
 const doctor = (args: string[]) => runCli(['doctor', ...args], { cwd });
 const doctorJson = async (args: string[]) => {
   const result = await doctor([...args, '--json']);

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { startRedis, uniqueName } from './helpers/redis.js';
 import type { RedisProcess } from './setup/redis-process.js';
 import { yamlFor } from './migrate-fixture.js';
 import { locateAll, readHashes, seedLegacy, type SeededJob } from './migrate-seed.js';
+import { tempDir } from './helpers/temp.js';
 
 // Crash safety over 50k jobs on a private redis-server (the shared one stays fast for other files):
 // SIGKILL the migrate process at random moments, or kill its Redis connection, then rerun to the
@@ -51,7 +51,7 @@ function migrate(args: string[], onStart?: (child: ReturnType<typeof spawn>) => 
 async function setup() {
   const legacy = uniqueName('legacy');
   const [a, b] = [uniqueName('qa'), uniqueName('qb')];
-  const dir = mkdtempSync(join(tmpdir(), 'queuectl-crash-'));
+  const dir = tempDir('crash');
   const config = join(dir, 'queuectl.yaml');
   writeFileSync(config, yamlFor(legacy, a, b));
   const original = await seedLegacy(redis, { queue: legacy, jobs: JOBS, names: ['a.process', 'b.second'], unowned: UNOWNED });

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
@@ -8,6 +7,7 @@ import { testContext } from './helpers/context.js';
 import { runCli } from './helpers/cli.js';
 import { bullConnection, client, redisUrl, uniqueName } from './helpers/redis.js';
 import { yamlFor } from './migrate-fixture.js';
+import { tempDir } from './helpers/temp.js';
 
 describe('migrate --follow, paused destinations, the CLI', () => {
   it('keeps moving arrivals while a producer writes and an old worker consumes: every job runs exactly once', async () => {
@@ -57,7 +57,7 @@ describe('migrate --follow, paused destinations, the CLI', () => {
     const old = new Queue(legacy, { connection: bullConnection() });
     for (let i = 0; i < 10; i++) await old.add('a.process', { i });
     await old.close();
-    const dir = mkdtempSync(join(tmpdir(), 'queuectl-migrate-'));
+    const dir = tempDir('migrate');
     writeFileSync(join(dir, 'queuectl.yaml'), yamlFor(legacy, a, b));
     const env = { REDIS_URL: redisUrl() };
     const dry = await runCli(['migrate', '--from', legacy, '--dry-run', '--json'], { cwd: dir, env });

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { redactUrl, scrubSecrets } from '../src/redis/url.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { startRedis } from './helpers/redis.js';
 import type { RedisProcess } from './setup/redis-process.js';
+import { tempDir } from './helpers/temp.js';
 
 const SECRET = 'S3cret-Doctor-Pw-91';
 // Characters that need percent-encoding in a URL, to check neither form leaks.
@@ -14,7 +14,7 @@ const ODD = 'we!rd@pa/ss:x';
 const ODD_ENCODED = encodeURIComponent(ODD);
 const LEAKS = [SECRET, ODD, ODD_ENCODED, 'wrong-guess-77'];
 
-const dir = mkdtempSync(join(tmpdir(), 'queuectl-redaction-'));
+const dir = tempDir('redaction');
 
 function expectNoSecret(result: CliResult): void {
   for (const secret of LEAKS) {
