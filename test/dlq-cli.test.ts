@@ -7,6 +7,7 @@ import { client, redisUrl, uniqueName } from './helpers/redis.js';
 import { bin, repoRoot, runCli } from './helpers/cli.js';
 import { deletePrefix, seedFailed } from './dlq-helpers.js';
 import { tempDir } from './helpers/temp.js';
+import { until } from './helpers/wait.js';
 
 // Spawns the built bin/queuectl (npm test builds first).
 const prefix = uniqueName('p');
@@ -46,18 +47,14 @@ describe('queuectl dlq (spawned)', () => {
     expect(noYes.code).toBe(2);
     expect(noYes.stderr).toContain('rerun with --yes');
     expect(await redis.llen(`${prefix}:${q}:wait`)).toBe(0);
-    // --rate 10000: batches of 1000 paced over ~2 s; the kill lands part way through.
+    // --rate 10000: batches of 1000 paced over ~2 s; SIGKILL once 2000 are back in wait (observed,
+    // not timed), so it lands part way through however slow the machine.
     const child = spawn(process.execPath, [bin, 'dlq', 'retry', '--all', '--yes', '--rate', '10000', ...base()], { cwd: repoRoot, stdio: 'ignore' });
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(async () => {
-        if ((await redis.llen(`${prefix}:${q}:wait`)) >= 2000) {
-          clearInterval(poll);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 20);
-    });
-    await new Promise((r) => child.once('exit', r));
+    let exited = false;
+    const exit = new Promise((r) => child.once('exit', r)).then(() => (exited = true));
+    await until(async () => exited || (await redis.llen(`${prefix}:${q}:wait`)) >= 2000, '2000 jobs back in wait');
+    child.kill('SIGKILL');
+    await exit;
     const moved = await redis.llen(`${prefix}:${q}:wait`);
     expect(moved).toBeLessThan(total);
     expect(moved + (await redis.zcard(`${prefix}:${q}:failed`))).toBe(total);
