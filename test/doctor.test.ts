@@ -170,7 +170,7 @@ describe('doctor on a live Redis', () => {
 
 describe('doctor checks (pure)', () => {
   const master = (over: Partial<MasterFacts> = {}): MasterFacts => ({
-    address: '10.0.0.1:6379', version: '7.2.4', usedMemory: 1000, maxMemory: 0, aofEnabled: true, connectedClients: 3, keys: 10,
+    address: '10.0.0.1:7000', version: '7.2.4', usedMemory: 1000, maxMemory: 0, aofEnabled: true, connectedClients: 3, keys: 10,
     evictionPolicy: 'noeviction', policySource: 'config', rdbSave: '', ...over,
   });
   const facts = (over: Partial<DoctorFacts> = {}, report: Partial<ServerReport> = {}): DoctorFacts => ({
