@@ -7,6 +7,7 @@ import { bullConnection, clusterClient, clusterUrl, redisUrl, startRedis, unique
 import { ocrProcYaml, testContext } from './helpers/context.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
+import { until } from './helpers/wait.js';
 
 /** BullMQ objects and contexts opened by a test, closed after it. */
 const opened: { close(): Promise<unknown> }[] = [];
@@ -113,10 +114,7 @@ describe('topology check against live Redis', () => {
     await worker.waitUntilReady();
     // The blocking connection names itself when it connects, a moment after ready.
     let result = await check(prefix, { json: true });
-    for (let tries = 0; tries < 50 && result.code === 0; tries++) {
-      await new Promise((r) => setTimeout(r, 100));
-      result = await check(prefix, { json: true });
-    }
+    await until(async () => (result = await check(prefix, { json: true })).code !== 0, 'the worker to show in CLIENT LIST', 30_000, 100);
     expect(result.code).toBe(1);
     const findings = result.json().findings;
     expect(findings).toContainEqual(expect.objectContaining({ rule: 'worker-undeclared-queue', severity: 'error', queue: 'ghost' }));

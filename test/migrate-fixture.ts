@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import type { Redis, RedisCommander } from 'ioredis';
 import type { Topology } from '../src/topology/types.js';
 import { bullConnection, uniqueName } from './helpers/redis.js';
+import { until } from './helpers/wait.js';
 
 /** A legacy queue L shared by names a.process and b.second, now owned by queues A and B. */
 export interface Fixture {
@@ -32,14 +33,6 @@ export function topologyFor(legacy: string, a: string, b: string, prefix = 'bull
 
 export function yamlFor(legacy: string, a: string, b: string): string {
   return `version: 1\nprefix: bull\nqueues:\n  ${a}: { jobs: [a.process], dedup: none }\n  ${b}: { jobs: [b.second], dedup: none }\nworkers:\n  w: { queues: [${a}, ${b}] }\nlegacy:\n  ${legacy}: { note: shared }\n`;
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Ids per expected outcome of migrating a legacy mix to A and B. */
