@@ -138,49 +138,59 @@ describe('cross-slot migrate survives crashes', () => {
   }, 240_000);
 
   it('CLIENT KILL on the master holding the source slot: reruns finish exactly', async () => {
-    const redis = clusterClient();
-    const { legacy, a, b } = await taggedNames(redis);
-    const names = await seed(redis, legacy, 20_000);
-    const slot = await redis.cluster('KEYSLOT', `bull:${legacy}:wait`);
-    const shards = (await redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
-    const [, , [host, port]] = shards.find(([from, to]) => slot >= from && slot <= to)!;
-    const killer = new Redis({ host, port });
-    opened.push(killer);
-    let failures = 0;
-    let connectionKills = 0;
-    let killedMidRun = 0;
-    for (let attempt = 0; attempt < 30; attempt++) {
-      const t = testContext({ yaml: clusterYaml(legacy, a, b), redis: clusterUrl(), json: true, yes: true });
-      const kill = attempt < 6;
-      // From an observed moment (the run holds its lease, or a random 1-1000 jobs have left the
-      // source), drop every client connection of the source's master every 100 ms while it lasts.
-      let ended = false;
-      const before = await sourceCount(redis, legacy);
-      const fewer = attempt % 3 === 0 ? undefined : 1 + Math.floor(Math.random() * Math.min(1000, before));
-      const shooting = (async () => {
-        if (!kill) return;
-        await untilMoment(redis, legacy, { before, fewer }, () => ended);
-        while (!ended) {
-          const n = Number(await killer.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
-          connectionKills += n;
-          if (n > 0 && (await sourceCount(redis, legacy)) > 0) killedMidRun++;
-          await new Promise((r) => setTimeout(r, 100));
+    // A private cluster: dropping every client of a master of the shared one would also cut the
+    // connections of test files running at the same time.
+    const cluster = await startCluster(3);
+    const seeds = cluster.url.replace('redis+cluster://', '').split(',').map((hp) => ({ host: '127.0.0.1', port: Number(hp.split(':')[1]) }));
+    const redis = new Cluster(seeds, { redisOptions: { maxRetriesPerRequest: null } });
+    opened.push(redis);
+    try {
+      const { legacy, a, b } = await taggedNames(redis);
+      const names = await seed(redis, legacy, 20_000);
+      const slot = await redis.cluster('KEYSLOT', `bull:${legacy}:wait`);
+      const shards = (await redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+      const [, , [host, port]] = shards.find(([from, to]) => slot >= from && slot <= to)!;
+      const killer = new Redis({ host, port });
+      opened.push(killer);
+      let failures = 0;
+      let connectionKills = 0;
+      let killedMidRun = 0;
+      for (let attempt = 0; attempt < 30; attempt++) {
+        const t = testContext({ yaml: clusterYaml(legacy, a, b), redis: cluster.url, json: true, yes: true });
+        const kill = attempt < 6;
+        // From an observed moment (the run holds its lease, or a random 1-1000 jobs have left the
+        // source), drop every client connection of the source's master every 100 ms while it lasts.
+        let ended = false;
+        const before = await sourceCount(redis, legacy);
+        const fewer = attempt % 3 === 0 ? undefined : 1 + Math.floor(Math.random() * Math.min(1000, before));
+        const shooting = (async () => {
+          if (!kill) return;
+          await untilMoment(redis, legacy, { before, fewer }, () => ended);
+          while (!ended) {
+            const n = Number(await killer.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
+            connectionKills += n;
+            if (n > 0 && (await sourceCount(redis, legacy)) > 0) killedMidRun++;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
+        const code = await run({ from: legacy, batch: '100', rate: '8000' }, t.ctx).catch(() => 'failed' as const);
+        ended = true;
+        await shooting;
+        await t.ctx.close().catch(() => undefined);
+        if (code === 'failed') failures++;
+        else if (!kill) {
+          expect(code).toBe(0);
+          break;
         }
-      })();
-      const code = await run({ from: legacy, batch: '100', rate: '8000' }, t.ctx).catch(() => 'failed' as const);
-      ended = true;
-      await shooting;
-      await t.ctx.close().catch(() => undefined);
-      if (code === 'failed') failures++;
-      else if (!kill) {
-        expect(code).toBe(0);
-        break;
       }
+      expect(connectionKills).toBeGreaterThan(5);
+      expect(killedMidRun).toBeGreaterThan(5);
+      console.log(`CLIENT KILL: ${connectionKills} connections killed (${killedMidRun} times mid-run), ${failures} run(s) failed and were rerun`);
+      await expectExact(redis, names, legacy, a, b);
+    } finally {
+      redis.disconnect();
+      await cluster.stop();
     }
-    expect(connectionKills).toBeGreaterThan(5);
-    expect(killedMidRun).toBeGreaterThan(5);
-    console.log(`CLIENT KILL: ${connectionKills} connections killed (${killedMidRun} times mid-run), ${failures} run(s) failed and were rerun`);
-    await expectExact(redis, names, legacy, a, b);
   }, 240_000);
 
   it('a master failing over (CLUSTER FAILOVER on its replica) mid-run loses nothing', async () => {
