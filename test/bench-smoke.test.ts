@@ -11,7 +11,7 @@ describe('bench lib', () => {
     expect(resp(['SET', 'é', '→'])).toBe('*3\r\n$3\r\nSET\r\n$2\r\né\r\n$3\r\n→\r\n');
   });
 
-  it('finds a free loopback port away from 6379, with its cluster bus port free too', async () => {
+  it("finds a free loopback port away from Redis's default port, with its cluster bus port free too", async () => {
     const port = await freePort({ bus: true });
     expect(port).toBeGreaterThanOrEqual(20000);
     expect(port).toBeLessThan(40000);

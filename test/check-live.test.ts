@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
@@ -7,6 +6,8 @@ import { run } from '../src/commands/topology-check.js';
 import { bullConnection, clusterClient, clusterUrl, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
 import { ocrProcYaml, testContext } from './helpers/context.js';
 import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+import { until } from './helpers/wait.js';
 
 /** BullMQ objects and contexts opened by a test, closed after it. */
 const opened: { close(): Promise<unknown> }[] = [];
@@ -113,10 +114,7 @@ describe('topology check against live Redis', () => {
     await worker.waitUntilReady();
     // The blocking connection names itself when it connects, a moment after ready.
     let result = await check(prefix, { json: true });
-    for (let tries = 0; tries < 50 && result.code === 0; tries++) {
-      await new Promise((r) => setTimeout(r, 100));
-      result = await check(prefix, { json: true });
-    }
+    await until(async () => (result = await check(prefix, { json: true })).code !== 0, 'the worker to show in CLIENT LIST', 30_000, 100);
     expect(result.code).toBe(1);
     const findings = result.json().findings;
     expect(findings).toContainEqual(expect.objectContaining({ rule: 'worker-undeclared-queue', severity: 'error', queue: 'ghost' }));
@@ -179,7 +177,7 @@ describe('topology check against live Redis', () => {
     const prefix = uniqueName('p');
     await cleanSetup(prefix);
     await queue('shared', prefix).add('ocr.process', {});
-    const file = join(mkdtempSync(join(tmpdir(), 'queuectl-check-')), 'queuectl.yaml');
+    const file = join(tempDir('check'), 'queuectl.yaml');
     writeFileSync(file, ocrProcYaml(prefix));
     const url = redisUrl().replace('redis://', 'redis://default:hunter2@');
     const json = await runCli(['topology', 'check', '-c', file, '--redis', redisUrl(), '--json']);

@@ -9,6 +9,7 @@ import { RedisError } from '../src/errors.js';
 import type { Context } from '../src/context.js';
 import { bullConnection, client, startRedis, uniqueName } from './helpers/redis.js';
 import { ocrProcYaml, testContext } from './helpers/context.js';
+import { until } from './helpers/wait.js';
 
 /**
  * A read-only ACL user on a private server: if any of these commands wrote (or ran EVALSHA, or
@@ -68,11 +69,7 @@ async function asReadOnly(command: (ctx: Context) => Promise<number>, json = tru
 describe('read-only ACL user', () => {
   it('runs topology check (sampled and --deep) and is refused nothing', async () => {
     // The worker's blocking connection names itself just after ready.
-    for (let tries = 0; tries < 50; tries++) {
-      const list = (await admin.call('CLIENT', 'LIST')) as string;
-      if (list.includes(':w:ghost-worker')) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(async () => String(await admin.call('CLIENT', 'LIST')).includes(':w:ghost-worker'), 'the worker to name its connection', 30_000, 100);
     // The user really cannot write or run BullMQ's Lua. (KEYS is in @read, so commandstats below is what proves it is never sent.)
     const ro = client(roUrl);
     await expect(ro.set(`${prefix}:x`, '1')).rejects.toThrow(/NOPERM/);

@@ -1,8 +1,8 @@
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli, type CliResult } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 
 /**
  * A bad topology file, whatever is wrong with it, ends the same way for the user: exit 2, one
@@ -11,7 +11,7 @@ import { repoRoot, runCli, type CliResult } from './helpers/cli.js';
  */
 
 const dir = 'test/fixtures/malformed';
-const scratch = mkdtempSync(join(tmpdir(), 'queuectl-malformed-'));
+const scratch = tempDir('malformed');
 
 beforeAll(() => {
   if (!existsSync(join(repoRoot, 'dist/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) before this test');

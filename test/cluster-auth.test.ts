@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
@@ -8,6 +7,7 @@ import type { DoctorDocument } from '../src/commands/doctor.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { uniqueName } from './helpers/redis.js';
 import { startSecureCluster, type SecureCluster } from './helpers/secure-cluster.js';
+import { tempDir } from './helpers/temp.js';
 
 // Characters that need percent-encoding in a URL, to check that neither form leaks.
 const PASSWORD = 'Cl8ster-Adm!n-Pw';
@@ -16,7 +16,7 @@ const WRONG = 'wrong-guess-4417';
 const LEAKS = [PASSWORD, APP_PASSWORD, encodeURIComponent(APP_PASSWORD), encodeURIComponent(PASSWORD), WRONG];
 
 // An empty working directory: no topology file, prefix `bull`.
-const cwd = mkdtempSync(join(tmpdir(), 'queuectl-cluster-auth-'));
+const cwd = tempDir('cluster-auth');
 
 function expectNoSecret(result: CliResult): void {
   for (const secret of LEAKS) {
@@ -53,7 +53,6 @@ describe('a Redis Cluster with a password and an ACL user', () => {
   });
   afterAll(async () => {
     await cluster?.stop();
-    rmSync(cwd, { recursive: true, force: true });
   });
 
   it('doctor with the password in a two-seed URL: exit 0, 3 masters, all slots, URL redacted', async () => {

@@ -7,14 +7,7 @@ import { run as inspect } from '../src/commands/inspect.js';
 import { testContext } from './helpers/context.js';
 import { clusterClient, clusterUrl } from './helpers/redis.js';
 import { clusterYaml, taggedNames } from './cluster-fixture.js';
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from './helpers/wait.js';
 
 describe('commands on a Redis Cluster with one hash tag per queue (plain prefix)', () => {
   it('inspect, dlq list and retry work unchanged; topology check accepts tagged queue names', async () => {

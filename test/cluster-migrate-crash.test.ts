@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
@@ -10,6 +9,8 @@ import { testContext } from './helpers/context.js';
 import { bin } from './helpers/cli.js';
 import { clusterClient, clusterUrl, startCluster } from './helpers/redis.js';
 import { clusterYaml, scanAll, taggedNames } from './cluster-fixture.js';
+import { until } from './helpers/wait.js';
+import { tempDir } from './helpers/temp.js';
 
 const opened: (Redis | Cluster)[] = [];
 afterAll(() => opened.forEach((c) => c.disconnect()));
@@ -51,15 +52,34 @@ async function expectExact(redis: Cluster, names: Map<string, string>, legacy: s
   expect(await scanAll(redis, `bull:queuectl:xslot:*{${legacy.slice(1, -1)}}:j:*`)).toEqual([]);
 }
 
-/** Resolves once the source holds fewer than `before` jobs, or the process has ended (at most 30 s). */
-async function untilFewer(redis: Cluster, queue: string, before: number, exited: Promise<unknown>): Promise<void> {
-  let done = false;
-  void exited.then(() => (done = true));
+/** Jobs left in the source's wait, prioritized and delayed (parked jobs are in none of them). */
+async function sourceCount(redis: Cluster, queue: string): Promise<number> {
   const p = `bull:${queue}:`;
-  for (const end = Date.now() + 30_000; !done && Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
-    const [w, pr, d] = await Promise.all([redis.llen(p + 'wait'), redis.zcard(p + 'prioritized'), redis.zcard(p + 'delayed')]);
-    if (w + pr + d < before) return;
+  const [w, pr, d] = await Promise.all([redis.llen(p + 'wait'), redis.zcard(p + 'prioritized'), redis.zcard(p + 'delayed')]);
+  return w + pr + d;
+}
+
+/** Whether some migrate process holds the run's lease on `legacy` (taken for recovery and for moving). */
+async function leaseHeld(redis: Cluster, legacy: string): Promise<boolean> {
+  const pattern = `bull:queuectl:xslot:*{${legacy.slice(1, -1)}}:lease`;
+  for (const node of redis.nodes('master')) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 10_000);
+      if (found.length > 0) return true;
+      cursor = next;
+    } while (cursor !== '0');
   }
+  return false;
+}
+
+/**
+ * Resolves at an observed moment of a run, or when `ended` says the process is gone: with
+ * `fewer`, once the source holds at most `before - fewer` jobs (jobs are moving); else once the
+ * run's lease is held (start-up: recovery or the first batch). Polls every 10 ms, at most 60 s.
+ */
+async function untilMoment(redis: Cluster, legacy: string, at: { before: number; fewer?: number }, ended: () => boolean): Promise<void> {
+  await until(async () => ended() || (at.fewer === undefined ? await leaseHeld(redis, legacy) : (await sourceCount(redis, legacy)) <= at.before - at.fewer), `a moment of the run on ${legacy}`, 60_000, 10);
 }
 
 function spawnMigrate(url: string, config: string, legacy: string, batch: number, rate?: number) {
@@ -69,18 +89,20 @@ function spawnMigrate(url: string, config: string, legacy: string, batch: number
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
+  let ended = false;
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, exited, stderr: () => stderr };
+  void exited.then(() => (ended = true));
+  return { child, exited, ended: () => ended, stderr: () => stderr };
 }
 
 function configFile(yaml: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'queuectl-xslot-'));
+  const dir = tempDir('xslot');
   writeFileSync(join(dir, 'queuectl.yaml'), yaml);
   return join(dir, 'queuectl.yaml');
 }
 
 describe('cross-slot migrate survives crashes', () => {
-  it('SIGKILL at random moments, at least 20 times, over 40k jobs: rerun to the end, nothing lost or doubled', async () => {
+  it('SIGKILL at observed moments (lease taken, random progress), at least 20 times, over 40k jobs: rerun to the end, nothing lost or doubled', async () => {
     const redis = clusterClient();
     const { legacy, a, b } = await taggedNames(redis);
     const names = await seed(redis, legacy, 40_000);
@@ -88,18 +110,18 @@ describe('cross-slot migrate survives crashes', () => {
     let kills = 0;
     let parkedAtKill = 0;
     for (let attempt = 0; kills < 20 && attempt < 80; attempt++) {
-      const before = (await idsOf(redis, legacy)).length;
+      const before = await sourceCount(redis, legacy);
       // Throttled so each run lasts past the kill: kills land inside and between the three steps.
       const m = spawnMigrate(clusterUrl(), config, legacy, 100, attempt % 2 ? 3000 : 6000);
-      // Every fifth run dies early (start-up, plan, recovery); the others once jobs are moving,
-      // then after a random extra moment, so a loaded machine cannot turn kills into no-ops.
-      if (attempt % 5 === 4) await new Promise((r) => setTimeout(r, 100 + Math.random() * 500));
-      else await untilFewer(redis, legacy, before, m.exited);
-      await new Promise((r) => setTimeout(r, Math.random() * 400));
+      // Every fifth run dies as soon as it holds the lease (recovery, or its first batch); the
+      // others once a random 1-1500 jobs have left the source: observed moments, so a loaded
+      // machine cannot turn kills into no-ops.
+      const fewer = attempt % 5 === 4 ? undefined : 1 + Math.floor(Math.random() * Math.min(1500, before));
+      await untilMoment(redis, legacy, { before, fewer }, m.ended);
       m.child.kill('SIGKILL');
       const code = await m.exited;
       if (code !== null) expect(code, m.stderr()).toBe(0); // it finished before the kill
-      const after = (await idsOf(redis, legacy)).length;
+      const after = await sourceCount(redis, legacy);
       if (code === null && after < before) kills++;
       if (code === null) {
         const flights = await scanAll(redis, `bull:queuectl:xslot:*{${legacy.slice(1, -1)}}:inflight`);
@@ -116,48 +138,59 @@ describe('cross-slot migrate survives crashes', () => {
   }, 240_000);
 
   it('CLIENT KILL on the master holding the source slot: reruns finish exactly', async () => {
-    const redis = clusterClient();
-    const { legacy, a, b } = await taggedNames(redis);
-    const names = await seed(redis, legacy, 20_000);
-    const slot = await redis.cluster('KEYSLOT', `bull:${legacy}:wait`);
-    const shards = (await redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
-    const [, , [host, port]] = shards.find(([from, to]) => slot >= from && slot <= to)!;
-    const killer = new Redis({ host, port });
-    opened.push(killer);
-    let failures = 0;
-    let connectionKills = 0;
-    let killedMidRun = 0;
-    for (let attempt = 0; attempt < 30; attempt++) {
-      const t = testContext({ yaml: clusterYaml(legacy, a, b), redis: clusterUrl(), json: true, yes: true });
-      const kill = attempt < 6;
-      // Drop every client connection of the source's master every 60-200 ms while the run lasts.
-      // `shooting` stops a callback already in flight at clearTimeout from re-arming the timer (it
-      // would keep firing after the test, into a closed connection).
-      let timer: NodeJS.Timeout | undefined;
-      let shooting = kill;
-      const shoot = () => {
-        timer = setTimeout(async () => {
-          const n = Number(await killer.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
-          connectionKills += n;
-          if (n > 0 && (await idsOf(redis, legacy)).length > 0) killedMidRun++;
-          if (shooting) shoot();
-        }, 60 + Math.random() * 140);
-      };
-      if (kill) shoot();
-      const code = await run({ from: legacy, batch: '100', rate: '8000' }, t.ctx).catch(() => 'failed' as const);
-      shooting = false;
-      clearTimeout(timer);
-      await t.ctx.close().catch(() => undefined);
-      if (code === 'failed') failures++;
-      else if (!kill) {
-        expect(code).toBe(0);
-        break;
+    // A private cluster: dropping every client of a master of the shared one would also cut the
+    // connections of test files running at the same time.
+    const cluster = await startCluster(3);
+    const seeds = cluster.url.replace('redis+cluster://', '').split(',').map((hp) => ({ host: '127.0.0.1', port: Number(hp.split(':')[1]) }));
+    const redis = new Cluster(seeds, { redisOptions: { maxRetriesPerRequest: null } });
+    opened.push(redis);
+    try {
+      const { legacy, a, b } = await taggedNames(redis);
+      const names = await seed(redis, legacy, 20_000);
+      const slot = await redis.cluster('KEYSLOT', `bull:${legacy}:wait`);
+      const shards = (await redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+      const [, , [host, port]] = shards.find(([from, to]) => slot >= from && slot <= to)!;
+      const killer = new Redis({ host, port });
+      opened.push(killer);
+      let failures = 0;
+      let connectionKills = 0;
+      let killedMidRun = 0;
+      for (let attempt = 0; attempt < 30; attempt++) {
+        const t = testContext({ yaml: clusterYaml(legacy, a, b), redis: cluster.url, json: true, yes: true });
+        const kill = attempt < 6;
+        // From an observed moment (the run holds its lease, or a random 1-1000 jobs have left the
+        // source), drop every client connection of the source's master every 100 ms while it lasts.
+        let ended = false;
+        const before = await sourceCount(redis, legacy);
+        const fewer = attempt % 3 === 0 ? undefined : 1 + Math.floor(Math.random() * Math.min(1000, before));
+        const shooting = (async () => {
+          if (!kill) return;
+          await untilMoment(redis, legacy, { before, fewer }, () => ended);
+          while (!ended) {
+            const n = Number(await killer.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
+            connectionKills += n;
+            if (n > 0 && (await sourceCount(redis, legacy)) > 0) killedMidRun++;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
+        const code = await run({ from: legacy, batch: '100', rate: '8000' }, t.ctx).catch(() => 'failed' as const);
+        ended = true;
+        await shooting;
+        await t.ctx.close().catch(() => undefined);
+        if (code === 'failed') failures++;
+        else if (!kill) {
+          expect(code).toBe(0);
+          break;
+        }
       }
+      expect(connectionKills).toBeGreaterThan(5);
+      expect(killedMidRun).toBeGreaterThan(5);
+      console.log(`CLIENT KILL: ${connectionKills} connections killed (${killedMidRun} times mid-run), ${failures} run(s) failed and were rerun`);
+      await expectExact(redis, names, legacy, a, b);
+    } finally {
+      redis.disconnect();
+      await cluster.stop();
     }
-    expect(connectionKills).toBeGreaterThan(5);
-    expect(killedMidRun).toBeGreaterThan(5);
-    console.log(`CLIENT KILL: ${connectionKills} connections killed (${killedMidRun} times mid-run), ${failures} run(s) failed and were rerun`);
-    await expectExact(redis, names, legacy, a, b);
   }, 240_000);
 
   it('a master failing over (CLUSTER FAILOVER on its replica) mid-run loses nothing', async () => {
@@ -179,8 +212,10 @@ describe('cross-slot migrate survives crashes', () => {
       opened.push(replica);
       const config = configFile(clusterYaml(legacy, a, b));
 
+      const before = await sourceCount(redis, legacy);
       const first = spawnMigrate(cluster.url, config, legacy, 100, 8000);
-      await new Promise((r) => setTimeout(r, 700));
+      // Fail over once a random 1-2000 jobs have left the source: while jobs are moving, on any machine.
+      await untilMoment(redis, legacy, { before, fewer: 1 + Math.floor(Math.random() * 2000) }, first.ended);
       expect(await replica.cluster('FAILOVER')).toBe('OK');
       const deadline = Date.now() + 20_000;
       while (((await replica.role()) as string[])[0] !== 'master') {

@@ -76,7 +76,7 @@ describe('migrate on a Redis Cluster', () => {
     expect(Number(fresh.id)).toBeGreaterThan(maxNumeric);
     await qa.close();
 
-    await expectEachRunOnce(redis, f, fresh.id!, placement, { ms: 20_000, settleMs: 300 });
+    await expectEachRunOnce(redis, f, fresh.id!, placement, { ms: 20_000 });
 
     const again = testContext({ yaml: clusterYaml(f.legacy, f.a, f.b), redis: clusterUrl(), json: true, yes: true });
     expect(await run({ from: f.legacy, states: 'wait,prioritized,delayed,failed' }, again.ctx)).toBe(1);

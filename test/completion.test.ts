@@ -1,6 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
@@ -10,6 +9,7 @@ import { bashScript } from '../src/completion/bash.js';
 import { completionTree } from '../src/completion/tree.js';
 import { zshScript } from '../src/completion/zsh.js';
 import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 
 const run = promisify(execFile);
 const program = () => buildProgram('0.0.0', () => undefined as never, () => undefined);
@@ -30,7 +30,7 @@ function hasShell(shell: string): boolean {
 
 /** Asks the generated bash script what it would offer after `words` (the last one being typed). */
 async function bashComplete(script: string, words: string[]): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'queuectl-completion-'));
+  const dir = tempDir('completion');
   const file = join(dir, 'queuectl.bash');
   writeFileSync(file, script);
   const quoted = words.map((w) => `'${w}'`).join(' ');
@@ -62,7 +62,7 @@ describe('queuectl completion', () => {
 
   it('bash -n accepts the bash script, and it completes commands, options and values', async () => {
     const script = bashScript(completionTree(program()));
-    const dir = mkdtempSync(join(tmpdir(), 'queuectl-completion-'));
+    const dir = tempDir('completion');
     writeFileSync(join(dir, 'c.bash'), script);
     await run('bash', ['-n', join(dir, 'c.bash')]);
     expect(await bashComplete(script, ['queuectl', ''])).toEqual(program().commands.map((c) => c.name()));
@@ -76,7 +76,7 @@ describe('queuectl completion', () => {
   });
 
   it.skipIf(!hasShell('zsh'))('zsh -n accepts the zsh script', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'queuectl-completion-'));
+    const dir = tempDir('completion');
     writeFileSync(join(dir, '_queuectl'), zshScript(completionTree(program())));
     await run('zsh', ['-n', join(dir, '_queuectl')]);
   });

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { run } from '../src/commands/dedup-check.js';
 import { countScratchKeys } from '../src/dedup/cleanup.js';
@@ -6,15 +6,16 @@ import { planAll, runPlans } from '../src/dedup/run.js';
 import { InterruptedError, UsageError } from '../src/errors.js';
 import type { DedupReport } from '../src/dedup/types.js';
 import { testContext } from './helpers/context.js';
-import { bullConnection, client, clusterClient, clusterUrl, uniqueName } from './helpers/redis.js';
+import { bullConnection, client, clusterClient, clusterUrl, startRedis, uniqueName } from './helpers/redis.js';
+import type { RedisProcess } from './setup/redis-process.js';
 
 /** Every test scans the whole server for scratch keys: none may survive a run. */
-async function scratchKeysLeft(): Promise<string[]> {
+async function scratchKeysOn(url: string): Promise<string[]> {
   const found: string[] = [];
   for (const match of ['queuectl-dedup-*', '{queuectl-dedup-*']) {
     let cursor = '0';
     do {
-      const [next, keys] = await client().scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      const [next, keys] = await client(url).scan(cursor, 'MATCH', match, 'COUNT', 1000);
       cursor = next;
       found.push(...keys);
     } while (cursor !== '0');
@@ -62,8 +63,18 @@ workers:
 `;
 
 describe('dedup-check on a scratch prefix', () => {
+  // A private server: the whole-server scan for scratch keys must not see the runs of other test
+  // files (dedup-cli, the demo) going on at the same time on the shared one. helpers/redis.ts stops
+  // it after the file, once the contexts are closed.
+  let scratch: RedisProcess;
+  beforeAll(async () => {
+    scratch = await startRedis();
+  });
+  const onScratch = (yaml: string, opts: Record<string, unknown> = {}, globals: Record<string, unknown> = {}) => dedupCheck(yaml, opts, { redis: scratch.url, ...globals });
+  const scratchKeysLeft = () => scratchKeysOn(scratch.url);
+
   it('passes a topology where every template dedups: one job, two executions, n-1 duplicates', async () => {
-    const { code, report, stderr } = await dedupCheck(PASSING);
+    const { code, report, stderr } = await onScratch(PASSING);
     expect(code, JSON.stringify(report)).toBe(0);
     expect(report.schema).toBe('queuectl/dedup-check@1');
     expect(report.results.map((r) => [r.queue, r.jobs, r.executions, r.ok])).toEqual([
@@ -79,7 +90,7 @@ describe('dedup-check on a scratch prefix', () => {
   });
 
   it('fails a template built on a per-request field: n copies make n jobs', async () => {
-    const { code, report } = await dedupCheck(`
+    const { code, report } = await onScratch(`
 version: 1
 queues:
   process:
@@ -98,7 +109,7 @@ queues:
   });
 
   it('skips dedup: none and fails a queue with no rule', async () => {
-    const { code, report } = await dedupCheck(`
+    const { code, report } = await onScratch(`
 version: 1
 queues:
   loose: { jobs: [loose.x], dedup: none }
@@ -112,12 +123,12 @@ queues:
   });
 
   it('exits 0 when the only queue is dedup: none', async () => {
-    const { code } = await dedupCheck('version: 1\nqueues:\n  loose: { jobs: [loose.x], dedup: none }\n');
+    const { code } = await onScratch('version: 1\nqueues:\n  loose: { jobs: [loose.x], dedup: none }\n');
     expect(code).toBe(0);
   });
 
   it('reports broken templates as failing queues with the reason', async () => {
-    const { code, report } = await dedupCheck(`
+    const { code, report } = await onScratch(`
 version: 1
 defaults: { attempts: 2 }
 queues:
@@ -142,20 +153,20 @@ queues:
   });
 
   it('fails a queue whose first failure is never retried (attempts 1)', async () => {
-    const { code, report } = await dedupCheck('version: 1\nqueues:\n  once: { jobs: [a], jobId: "a-{sessionId}", attempts: 1 }\n');
+    const { code, report } = await onScratch('version: 1\nqueues:\n  once: { jobs: [a], jobId: "a-{sessionId}", attempts: 1 }\n');
     expect(code).toBe(1);
     expect(report.results[0]).toMatchObject({ jobs: 1, executions: 1, ok: false, detail: expect.stringMatching(/attempts 1: the failed first attempt is never retried/) });
   });
 
   it('checks only the queues named by --queue, and refuses an unknown one', async () => {
-    const { report } = await dedupCheck(PASSING, { queue: ['process,ocr'], copies: '3' });
+    const { report } = await onScratch(PASSING, { queue: ['process,ocr'], copies: '3' });
     expect(report.results.map((r) => r.queue)).toEqual(['process', 'ocr']);
     await expect(dedupCheck(PASSING, { queue: ['nope'] })).rejects.toThrow(UsageError);
     await expect(dedupCheck(PASSING, { copies: '1' })).rejects.toThrow(/--copies must be a whole number from 2 to 100/);
   });
 
   it('removes its scratch keys when interrupted mid-run', async () => {
-    const t = testContext({ yaml: PASSING });
+    const t = testContext({ yaml: PASSING, redis: scratch.url });
     contexts.push(t);
     const { topology } = await t.ctx.topology();
     const handle = await t.ctx.redis();

@@ -1,13 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { repoRoot, runCli } from './helpers/cli.js';
 import { redisUrl } from './helpers/redis.js';
+import { tempDir } from './helpers/temp.js';
 
 /** The built bin/queuectl, as CI runs it: exit codes, one JSON document, table on stdout. */
-const dir = mkdtempSync(join(tmpdir(), 'queuectl-dedup-cli-'));
+const dir = tempDir('dedup-cli');
 const file = join(dir, 'queuectl.yaml');
 writeFileSync(file, `
 version: 1

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { client, redisUrl, uniqueName } from './helpers/redis.js';
 import { bin, repoRoot, runCli } from './helpers/cli.js';
 import { deletePrefix, seedFailed } from './dlq-helpers.js';
+import { tempDir } from './helpers/temp.js';
+import { until } from './helpers/wait.js';
 
 // Spawns the built bin/queuectl (npm test builds first).
 const prefix = uniqueName('p');
@@ -16,7 +17,7 @@ let config: string;
 
 beforeAll(() => {
   redis = client();
-  config = join(mkdtempSync(join(tmpdir(), 'queuectl-dlq-')), 'queuectl.yaml');
+  config = join(tempDir('dlq'), 'queuectl.yaml');
   writeFileSync(config, `version: 1\nprefix: "${prefix}"\nqueues:\n  ${q}: { jobs: [work], attempts: 1, deadLetter: failed }\nworkers:\n  w: { queues: [${q}] }\n`);
 });
 
@@ -46,18 +47,14 @@ describe('queuectl dlq (spawned)', () => {
     expect(noYes.code).toBe(2);
     expect(noYes.stderr).toContain('rerun with --yes');
     expect(await redis.llen(`${prefix}:${q}:wait`)).toBe(0);
-    // --rate 10000: batches of 1000 paced over ~2 s; the kill lands part way through.
+    // --rate 10000: batches of 1000 paced over ~2 s; SIGKILL once 2000 are back in wait (observed,
+    // not timed), so it lands part way through however slow the machine.
     const child = spawn(process.execPath, [bin, 'dlq', 'retry', '--all', '--yes', '--rate', '10000', ...base()], { cwd: repoRoot, stdio: 'ignore' });
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(async () => {
-        if ((await redis.llen(`${prefix}:${q}:wait`)) >= 2000) {
-          clearInterval(poll);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 20);
-    });
-    await new Promise((r) => child.once('exit', r));
+    let exited = false;
+    const exit = new Promise((r) => child.once('exit', r)).then(() => (exited = true));
+    await until(async () => exited || (await redis.llen(`${prefix}:${q}:wait`)) >= 2000, '2000 jobs back in wait');
+    child.kill('SIGKILL');
+    await exit;
     const moved = await redis.llen(`${prefix}:${q}:wait`);
     expect(moved).toBeLessThan(total);
     expect(moved + (await redis.zcard(`${prefix}:${q}:failed`))).toBe(total);
@@ -71,7 +68,7 @@ describe('queuectl dlq (spawned)', () => {
 
   it('a wrong-type key of the target queue: retry exits 3 with one line naming it, every job stays failed (issue 13.1)', async () => {
     const wq = uniqueName('wq');
-    const wconfig = join(mkdtempSync(join(tmpdir(), 'queuectl-dlq-')), 'queuectl.yaml');
+    const wconfig = join(tempDir('dlq-wrongtype'), 'queuectl.yaml');
     writeFileSync(wconfig, `version: 1\nprefix: "${prefix}"\nqueues:\n  ${wq}: { jobs: [work], attempts: 1, deadLetter: failed }\nworkers:\n  w: { queues: [${wq}] }\n`);
     await seedFailed(redis, prefix, wq, 100);
     await redis.set(`${prefix}:${wq}:wait`, 'not a list');
@@ -83,6 +80,5 @@ describe('queuectl dlq (spawned)', () => {
     const dry = await runCli(['dlq', 'retry', '--all', '--dry-run', '-c', wconfig, '--redis', redisUrl()]);
     expect(dry.code).toBe(1);
     expect(dry.stdout).toContain(`blocked: ${prefix}:${wq}:wait is a string where BullMQ keeps a list`);
-    rmSync(dirname(wconfig), { recursive: true, force: true });
   });
 });

@@ -9,6 +9,7 @@ import { readQueues } from '../src/inspect/read-queues.js';
 import type { RedisReader } from '../src/inspect/reads.js';
 import { UsageError } from '../src/errors.js';
 import { runCli } from './helpers/cli.js';
+import { until } from './helpers/wait.js';
 
 // One private prefix for the file, so discovery sees only these queues.
 const prefix = uniqueName('insp');
@@ -25,14 +26,6 @@ let queue: Queue;
 let worker: Worker;
 let release: () => void = () => undefined;
 const opened: { close(): Promise<unknown> }[] = [];
-
-async function until(check: () => Promise<boolean>, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting for BullMQ state');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   redis = client();
@@ -54,7 +47,7 @@ beforeAll(async () => {
   await until(async () => {
     const c = await queue.getJobCounts('completed', 'failed', 'active');
     return c.completed === 1 && c.failed === 1 && c.active === 2;
-  });
+  }, 'one completed, one failed, two active jobs');
   // Both slots are taken by blocked jobs, and pausing stops fetching: what is added next stays put.
   await worker.pause(true);
   await queue.add('later', { n: 5 });
@@ -240,8 +233,13 @@ describe('queuectl inspect', () => {
   it('watches until Ctrl-C, printing one table per tick off a terminal, with rates', async () => {
     const stop = new AbortController();
     const t = testContext({ yaml: yaml(), signal: stop.signal });
-    setTimeout(() => stop.abort(), 1500);
-    expect(await run({ watch: '0.2' }, t.ctx, [main])).toBe(0);
+    // Ctrl-C once two frames are out (observed, not timed).
+    const watching = run({ watch: '0.2' }, t.ctx, [main]);
+    let settled = false;
+    void watching.catch(() => undefined).finally(() => (settled = true));
+    await until(() => settled || t.stdout().split(/^every 0.2s/m).length - 1 >= 2, 'two watch frames');
+    stop.abort();
+    expect(await watching).toBe(0);
     await t.ctx.close();
     const frames = t.stdout().split(/^every 0.2s/m).length - 1;
     expect(frames).toBeGreaterThanOrEqual(2);

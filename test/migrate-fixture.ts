@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import type { Redis, RedisCommander } from 'ioredis';
 import type { Topology } from '../src/topology/types.js';
 import { bullConnection, uniqueName } from './helpers/redis.js';
+import { until } from './helpers/wait.js';
 
 /** A legacy queue L shared by names a.process and b.second, now owned by queues A and B. */
 export interface Fixture {
@@ -32,14 +33,6 @@ export function topologyFor(legacy: string, a: string, b: string, prefix = 'bull
 
 export function yamlFor(legacy: string, a: string, b: string): string {
   return `version: 1\nprefix: bull\nqueues:\n  ${a}: { jobs: [a.process], dedup: none }\n  ${b}: { jobs: [b.second], dedup: none }\nworkers:\n  w: { queues: [${a}, ${b}] }\nlegacy:\n  ${legacy}: { note: shared }\n`;
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Ids per expected outcome of migrating a legacy mix to A and B. */
@@ -181,9 +174,10 @@ export async function expectPlacementKept(redis: RedisCommander, f: { legacy: st
 /**
  * Real workers on A and B after a move: every waiting, prioritized and soon-due job (plus the fresh
  * job added to A and B's own b-0) runs exactly once, nothing else runs, and no delayed job runs
- * before its due time. Waits up to `ms` for them all, then `settleMs` more to catch a second run.
+ * before its due time. Waits up to `ms` for them all, then until A and B have nothing left to run
+ * (only far-delayed jobs): a job queued twice has run twice by then.
  */
-export async function expectEachRunOnce(connection: ConnectionOptions, f: { a: string; b: string; expected: MixExpected }, freshId: string, before: Placement, options: { ms: number; settleMs?: number }): Promise<void> {
+export async function expectEachRunOnce(connection: ConnectionOptions, f: { a: string; b: string; expected: MixExpected }, freshId: string, before: Placement, options: { ms: number }): Promise<void> {
   const runs = new Map<string, number>();
   const ranAt = new Map<string, number>();
   const processor = async (job: { id?: string; queueName: string }) => {
@@ -195,8 +189,13 @@ export async function expectEachRunOnce(connection: ConnectionOptions, f: { a: s
   const expectRun = [...f.expected.toA.map((id) => `${f.a}/${id}`), ...f.expected.toB.filter((id) => !id.startsWith('later-')).map((id) => `${f.b}/${id}`), `${f.a}/${freshId}`, `${f.b}/b-0`];
   const deadline = Date.now() + options.ms;
   while (expectRun.some((k) => !runs.has(k)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (options.settleMs) await new Promise((r) => setTimeout(r, options.settleMs));
-  await Promise.all(workers.map((w) => w.close()));
+  const queues = [new Queue(f.a, { connection }), new Queue(f.b, { connection })];
+  try {
+    const idle = async () => (await Promise.all(queues.map((q) => q.getJobCounts('wait', 'prioritized', 'active')))).every((c) => Object.values(c).every((n) => n === 0));
+    await until(idle, 'A and B to have nothing left to run', options.ms);
+  } finally {
+    await Promise.all([...workers.map((w) => w.close()), ...queues.map((q) => q.close())]);
+  }
   expect(expectRun.filter((k) => runs.get(k) !== 1)).toEqual([]);
   expect([...runs.keys()].filter((k) => !expectRun.includes(k))).toEqual([]);
   for (const id of f.expected.delayedSoon) {

@@ -6,16 +6,9 @@ import { buildRouting } from '../src/migrate/routing.js';
 import { scanPlan } from '../src/migrate/scan.js';
 import { bullConnection, client, uniqueName } from './helpers/redis.js';
 import { topologyFor } from './migrate-fixture.js';
+import { until } from './helpers/wait.js';
 
 const states: MovableState[] = ['wait', 'prioritized', 'delayed', 'failed'];
-
-async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('migrate: flow parents whose children finished stay', () => {
   it('a real FlowProducer parent back in wait (only :processed left) is planned and kept as a flow job', async () => {

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
@@ -8,6 +7,8 @@ import { testContext } from './helpers/context.js';
 import { runCli } from './helpers/cli.js';
 import { bullConnection, client, redisUrl, uniqueName } from './helpers/redis.js';
 import { yamlFor } from './migrate-fixture.js';
+import { tempDir } from './helpers/temp.js';
+import { until } from './helpers/wait.js';
 
 describe('migrate --follow, paused destinations, the CLI', () => {
   it('keeps moving arrivals while a producer writes and an old worker consumes: every job runs exactly once', async () => {
@@ -27,13 +28,13 @@ describe('migrate --follow, paused destinations, the CLI', () => {
       }
     })();
     const t = testContext({ yaml: yamlFor(legacy, a, b), json: true, yes: true });
-    const code = await run({ from: legacy, follow: true, quietFor: '700ms', batch: '10' }, t.ctx);
+    // Follow ends after --quiet-for without arrivals: 3 s is far longer than any pause of the
+    // producer, even on a loaded machine, so it ends only once the producer is done.
+    const code = await run({ from: legacy, follow: true, quietFor: '3s', batch: '10' }, t.ctx);
     await producing;
     expect(code).toBe(0);
     expect(t.json().verified).toBe(true);
-    const deadline = Date.now() + 10_000;
-    while (runs.size < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await Promise.all([oldWorker.close(), ...newWorkers.map((w) => w.close()), old.close()]);
+    await until(() => runs.size >= 300, 'all 300 jobs to run', 30_000).finally(() => Promise.all([oldWorker.close(), ...newWorkers.map((w) => w.close()), old.close()]));
     expect(runs.size).toBe(300);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
   });
@@ -57,7 +58,7 @@ describe('migrate --follow, paused destinations, the CLI', () => {
     const old = new Queue(legacy, { connection: bullConnection() });
     for (let i = 0; i < 10; i++) await old.add('a.process', { i });
     await old.close();
-    const dir = mkdtempSync(join(tmpdir(), 'queuectl-migrate-'));
+    const dir = tempDir('migrate');
     writeFileSync(join(dir, 'queuectl.yaml'), yamlFor(legacy, a, b));
     const env = { REDIS_URL: redisUrl() };
     const dry = await runCli(['migrate', '--from', legacy, '--dry-run', '--json'], { cwd: dir, env });

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { bin, runCli, type CliResult } from './helpers/cli.js';
 import { seedLegacy } from './migrate-seed.js';
 import { startRedis } from './helpers/redis.js';
 import type { RedisProcess } from './setup/redis-process.js';
+import { tempDir } from './helpers/temp.js';
 
 const SECRET = 'S3cret-Doctor-Pw-91';
 // Characters that need percent-encoding in a URL, to check neither form leaks.
@@ -17,8 +17,7 @@ const ODD = 'we!rd@pa/ss:x';
 const ODD_ENCODED = encodeURIComponent(ODD);
 const LEAKS = [SECRET, ODD, ODD_ENCODED, 'wrong-guess-77'];
 
-const dir = mkdtempSync(join(tmpdir(), 'queuectl-redaction-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('redaction');
 
 function expectNoSecret(result: CliResult): void {
   for (const secret of LEAKS) {

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -8,16 +7,13 @@ import { TopologyError, UsageError } from '../src/errors.js';
 import { durationProblem, formatDuration, parseDuration } from '../src/topology/durations.js';
 import { findTopologyFile, loadTopologyFile } from '../src/topology/load.js';
 import { didYouMean } from '../src/topology/problems.js';
+import { tempDir } from './helpers/temp.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/topology/', import.meta.url));
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'queuectl-load-'));
-}
-
 /** Writes a YAML topology and returns the problems it loads with (or [] when it is valid). */
 async function problemsOf(yaml: string, name = 't.yaml'): Promise<string[]> {
-  const file = join(tempDir(), name);
+  const file = join(tempDir('load'), name);
   writeFileSync(file, yaml);
   try {
     await loadTopologyFile(file);
@@ -29,7 +25,7 @@ async function problemsOf(yaml: string, name = 't.yaml'): Promise<string[]> {
 }
 
 async function load(yaml: string) {
-  const file = join(tempDir(), 't.yaml');
+  const file = join(tempDir('load'), 't.yaml');
   writeFileSync(file, yaml);
   return (await loadTopologyFile(file)).topology;
 }
@@ -234,7 +230,7 @@ describe('file formats', () => {
 
 describe('findTopologyFile', () => {
   it('prefers -c, then QUEUECTL_CONFIG, then the first default name in cwd', async () => {
-    const dir = tempDir();
+    const dir = tempDir('load');
     for (const name of ['queuectl.json', 'queuectl.yml', 'other.yaml', 'env.yaml']) writeFileSync(join(dir, name), '{}');
     expect(await findTopologyFile({ config: 'other.yaml', cwd: dir, env: { QUEUECTL_CONFIG: 'env.yaml' } })).toBe(join(dir, 'other.yaml'));
     expect(await findTopologyFile({ cwd: dir, env: { QUEUECTL_CONFIG: 'env.yaml' } })).toBe(join(dir, 'env.yaml'));
@@ -242,7 +238,7 @@ describe('findTopologyFile', () => {
   });
 
   it('finds queuectl.config.ts and returns undefined when nothing is there', async () => {
-    const dir = tempDir();
+    const dir = tempDir('load');
     expect(await findTopologyFile({ cwd: dir, env: {} })).toBeUndefined();
     mkdirSync(join(dir, 'queuectl.yaml')); // a directory of that name is not a topology file
     writeFileSync(join(dir, 'queuectl.config.ts'), 'export default {}');
@@ -250,7 +246,7 @@ describe('findTopologyFile', () => {
   });
 
   it('fails with a usage error for a named file that is missing or a directory', async () => {
-    const dir = tempDir();
+    const dir = tempDir('load');
     await expect(findTopologyFile({ config: 'nope.yaml', cwd: dir, env: {} })).rejects.toThrow(UsageError);
     await expect(findTopologyFile({ cwd: dir, env: { QUEUECTL_CONFIG: 'nope.yaml' } })).rejects.toMatchObject({ hint: expect.stringContaining('QUEUECTL_CONFIG') });
     await expect(findTopologyFile({ config: dir, cwd: dir, env: {} })).rejects.toThrow(/is a directory/);

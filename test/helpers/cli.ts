@@ -24,7 +24,9 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    // A watchdog, not a synchronisation: a CLI that hangs ends with code null and fails its test.
+    const stopHung = () => child.kill('SIGKILL');
+    const timer = setTimeout(stopHung, options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

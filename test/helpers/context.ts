@@ -1,10 +1,11 @@
 import { PassThrough } from 'node:stream';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, GlobalOptions } from '../../src/context.js';
 import { createContext } from '../../src/runtime.js';
 import { redisUrl } from './redis.js';
+import { tempDir } from './temp.js';
 
 export interface TestContext {
   ctx: Context;
@@ -28,7 +29,7 @@ export function testContext(options: Partial<GlobalOptions> & { yaml?: string; s
   err.on('data', (d) => (stderr += d));
   let config = options.config;
   if (options.yaml !== undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'queuectl-topo-'));
+    const dir = tempDir('topo');
     config = join(dir, 'queuectl.yaml');
     writeFileSync(config, options.yaml);
   }

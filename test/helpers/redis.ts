@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 
+import { stopStarted } from '../setup/redis-process.js';
+
 export { startRedis, startCluster, freePort } from '../setup/redis-process.js';
 
 /** URL of the run's single-node redis-server (redis://127.0.0.1:<port>). */
@@ -22,6 +24,7 @@ export function uniqueName(prefix = 'q'): string {
 const opened: (Redis | Cluster)[] = [];
 afterAll(async () => {
   await Promise.all(opened.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
+  await stopStarted(); // private servers a failed test or setup did not get to stop
 });
 
 /** A plain ioredis client to the single node (closed after the file's tests). */

@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, type RedisProcess } from '../setup/redis-process.js';
+import { afterAll } from 'vitest';
+import { freePort, ownServer, stopStarted, type RedisProcess } from '../setup/redis-process.js';
+import { tempDir } from './temp.js';
+
+afterAll(stopStarted);
 
 const run = promisify(execFile);
 
@@ -26,7 +30,7 @@ export interface Certificates {
  * Node checks; nothing is trusted system-wide.
  */
 export async function makeCertificates(): Promise<Certificates> {
-  const dir = mkdtempSync(join(tmpdir(), 'queuectl-tls-'));
+  const dir = tempDir('tls'); // removed after the file's tests even if openssl fails half-way
   const at = (name: string) => join(dir, name);
   const openssl = (args: string[]) => run('openssl', args, { cwd: dir });
   writeFileSync(
@@ -115,14 +119,7 @@ export async function startTlsRedis(certs: Certificates, args: string[] = [], op
   );
   child.stdout?.on('data', (d) => (output = (output + d).slice(-4000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
-  const stop = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const stop = ownServer(child, dir);
   const pass = args.indexOf('--requirepass');
   try {
     await waitForPing(port, cliAuthArgs({ certs, password: pass >= 0 ? args[pass + 1] : undefined, clientCerts: options.clientCerts }), child, () => output);

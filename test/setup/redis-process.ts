@@ -49,6 +49,35 @@ async function waitForPing(port: number, child: ChildProcess, log: () => string,
   throw new Error(`redis-server on ${port} did not answer PING within 10 s: ${log()}`);
 }
 
+const started = new Set<() => Promise<void>>();
+
+/**
+ * The stop() of a redis-server this process spawned with `dir` as its working directory: kills it,
+ * waits for its exit, removes the directory; safe to call twice. Until stopped it is listed for
+ * stopStarted(), so a setup that fails half-way (one of two servers up) leaves nothing running.
+ */
+export function ownServer(child: ChildProcess, dir: string): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      // After SIGKILL exitCode stays null (signalCode is set): test both, or a second stop() waits forever.
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      started.delete(stop);
+    })());
+  started.add(stop);
+  return stop;
+}
+
+/** Stops every server this process started and did not stop yet (test/helpers register it in afterAll). */
+export async function stopStarted(): Promise<void> {
+  await Promise.all([...started].map((stop) => stop()));
+}
+
 /** Starts a private redis-server with no persistence on a free port; `args` add config (e.g. ['--maxmemory-policy', 'allkeys-lru']). */
 export async function startRedis(args: string[] = [], options: { bus?: boolean; port?: number } = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort(options.bus));
@@ -59,22 +88,17 @@ export async function startRedis(args: string[] = [], options: { bus?: boolean; 
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  const stop = ownServer(child, dir);
   child.stdout?.on('data', (d) => (output = (output + d).slice(-4000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
   const requirepass = args.indexOf('--requirepass');
-  await waitForPing(port, child, () => output, requirepass >= 0 ? args[requirepass + 1] : undefined);
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  try {
+    await waitForPing(port, child, () => output, requirepass >= 0 ? args[requirepass + 1] : undefined);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, url: `redis://127.0.0.1:${port}`, stop };
 }
 
 /** A Redis Cluster of `masters` nodes (no replicas unless asked), built with redis-cli --cluster create. */
