@@ -133,6 +133,19 @@ queues:
   });
 });
 
+describe('retention age', () => {
+  it('reads a bare number as seconds, as BullMQ does, and a duration string as a duration', async () => {
+    const t = await load('queues:\n  a: { jobs: [a], removeOnComplete: { age: 86400, count: 10 }, removeOnFail: { age: 12h } }\n');
+    expect(t.queues.a!.removeOnComplete).toEqual({ age: 86_400_000, count: 10 });
+    expect(t.queues.a!.removeOnFail).toEqual({ age: 43_200_000 });
+  });
+
+  it('refuses a unitless string, which would be ms elsewhere and seconds in the code', async () => {
+    const problems = await problemsOf('queues:\n  a: { jobs: [a], removeOnFail: { age: "86400" } }\n');
+    expect(problems).toEqual(['queues.a.removeOnFail.age (line 2): age "86400" has no unit — write age: 86400 (a number: seconds, as BullMQ reads it) or a duration such as 1d']);
+  });
+});
+
 describe('schema problems', () => {
   it('names the dotted path and the line of the key', async () => {
     const problems = await problemsOf(`version: 1

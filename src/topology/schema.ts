@@ -95,12 +95,30 @@ const backoff = byKind<BackoffInput, Backoff>(BACKOFF_FORMS, {
   object: backoffObject,
 });
 
-export type RetentionInput = boolean | number | { age?: DurationInput; count?: number };
+/**
+ * Retention `age` as BullMQ reads it: a bare number is seconds (`removeOnComplete: { age: 86400 }`
+ * in real code is a day), a string with a unit is a duration. A unitless string is refused: it
+ * would be milliseconds everywhere else in the file and seconds in the code it is copied from.
+ */
+const retentionAge = z.custom<number | string>().transform((value, ctx): number => {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.round(value * 1000);
+  const ms = typeof value === 'string' && /[a-z]\s*$/i.test(value) ? parseDuration(value) : undefined;
+  if (ms !== undefined) return ms;
+  const unitless = typeof value === 'string' && parseDuration(value) !== undefined;
+  const message = unitless
+    ? `age "${value}" has no unit — write age: ${value.trim()} (a number: seconds, as BullMQ reads it) or a duration such as 1d`
+    : `invalid age ${describeValue(value)} — write seconds as a number (as BullMQ: 86400) or a duration such as 1d, 12h`;
+  ctx.addIssue({ code: 'custom', message, input: value });
+  return z.NEVER;
+});
+
+/** `age`: a number is seconds (BullMQ's KeepJobs.age), a string a duration; normalized to ms. */
+export type RetentionInput = boolean | number | { age?: number | string; count?: number };
 const RETENTION_FORMS = 'true, false, a count or { age, count }';
 const retention = byKind<RetentionInput, Retention>(RETENTION_FORMS, {
   boolean: z.boolean(),
   number: z.int().min(0).transform((n): Retention => ({ count: n })),
-  object: strict({ age: duration.optional(), count: z.int().min(0).optional() }),
+  object: strict({ age: retentionAge.optional(), count: z.int().min(0).optional() }),
 });
 
 export type DeadLetterInput = 'failed' | { queue: string };

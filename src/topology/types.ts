@@ -13,7 +13,11 @@ export type Backoff =
   /** A step table: retry n waits steps[n-1] (the last step repeats). */
   | { type: 'steps'; steps: Millis[]; jitter?: number };
 
-/** BullMQ's removeOnComplete / removeOnFail: true (remove at once), false (keep all), or a bound. */
+/**
+ * BullMQ's removeOnComplete / removeOnFail: true (remove at once), false (keep all), or a bound.
+ * `age` is milliseconds here like every duration; the file writes it as BullMQ does (a number is
+ * seconds) or as a duration string, and producers convert back to seconds.
+ */
 export type Retention = boolean | { age?: Millis; count?: number };
 
 export type DeadLetter =
