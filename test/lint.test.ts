@@ -129,6 +129,16 @@ describe('lint', () => {
     }
   });
 
+  it('job-id-invalid follows BullMQ 6.7 on ":": exactly two (three parts) pass, one or three fail', () => {
+    for (const jobId of ['{type}:{jobId}:{ts}', 'invoice:{id}:v1']) {
+      expect(rulesOf(topo((t) => (t.queues.a!.jobId = jobId))), jobId).toEqual([]);
+    }
+    for (const jobId of ['a:{id}', 'a:{x}:{y}:{z}']) {
+      expect(rulesOf(topo((t) => (t.queues.a!.jobId = jobId))), jobId).toEqual(['job-id-invalid']);
+    }
+    expect(lint(topo((t) => (t.queues.a!.jobId = 'a:{x}:{y}:{z}')))[0]!.message).toContain('contains ":" 3 times');
+  });
+
   it('job-id-invalid tells how to fix it', () => {
     const [f] = lint(topo((t) => (t.queues.a!.jobId = '{orderId}')));
     expect(f!.message).toMatch(/integer.*e\.g\. "a-\{orderId\}"/);
