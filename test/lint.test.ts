@@ -93,6 +93,16 @@ describe('lint', () => {
     expect(lint(t)).toEqual([]);
   });
 
+  it('no-retention and no-dead-letter exempt a dead-letter queue no worker consumes; a consumed one still needs them', () => {
+    const dlqWithout = (workers: boolean) => topo((t) => {
+      t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
+      t.queues.b = { name: 'b', jobs: ['b.dead'], jobId: 'dead-{id}', attempts: 1 };
+      if (!workers) t.workers = { wa: t.workers.wa! };
+    });
+    expect(lint(dlqWithout(false))).toEqual([]);
+    expect(rulesOf(dlqWithout(true))).toEqual(['no-retention', 'no-retention', 'no-dead-letter']);
+  });
+
   it('a dead-letter queue with attempts 1 is not no-retries; with 3 it is dead-letter-retried', () => {
     const base = (attempts: number) => topo((t) => {
       t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
