@@ -1,7 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { TopologyError, UsageError } from '../errors.js';
+import { readRegularFileSync, TOPOLOGY_FILE_MAX_BYTES } from '../util/read-regular-file.js';
 import { createLineLocator } from './locate.js';
 import { normalizeTopology } from './normalize.js';
 import { formatProblem, toProblems } from './problems.js';
@@ -42,7 +43,7 @@ export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
     const data = await importModule(file, shown);
     return validate(data, { file: shown, format: 'module', lineOf: () => undefined });
   }
-  const text = await readText(file, shown);
+  const text = readText(file, shown);
   const format = ext === '.json' ? 'json' : 'yaml';
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, merge: format === 'yaml', prettyErrors: true });
@@ -78,10 +79,12 @@ async function assertReadableFile(file: string, hint: string): Promise<void> {
   if (info.isDirectory()) throw new UsageError(`topology file ${displayPath(file)} is a directory`, 'name the YAML, JSON or TS file itself');
 }
 
-async function readText(file: string, shown: string): Promise<string> {
+/** Only a regular file of bounded size: a FIFO or /dev/zero would hang, a huge file exhaust memory. */
+function readText(file: string, shown: string): string {
   try {
-    return await readFile(file, 'utf8');
+    return readRegularFileSync(file, `topology file ${shown}`, TOPOLOGY_FILE_MAX_BYTES);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw fileError(error as NodeJS.ErrnoException, shown, 'check the path given to -c');
   }
 }
@@ -130,7 +133,7 @@ function yamlSyntaxProblems(errors: { message: string; linePos?: [{ line: number
 
 /** A TS/JS module whose default export is the topology object (jiti compiles TS on the fly). */
 async function importModule(file: string, shown: string): Promise<unknown> {
-  await assertReadableFile(file, 'check the path given to -c');
+  readText(file, shown); // the same regular-file and size checks before jiti reads it
   const { createJiti } = await import('jiti');
   const jiti = createJiti(import.meta.url, { moduleCache: false });
   let namespace: Record<string, unknown>;
