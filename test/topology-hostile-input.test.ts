@@ -70,3 +70,42 @@ describe('files that never end or block', () => {
     expect(() => readRegularFileSync(join(scratch, 'nope'), 'x', 1024)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 });
+
+describe('a topology module that never finishes', () => {
+  const dead = ['--redis', 'redis://127.0.0.1:1']; // never reached: loading fails first
+  function moduleDir(source: string): string {
+    const dir = mkdtempSync(join(scratch, 'module-'));
+    writeFileSync(join(dir, 'queuectl.config.mjs'), source);
+    return dir;
+  }
+  const never = /^queuectl: queuectl\.config\.mjs: the module never finished loading: .* — make the default export/;
+
+  it('a default export that never settles: validate, check and migrate exit 2, not 0 with no output', async () => {
+    const cwd = moduleDir('export default new Promise(() => {});\n');
+    for (const args of [['topology', 'validate'], ['topology', 'check', ...dead], ['migrate', '--from', 'old', ...dead]]) {
+      expectOneLine(await runCli(args, { cwd, timeoutMs: 30_000 }), never);
+    }
+  });
+
+  it('a top-level await that never settles', async () => {
+    expectOneLine(await validate('', moduleDir('await new Promise(() => {});\nexport default { queues: {} };\n')), never);
+  });
+
+  it('a default export that rejects is an input error too', async () => {
+    expectOneLine(await validate('', moduleDir('export default Promise.reject(new Error("no database"));\n')), /the default export is a promise that rejected: .*no database/);
+  });
+
+  it('a module that keeps the process busy but never delivers is bounded', async () => {
+    const result = await validate('', moduleDir('setInterval(() => {}, 1000);\nexport default new Promise(() => {});\n'));
+    expectOneLine(result, /did not finish loading within 15s/);
+  });
+
+  it('any command left pending when the event loop empties exits 1, never 0', async () => {
+    // Disable the loader's own handler, as if the stall were somewhere else: main still catches it.
+    const hook = join(scratch, 'no-loader-handler.mjs');
+    writeFileSync(hook, 'const once = process.once.bind(process);\nprocess.once = (event, f) => (event === "beforeExit" ? process : once(event, f));\n');
+    const result = await runCli(['topology', 'validate'], { cwd: moduleDir('export default new Promise(() => {});\n'), env: { NODE_OPTIONS: `--import=${hook}` }, timeoutMs: 30_000 });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/^queuectl: unexpected error: the command stopped before it finished .* — rerun with QUEUECTL_DEBUG=1/);
+  });
+});

@@ -138,8 +138,9 @@ async function importModule(file: string, shown: string): Promise<unknown> {
   const jiti = createJiti(import.meta.url, { moduleCache: false });
   let namespace: Record<string, unknown>;
   try {
-    namespace = (await jiti.import(file)) as Record<string, unknown>;
+    namespace = (await settled(jiti.import(file), shown)) as Record<string, unknown>;
   } catch (error) {
+    if (error instanceof TopologyError) throw error;
     throw new TopologyError(shown, [moduleFailure(error, file)]);
   }
   // jiti fakes a `default` for modules without one; only a real own property counts.
@@ -147,11 +148,53 @@ async function importModule(file: string, shown: string): Promise<unknown> {
   if (!own) {
     throw new TopologyError(shown, ['the module has no default export — end it with `export default defineTopology({ ... })`']);
   }
-  const value: unknown = await own.value;
+  let value: unknown;
+  try {
+    value = await settled(Promise.resolve(own.value), shown);
+  } catch (error) {
+    if (error instanceof TopologyError) throw error;
+    throw new TopologyError(shown, [`the default export is a promise that rejected: ${moduleFailure(error, file)}`]);
+  }
   if (typeof value === 'function') {
     throw new TopologyError(shown, ['the default export is a function — export the topology object itself: `export default defineTopology({ ... })`']);
   }
   return value;
+}
+
+/** How long a topology module may take to load and settle its default export. */
+export const MODULE_SETTLE_MS = 15_000;
+
+/**
+ * `work`, or a TopologyError when it cannot finish: when the event loop runs empty while it is
+ * pending (a promise nothing will ever settle: Node would exit 0 with no output, and a CI gate
+ * would pass), or after MODULE_SETTLE_MS (the module keeps timers or sockets alive but never
+ * delivers). The timer is unref'd so it never keeps the process alive by itself.
+ */
+function settled<T>(work: Promise<T>, shown: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stop = (why: string) => {
+      cleanup();
+      reject(new TopologyError(shown, [`${why} — make the default export (and any top-level await) resolve, or export the object itself`]));
+    };
+    const onIdle = () => stop('the module never finished loading: it waits on a promise that nothing will settle');
+    const timer = setTimeout(() => stop(`the module did not finish loading within ${MODULE_SETTLE_MS / 1000}s`), MODULE_SETTLE_MS);
+    timer.unref();
+    process.once('beforeExit', onIdle);
+    const cleanup = () => {
+      clearTimeout(timer);
+      process.off('beforeExit', onIdle);
+    };
+    work.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
 }
 
 /** One line for a module that failed to load: its message, and the line in the file when the error names it. */
