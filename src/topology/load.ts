@@ -3,6 +3,7 @@ import { extname, isAbsolute, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { TopologyError, UsageError } from '../errors.js';
 import { readRegularFileSync, TOPOLOGY_FILE_MAX_BYTES } from '../util/read-regular-file.js';
+import { importModule } from './load-module.js';
 import { createLineLocator } from './locate.js';
 import { normalizeTopology } from './normalize.js';
 import { formatProblem, toProblems } from './problems.js';
@@ -40,6 +41,7 @@ export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
   const shown = displayPath(file);
   const ext = extname(file).toLowerCase();
   if (MODULE_EXTENSIONS.has(ext)) {
+    readText(file, shown); // the same regular-file and size checks before jiti reads it
     const data = await importModule(file, shown);
     return validate(data, { file: shown, format: 'module', lineOf: () => undefined });
   }
@@ -129,84 +131,6 @@ function yamlSyntaxProblems(errors: { message: string; linePos?: [{ line: number
     return `${where}invalid YAML: ${what} — fix the YAML syntax (indent with spaces, close every bracket and quote)`;
   });
   return [...new Set(lines)];
-}
-
-/** A TS/JS module whose default export is the topology object (jiti compiles TS on the fly). */
-async function importModule(file: string, shown: string): Promise<unknown> {
-  readText(file, shown); // the same regular-file and size checks before jiti reads it
-  const { createJiti } = await import('jiti');
-  const jiti = createJiti(import.meta.url, { moduleCache: false });
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = (await settled(jiti.import(file), shown)) as Record<string, unknown>;
-  } catch (error) {
-    if (error instanceof TopologyError) throw error;
-    throw new TopologyError(shown, [moduleFailure(error, file)]);
-  }
-  // jiti fakes a `default` for modules without one; only a real own property counts.
-  const own = namespace && typeof namespace === 'object' ? Object.getOwnPropertyDescriptor(namespace, 'default') : undefined;
-  if (!own) {
-    throw new TopologyError(shown, ['the module has no default export — end it with `export default defineTopology({ ... })`']);
-  }
-  let value: unknown;
-  try {
-    value = await settled(Promise.resolve(own.value), shown);
-  } catch (error) {
-    if (error instanceof TopologyError) throw error;
-    throw new TopologyError(shown, [`the default export is a promise that rejected: ${moduleFailure(error, file)}`]);
-  }
-  if (typeof value === 'function') {
-    throw new TopologyError(shown, ['the default export is a function — export the topology object itself: `export default defineTopology({ ... })`']);
-  }
-  return value;
-}
-
-/** How long a topology module may take to load and settle its default export. */
-export const MODULE_SETTLE_MS = 15_000;
-
-/**
- * `work`, or a TopologyError when it cannot finish: when the event loop runs empty while it is
- * pending (a promise nothing will ever settle: Node would exit 0 with no output, and a CI gate
- * would pass), or after MODULE_SETTLE_MS (the module keeps timers or sockets alive but never
- * delivers). The timer is unref'd so it never keeps the process alive by itself.
- */
-function settled<T>(work: Promise<T>, shown: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const stop = (why: string) => {
-      cleanup();
-      reject(new TopologyError(shown, [`${why} — make the default export (and any top-level await) resolve, or export the object itself`]));
-    };
-    const onIdle = () => stop('the module never finished loading: it waits on a promise that nothing will settle');
-    const timer = setTimeout(() => stop(`the module did not finish loading within ${MODULE_SETTLE_MS / 1000}s`), MODULE_SETTLE_MS);
-    timer.unref();
-    process.once('beforeExit', onIdle);
-    const cleanup = () => {
-      clearTimeout(timer);
-      process.off('beforeExit', onIdle);
-    };
-    work.then(
-      (value) => {
-        cleanup();
-        resolve(value);
-      },
-      (error: unknown) => {
-        cleanup();
-        reject(error);
-      },
-    );
-  });
-}
-
-/** One line for a module that failed to load: its message, and the line in the file when the error names it. */
-function moduleFailure(error: unknown, file: string): string {
-  const err = error instanceof Error ? error : new Error(String(error));
-  const text = `${err.message}\n${err.stack ?? ''}`;
-  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const at = new RegExp(`${escaped}:(\\d+)(?::(\\d+))?`).exec(text);
-  const first = err.message.split('\n')[0]!.trim().replace(/^ParseError: /, 'syntax error: ').replace(/\s+$/, '');
-  const where = at ? `line ${at[1]}${at[2] ? `, column ${at[2]}` : ''}: ` : '';
-  const what = /syntax error|Unexpected|Cannot find|Cannot use import/i.test(first) ? first : `the module threw ${err.name}: ${first}`;
-  return `${where}${what} — fix the module so it loads with node`;
 }
 
 /** Relative to the working directory when inside it, so messages stay short. */
