@@ -109,3 +109,42 @@ describe('a topology module that never finishes', () => {
     expect(result.stderr).toMatch(/^queuectl: unexpected error: the command stopped before it finished .* — rerun with QUEUECTL_DEBUG=1/);
   });
 });
+
+describe('input that expands without bound or throws while read', () => {
+  function file(name: string, text: string): string {
+    const path = join(mkdtempSync(join(scratch, 'bomb-')), name);
+    writeFileSync(path, text);
+    return path;
+  }
+
+  it('a YAML alias bomb (billion laughs)', async () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i += 1) {
+      const prev = String.fromCharCode(96 + i);
+      levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    expectOneLine(await validate(file('lol.yaml', `${levels.join('\n')}\nqueues: {}\n`)), /lol\.yaml: its YAML aliases expand to more than 1000 copies \(an alias bomb\?\) — /);
+  });
+
+  it('the merge-key variant of the alias bomb', async () => {
+    const lines = ['x-0: &m0 { a: [1, 2, 3] }'];
+    for (let i = 1; i < 12; i += 1) lines.push(`x-${i}: &m${i} { <<: [${Array(9).fill(`*m${i - 1}`).join(', ')}], k${i}: [*m${i - 1}, *m${i - 1}] }`);
+    lines.push('queues: { q: { <<: *m11, jobs: [q] } }');
+    expectOneLine(await validate(file('merge.yaml', `${lines.join('\n')}\n`)), /merge\.yaml: its YAML aliases expand to more than 1000 copies/);
+  });
+
+  it('a module whose default export has a getter that throws', async () => {
+    const path = file('queuectl.config.mjs', 'export default { get queues() { throw new Error("REGION is not set"); } };\n');
+    expectOneLine(await validate(path), /queuectl\.config\.mjs: reading the default export threw Error: REGION is not set — export plain data/);
+  });
+
+  it('a module whose default export is a cycle', async () => {
+    const path = file('queuectl.config.mjs', 'const t = { queues: {} };\nt.queues.self = t;\nexport default t;\n');
+    expectOneLine(await validate(path), /nests deeper than 64 levels \(a cycle\?\)/);
+  });
+
+  it('a module whose default export shares one object exponentially often', async () => {
+    const path = file('queuectl.config.mjs', 'let a = ["x"];\nfor (let i = 0; i < 40; i++) a = [a, a];\nexport default { queues: { q: { jobs: a } } };\n');
+    expectOneLine(await validate(path), /more than 1000000 objects/);
+  });
+});

@@ -32,7 +32,35 @@ export async function importModule(file: string, shown: string): Promise<unknown
   if (typeof value === 'function') {
     throw new TopologyError(shown, ['the default export is a function — export the topology object itself: `export default defineTopology({ ... })`']);
   }
-  return value;
+  return plainData(value, shown);
+}
+
+/** Bounds on the default export's size: far above a real topology, far below exhausting memory. */
+const MAX_NODES = 1_000_000;
+const MAX_DEPTH = 64;
+
+/**
+ * A plain copy of the default export, read once here so that everything after works on data: a
+ * getter or proxy that throws, a cycle, or an object graph that shares one part so often that it
+ * expands without bound is an input error (exit 2), not a crash of the schema check later.
+ */
+function plainData(value: unknown, shown: string): unknown {
+  let nodes = 0;
+  const copy = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    nodes += 1;
+    if (depth > MAX_DEPTH) throw new TopologyError(shown, [`the default export nests deeper than ${MAX_DEPTH} levels (a cycle?) — export plain data: objects, lists, strings, numbers`]);
+    if (nodes > MAX_NODES) throw new TopologyError(shown, [`the default export has more than ${MAX_NODES} objects (one object shared too often?) — export plain data of a sensible size`]);
+    if (Array.isArray(v)) return v.map((item) => copy(item, depth + 1));
+    return Object.fromEntries(Object.keys(v).map((key) => [key, copy((v as Record<string, unknown>)[key], depth + 1)]));
+  };
+  try {
+    return copy(value, 0);
+  } catch (error) {
+    if (error instanceof TopologyError) throw error;
+    const err = error instanceof Error ? error : new Error(String(error));
+    throw new TopologyError(shown, [`reading the default export threw ${err.name}: ${err.message.split('\n')[0]} — export plain data (no getters or proxies that throw)`]);
+  }
 }
 
 /** How long a topology module may take to load and settle its default export. */

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { TopologyError, UsageError } from '../errors.js';
 import { readRegularFileSync, TOPOLOGY_FILE_MAX_BYTES } from '../util/read-regular-file.js';
 import { importModule } from './load-module.js';
@@ -54,7 +54,7 @@ export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
     data = parseJson(text, shown);
   } else {
     if (doc.errors.length > 0) throw new TopologyError(shown, yamlSyntaxProblems(doc.errors));
-    data = doc.toJS({ maxAliasCount: 1000 });
+    data = yamlData(doc, shown);
   }
   return validate(data, { file: shown, format, lineOf: createLineLocator(doc, counter) });
 }
@@ -122,6 +122,25 @@ function parseJson(text: string, shown: string): unknown {
 function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset).split('\n');
   return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+/** Most aliases one document may expand; yaml counts the copies an alias makes, nested ones included. */
+const MAX_ALIAS_COUNT = 1000;
+
+/**
+ * The document as plain data. An alias bomb ("billion laughs", also through `<<:` merge keys)
+ * would expand exponentially; yaml stops at MAX_ALIAS_COUNT and that is an input error.
+ */
+function yamlData(doc: Document, shown: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/alias/i.test(message)) {
+      throw new TopologyError(shown, [`its YAML aliases expand to more than ${MAX_ALIAS_COUNT} copies (an alias bomb?) — write the values out, or alias each anchor fewer times`]);
+    }
+    throw new TopologyError(shown, [`invalid YAML: ${message.split('\n')[0]} — fix the YAML`]);
+  }
 }
 
 function yamlSyntaxProblems(errors: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }[]): string[] {
