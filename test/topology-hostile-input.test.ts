@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,5 +146,44 @@ describe('input that expands without bound or throws while read', () => {
   it('a module whose default export shares one object exponentially often', async () => {
     const path = file('queuectl.config.mjs', 'let a = ["x"];\nfor (let i = 0; i < 40; i++) a = [a, a];\nexport default { queues: { q: { jobs: a } } };\n');
     expectOneLine(await validate(path), /more than 1000000 objects/);
+  });
+});
+
+describe('trust: a topology module is code, run only when no one else could have written it', () => {
+  const topology = 'export default { queues: { q: { jobs: [\'q.run\'], dedup: \'none\' } } };\n';
+  function configIn(name = 'queuectl.config.mjs'): { dir: string; path: string } {
+    const dir = mkdtempSync(join(scratch, 'trust-'));
+    const path = join(dir, name);
+    writeFileSync(path, topology);
+    chmodSync(path, 0o644);
+    return { dir, path };
+  }
+
+  it('runs a module the current user owns and only it can write', async () => {
+    const { dir } = configIn();
+    const result = await validate('', dir);
+    expect(result.stderr).not.toMatch(/refusing/);
+    expect([0, 1]).toContain(result.code); // linted: the point is that it loaded
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('refuses one owned by another user, found in the working directory or named by -c', async () => {
+    const { dir, path } = configIn('queuectl.config.ts');
+    chownSync(path, 4321, 4321);
+    const expected = /^queuectl: refusing to run queuectl\.config\.ts: it is owned by uid 4321, not by you \(uid 0\), and queuectl executes this file — /;
+    expectOneLine(await validate('', dir), expected);
+    expectOneLine(await runCli(['topology', 'validate', '-c', 'queuectl.config.ts'], { cwd: dir }), expected);
+  });
+
+  it('refuses one writable by its group or by everyone', async () => {
+    const { dir, path } = configIn();
+    chmodSync(path, 0o664);
+    expectOneLine(await validate('', dir), /refusing to run queuectl\.config\.mjs: its group can write it \(mode 0664\), and queuectl executes this file — chmod go-w queuectl\.config\.mjs/);
+    chmodSync(path, 0o646);
+    expectOneLine(await validate('', dir), /anyone can write it \(mode 0646\)/);
+  });
+
+  it('says so in --help', async () => {
+    const result = await runCli(['--help']);
+    expect(result.stdout).toMatch(/like a Makefile, a queuectl\.config\.\{ts,mjs,js\} in the working directory is executed/);
   });
 });

@@ -1,4 +1,5 @@
-import { TopologyError } from '../errors.js';
+import { statSync } from 'node:fs';
+import { TopologyError, UsageError } from '../errors.js';
 
 /**
  * Loading a topology module (`queuectl.config.{ts,mjs,js}` or any TS/JS file given to -c): jiti
@@ -8,6 +9,7 @@ import { TopologyError } from '../errors.js';
 
 /** A TS/JS module whose default export is the topology object (jiti compiles TS on the fly). */
 export async function importModule(file: string, shown: string): Promise<unknown> {
+  assertTrusted(file, shown);
   const { createJiti } = await import('jiti');
   const jiti = createJiti(import.meta.url, { moduleCache: false });
   let namespace: Record<string, unknown>;
@@ -60,6 +62,31 @@ function plainData(value: unknown, shown: string): unknown {
     if (error instanceof TopologyError) throw error;
     const err = error instanceof Error ? error : new Error(String(error));
     throw new TopologyError(shown, [`reading the default export threw ${err.name}: ${err.message.split('\n')[0]} — export plain data (no getters or proxies that throw)`]);
+  }
+}
+
+/**
+ * queuectl runs a topology module as code, as make runs a Makefile, and most commands load the
+ * one in the working directory on their own. So, like git's safe.directory and ssh's key checks,
+ * it refuses a file someone else could have written: not owned by the current user, or writable
+ * by its group or by others. (No uids on Windows: nothing to compare there.)
+ */
+function assertTrusted(file: string, shown: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const info = statSync(file);
+  if (info.uid !== uid) {
+    throw new UsageError(
+      `refusing to run ${shown}: it is owned by uid ${info.uid}, not by you (uid ${uid}), and queuectl executes this file`,
+      `if you trust it, chown it to yourself; or use a YAML/JSON topology, which is only read`,
+    );
+  }
+  if ((info.mode & 0o022) !== 0) {
+    const who = (info.mode & 0o002) !== 0 ? 'anyone' : 'its group';
+    throw new UsageError(
+      `refusing to run ${shown}: ${who} can write it (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')}), and queuectl executes this file`,
+      `chmod go-w ${shown}`,
+    );
   }
 }
 
