@@ -3,6 +3,7 @@ import { extname, isAbsolute, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { TopologyError, UsageError } from '../errors.js';
 import { readRegularFileSync, TOPOLOGY_FILE_MAX_BYTES } from '../util/read-regular-file.js';
+import { duplicateKeyProblems } from './duplicate-keys.js';
 import { importModule } from './load-module.js';
 import { createLineLocator } from './locate.js';
 import { normalizeTopology } from './normalize.js';
@@ -48,12 +49,14 @@ export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
   const text = readText(file, shown);
   const format = ext === '.json' ? 'json' : 'yaml';
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, merge: format === 'yaml', prettyErrors: true });
+  // uniqueKeys: false — yaml's own duplicate-key check is quadratic; duplicateKeyProblems() is not.
+  const doc = parseDocument(text, { lineCounter: counter, merge: format === 'yaml', prettyErrors: true, uniqueKeys: false });
   let data: unknown;
   if (format === 'json') {
     data = parseJson(text, shown);
   } else {
-    if (doc.errors.length > 0) throw new TopologyError(shown, yamlSyntaxProblems(doc.errors));
+    const problems = [...doc.errors, ...duplicateKeyProblems(doc, counter)];
+    if (problems.length > 0) throw new TopologyError(shown, yamlSyntaxProblems(problems));
     data = yamlData(doc, shown);
   }
   return validate(data, { file: shown, format, lineOf: createLineLocator(doc, counter) });
@@ -144,7 +147,8 @@ function yamlData(doc: Document, shown: string): unknown {
 }
 
 function yamlSyntaxProblems(errors: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }[]): string[] {
-  const lines = errors.map((e) => {
+  const position = (e: (typeof errors)[number]) => (e.linePos ? e.linePos[0].line * 1e6 + e.linePos[0].col : Infinity);
+  const lines = [...errors].sort((a, b) => position(a) - position(b)).map((e) => {
     const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     const where = e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
     return `${where}invalid YAML: ${what} — fix the YAML syntax (indent with spaces, close every bracket and quote)`;

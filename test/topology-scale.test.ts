@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildReport, renderReport } from '../src/commands/topology-validate.js';
+import { lint } from '../src/topology/lint.js';
+import { loadTopologyFile } from '../src/topology/load.js';
+import { renderTable } from '../src/ui/table.js';
+
+/**
+ * `topology validate` grows linearly with the number of queues. It was quadratic in three places:
+ * yaml's duplicate-key check, the line lookup of each finding, and cli-table3's layout of the
+ * findings table. Time is CPU time of this process (a loaded machine slows the wall clock, not
+ * the work), and the check is the growth from 2,500 to 10,000 queues: 4x when linear, 16x when
+ * quadratic.
+ */
+
+const scratch = mkdtempSync(join(tmpdir(), 'queuectl-scale-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const DEFAULTS = `version: 1
+defaults:
+  attempts: 3
+  backoff: { type: exponential, delay: 2s }
+  removeOnComplete: { age: 1d, count: 1000 }
+  removeOnFail: { age: 7d, count: 5000 }
+  deadLetter: failed
+`;
+
+/** n queues with two job names and an id each; with workers it is clean, without each queue has a finding. */
+function topologyFile(n: number, withWorkers: boolean): string {
+  const parts = [DEFAULTS, 'queues:\n'];
+  for (let i = 0; i < n; i += 1) parts.push(`  q${i}:\n    jobs: [job${i}.run, job${i}.other]\n    jobId: "q${i}-{id}"\n    concurrency: 2\n`);
+  if (withWorkers) {
+    parts.push('workers:\n');
+    for (let i = 0; i < n; i += 1) parts.push(`  w${i}: { queues: [q${i}] }\n`);
+  }
+  const file = join(scratch, `${n}-${withWorkers ? 'workers' : 'bare'}.yaml`);
+  writeFileSync(file, parts.join(''));
+  return file;
+}
+
+/** CPU ms of what `topology validate` does: load, lint, render. */
+async function validateCpuMs(file: string): Promise<{ ms: number; errors: number }> {
+  const before = process.cpuUsage();
+  const { topology, source } = await loadTopologyFile(file);
+  const report = buildReport(source.file, lint(topology, {}, source));
+  renderReport(report, topology, false);
+  const used = process.cpuUsage(before);
+  return { ms: (used.user + used.system) / 1000, errors: report.errors };
+}
+
+describe('topology validate at scale', () => {
+  it('10,000 queues with workers: clean, linear, and within 2 s of CPU', async () => {
+    await validateCpuMs(topologyFile(500, true)); // warm up the JIT
+    const small = await validateCpuMs(topologyFile(2_500, true));
+    const large = await validateCpuMs(topologyFile(10_000, true));
+    expect(large.errors).toBe(0);
+    expect(large.ms / small.ms, `2,500 queues: ${small.ms} ms, 10,000: ${large.ms} ms`).toBeLessThan(8);
+    expect(large.ms).toBeLessThan(2_000);
+  });
+
+  it('10,000 findings (a queue each without a worker): linear too', async () => {
+    await validateCpuMs(topologyFile(500, false));
+    const small = await validateCpuMs(topologyFile(2_500, false));
+    const large = await validateCpuMs(topologyFile(10_000, false));
+    expect(large.errors).toBe(10_000);
+    expect(large.ms / small.ms, `2,500 queues: ${small.ms} ms, 10,000: ${large.ms} ms`).toBeLessThan(8);
+  });
+});
+
+describe('large tables', () => {
+  it('render in slices exactly as one cli-table3 table would', () => {
+    const words = ['queue', 'has', 'no', 'worker;', 'add', 'it', 'to', 'the', 'queues', 'list', 'ünïcödé', '日本語', 'x'];
+    const rows = Array.from({ length: 250 }, (_, i) => [
+      `rule-${i % 7}`,
+      i % 3 === 0 ? 'error' : 'warning',
+      `queues.q${i}:${i * 4}`,
+      Array.from({ length: 5 + (i % 23) }, (_, j) => words[(i + j) % words.length]).join(' '),
+      i * 37,
+    ]);
+    const head = ['rule', 'severity', 'where', 'message', 'n'];
+    for (const options of [{ wrap: { 3: 30 } }, { wrap: { 3: 30 }, alignRight: [4], color: true }, {}]) {
+      expect(renderTable(head, rows, { ...options, sliceRows: 60 })).toBe(renderTable(head, rows, { ...options, sliceRows: Infinity }));
+    }
+  });
+});
