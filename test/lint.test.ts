@@ -58,6 +58,7 @@ describe('lint', () => {
     ['no-backoff', (t) => delete t.queues.a!.backoff, 'warning'],
     ['no-retention', (t) => delete t.queues.a!.removeOnComplete, 'error'],
     ['no-dead-letter', (t) => delete t.queues.a!.deadLetter, 'error'],
+    ['job-options-unknown-job', (t) => (t.queues.a!.jobOptions = { 'a.rum': { priority: 5 } }), 'error'],
     ['dead-letter-removed', (t) => (t.queues.a!.removeOnFail = true), 'error'],
     ['dead-letter-retried', (t) => {
       t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
@@ -101,6 +102,18 @@ describe('lint', () => {
     });
     expect(lint(dlqWithout(false))).toEqual([]);
     expect(rulesOf(dlqWithout(true))).toEqual(['no-retention', 'no-retention', 'no-dead-letter']);
+  });
+
+  it('jobOptions: a name the queue owns is fine; a typo gets a did-you-mean; an override may not drop retries or retention', () => {
+    expect(lint(topo((t) => (t.queues.a!.jobOptions = { 'a.run': { priority: 5, attempts: 2, delay: 1000 } })))).toEqual([]);
+    const [typo] = lint(topo((t) => (t.queues.a!.jobOptions = { 'a.rum': { priority: 5 } })));
+    expect(typo).toMatchObject({ rule: 'job-options-unknown-job', path: 'queues.a.jobOptions.a.rum' });
+    expect(typo!.message).toContain('did you mean "a.run"?');
+    const undone = lint(topo((t) => (t.queues.a!.jobOptions = { 'a.run': { attempts: 1, removeOnFail: false } })));
+    expect(undone.map((f) => [f.rule, f.path])).toEqual([
+      ['no-retries', 'queues.a.jobOptions.a.run.attempts'],
+      ['no-retention', 'queues.a.jobOptions.a.run.removeOnFail'],
+    ]);
   });
 
   it('a dead-letter queue with attempts 1 is not no-retries; with 3 it is dead-letter-retried', () => {

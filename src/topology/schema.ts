@@ -154,6 +154,27 @@ const payload = strict({
   });
 });
 
+/** BullMQ's largest priority (Job.validateOptions, PRIORITY_LIMIT); 1 runs first, 0 means none. */
+export const PRIORITY_LIMIT = 2 ** 21 - 1;
+const priority = z.int({ error: (i) => (i.input === undefined ? undefined : `priority must be a whole number, got ${describeValue(i.input)} — 1 runs first, higher numbers later`) })
+  .min(0)
+  .max(PRIORITY_LIMIT, { error: `priority must be at most ${PRIORITY_LIMIT} (BullMQ's limit) — 1 runs first, higher numbers later` });
+
+/**
+ * `jobOptions.<job name>`: what the producer passes to Queue.add for jobs of that name, over the
+ * queue's own options (e.g. `report.nightly: { priority: 5, attempts: 2 }`).
+ */
+const jobNameOptions = strict({
+  priority: priority.optional(),
+  attempts: count('attempts').optional(),
+  backoff: backoff.optional(),
+  delay: duration.optional(),
+  lifo: z.boolean().optional(),
+  removeOnComplete: retention.optional(),
+  removeOnFail: retention.optional(),
+  timeout: duration.optional(),
+});
+
 /** Queue options that `defaults` may also carry (everything but jobs and jobId). */
 const queueOptions = {
   description: z.string().optional(),
@@ -167,6 +188,8 @@ const queueOptions = {
   concurrency: count('concurrency').optional(),
   rateLimit: strict({ max: count('max'), duration }).optional(),
   timeout: duration.optional(),
+  /** The worker's lock on an active job (BullMQ lockDuration), renewed while the job runs; apart from timeout. */
+  lockDuration: duration.optional(),
   alerts: alerts.optional(),
   payload: payload.optional(),
 };
@@ -175,6 +198,7 @@ const queue = strict({
   jobs: z.array(z.string().min(1), { error: (i) => (i.input === undefined ? 'missing — list the job names this queue owns: jobs: [name]' : undefined) })
     .min(1, { error: 'jobs must not be empty — list the job names this queue owns' }),
   jobId: z.string().min(1).optional(),
+  jobOptions: z.record(z.string(), jobNameOptions).optional(),
   ...queueOptions,
 });
 
