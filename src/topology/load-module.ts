@@ -4,7 +4,10 @@ import { TopologyError, UsageError } from '../errors.js';
 /**
  * Loading a topology module (`queuectl.config.{ts,mjs,js}` or any TS/JS file given to -c): jiti
  * compiles and runs it, and its default export (an object, or a promise of one) is the topology.
- * Running it is running code, so it must also end: a module that never settles is an input error.
+ * Running it is running code, so: only a file no one else could have written (assertTrusted);
+ * it must end (settled: a module that never settles is an input error, never a silent exit 0);
+ * and what it exports is copied to plain data once (plainData), so a throwing getter, a cycle or
+ * an exploding object graph is an input error too.
  */
 
 /** A TS/JS module whose default export is the topology object (jiti compiles TS on the fly). */
