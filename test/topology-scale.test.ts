@@ -11,8 +11,8 @@ import { renderTable } from '../src/ui/table.js';
  * `topology validate` grows linearly with the number of queues. It was quadratic in three places:
  * yaml's duplicate-key check, the line lookup of each finding, and cli-table3's layout of the
  * findings table. Time is CPU time of this process (a loaded machine slows the wall clock, not
- * the work), and the check is the growth from 2,500 to 10,000 queues: 4x when linear, 16x when
- * quadratic.
+ * the work; the least of three runs), and the check is the growth from 2,500 to 10,000 queues:
+ * 4x when linear, 16x when quadratic.
  */
 
 const scratch = mkdtempSync(join(tmpdir(), 'queuectl-scale-'));
@@ -40,6 +40,16 @@ function topologyFile(n: number, withWorkers: boolean): string {
   return file;
 }
 
+/** The least CPU ms of a few runs: other processes on a loaded machine inflate single runs. */
+async function leastCpuMs(file: string, runs = 3): Promise<{ ms: number; errors: number }> {
+  let best = await validateCpuMs(file);
+  for (let i = 1; i < runs; i += 1) {
+    const next = await validateCpuMs(file);
+    if (next.ms < best.ms) best = next;
+  }
+  return best;
+}
+
 /** CPU ms of what `topology validate` does: load, lint, render. */
 async function validateCpuMs(file: string): Promise<{ ms: number; errors: number }> {
   const before = process.cpuUsage();
@@ -53,8 +63,8 @@ async function validateCpuMs(file: string): Promise<{ ms: number; errors: number
 describe('topology validate at scale', () => {
   it('10,000 queues with workers: clean, linear, and within 2 s of CPU', async () => {
     await validateCpuMs(topologyFile(500, true)); // warm up the JIT
-    const small = await validateCpuMs(topologyFile(2_500, true));
-    const large = await validateCpuMs(topologyFile(10_000, true));
+    const small = await leastCpuMs(topologyFile(2_500, true));
+    const large = await leastCpuMs(topologyFile(10_000, true));
     expect(large.errors).toBe(0);
     expect(large.ms / small.ms, `2,500 queues: ${small.ms} ms, 10,000: ${large.ms} ms`).toBeLessThan(8);
     expect(large.ms).toBeLessThan(2_000);
