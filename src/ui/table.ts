@@ -37,7 +37,7 @@ export function renderTable(head: string[], rows: (string | number)[][], options
   const slice = options.sliceRows ?? SLICE_ROWS;
   if (borders || cells.length <= slice) return renderOne(head, cells, options, wrapWidths(head, options));
   // The widths cli-table3 would pick for the whole table: the wrap width, else the widest cell (at least 1).
-  const widths = wrapWidths(head, options).map((fixed, i) => fixed ?? Math.max(1, strlen(head[i]!), ...cells.map((row) => strlen(row[i] ?? ''))));
+  const widths = wrapWidths(head, options).map((fixed, i) => fixed ?? cells.reduce((widest, row) => Math.max(widest, strlen(row[i] ?? '')), Math.max(1, strlen(head[i]!))));
   const slices: string[] = [];
   for (let start = 0; start < cells.length; start += slice) {
     slices.push(renderOne(start === 0 ? head : [], cells.slice(start, start + slice), options, widths));
