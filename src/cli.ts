@@ -36,7 +36,10 @@ Examples:
   queuectl topology check --json            # the CI drift gate: exit 0 in sync, 1 drift
   queuectl migrate --from eccb-smart-upload --dry-run
 
-Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error, 130 interrupted.`);
+Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error, 130 interrupted.
+
+Trust: like a Makefile, a queuectl.config.{ts,mjs,js} in the working directory is executed by most
+commands. queuectl refuses one not owned by you or writable by group/others; YAML/JSON is only read.`);
 
   const action = (load: () => Promise<{ run: Runner }>) =>
     async function (this: Command, ...params: unknown[]) {

@@ -12,7 +12,27 @@ import { ExitCode, InterruptedError, QueuectlError, TopologyError, formatError }
  */
 export async function main(argv: string[]): Promise<void> {
   hideSecretsInArgv(argv);
+  // Node exits 0 when the event loop runs empty, even with the command still pending (a promise
+  // nothing will settle). An unfinished run must never pass a CI gate: say so and exit 1. The first
+  // time the loop empties, a more specific 'beforeExit' handler (the topology module loader) may
+  // settle the command with its own error, so keep the loop alive one turn and only give up when
+  // it empties again.
+  let finished = false;
+  let idle = 0;
+  const onIdle = () => {
+    if (finished) return;
+    idle += 1;
+    if (idle === 1) {
+      setImmediate(() => {});
+      return;
+    }
+    process.stderr.write('queuectl: unexpected error: the command stopped before it finished (it waited on something that never happened) — rerun with QUEUECTL_DEBUG=1 and report it\n');
+    process.exit(ExitCode.checkFailed);
+  };
+  process.on('beforeExit', onIdle);
   const code = await runMain(argv);
+  finished = true;
+  process.off('beforeExit', onIdle);
   // Let stdout drain before exiting: a piped `--json` document must arrive whole.
   process.stdout.write('', () => process.exit(code));
 }

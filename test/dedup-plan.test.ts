@@ -19,6 +19,8 @@ describe('jobId templates', () => {
   it('applies BullMQ\'s own rule to rendered ids', () => {
     expect(renderedIdProblem('42')).toMatch(/integer/);
     expect(renderedIdProblem('a:b')).toMatch(/":"/);
+    expect(renderedIdProblem('a:b:c:d')).toMatch(/":"/);
+    expect(renderedIdProblem('quote:42:1700000000')).toBeUndefined(); // BullMQ accepts exactly two colons
     expect(renderedIdProblem('0abc')).toMatch(/starts with "0"/);
     expect(renderedIdProblem('process-1')).toBeUndefined();
   });

@@ -58,6 +58,7 @@ describe('lint', () => {
     ['no-backoff', (t) => delete t.queues.a!.backoff, 'warning'],
     ['no-retention', (t) => delete t.queues.a!.removeOnComplete, 'error'],
     ['no-dead-letter', (t) => delete t.queues.a!.deadLetter, 'error'],
+    ['job-options-unknown-job', (t) => (t.queues.a!.jobOptions = { 'a.rum': { priority: 5 } }), 'error'],
     ['dead-letter-removed', (t) => (t.queues.a!.removeOnFail = true), 'error'],
     ['dead-letter-retried', (t) => {
       t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
@@ -91,6 +92,28 @@ describe('lint', () => {
       t.workers = { wa: t.workers.wa! };
     });
     expect(lint(t)).toEqual([]);
+  });
+
+  it('no-retention and no-dead-letter exempt a dead-letter queue no worker consumes; a consumed one still needs them', () => {
+    const dlqWithout = (workers: boolean) => topo((t) => {
+      t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
+      t.queues.b = { name: 'b', jobs: ['b.dead'], jobId: 'dead-{id}', attempts: 1 };
+      if (!workers) t.workers = { wa: t.workers.wa! };
+    });
+    expect(lint(dlqWithout(false))).toEqual([]);
+    expect(rulesOf(dlqWithout(true))).toEqual(['no-retention', 'no-retention', 'no-dead-letter']);
+  });
+
+  it('jobOptions: a name the queue owns is fine; a typo gets a did-you-mean; an override may not drop retries or retention', () => {
+    expect(lint(topo((t) => (t.queues.a!.jobOptions = { 'a.run': { priority: 5, attempts: 2, delay: 1000 } })))).toEqual([]);
+    const [typo] = lint(topo((t) => (t.queues.a!.jobOptions = { 'a.rum': { priority: 5 } })));
+    expect(typo).toMatchObject({ rule: 'job-options-unknown-job', path: 'queues.a.jobOptions.a.rum' });
+    expect(typo!.message).toContain('did you mean "a.run"?');
+    const undone = lint(topo((t) => (t.queues.a!.jobOptions = { 'a.run': { attempts: 1, removeOnFail: false } })));
+    expect(undone.map((f) => [f.rule, f.path])).toEqual([
+      ['no-retries', 'queues.a.jobOptions.a.run.attempts'],
+      ['no-retention', 'queues.a.jobOptions.a.run.removeOnFail'],
+    ]);
   });
 
   it('a dead-letter queue with attempts 1 is not no-retries; with 3 it is dead-letter-retried', () => {
@@ -127,6 +150,16 @@ describe('lint', () => {
     for (const jobId of good) {
       expect(rulesOf(topo((t) => (t.queues.a!.jobId = jobId))), jobId).toEqual([]);
     }
+  });
+
+  it('job-id-invalid follows BullMQ 6.7 on ":": exactly two (three parts) pass, one or three fail', () => {
+    for (const jobId of ['{type}:{jobId}:{ts}', 'invoice:{id}:v1']) {
+      expect(rulesOf(topo((t) => (t.queues.a!.jobId = jobId))), jobId).toEqual([]);
+    }
+    for (const jobId of ['a:{id}', 'a:{x}:{y}:{z}']) {
+      expect(rulesOf(topo((t) => (t.queues.a!.jobId = jobId))), jobId).toEqual(['job-id-invalid']);
+    }
+    expect(lint(topo((t) => (t.queues.a!.jobId = 'a:{x}:{y}:{z}')))[0]!.message).toContain('contains ":" 3 times');
   });
 
   it('job-id-invalid tells how to fix it', () => {

@@ -8,6 +8,7 @@ import { durationProblem, formatDuration, parseDuration } from '../src/topology/
 import { findTopologyFile, loadTopologyFile } from '../src/topology/load.js';
 import { didYouMean } from '../src/topology/problems.js';
 import { tempDir } from './helpers/temp.js';
+import { jobSpec } from '../src/topology/job-spec.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/topology/', import.meta.url));
 
@@ -126,6 +127,58 @@ queues:
     expect(t.queues.a).toMatchObject({ backoff: { type: 'exponential', delay: 2000, jitter: 0.5 }, removeOnFail: { age: 604_800_000 }, deadLetter: { kind: 'failed' } });
     expect(t.queues.b).toMatchObject({ backoff: { type: 'steps', steps: [30_000, 120_000] }, removeOnComplete: false, removeOnFail: true, deadLetter: { kind: 'queue', queue: 'dlq' } });
     expect(t.queues.c).toMatchObject({ backoff: { type: 'fixed', delay: 500 }, rateLimit: { max: 10, duration: 1000 }, timeout: 1500, deduplication: { id: 'c-{x}', ttl: 300_000 } });
+  });
+});
+
+describe('per-job-name options and lockDuration', () => {
+  it('reads jobOptions per job name and lockDuration apart from timeout', async () => {
+    const t = await load(`
+defaults: { attempts: 3, lockDuration: 30s }
+queues:
+  reports:
+    jobs: [report.nightly, report.adhoc]
+    timeout: 10m
+    lockDuration: 2m
+    jobOptions:
+      report.nightly: { priority: 5, attempts: 2, backoff: 1m, delay: 5s, lifo: true, removeOnComplete: { age: 3600 } }
+  other: { jobs: [o] }
+`);
+    expect(t.queues.reports).toMatchObject({ timeout: 600_000, lockDuration: 120_000 });
+    expect(t.queues.other!.lockDuration).toBe(30_000);
+    expect({ ...t.queues.reports!.jobOptions }).toEqual({
+      'report.nightly': { priority: 5, attempts: 2, backoff: { type: 'fixed', delay: 60_000 }, delay: 5000, lifo: true, removeOnComplete: { age: 3_600_000 } },
+    });
+    const nightly = jobSpec(t.queues.reports!, 'report.nightly');
+    expect(nightly).toMatchObject({ name: 'reports', priority: 5, attempts: 2, timeout: 600_000, lockDuration: 120_000 });
+    expect(nightly).not.toHaveProperty('jobOptions');
+    expect(jobSpec(t.queues.reports!, 'report.adhoc')).toMatchObject({ attempts: 3 });
+    expect(jobSpec(t.queues.reports!, 'report.adhoc')).not.toHaveProperty('priority');
+  });
+
+  it('validates them with the path and line', async () => {
+    const problems = await problemsOf(`queues:
+  a:
+    jobs: [a.run]
+    jobOptions:
+      a.run: { priority: 3000000, atempts: 2 }
+`);
+    expect(problems).toEqual([
+      'queues.a.jobOptions.a.run.priority (line 5): priority must be at most 2097151 (BullMQ\'s limit) — 1 runs first, higher numbers later',
+      'queues.a.jobOptions.a.run.atempts (line 5): unknown key "atempts" — did you mean "attempts"?',
+    ]);
+  });
+});
+
+describe('retention age', () => {
+  it('reads a bare number as seconds, as BullMQ does, and a duration string as a duration', async () => {
+    const t = await load('queues:\n  a: { jobs: [a], removeOnComplete: { age: 86400, count: 10 }, removeOnFail: { age: 12h } }\n');
+    expect(t.queues.a!.removeOnComplete).toEqual({ age: 86_400_000, count: 10 });
+    expect(t.queues.a!.removeOnFail).toEqual({ age: 43_200_000 });
+  });
+
+  it('refuses a unitless string, which would be ms elsewhere and seconds in the code', async () => {
+    const problems = await problemsOf('queues:\n  a: { jobs: [a], removeOnFail: { age: "86400" } }\n');
+    expect(problems).toEqual(['queues.a.removeOnFail.age (line 2): age "86400" has no unit — write age: 86400 (a number: seconds, as BullMQ reads it) or a duration such as 1d']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { jobIdProblem, parseIdTemplate, templateFields, type TemplatePart } from '../topology/rules/template.js';
+import { colonsAccepted, jobIdProblem, parseIdTemplate, templateFields, type TemplatePart } from '../topology/rules/template.js';
 import type { Payload } from './types.js';
 
 export { parseIdTemplate, templateFields, type TemplatePart };
@@ -37,7 +37,7 @@ export function renderTemplate(template: string, payload: Payload): Rendered {
 export function renderedIdProblem(id: string): string | undefined {
   if (id === '') return 'renders an empty id';
   if (`${parseInt(id, 10)}` === id) return `renders an integer ("${id}"), which BullMQ rejects as a custom id`;
-  if (id.includes(':')) return `renders "${id}", which contains ":" and BullMQ rejects`;
+  if (!colonsAccepted(id)) return `renders "${id}", whose ":" BullMQ rejects (it accepts exactly two or none)`;
   if (id.startsWith('0')) return `renders "${id}", which starts with "0" and BullMQ rejects`;
   return undefined;
 }

@@ -1,7 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { TopologyError, UsageError } from '../errors.js';
+import { readRegularFileSync, TOPOLOGY_FILE_MAX_BYTES } from '../util/read-regular-file.js';
+import { duplicateKeyProblems } from './duplicate-keys.js';
+import { importModule } from './load-module.js';
 import { createLineLocator } from './locate.js';
 import { normalizeTopology } from './normalize.js';
 import { formatProblem, toProblems } from './problems.js';
@@ -44,19 +47,22 @@ export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
   const shown = displayPath(file);
   const ext = extname(file).toLowerCase();
   if (MODULE_EXTENSIONS.has(ext)) {
+    readText(file, shown); // the same regular-file and size checks before jiti reads it
     const data = await importModule(file, shown);
     return validate(data, { file: shown, format: 'module', lineOf: () => undefined });
   }
-  const text = await readText(file, shown);
+  const text = readText(file, shown);
   const format = ext === '.json' ? 'json' : 'yaml';
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, merge: format === 'yaml', prettyErrors: true });
+  // uniqueKeys: false — yaml's own duplicate-key check is quadratic; duplicateKeyProblems() is not.
+  const doc = parseDocument(text, { lineCounter: counter, merge: format === 'yaml', prettyErrors: true, uniqueKeys: false });
   let data: unknown;
   if (format === 'json') {
     data = parseJson(text, shown);
   } else {
-    if (doc.errors.length > 0) throw new TopologyError(shown, yamlSyntaxProblems(doc.errors));
-    data = doc.toJS({ maxAliasCount: 1000 });
+    const problems = [...doc.errors, ...duplicateKeyProblems(doc, counter)];
+    if (problems.length > 0) throw new TopologyError(shown, yamlSyntaxProblems(problems));
+    data = yamlData(doc, shown);
   }
   return validate(data, { file: shown, format, lineOf: createLineLocator(doc, counter) });
 }
@@ -83,10 +89,12 @@ async function assertReadableFile(file: string, hint: string): Promise<void> {
   if (info.isDirectory()) throw new UsageError(`topology file ${displayPath(file)} is a directory`, 'name the YAML, JSON or TS file itself');
 }
 
-async function readText(file: string, shown: string): Promise<string> {
+/** Only a regular file of bounded size: a FIFO or /dev/zero would hang, a huge file exhaust memory. */
+function readText(file: string, shown: string): string {
   try {
-    return await readFile(file, 'utf8');
+    return readRegularFileSync(file, `topology file ${shown}`, TOPOLOGY_FILE_MAX_BYTES);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw fileError(error as NodeJS.ErrnoException, shown, 'check the path given to -c');
   }
 }
@@ -124,48 +132,33 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line: before.length, column: before[before.length - 1]!.length + 1 };
 }
 
+/** Most aliases one document may expand; yaml counts the copies an alias makes, nested ones included. */
+const MAX_ALIAS_COUNT = 1000;
+
+/**
+ * The document as plain data. An alias bomb ("billion laughs", also through `<<:` merge keys)
+ * would expand exponentially; yaml stops at MAX_ALIAS_COUNT and that is an input error.
+ */
+function yamlData(doc: Document, shown: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/alias/i.test(message)) {
+      throw new TopologyError(shown, [`its YAML aliases expand to more than ${MAX_ALIAS_COUNT} copies (an alias bomb?) — write the values out, or alias each anchor fewer times`]);
+    }
+    throw new TopologyError(shown, [`invalid YAML: ${message.split('\n')[0]} — fix the YAML`]);
+  }
+}
+
 function yamlSyntaxProblems(errors: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }[]): string[] {
-  const lines = errors.map((e) => {
+  const position = (e: (typeof errors)[number]) => (e.linePos ? e.linePos[0].line * 1e6 + e.linePos[0].col : Infinity);
+  const lines = [...errors].sort((a, b) => position(a) - position(b)).map((e) => {
     const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     const where = e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
     return `${where}invalid YAML: ${what} — fix the YAML syntax (indent with spaces, close every bracket and quote)`;
   });
   return [...new Set(lines)];
-}
-
-/** A TS/JS module whose default export is the topology object (jiti compiles TS on the fly). */
-async function importModule(file: string, shown: string): Promise<unknown> {
-  await assertReadableFile(file, 'check the path given to -c');
-  const { createJiti } = await import('jiti');
-  const jiti = createJiti(import.meta.url, { moduleCache: false });
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = (await jiti.import(file)) as Record<string, unknown>;
-  } catch (error) {
-    throw new TopologyError(shown, [moduleFailure(error, file)]);
-  }
-  // jiti fakes a `default` for modules without one; only a real own property counts.
-  const own = namespace && typeof namespace === 'object' ? Object.getOwnPropertyDescriptor(namespace, 'default') : undefined;
-  if (!own) {
-    throw new TopologyError(shown, ['the module has no default export — end it with `export default defineTopology({ ... })`']);
-  }
-  const value: unknown = await own.value;
-  if (typeof value === 'function') {
-    throw new TopologyError(shown, ['the default export is a function — export the topology object itself: `export default defineTopology({ ... })`']);
-  }
-  return value;
-}
-
-/** One line for a module that failed to load: its message, and the line in the file when the error names it. */
-function moduleFailure(error: unknown, file: string): string {
-  const err = error instanceof Error ? error : new Error(String(error));
-  const text = `${err.message}\n${err.stack ?? ''}`;
-  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const at = new RegExp(`${escaped}:(\\d+)(?::(\\d+))?`).exec(text);
-  const first = err.message.split('\n')[0]!.trim().replace(/^ParseError: /, 'syntax error: ').replace(/\s+$/, '');
-  const where = at ? `line ${at[1]}${at[2] ? `, column ${at[2]}` : ''}: ` : '';
-  const what = /syntax error|Unexpected|Cannot find|Cannot use import/i.test(first) ? first : `the module threw ${err.name}: ${first}`;
-  return `${where}${what} — fix the module so it loads with node`;
 }
 
 /** Relative to the working directory when inside it, so messages stay short. */

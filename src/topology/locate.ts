@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Pair, type YAMLMap } from 'yaml';
 
 /**
  * Maps a path in the parsed file (`['queues', 'eccb-ocr', 'backoff', 'delay']`) to the 1-based
@@ -8,13 +8,28 @@ import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter } from 
  */
 export function createLineLocator(doc: Document, counter: LineCounter): (path: (string | number)[]) => number | undefined {
   const lineAt = (offset: number | undefined) => (offset === undefined ? undefined : counter.linePos(offset).line);
+  // Each mapping's pairs by key, built on first use: one lookup per finding must not scan a
+  // mapping of 10,000 queues (that made validate quadratic in the number of queues).
+  const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+  const pairOf = (map: YAMLMap, key: string): Pair | undefined => {
+    let index = indexes.get(map);
+    if (!index) {
+      index = new Map();
+      for (const item of map.items) {
+        const text = isPair(item) ? keyText(item.key) : undefined;
+        if (text !== undefined && !index.has(text)) index.set(text, item); // the first one, as find() would
+      }
+      indexes.set(map, index);
+    }
+    return index.get(key);
+  };
 
   return (path) => {
     let node: unknown = doc.contents;
     let line = lineAt(rangeStart(node));
     for (const segment of path) {
       if (isMap(node)) {
-        const pair = node.items.find((item) => isPair(item) && keyText(item.key) === String(segment));
+        const pair = pairOf(node, String(segment));
         if (!pair) break;
         line = lineAt(rangeStart(pair.key)) ?? line;
         node = pair.value;

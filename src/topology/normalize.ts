@@ -1,6 +1,6 @@
 import type { ParsedTopology } from './schema.js';
 import { dict } from '../util/dict.js';
-import type { LegacyQueueSpec, QueueSpec, Topology, WorkerSpec } from './types.js';
+import type { JobNameOptions, LegacyQueueSpec, QueueSpec, Topology, WorkerSpec } from './types.js';
 
 /**
  * Parsed file → the `Topology` every module reads: `defaults` merged into each queue (a queue's
@@ -14,6 +14,12 @@ export function normalizeTopology(parsed: ParsedTopology): Topology {
   for (const [name, own] of Object.entries(parsed.queues)) {
     const merged: QueueSpec = { name, ...dropUndefined(defaults), ...dropUndefined(own) };
     if (defaults.alerts && own.alerts) merged.alerts = { ...dropUndefined(defaults.alerts), ...dropUndefined(own.alerts) };
+    if (own.jobOptions) {
+      // Keyed by job names, which are user data: no prototype (a job named "constructor" is fine).
+      const byName = dict<JobNameOptions>();
+      for (const [job, options] of Object.entries(own.jobOptions)) byName[job] = dropUndefined(options);
+      merged.jobOptions = byName;
+    }
     queues[name] = merged;
   }
 

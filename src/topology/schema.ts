@@ -95,12 +95,30 @@ const backoff = byKind<BackoffInput, Backoff>(BACKOFF_FORMS, {
   object: backoffObject,
 });
 
-export type RetentionInput = boolean | number | { age?: DurationInput; count?: number };
+/**
+ * Retention `age` as BullMQ reads it: a bare number is seconds (`removeOnComplete: { age: 86400 }`
+ * in real code is a day), a string with a unit is a duration. A unitless string is refused: it
+ * would be milliseconds everywhere else in the file and seconds in the code it is copied from.
+ */
+const retentionAge = z.custom<number | string>().transform((value, ctx): number => {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.round(value * 1000);
+  const ms = typeof value === 'string' && /[a-z]\s*$/i.test(value) ? parseDuration(value) : undefined;
+  if (ms !== undefined) return ms;
+  const unitless = typeof value === 'string' && parseDuration(value) !== undefined;
+  const message = unitless
+    ? `age "${value}" has no unit — write age: ${value.trim()} (a number: seconds, as BullMQ reads it) or a duration such as 1d`
+    : `invalid age ${describeValue(value)} — write seconds as a number (as BullMQ: 86400) or a duration such as 1d, 12h`;
+  ctx.addIssue({ code: 'custom', message, input: value });
+  return z.NEVER;
+});
+
+/** `age`: a number is seconds (BullMQ's KeepJobs.age), a string a duration; normalized to ms. */
+export type RetentionInput = boolean | number | { age?: number | string; count?: number };
 const RETENTION_FORMS = 'true, false, a count or { age, count }';
 const retention = byKind<RetentionInput, Retention>(RETENTION_FORMS, {
   boolean: z.boolean(),
   number: z.int().min(0).transform((n): Retention => ({ count: n })),
-  object: strict({ age: duration.optional(), count: z.int().min(0).optional() }),
+  object: strict({ age: retentionAge.optional(), count: z.int().min(0).optional() }),
 });
 
 export type DeadLetterInput = 'failed' | { queue: string; fields?: DeadLetterFields };
@@ -144,6 +162,27 @@ const payload = strict({
   });
 });
 
+/** BullMQ's largest priority (Job.validateOptions, PRIORITY_LIMIT); 1 runs first, 0 means none. */
+export const PRIORITY_LIMIT = 2 ** 21 - 1;
+const priority = z.int({ error: (i) => (i.input === undefined ? undefined : `priority must be a whole number, got ${describeValue(i.input)} — 1 runs first, higher numbers later`) })
+  .min(0)
+  .max(PRIORITY_LIMIT, { error: `priority must be at most ${PRIORITY_LIMIT} (BullMQ's limit) — 1 runs first, higher numbers later` });
+
+/**
+ * `jobOptions.<job name>`: what the producer passes to Queue.add for jobs of that name, over the
+ * queue's own options (e.g. `report.nightly: { priority: 5, attempts: 2 }`).
+ */
+const jobNameOptions = strict({
+  priority: priority.optional(),
+  attempts: count('attempts').optional(),
+  backoff: backoff.optional(),
+  delay: duration.optional(),
+  lifo: z.boolean().optional(),
+  removeOnComplete: retention.optional(),
+  removeOnFail: retention.optional(),
+  timeout: duration.optional(),
+});
+
 /** Queue options that `defaults` may also carry (everything but jobs and jobId). */
 const queueOptions = {
   description: z.string().optional(),
@@ -157,6 +196,8 @@ const queueOptions = {
   concurrency: count('concurrency').optional(),
   rateLimit: strict({ max: count('max'), duration }).optional(),
   timeout: duration.optional(),
+  /** The worker's lock on an active job (BullMQ lockDuration), renewed while the job runs; apart from timeout. */
+  lockDuration: duration.optional(),
   alerts: alerts.optional(),
   payload: payload.optional(),
 };
@@ -165,6 +206,7 @@ const queue = strict({
   jobs: z.array(z.string().min(1), { error: (i) => (i.input === undefined ? 'missing — list the job names this queue owns: jobs: [name]' : undefined) })
     .min(1, { error: 'jobs must not be empty — list the job names this queue owns' }),
   jobId: z.string().min(1).optional(),
+  jobOptions: z.record(z.string(), jobNameOptions).optional(),
   ...queueOptions,
 });
 

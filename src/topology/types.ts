@@ -13,7 +13,11 @@ export type Backoff =
   /** A step table: retry n waits steps[n-1] (the last step repeats). */
   | { type: 'steps'; steps: Millis[]; jitter?: number };
 
-/** BullMQ's removeOnComplete / removeOnFail: true (remove at once), false (keep all), or a bound. */
+/**
+ * BullMQ's removeOnComplete / removeOnFail: true (remove at once), false (keep all), or a bound.
+ * `age` is milliseconds here like every duration; the file writes it as BullMQ does (a number is
+ * seconds) or as a duration string, and producers convert back to seconds.
+ */
 export type Retention = boolean | { age?: Millis; count?: number };
 
 export type DeadLetter =
@@ -64,6 +68,20 @@ export interface PayloadSchema {
   required: string[];
 }
 
+/** Options for the jobs of one name, over their queue's (what the producer passes to Queue.add). */
+export interface JobNameOptions {
+  /** BullMQ priority: 1 runs first, higher numbers later (at most 2^21 - 1); absent or 0 means none. */
+  priority?: number;
+  attempts?: number;
+  backoff?: Backoff;
+  /** Delay before the job may run, ms. */
+  delay?: Millis;
+  lifo?: boolean;
+  removeOnComplete?: Retention;
+  removeOnFail?: Retention;
+  timeout?: Millis;
+}
+
 export interface QueueSpec {
   name: string;
   description?: string;
@@ -84,6 +102,10 @@ export interface QueueSpec {
   rateLimit?: { max: number; duration: Millis };
   /** Per-job processing timeout, ms. */
   timeout?: Millis;
+  /** The worker's lock on an active job, ms (BullMQ lockDuration; renewed while the job runs). */
+  lockDuration?: Millis;
+  /** Options per job name (keys are names from `jobs`), over the queue's own; see jobSpec(). */
+  jobOptions?: Record<string, JobNameOptions>;
   alerts?: Alerts;
   payload?: PayloadSchema;
 }

@@ -3,6 +3,7 @@ import { deadLetterTarget, jobNameOwners, legacyQueues, queueWorkers, workerQueu
 import { jobIdFields, jobIds, queueNames } from './names.js';
 import { deadLetter, dedup, retention, retries } from './reliability.js';
 import { clusterPrefix } from './cluster.js';
+import { jobOptions } from './job-options.js';
 
 export type { LintOptions, Rule, RuleFinding } from './types.js';
 
@@ -20,6 +21,7 @@ export const rules: readonly Rule[] = [
   retries,
   retention,
   deadLetter,
+  jobOptions,
   clusterPrefix,
 ];
 
@@ -36,6 +38,7 @@ export const ruleIds = [
   'job-id-invalid',
   'job-id-field-unknown',
   'job-id-field-optional',
+  'job-options-unknown-job',
   'dedup-missing',
   'no-retries',
   'no-backoff',

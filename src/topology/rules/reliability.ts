@@ -1,4 +1,4 @@
-import type { Rule, RuleFinding } from './types.js';
+import type { LintFacts, Rule, RuleFinding } from './types.js';
 
 /**
  * What every production queue needs: idempotent ids, retries with backoff, bounded retention and
@@ -56,11 +56,18 @@ export const retries: Rule = (topology, _options, facts) => {
   return findings;
 };
 
+/**
+ * A dead-letter queue that no worker consumes parks its items in `waiting` until `dlq retry`:
+ * they never complete or fail, so retention and a dead-letter path of its own mean nothing there.
+ */
+const parked = (name: string, facts: LintFacts) => facts.deadLetterQueues.has(name) && !facts.workersOf.has(name);
+
 /** no-retention / dead-letter-removed. */
-export const retention: Rule = (topology) => {
+export const retention: Rule = (topology, _options, facts) => {
   const findings: RuleFinding[] = [];
   for (const q of Object.values(topology.queues)) {
     for (const key of ['removeOnComplete', 'removeOnFail'] as const) {
+      if (parked(q.name, facts)) break;
       const value = q[key];
       if (value !== undefined && value !== false) continue;
       findings.push({
@@ -85,9 +92,9 @@ export const retention: Rule = (topology) => {
 };
 
 /** no-dead-letter: a job that exhausts its attempts must land somewhere someone looks. */
-export const deadLetter: Rule = (topology) =>
+export const deadLetter: Rule = (topology, _options, facts) =>
   Object.values(topology.queues)
-    .filter((q) => !q.deadLetter)
+    .filter((q) => !q.deadLetter && !parked(q.name, facts))
     .map((q) => ({
       rule: 'no-dead-letter',
       severity: 'error',

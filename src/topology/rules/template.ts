@@ -36,12 +36,25 @@ export function templateFields(parts: TemplatePart[]): string[] {
 }
 
 /**
+ * BullMQ 6.7's colon rule for custom ids (Job.validateOptions): an id with `:` is accepted only
+ * when it has exactly two, i.e. three parts (kept for old repeatable-job ids such as
+ * `{type}:{jobId}:{ts}`). True when `id` passes it.
+ */
+export function colonsAccepted(id: string): boolean {
+  return !id.includes(':') || id.split(':').length === 3;
+}
+
+/**
  * Why BullMQ would reject some rendering of this template, or undefined. BullMQ refuses custom ids
- * that are integer strings (`String(parseInt(id)) === id`), that contain `:`, or that are "0…".
+ * that are integer strings (`String(parseInt(id)) === id`), that contain `:` other than exactly
+ * two of them (colonsAccepted), or that are "0…". Field values are assumed free of `:`.
  */
 export function jobIdProblem(parts: TemplatePart[]): string | undefined {
   const literal = parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
-  if (literal.includes(':')) return 'contains ":", which BullMQ reserves as its key separator';
+  if (!colonsAccepted(literal)) {
+    const colons = literal.split(':').length - 1;
+    return `contains ":" ${colons === 1 ? 'once' : `${colons} times`}, and BullMQ accepts ":" in a custom id only exactly twice (three parts, e.g. "{type}:{id}:{ts}")`;
+  }
   const first = parts[0];
   if (first?.kind === 'text' && first.text.startsWith('0')) return 'starts with "0" (BullMQ rejects "0" and ids starting "0:")';
   // With only digits (and a leading sign) around the fields, a numeric field renders e.g. "42".
