@@ -9,6 +9,7 @@ import { engineFor } from '../migrate/engine.js';
 import { journalKey, runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
 import { movingTotal, problemStays } from '../migrate/plan.js';
+import { badKeyError } from '../migrate/bad-keys.js';
 import { createProgress } from '../migrate/progress.js';
 import { migrateDocument, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
 import { buildRouting, type Routing } from '../migrate/routing.js';
@@ -62,8 +63,11 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
     ctx.out.printJson(migrateDocument({ runId, plan, remaining: plan, moved: {}, dryRun: true, verified: false, problems: [] }));
     ctx.out.print(renderPlan(plan, ctx.out.color));
     ctx.out.print(`Dry run (run ${runId}): nothing was changed.`);
+    if (plan.blocked.length > 0) throw badKeyError(plan.blocked, 'plan');
     return problemsBefore ? ExitCode.checkFailed : ExitCode.ok;
   }
+  // A key of the wrong type would refuse the first batch that touches it: say so before moving any.
+  if (plan.blocked.length > 0) throw badKeyError(plan.blocked, 'plan');
   if (!ctx.out.json) ctx.out.note(renderPlan(plan, ctx.out.color));
   if (total > 0 || opts.follow) {
     const what = opts.follow ? `Move ${total} job(s) now and keep moving arrivals` : `Move ${total} job(s)`;

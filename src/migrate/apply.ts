@@ -5,6 +5,7 @@ import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import type { Routing } from './routing.js';
 import { loadLua } from '../util/lua.js';
 import { sleep } from '../util/sleep.js';
+import { refusal } from './bad-keys.js';
 
 /** destination → state → jobs. */
 export type Moves = Record<string, Partial<Record<MovableState, number>>>;
@@ -48,7 +49,7 @@ export interface ApplyResult {
 
 const SCRIPT = 'queuectlMoveBatch';
 const lua = () => loadLua(new URL('./lua/move-batch.lua', import.meta.url));
-export type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<[number, string, number, string[], number[]]> };
+export type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<[number, string, number, string[], number[], string[]]> };
 
 /** Loads the script once per client; ioredis sends EVALSHA and falls back to EVAL. */
 export function withMoveScript(client: Redis | Cluster): Scripted {
@@ -93,7 +94,7 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
         const depth: number = options.rate || keptSome ? 1 : IN_FLIGHT;
         keptSome = false;
         const calls = Array.from({ length: depth }, () => client[SCRIPT](keys.length, ...keys, state, src, batch, boundary, tombstone, config, ''));
-        for (const [n, next, done, stays, perDest] of await Promise.all(calls)) {
+        for (const [n, next, done, stays, perDest] of await Promise.all(calls).catch(refusal)) {
           perDest.forEach((count, i) => {
             if (count > 0) {
               const row = (result.moved[routing.dests[i]] ??= {});

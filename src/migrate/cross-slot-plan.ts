@@ -5,6 +5,7 @@ import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import { addMove, addStay, emptyPlan, recordStays, type Plan, type StayReason } from './plan.js';
 import { routeName } from './routing.js';
 import { addNeverMoving, type ScanOptions } from './scan.js';
+import { addBadKeys, badKeysOf } from './bad-keys.js';
 import type { Counts } from './verify.js';
 
 /**
@@ -21,20 +22,23 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
   const routes = JSON.stringify(routing.routes);
   const probe = async (d: number, state: MovableState, triples: string[]) => {
     const keys = [...destinationKeys(prefix, routing.dests[d - 1]), run.layout.copiedOf(routing.dests[d - 1])];
-    return scripts.queuectlXCopy(keys.length, ...keys, 'probe', state, queuePrefix(prefix, routing.dests[d - 1]), '', 0, ...triples);
+    const [flat, bad] = (await scripts.queuectlXCopy(keys.length, ...keys, 'probe', state, queuePrefix(prefix, routing.dests[d - 1]), '', 0, ...triples)) as unknown as [string[], string[]];
+    addBadKeys(plan.blocked, badKeysOf(bad));
+    return flat;
   };
   for (const state of states) {
     for (let offset = 0; ; offset += options.batch) {
       if (options.signal?.aborted) return plan;
-      const keys = [src + state, src + 'events', src + 'meta', run.layout.inflight, run.layout.lease];
-      const [, , exhausted, staysRaw, jobsRaw] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, options.batch, '', '', routes, '', run.layout.flight, '', 0, String(offset));
+      const keys = [src + state, src + 'events', src + 'meta', run.layout.inflight, run.layout.lease, src + 'marker'];
+      const [, , exhausted, staysRaw, jobsRaw, bad] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, options.batch, '', '', routes, '', run.layout.flight, '', 0, String(offset));
+      addBadKeys(plan.blocked, badKeysOf(bad));
       const stays = staysRaw.map(String);
       const jobs = (jobsRaw as Buffer[]).map((v) => (typeof v === 'number' ? v : String(v)));
       const byDest = new Map<number, string[]>();
-      for (let i = 0; i < jobs.length; i += 3) {
+      for (let i = 0; i < jobs.length; i += 4) {
         const d = Number(jobs[i + 1]);
         const triples = byDest.get(d) ?? [];
-        triples.push(String(jobs[i]), String(jobs[i + 2]), '');
+        triples.push(String(jobs[i]), String(jobs[i + 2]), String(jobs[i + 3]));
         byDest.set(d, triples);
       }
       const verdicts = await Promise.all([...byDest].map(async ([d, triples]) => [d, await probe(d, state, triples)] as const));
@@ -44,7 +48,7 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
           else addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]]);
         }
       }
-      plan.scanned += recordStays(plan, stays, routing, topology, state) + jobs.length / 3;
+      plan.scanned += recordStays(plan, stays, routing, topology, state) + jobs.length / 4;
       if (exhausted === 1) break;
     }
   }

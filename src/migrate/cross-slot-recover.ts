@@ -3,6 +3,7 @@ import { LEASE_MS, sourceKeys, type CrossSlotRun } from './cross-slot-keys.js';
 import { withCrossSlotScripts } from './cross-slot-scripts.js';
 import { queuePrefix, type MovableState } from './keys.js';
 import type { Routing } from './routing.js';
+import { refusal } from './bad-keys.js';
 
 /**
  * Recovery of a cross-slot run (see cross-slot.ts): what an interrupted attempt left parked is read
@@ -81,7 +82,7 @@ export async function recoverCrossSlot(client: Redis | Cluster, prefix: string, 
     const copied = await copiedIds(client, run, token, record, routing.dests);
     const dests = recordDests(record, routing.dests);
     const gone = new Set(record.ids.filter((id, k) => !copied.has(id) && !routing.dests.includes(dests[k] ?? '')));
-    const [finished, returned, stuck] = await scripts.queuectlXSettle(keys.length, ...keys, src, run.layout.flight, token, run.owner, LEASE_MS, '', '0', ...copied);
+    const [finished, returned, stuck] = await scripts.queuectlXSettle(keys.length, ...keys, src, run.layout.flight, token, run.owner, LEASE_MS, '', '0', ...copied).catch(refusal);
     total.finished += sumPairs(finished);
     total.returned += returned;
     total.undeclared += [...gone].filter((id) => !stuck.includes(id)).length;

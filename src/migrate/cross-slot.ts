@@ -8,6 +8,7 @@ import { holderIsGone, LEASE_MS, sourceKeys, type CrossSlotRun } from './cross-s
 import { tidyCrossSlot } from './cross-slot-recover.js';
 import { withCrossSlotScripts, type CrossSlotScripts } from './cross-slot-scripts.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
+import { refusal } from './bad-keys.js';
 
 /**
  * The journaled copy-then-delete for a source and destinations in different Redis Cluster slots
@@ -126,8 +127,8 @@ export async function applyCrossSlot(options: ApplyOptions, run: CrossSlotRun): 
 export async function takeBatch(scripts: CrossSlotScripts, run: CrossSlotRun, call: { src: string; routes: string; dests: string; batch: number; tombstone: string }, state: MovableState, boundary: string, result: ApplyResult): Promise<TakeResult> {
   const { src } = call;
   const token = randomBytes(8).toString('hex');
-  const keys = [src + state, src + 'events', src + 'meta', run.layout.inflight, run.layout.lease];
-  const [taken, next, exhausted, stays, jobs] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, call.batch, boundary, call.tombstone, call.routes, token, run.layout.flight, run.owner, LEASE_MS, '', call.dests);
+  const keys = [src + state, src + 'events', src + 'meta', run.layout.inflight, run.layout.lease, src + 'marker'];
+  const [taken, next, exhausted, stays, jobs] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, call.batch, boundary, call.tombstone, call.routes, token, run.layout.flight, run.owner, LEASE_MS, '', call.dests).catch(refusal);
   for (let i = 0; i < stays.length && result.stayed.length < 20; i += 3) result.stayed.push({ id: String(stays[i]), reason: String(stays[i + 1]), name: String(stays[i + 2]) });
   return { token, taken, next: next.toString(), exhausted: exhausted === 1, jobs };
 }
@@ -145,7 +146,7 @@ export async function copyBatch(scripts: CrossSlotScripts, options: ApplyOptions
     dests.push(dest);
     calls.push(scripts.queuectlXCopy(keys.length, ...keys, 'copy', state, queuePrefix(prefix, dest), batch.token, old.length, ...old, batch.jobs[i + 1]));
   }
-  const verdicts = await Promise.all(calls);
+  const verdicts = await Promise.all(calls).catch(refusal);
   const ids: string[] = [];
   for (const flat of verdicts) {
     for (let i = 0; i < flat.length; i += 2) {
@@ -160,7 +161,7 @@ export async function copyBatch(scripts: CrossSlotScripts, options: ApplyOptions
 async function settleBatch(scripts: CrossSlotScripts, options: ApplyOptions, run: CrossSlotRun, batch: Taken, copied: { ids: string[]; dests: string[] }, boundary: string, forget: Map<string, string[]>) {
   const src = queuePrefix(options.prefix, options.routing.from);
   const keys = sourceKeys(src, run);
-  const [finished, , , settled] = await scripts.queuectlXSettle(keys.length, ...keys, src, run.layout.flight, batch.token, run.owner, LEASE_MS, boundary, '1', ...copied.ids);
+  const [finished, , , settled] = await scripts.queuectlXSettle(keys.length, ...keys, src, run.layout.flight, batch.token, run.owner, LEASE_MS, boundary, '1', ...copied.ids).catch(refusal);
   for (const d of copied.dests) forget.get(d)?.push(batch.token);
   const perDest = new Map<string, number>(); // by destination name (its batch was taken with q)
   for (let i = 0; i < finished.length; i += 2) perDest.set(String(finished[i]), Number(finished[i + 1]));

@@ -2,6 +2,7 @@ import type { MovableState } from './keys.js';
 import type { Topology } from '../topology/types.js';
 import { routeName, type Routing } from './routing.js';
 import { dict } from '../util/dict.js';
+import type { BadKey } from './bad-keys.js';
 
 /** Why a job stays in the source. All but `active` mean the legacy queue cannot be retired yet. */
 export type StayReason = 'unowned' | 'active' | 'flow' | 'scheduler' | 'collision' | 'dedup-conflict' | 'locked' | 'missing-hash';
@@ -35,10 +36,12 @@ export interface Plan {
   /** Jobs left alone on purpose: owned by a declared source, or outside --names. */
   untouched: { owned: number; filtered: number };
   scanned: number;
+  /** Keys the move would touch that do not hold what BullMQ keeps there: nothing moves until fixed. */
+  blocked: BadKey[];
 }
 
 export function emptyPlan(routing: Routing, states: MovableState[]): Plan {
-  return { from: routing.from, to: routing.to, states, names: routing.names, moves: dict(), stays: {}, routedStays: dict(), untouched: { owned: 0, filtered: 0 }, scanned: 0 };
+  return { from: routing.from, to: routing.to, states, names: routing.names, moves: dict(), stays: {}, routedStays: dict(), untouched: { owned: 0, filtered: 0 }, scanned: 0, blocked: [] };
 }
 
 export function addStay(plan: Plan, reason: StayReason, count: number, examples: string[], name?: string): void {

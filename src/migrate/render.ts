@@ -59,6 +59,7 @@ export function renderPlan(plan: Plan, color = false): string {
   if (rows.length > 0) lines.push(renderTable(['destination', ...states, 'total'], rows, { color, alignRight: states.map((_, i) => i + 1).concat(states.length + 1) }));
   else lines.push('Nothing to move.');
   lines.push(...renderStays(plan, color));
+  for (const bad of plan.blocked) lines.push(`Blocking: ${bad.key} is a ${bad.found}, where BullMQ keeps a ${bad.want}.`);
   const { owned, filtered } = plan.untouched;
   if (owned > 0) lines.push(`${owned} job(s) stay because ${plan.from} owns their names.`);
   if (filtered > 0) lines.push(`${filtered} job(s) are outside --names and stay.`);

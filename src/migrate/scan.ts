@@ -7,6 +7,7 @@ import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import { addMove, addStay, emptyPlan, recordStays, type Plan } from './plan.js';
 import type { Routing } from './routing.js';
 import { withMoveScript } from './apply.js';
+import { addBadKeys, badKeysOf } from './bad-keys.js';
 
 export interface ScanOptions {
   client: Redis | Cluster;
@@ -55,7 +56,8 @@ export async function scanPlan(options: ScanOptions): Promise<Plan> {
     for (let offset = 0, exhausted = false; !exhausted; offset += window * IN_FLIGHT) {
       if (options.signal?.aborted) return plan;
       const calls = Array.from({ length: IN_FLIGHT }, (_, k) => script.queuectlMoveBatch(keys.length, ...keys, state, src, window, '', '', config, String(offset + k * window), snapshot ?? ''));
-      for (const [, , done, stays, perDest] of await Promise.all(calls)) {
+      for (const [, , done, stays, perDest, bad] of await Promise.all(calls)) {
+        addBadKeys(plan.blocked, badKeysOf(bad));
         perDest.forEach((n, i) => n > 0 && addMove(plan, routing.dests[i], state, n));
         plan.scanned += recordStays(plan, stays, routing, topology, state) + perDest.reduce((a, n) => a + n, 0);
         if (done === 1) exhausted = true;
@@ -68,7 +70,11 @@ export async function scanPlan(options: ScanOptions): Promise<Plan> {
 
 /** Jobs that never move, for both plans: still being processed, or parents waiting for their children. */
 export async function addNeverMoving(client: Redis | Cluster, plan: Plan, src: string): Promise<void> {
-  const [active, activeIds, children, childIds] = ((await client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4).exec()) ?? []).map((r) => r[1]);
+  const replies = (await client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4).type(src + 'active').type(src + 'waiting-children').exec()) ?? [];
+  const [active, activeIds, children, childIds, activeType, childType] = replies.map((r) => r[1]);
+  // Not keys migrate writes, but ones it must read to tell what stays: the plan names them too.
+  if (replies[0]?.[0]) plan.blocked.push({ key: src + 'active', found: String(activeType), want: 'list' });
+  if (replies[2]?.[0]) plan.blocked.push({ key: src + 'waiting-children', found: String(childType), want: 'zset' });
   if (Number(active) > 0) addStay(plan, 'active', Number(active), activeIds as string[]);
   if (Number(children) > 0) addStay(plan, 'flow', Number(children), childIds as string[]);
 }

@@ -15,27 +15,32 @@
   ARGV[1] mode: copy | probe     ARGV[2] state     ARGV[3] destination key prefix
   ARGV[4] token of the flight being copied
   ARGV[5] F, then F tokens of settled flights whose copied records can go
-  then, probe: triples id, dedupId, _
+  then, probe: triples id, dedupId, hasLogs ("1": the copy will RPUSH its logs)
         copy:  one JSON array of jobs [id, score, dedupId, dedupPttl, hash, logs, dn] (from take)
-  Returns a flat list id, verdict: ok | collision | dedup-conflict
+  Returns a flat list id, verdict: ok | collision | dedup-conflict; probe: { that list, badKeys }
+  Every key is checked before the first write: a copy that meets a key of the wrong type writes
+  nothing and fails with QUEUECTL_BADKEY (its batch stays parked; a rerun settles it).
 ]]
 -- @include "includes/destination.lua"
+-- @include "includes/key-check.lua"
 
 local mode, state, dPrefix, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local copied = KEYS[11]
+local bad = {}
+
+-- The destination's keys and the copied-hash, before anything is written.
+expectDestination(bad, KEYS)
+expectType(bad, copied, 'hash')
 
 local i = 5
 local forget = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, forget do
-  rcall('HDEL', copied, ARGV[i])
-  i = i + 1
-end
+local forgetAt = i + 1
+i = i + 1 + forget
 
 local function verdict(id, deid)
   if rcall('EXISTS', dPrefix .. id) == 1 then return 'collision' end
   if deid ~= '' then
-    local holder = rcall('GET', dPrefix .. 'de:' .. deid)
+    local holder = checkedGet(bad, dPrefix .. 'de:' .. deid)
     if holder and holder ~= id then return 'dedup-conflict' end
   end
   return 'ok'
@@ -46,22 +51,33 @@ if mode == 'probe' then
   while i <= #ARGV do
     out[#out + 1] = ARGV[i]
     out[#out + 1] = verdict(ARGV[i], ARGV[i + 1])
+    if out[#out] == 'ok' and ARGV[i + 2] == '1' then expectType(bad, dPrefix .. ARGV[i] .. ':logs', 'list') end
     i = i + 3
   end
-  return out
+  return { out, bad }
 end
+if #bad > 0 then return refuseBadKeys(bad) end
 
-if mode == 'copy' then
-  local done = rcall('HGET', copied, token)
-  if done then return cjson.decode(done) end
+local done = rcall('HGET', copied, token)
+if done then return cjson.decode(done) end
+
+-- Verdicts first, reading only; a job's logs are appended to (RPUSH) a key that must be a list.
+local batchJobs = cjson.decode(ARGV[i])
+local verdicts = {}
+for k, job in ipairs(batchJobs) do
+  verdicts[k] = verdict(job[1], job[3])
+  if verdicts[k] == 'ok' and #job[6] > 0 then expectType(bad, dPrefix .. job[1] .. ':logs', 'list') end
 end
+if #bad > 0 then return refuseBadKeys(bad) end
+
+for k = forgetAt, forgetAt + forget - 1 do rcall('HDEL', copied, ARGV[k]) end
 
 local events = KEYS[9]
 local push, zadd = {}, {}
 local maxNumeric, nCopied = 0, 0
-for _, job in ipairs(cjson.decode(ARGV[i])) do
+for k, job in ipairs(batchJobs) do
   local id, score, deid, pttl, fields, logs, dn = job[1], job[2], job[3], job[4], job[5], job[6], job[7]
-  local v = verdict(id, deid)
+  local v = verdicts[k]
   out[#out + 1] = id
   out[#out + 1] = v
   if v == 'ok' then

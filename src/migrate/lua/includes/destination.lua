@@ -8,10 +8,11 @@
 
 local prioFactor = 0x100000000
 
--- The job id as a number when it is all digits (BullMQ's own ids), else nil.
+-- The job id as a number when it is all digits (BullMQ's own ids), else nil. Longer than 15
+-- digits it is no id BullMQ's counter will reach, and Lua would write it back as "1e+20".
 local function numericId(id)
   local first = string.byte(id, 1)
-  if first and first >= 48 and first <= 57 and string.match(id, '^%d+$') then return tonumber(id) end
+  if first and first >= 48 and first <= 57 and #id <= 15 and string.match(id, '^%d+$') then return tonumber(id) end
   return nil
 end
 
