@@ -6,6 +6,7 @@ import { engineFor } from '../src/migrate/engine.js';
 import { acquireLease, recoverCrossSlot, releaseLease, takeBatch } from '../src/migrate/cross-slot.js';
 import { crossSlotLayout, leaseOwner } from '../src/migrate/cross-slot-keys.js';
 import { withCrossSlotScripts } from '../src/migrate/cross-slot-scripts.js';
+import { emptyResult } from '../src/migrate/apply.js';
 import { journalKey, type MovableState } from '../src/migrate/keys.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { testContext } from './helpers/context.js';
@@ -128,7 +129,7 @@ describe('migrate across cluster slots: a key of the wrong type refuses the step
     const run = { layout: crossSlotLayout('bull', routing, jKey, runId)!, owner: leaseOwner() };
     await acquireLease(s.redis, run);
     const src = `bull:${s.legacy}:`;
-    const taken = await takeBatch(withCrossSlotScripts(s.redis), run, { src, routes: JSON.stringify(routing.routes), dests: JSON.stringify(routing.dests), batch: 10, tombstone: 'queuectl:moving:t' }, 'wait', '', { moved: {}, total: 0, interrupted: false, stayed: [] });
+    const taken = await takeBatch(withCrossSlotScripts(s.redis), run, { src, routes: JSON.stringify(routing.routes), dests: JSON.stringify(routing.dests), batch: 10, tombstone: 'queuectl:moving:t' }, 'wait', '', emptyResult());
     expect(taken.taken).toBe(10);
     await make(s.redis, `${src}events`, 'hash');
     await expect(recoverCrossSlot(s.redis, 'bull', routing, run)).rejects.toThrow(`${src}events is a hash, where BullMQ keeps a stream`);

@@ -11,7 +11,7 @@ import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js'
 import { movingTotal, problemStays } from '../migrate/plan.js';
 import { badKeyError } from '../migrate/bad-keys.js';
 import { createProgress } from '../migrate/progress.js';
-import { migrateDocument, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
+import { migrateDocument, renderIdOutcomes, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
 import { buildRouting, type Routing } from '../migrate/routing.js';
 import { verify } from '../migrate/verify.js';
 
@@ -95,14 +95,15 @@ async function move(opts: MigrateOptions, ctx: Context, handle: RedisHandle, pre
   mark = Date.now();
   const remaining = await scan();
   const afterCounts = await engine.count(client, prefix, routing.dests, opts.states);
-  const check = verify({ planned: plan, moved: result.moved, after: remaining, before, afterCounts, follow: opts.follow });
+  const check = verify({ planned: plan, moved: result.moved, removed: result.removed, after: remaining, before, afterCounts, follow: opts.follow });
   const left = movingTotal(remaining);
   const timings = { planMs, moveMs, verifyMs: Date.now() - mark };
   await closeJournal(client, jKey, check.verified ? 'done' : 'unverified', left, check.problems.join('; '));
 
-  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings }));
+  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings, ids: result }));
   const movedLine = Object.entries(result.moved).map(([d, row]) => `${d} ${Object.values(row).reduce((a, n) => a + (n ?? 0), 0)}`).join(', ');
   ctx.out.print(`Moved ${result.total} job(s) from ${opts.from}${movedLine ? ` → ${movedLine}` : ''} (run ${runId}).`);
+  for (const line of renderIdOutcomes(result)) ctx.out.print(line);
   const stays = renderStays(remaining, ctx.out.color);
   if (stays.length > 0) ctx.out.print(stays.join('\n'));
   if (check.verified) ctx.out.print('Verified: counts per destination and state balance.');

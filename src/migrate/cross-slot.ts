@@ -3,7 +3,7 @@ import { dict } from '../util/dict.js';
 import type { Cluster, Redis } from 'ioredis';
 import { UsageError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
-import type { ApplyOptions, ApplyResult } from './apply.js';
+import { emptyResult, type ApplyOptions, type ApplyResult } from './apply.js';
 import { holderIsGone, LEASE_MS, sourceKeys, type CrossSlotRun } from './cross-slot-keys.js';
 import { tidyCrossSlot } from './cross-slot-recover.js';
 import { withCrossSlotScripts, type CrossSlotScripts } from './cross-slot-scripts.js';
@@ -71,7 +71,7 @@ export async function applyCrossSlot(options: ApplyOptions, run: CrossSlotRun): 
   const routes = JSON.stringify(routing.routes);
   const tombstone = `queuectl:moving:${randomBytes(8).toString('hex')}`;
   const batch = options.rate ? Math.max(1, Math.min(options.batch, Math.ceil(options.rate / 10))) : options.batch;
-  const result: ApplyResult = { moved: dict(), total: 0, interrupted: false, stayed: [] };
+  const result = emptyResult();
   const dests = JSON.stringify(routing.dests); // recorded with each parked batch: its d indexes are read through it
   const forget = new Map<string, string[]>(); // per destination queue: tokens settled since its last copy call
   const started = Date.now();

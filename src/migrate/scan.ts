@@ -4,7 +4,7 @@ import { escapeGlob } from '../redis/scan.js';
 import { STATE_READS } from '../inspect/read-queues.js';
 import { execReads, toNumber, type ReadCommand } from '../inspect/reads.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
-import { addMove, addStay, emptyPlan, recordStays, type Plan } from './plan.js';
+import { addMove, addStay, emptyPlan, recordIdOutcomes, recordStays, type Plan } from './plan.js';
 import type { Routing } from './routing.js';
 import { withMoveScript } from './apply.js';
 import { addBadKeys, badKeysOf } from './bad-keys.js';
@@ -52,12 +52,13 @@ export async function scanPlan(options: ScanOptions): Promise<Plan> {
   const window = snapshot ? options.batch * SNAPSHOT_WINDOW_FACTOR : options.batch;
   for (const state of states) {
     // The journal key is never written in dry mode; the source meta stands in for it.
-    const keys = [src + state, src + 'events', src + 'meta', src + 'meta', ...destKeys];
+    const keys = [src + state, src + 'events', src + 'meta', src + 'meta', ...destKeys, src + 'id'];
     for (let offset = 0, exhausted = false; !exhausted; offset += window * IN_FLIGHT) {
       if (options.signal?.aborted) return plan;
       const calls = Array.from({ length: IN_FLIGHT }, (_, k) => script.queuectlMoveBatch(keys.length, ...keys, state, src, window, '', '', config, String(offset + k * window), snapshot ?? ''));
-      for (const [, , done, stays, perDest, bad] of await Promise.all(calls)) {
+      for (const [, , done, stays, perDest, bad, renamed, dups] of await Promise.all(calls)) {
         addBadKeys(plan.blocked, badKeysOf(bad));
+        recordIdOutcomes(plan, routing.dests, state, renamed, dups);
         perDest.forEach((n, i) => n > 0 && addMove(plan, routing.dests[i], state, n));
         plan.scanned += recordStays(plan, stays, routing, topology, state) + perDest.reduce((a, n) => a + n, 0);
         if (done === 1) exhausted = true;

@@ -9,6 +9,7 @@
   KEYS[4] journal hash (progress counters of this run)
   then for destination d (1-based), ten keys starting at 4 + (d-1)*10 + 1:
     wait, prioritized, delayed, failed, meta, id, pc, marker, events, active
+  then the source's id counter (read: destination counters are kept ahead of it)
 
   ARGV[1] state: wait | prioritized | delayed | failed
   ARGV[2] source key prefix, "<prefix>:<queue>:"
@@ -25,10 +26,21 @@
           it hold any job ] } from a SCAN the caller just took, so the plan reads one hash per job
           and asks about collisions only where one is possible. A move always checks every job.
 
-  Returns { moved, boundary, exhausted, stays, movedPerDest, badKeys }:
+  Returns { moved, boundary, exhausted, stays, movedPerDest, badKeys, renamed, duplicates }:
     stays        flat list id, reason, name for every job left in place in this window
-    movedPerDest one count per destination
+    movedPerDest one count per destination (renamed jobs included, duplicates not)
     badKeys      dry runs: flat key, found, wanted for each key that is not what BullMQ keeps there
+    renamed      flat dest, old id, new id ("" in a dry run) of jobs moved under a fresh id
+    duplicates   flat dest, id, name of legacy copies removed as duplicates
+
+  Id policy (a job's id the destination already holds):
+    numeric (BullMQ's automatic ids): never a collision. The job moves under the destination's next
+      id (INCR, as BullMQ's addJob), recorded in the journal as id:<dest>:<old> = <new>. And each
+      batch keeps the destination's counter ID_GAP ahead of the source's, so while old producers
+      keep adding to the source during a cutover, the two ranges do not meet (ids are kept).
+    custom, same job (same name and data): a duplicate. The destination's copy is kept, the legacy
+      copy is removed (so no old worker runs it again), counted in the journal's `duplicates`.
+    custom, another job: it stays (collision), reported.
   Every check comes before the first write (Redis keeps the writes of a script that fails midway):
   a move that finds a key of the wrong type writes nothing and fails with QUEUECTL_BADKEY.
   A window is the oldest jobs just before the boundary: the tail of `wait` (workers take from the
@@ -48,6 +60,8 @@ local dry = ARGV[7] ~= ''
 local dryOffset = tonumber(ARGV[7]) or 0
 local snapshot = dry and ARGV[8] and ARGV[8] ~= '' and cjson.decode(ARGV[8]) or nil
 local bad = {}            -- keys that are not what BullMQ keeps there (key-check.lua)
+local srcIdKey = KEYS[4 + #dests * 10 + 1]
+local ID_GAP = 1000000
 
 -- The ten keys of destination d (see the header), in finishDestination's order.
 local function destKeys(d)
@@ -64,8 +78,9 @@ expectType(bad, KEYS[1], isList and 'list' or 'zset')
 expectType(bad, KEYS[2], 'stream')
 expectMeta(bad, KEYS[3])
 if not dry then expectType(bad, KEYS[4], 'hash') end
+if srcIdKey then expectCounter(bad, srcIdKey) end
 if #bad > 0 then
-  if dry then return { 0, boundary, 1, {}, perDest, bad } end
+  if dry then return { 0, boundary, 1, {}, perDest, bad, {}, {} } end
   return refuseBadKeys(bad)
 end
 
@@ -101,6 +116,22 @@ if dry then
   anyFlowOrLock = countExisting(flowOrLock) > 0
   anyTaken = countExisting(destTaken) > 0
   anyLogs = countExisting(logs) > 0
+end
+
+-- What a job whose id the destination holds becomes (see the id policy above), reading only.
+local function collisionOutcome(id, name, d, jobKey)
+  if numericId(id) then return 'renamed' end
+  local theirs = redis.pcall('HMGET', dests[d] .. id, 'name', 'data')
+  if theirs.err then return 'collision' end
+  if theirs[1] == name and theirs[2] == rcall('HGET', jobKey, 'data') then return 'duplicate' end
+  return 'collision'
+end
+
+local renamed, dups = {}, {}
+local function addFlat(list, a, b, c)
+  list[#list + 1] = a
+  list[#list + 1] = b
+  list[#list + 1] = c
 end
 
 -- 2. Classify every job, reading only: which move (with their keys checked), which stay and why.
@@ -153,8 +184,16 @@ for n = 1, #ids do
       -- An id the destination holds is never overwritten. A move learns it from RENAMENX (step 3),
       -- which checks and moves in one call; it can fail on no key's type.
       if ok and dry and anyTaken and (not snapshot or snapshot.check[d]) and rcall('EXISTS', dPrefix .. id) == 1 then
-        addStay(stays, id, 'collision', name)
-        ok = false
+        local outcome = collisionOutcome(id, name, d, jobKey)
+        if outcome == 'renamed' then
+          addFlat(renamed, d, id, '')
+        elseif outcome == 'duplicate' then
+          addFlat(dups, d, id, name)
+          ok = false
+        else
+          addStay(stays, id, 'collision', name)
+          ok = false
+        end
       end
       if ok then
         if hasLogs then expectType(bad, jobKey .. ':logs', 'list') end
@@ -171,7 +210,7 @@ for d = 1, #dests do
   if touched[d] then expectDestination(bad, destKeys(d)) end
 end
 if not dry and #movers > 0 then
-  local counters = { 'moved' }
+  local counters = { 'moved', 'duplicates', 'renamed' }
   for d = 1, #dests do
     if touched[d] then counters[#counters + 1] = 'moved:' .. cfg.names[d] .. ':' .. state end
   end
@@ -181,7 +220,7 @@ if not dry and #movers > 0 then
   end
 end
 
-if dry then return { 0, nextBoundaryOf(stays, boundary), exhausted, stays, perDest, bad } end
+if dry then return { 0, nextBoundaryOf(stays, boundary), exhausted, stays, perDest, bad, renamed, dups } end
 if #bad > 0 then return refuseBadKeys(bad) end
 
 -- 3. Move: nothing below can fail on a key's type or content any more.
@@ -226,21 +265,67 @@ local function placeJob(n, d, id, destJobKey, deid, dstDe, hasLogs)
   rcall('XADD', KEYS[2], '*', 'event', 'removed', 'jobId', ids[n], 'prev', state)
 end
 
+-- Destination counters ahead of every numeric id moved in and ID_GAP ahead of the source's, before
+-- any fresh id is handed out (old producers' next ids then do not meet the destination's).
+local srcCounter = tonumber(srcIdKey and rcall('GET', srcIdKey) or '0') or 0
+local maxCandidate = {}
+for _, m in ipairs(movers) do
+  local num = numericId(ids[m[1]])
+  if num and num > (maxCandidate[m[2]] or 0) then maxCandidate[m[2]] = num end
+end
+for d, top in pairs(maxCandidate) do
+  local idKey = destKeys(d)[6]
+  local floor = math.max(top, srcCounter) + ID_GAP
+  if (tonumber(rcall('GET', idKey) or '0') or 0) < floor then rcall('SET', idKey, floor) end
+end
+
+-- The destination's next id no job holds (BullMQ's own INCR).
+local function freshId(d)
+  local idKey = destKeys(d)[6]
+  for _ = 1, 1000 do
+    local candidate = tostring(rcall('INCR', idKey))
+    if rcall('EXISTS', dests[d] .. candidate) == 0 then return candidate end
+  end
+  return nil
+end
+
+local nDups = 0
 for _, m in ipairs(movers) do
   local n, d, deid, dstDe, hasLogs = m[1], m[2], m[3], m[4], m[5]
   local id = ids[n]
+  local name = fields[n][1]
+  local jobKey = srcPrefix .. id
   local destJobKey = dests[d] .. id
-  if rcall('RENAMENX', srcPrefix .. id, destJobKey) == 1 then
+  if rcall('RENAMENX', jobKey, destJobKey) == 1 then
     placeJob(n, d, id, destJobKey, deid, dstDe, hasLogs)
   else
-    addStay(stays, id, 'collision', fields[n][1])
-    perDest[d] = perDest[d] - 1
+    local outcome = collisionOutcome(id, name, d, jobKey)
+    local newId = outcome == 'renamed' and freshId(d)
+    if newId then
+      rcall('RENAME', jobKey, dests[d] .. newId)
+      placeJob(n, d, newId, dests[d] .. newId, deid, dstDe, hasLogs)
+      if deid then rcall('SET', dstDe, newId, 'KEEPTTL') end
+      addFlat(renamed, d, id, newId)
+      rcall('HSET', KEYS[4], 'id:' .. cfg.names[d] .. ':' .. id, newId)
+    elseif outcome == 'duplicate' then
+      -- The destination holds this very job: the legacy copy goes, as BullMQ's removeJob would.
+      rcall('DEL', jobKey, jobKey .. ':logs')
+      if deid then rcall('DEL', srcPrefix .. 'de:' .. deid) end
+      rcall('XADD', KEYS[2], '*', 'event', 'removed', 'jobId', id, 'prev', state)
+      moved[#moved + 1] = n
+      nDups = nDups + 1
+      addFlat(dups, d, id, name)
+      perDest[d] = perDest[d] - 1
+    else
+      addStay(stays, id, 'collision', name)
+      perDest[d] = perDest[d] - 1
+    end
   end
 end
 
--- 4. Take the moved jobs out of the source state.
-local nMoved = #moved
+-- 4. Take the moved jobs (and removed duplicates) out of the source state.
 removeMoved(KEYS[1], isList, ids, moved, listIdx, boundary, tombstone, zStart)
+local nMoved = #moved - nDups
 
 -- 5. Add them to their destinations, then markers, id counters, event trimming, journal.
 for d = 1, #dests do
@@ -262,11 +347,13 @@ for d = 1, #dests do
     rcall('HINCRBY', KEYS[4], 'moved:' .. cfg.names[d] .. ':' .. state, perDest[d])
   end
 end
-if nMoved > 0 then
+if nDups > 0 then rcall('HINCRBY', KEYS[4], 'duplicates', nDups) end
+if #renamed > 0 then rcall('HINCRBY', KEYS[4], 'renamed', #renamed / 3) end
+if #moved > 0 then
   rcall('XTRIM', KEYS[2], 'MAXLEN', '~', maxEvents(KEYS[3]))
   rcall('HINCRBY', KEYS[4], 'moved', nMoved)
   local t = rcall('TIME')
   rcall('HSET', KEYS[4], 'updated', t[1] * 1000 + math.floor(t[2] / 1000))
 end
 
-return { nMoved, nextBoundaryOf(stays, boundary), exhausted, stays, perDest, {} }
+return { nMoved, nextBoundaryOf(stays, boundary), exhausted, stays, perDest, {}, renamed, dups }
