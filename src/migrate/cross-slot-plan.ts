@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { withCrossSlotScripts } from './cross-slot-scripts.js';
 import { copiedIds, readFlights, type CrossSlotRun } from './cross-slot.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
-import { addMove, addStay, emptyPlan, recordStays, type Plan, type StayReason } from './plan.js';
+import { addMove, addStay, addTo, emptyPlan, recordIdOutcomes, recordStays, type Plan, type StayReason } from './plan.js';
 import { routeName } from './routing.js';
 import { addNeverMoving, type ScanOptions } from './scan.js';
 import { addBadKeys, badKeysOf } from './bad-keys.js';
@@ -44,8 +44,14 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
       const verdicts = await Promise.all([...byDest].map(async ([d, triples]) => [d, await probe(d, state, triples)] as const));
       for (const [d, flat] of verdicts) {
         for (let i = 0; i < flat.length; i += 2) {
-          if (flat[i + 1] === 'ok' || flat[i + 1] === 'copied') addMove(plan, routing.dests[d - 1], state);
-          else addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]]);
+          if (flat[i + 1] === 'renamed') recordIdOutcomes(plan, routing.dests, state, [d, flat[i], '']);
+          if (flat[i + 1] === 'ok' || flat[i + 1] === 'copied' || flat[i + 1] === 'renamed') addMove(plan, routing.dests[d - 1], state);
+          else {
+            // Headed there but staying (as the single-slot plan counts it): a collision the move
+            // finds to be a duplicate and removes then balances in verify().
+            addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]]);
+            addTo(plan.routedStays, routing.dests[d - 1], state, 1);
+          }
         }
       }
       plan.scanned += recordStays(plan, stays, routing, topology, state) + jobs.length / 4;

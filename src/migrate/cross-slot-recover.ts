@@ -5,6 +5,9 @@ import { queuePrefix, type MovableState } from './keys.js';
 import type { Routing } from './routing.js';
 import { refusal } from './bad-keys.js';
 
+/** A copy verdict whose job the destination now holds (or already held, as a duplicate): settle finishes it. */
+export const isCopied = (verdict: string): boolean => verdict === 'ok' || verdict === 'duplicate' || verdict.startsWith('renamed:');
+
 /**
  * Recovery of a cross-slot run (see cross-slot.ts): what an interrupted attempt left parked is read
  * from the in-flight journal and settled. Each record names its destinations (q), so nothing here
@@ -54,7 +57,7 @@ export async function copiedIds(client: Redis | Cluster, run: CrossSlotRun, toke
     const verdicts = queue === undefined ? null : await client.hget(copiedKey(run, record, queue), token);
     if (!verdicts) continue;
     const flat = JSON.parse(verdicts) as string[] | Record<string, never>;
-    if (Array.isArray(flat)) for (let i = 0; i < flat.length; i += 2) if (flat[i + 1] === 'ok') copied.add(flat[i]);
+    if (Array.isArray(flat)) for (let i = 0; i < flat.length; i += 2) if (isCopied(flat[i + 1])) copied.add(flat[i]);
   }
   return copied;
 }

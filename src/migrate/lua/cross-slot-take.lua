@@ -18,6 +18,7 @@
   KEYS[5] lease: only the run's owner may take (one process per run)
   KEYS[6] source marker: not written here, but settle writes it when jobs go back, so a wrong
           type must stop the take before anything is parked
+  KEYS[7] source id counter: read, handed to copy (destination counters are kept ahead of it)
 
   ARGV[1] state             ARGV[2] source key prefix "<prefix>:<queue>:"
   ARGV[3] batch size        ARGV[4] boundary (jobs at and past it stay; "" = none)
@@ -28,7 +29,7 @@
   ARGV[11] "" to take; else a dry run at this offset: classify only, write nothing
   ARGV[12] JSON array of the destination queue names the route indexes point into (take only)
 
-  Returns { taken, boundary, exhausted, stays, jobs }
+  Returns { taken, boundary, exhausted, stays, jobs, badKeys (dry), source id counter (take) }
     stays  flat id, reason, name for jobs left in place (collision is decided by the destination)
     jobs   take: flat dest, blob: per destination one JSON array of jobs
                  [id, score, dedupId, dedupPttl, hash (flat), logs, dn (flat)], which the client
@@ -81,6 +82,7 @@ expectType(bad, KEYS[1], isList and 'list' or 'zset')
 expectType(bad, KEYS[2], 'stream')
 expectMeta(bad, KEYS[3])
 if KEYS[6] then expectType(bad, KEYS[6], 'zset') end
+if KEYS[7] then expectCounter(bad, KEYS[7]) end
 if not dry then
   expectType(bad, KEYS[4], 'hash')
   expectType(bad, KEYS[5], 'string')
@@ -99,7 +101,7 @@ if not dry then
   if prev then
     local rec = cjson.decode(prev)
     for k, id in ipairs(rec.ids) do payload(id, rec.d[k], rec.sc[k], rec.e[k], rec.l[k]) end
-    return { #rec.ids, rec.b, rec.x, {}, blobs() }
+    return { #rec.ids, rec.b, rec.x, {}, blobs(), {}, KEYS[7] and rcall('GET', KEYS[7]) or '0' }
   end
 end
 
@@ -175,4 +177,4 @@ if nMoved > 0 then
   rec.b, rec.x = nextBoundary, exhausted
   rcall('HSET', KEYS[4], '@:' .. token, cjson.encode(rec))
 end
-return { nMoved, nextBoundary, exhausted, stays, blobs() }
+return { nMoved, nextBoundary, exhausted, stays, blobs(), {}, KEYS[7] and rcall('GET', KEYS[7]) or '0' }
