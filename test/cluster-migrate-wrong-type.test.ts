@@ -140,4 +140,23 @@ describe('migrate across cluster slots: a key of the wrong type refuses the step
     await releaseLease(s.redis, run);
     await expectNothingLost(s, false);
   });
+
+  it('settle: a parked hash deleted meanwhile does not stop the others going back (RENAME of a missing key fails)', async () => {
+    const s = await setup();
+    const { routing, jKey } = engine(s);
+    const run = { layout: crossSlotLayout('bull', routing, jKey, uniqueName('run'))!, owner: leaseOwner() };
+    await acquireLease(s.redis, run);
+    const src = `bull:${s.legacy}:`;
+    const taken = await takeBatch(withCrossSlotScripts(s.redis), run, { src, routes: JSON.stringify(routing.routes), dests: JSON.stringify(routing.dests), batch: 10, tombstone: 'queuectl:moving:t' }, 'wait', '', emptyResult());
+    expect(taken.taken).toBe(10);
+    const parked = (await scanAll(s.redis, `bull:queuectl:xslot:*:${s.legacy}:j:*`)).filter((k) => !k.endsWith(':logs')).sort();
+    await s.redis.del(parked[5]);
+    const lost = parked[5].slice(parked[5].lastIndexOf(':j:') + 3);
+    const recovered = await recoverCrossSlot(s.redis, 'bull', routing, run);
+    expect(recovered.returned).toBe(9);
+    await releaseLease(s.redis, run);
+    const where = await locateAll(s.redis as unknown as Redis, 'bull', [s.legacy]);
+    for (const job of s.jobs.values()) if (job.state === 'wait' && job.id !== lost) expect(where.get(job.id), job.id).toHaveLength(1);
+    expect(where.has(lost)).toBe(false);
+  });
 });

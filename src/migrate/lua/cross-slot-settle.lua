@@ -80,9 +80,10 @@ for k, id in ipairs(rec.ids) do
     stuck[#stuck + 1] = id
     local n = #keep.ids + 1
     keep.ids[n], keep.sc[n], keep.d[n], keep.e[n], keep.l[n] = id, rec.sc[k], rec.d[k], deid, rec.l[k]
-  else
+  elseif rcall('EXISTS', j) == 1 then
+    -- RENAME fails on a missing key, after this script wrote: each is checked right before.
     rcall('RENAME', j, srcPrefix .. id)
-    if rec.l[k] == 1 then rcall('RENAME', j .. ':logs', srcPrefix .. id .. ':logs') end
+    if rec.l[k] == 1 and rcall('EXISTS', j .. ':logs') == 1 then rcall('RENAME', j .. ':logs', srcPrefix .. id .. ':logs') end
     back[#back + 1] = k
   end
 end
