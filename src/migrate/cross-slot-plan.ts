@@ -46,9 +46,10 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
         for (let i = 0; i < flat.length; i += 2) {
           if (flat[i + 1] === 'renamed') recordIdOutcomes(plan, routing.dests, state, [d, flat[i], '']);
           if (flat[i + 1] === 'ok' || flat[i + 1] === 'copied' || flat[i + 1] === 'renamed') addMove(plan, routing.dests[d - 1], state);
-          else {
-            // Headed there but staying (as the single-slot plan counts it): a collision the move
-            // finds to be a duplicate and removes then balances in verify().
+          else if (flat[i + 1] === 'collision' && (await sameJob(client, src, queuePrefix(prefix, routing.dests[d - 1]), flat[i]))) {
+            recordIdOutcomes(plan, routing.dests, state, [], [d, flat[i], '']);
+          } else {
+            // Headed there but staying, as the single-slot plan counts it (verify balances on it).
             addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]]);
             addTo(plan.routedStays, routing.dests[d - 1], state, 1);
           }
@@ -99,4 +100,15 @@ export async function countCrossSlot(client: Redis | Cluster, prefix: string, de
     states.forEach((s, i) => (counts[d][s] = Number(replies[i]?.[1] ?? 0)));
   }
   return counts;
+}
+
+/**
+ * Whether the destination holds the same job under a custom id (same name and data): the copy
+ * script then removes the legacy copy as a duplicate. Asked only for the few ids that collide:
+ * source and destination are different slots, so no one script sees both.
+ */
+async function sameJob(client: Redis | Cluster, src: string, dest: string, id: string): Promise<boolean> {
+  if (/^\d{1,15}$/.test(id)) return false; // numeric ids are never duplicates (the probe says renamed)
+  const [mine, theirs] = await Promise.all([client.hmget(src + id, 'name', 'data'), client.hmget(dest + id, 'name', 'data').catch(() => [null, null])]);
+  return mine[0] !== null && mine[0] === theirs[0] && mine[1] === theirs[1];
 }
