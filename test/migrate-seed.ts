@@ -90,6 +90,29 @@ export async function locateAll(redis: Redis, prefix: string, queues: string[]):
   return where;
 }
 
+/**
+ * locateAll where a test made a state key the wrong type: such a key is renamed aside while the
+ * others are read (same hash tag, so it works on a cluster too), then put back.
+ */
+export async function locateAround(redis: Redis, prefix: string, queues: string[]): ReturnType<typeof locateAll> {
+  const aside: string[] = [];
+  for (const queue of queues) {
+    for (const state of SEED_STATES) {
+      const key = `${prefix}:${queue}:${state}`;
+      const type = await redis.type(key);
+      if (type !== 'none' && type !== (state === 'wait' ? 'list' : 'zset')) {
+        await redis.rename(key, `${key}:aside`);
+        aside.push(key);
+      }
+    }
+  }
+  try {
+    return await locateAll(redis, prefix, queues);
+  } finally {
+    for (const key of aside) await redis.rename(`${key}:aside`, key);
+  }
+}
+
 /** name and data of each id's hash under a queue, read in pipelines. */
 export async function readHashes(redis: Redis, prefix: string, queue: string, ids: string[]): Promise<Map<string, { name: string | null; data: string | null; priority: string | null }>> {
   const out = new Map<string, { name: string | null; data: string | null; priority: string | null }>();

@@ -10,8 +10,9 @@ import { engineFor } from '../migrate/engine.js';
 import { runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
 import { movingTotal, problemStays } from '../migrate/plan.js';
+import { badKeyError } from '../migrate/bad-keys.js';
 import { createProgress } from '../migrate/progress.js';
-import { migrateDocument, renderLeftOut, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
+import { migrateDocument, renderIdOutcomes, renderLeftOut, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
 import { buildRouting, type Routing } from '../migrate/routing.js';
 import { verify } from '../migrate/verify.js';
 
@@ -77,7 +78,8 @@ async function holdRun(client: RedisHandle['client'], prefix: string, intent: st
 async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string, topology: Topology, routing: Routing, intent: string, run: ResolvedRun): Promise<number> {
   const client = handle.client;
   const { runId, key: jKey, continues } = run;
-  if (continues && !opts.dryRun) ctx.out.note(`Continuing run ${runId}, which did not finish.`);
+  // --json keeps stderr for the error alone (scripts read it as one line); the runId tells the run.
+  if (continues && !opts.dryRun && !ctx.out.json) ctx.out.note(`Continuing run ${runId}, which did not finish.`);
   // On a cluster with one hash tag per queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
   const engine = engineFor(handle.mode, prefix, routing, jKey, runId);
   if (!opts.dryRun) await engine.prepare(client, (m) => ctx.out.note(m), ctx.signal);
@@ -96,8 +98,11 @@ async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, 
     ctx.out.printJson(migrateDocument({ runId, plan, remaining: plan, moved: {}, dryRun: true, verified: false, problems: [] }));
     ctx.out.print(renderPlan(plan, ctx.out.color));
     ctx.out.print(`Dry run (run ${runId}): nothing was changed.`);
+    if (plan.blocked.length > 0) throw badKeyError(plan.blocked, 'plan');
     return problemsBefore ? ExitCode.checkFailed : ExitCode.ok;
   }
+  // A key of the wrong type would refuse the first batch that touches it: say so before moving any.
+  if (plan.blocked.length > 0) throw badKeyError(plan.blocked, 'plan');
   if (!ctx.out.json) ctx.out.note(renderPlan(plan, ctx.out.color));
   if (total > 0 || opts.follow) {
     const what = opts.follow ? `Move ${total} job(s) now and keep moving arrivals` : `Move ${total} job(s)`;
@@ -130,14 +135,15 @@ async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, 
     throw new InterruptedError(`interrupted while verifying, after moving ${result.total} job(s) from ${opts.from} (run ${runId})`, 'rerun the same command to verify and finish the run');
   }
   const afterCounts = await engine.count(client, prefix, routing.dests, opts.states);
-  const check = verify({ planned: plan, moved: result.moved, after: remaining, before, afterCounts, follow: opts.follow });
+  const check = verify({ planned: plan, moved: result.moved, removed: result.removed, after: remaining, before, afterCounts, follow: opts.follow });
   const left = movingTotal(remaining);
   const timings = { planMs, moveMs, verifyMs: Date.now() - mark };
   await closeJournal(client, jKey, check.verified ? 'done' : 'unverified', left, check.problems.join('; '));
 
-  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings }));
+  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings, ids: result }));
   const movedLine = Object.entries(result.moved).map(([d, row]) => `${d} ${Object.values(row).reduce((a, n) => a + (n ?? 0), 0)}`).join(', ');
   ctx.out.print(`Moved ${result.total} job(s) from ${opts.from}${movedLine ? ` → ${movedLine}` : ''} (run ${runId}).`);
+  for (const line of renderIdOutcomes(result)) ctx.out.print(line);
   const stays = [...renderStays(remaining, ctx.out.color), ...renderLeftOut(remaining)];
   if (stays.length > 0) ctx.out.print(stays.join('\n'));
   if (check.verified) ctx.out.print('Verified: counts per destination and state balance.');

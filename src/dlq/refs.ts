@@ -73,7 +73,7 @@ function misspeltQueue(ref: string, sources: DlqSource[], legacy: string[]): voi
   if (slash <= 0) return;
   const names = [...refQueues(sources), ...legacy];
   if (splitRef(ref, names).queue !== undefined) return;
-  const error = unknownQueueError({ name: ref.slice(0, slash), known: names, flag: `reference "${ref}":`, isNot: 'is not a declared, dead-letter or legacy queue' });
+  const error = unknownQueueError({ name: ref.slice(0, slash), known: names, flag: `reference "${ref}":`, isNot: 'is not a declared queue or dead-letter queue' });
   if (error.hint?.startsWith('did you mean')) throw error;
 }
 

@@ -37,7 +37,7 @@ export function dlqSources(topology: Topology, only?: string[]): DlqSource[] {
   if (!only) return sources;
   const legacy = Object.keys(topology.legacy);
   const known = new Set([...Object.keys(topology.queues), ...dlqs.keys(), ...legacy]);
-  assertKnownQueues(only, known, { flag: '--queue', isNot: 'is not a declared, dead-letter or legacy queue' });
+  assertKnownQueues(only, known, { flag: '--queue', isNot: 'is not a declared queue or dead-letter queue' });
   // A legacy queue's jobs may have been dead-lettered into any dead-letter queue.
   const anyLegacy = only.some((q) => legacy.includes(q));
   return sources.filter((s) => (s.style === 'failed' ? only.includes(s.queue) : anyLegacy || only.includes(s.dlq) || s.feeds.some((f) => only.includes(f))));

@@ -5,6 +5,7 @@ import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import type { Routing } from './routing.js';
 import { loadLua } from '../util/lua.js';
 import { sleep } from '../util/sleep.js';
+import { refusal } from './bad-keys.js';
 
 /** destination → state → jobs. */
 export type Moves = Record<string, Partial<Record<MovableState, number>>>;
@@ -44,11 +45,30 @@ export interface ApplyResult {
   interrupted: boolean;
   /** A few jobs the script left in place (the final plan says how many and why). */
   stayed: StayedJob[];
+  /** Jobs moved under a fresh id: their numeric id was taken in the destination (also in the journal). */
+  renamed: RenamedJob[];
+  /** Legacy copies removed because the destination holds the same job (same custom id, name and data). */
+  duplicates: { queue: string; id: string; name: string }[];
+  /** destination → state → duplicates removed (verify counts them as leaving the source). */
+  removed: Moves;
+}
+
+export interface RenamedJob {
+  queue: string;
+  from: string;
+  to: string;
+}
+
+/** A result before any call. */
+export function emptyResult(): ApplyResult {
+  return { moved: dict(), total: 0, interrupted: false, stayed: [], renamed: [], duplicates: [], removed: dict() };
 }
 
 const SCRIPT = 'queuectlMoveBatch';
 const lua = () => loadLua(new URL('./lua/move-batch.lua', import.meta.url));
-export type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<[number, string, number, string[], number[]]> };
+/** moved, boundary, exhausted, stays, movedPerDest, badKeys, renamed (dest, old, new), duplicates (dest, id, name). */
+export type MoveReply = [number, string, number, string[], number[], string[], (string | number)[], (string | number)[]];
+export type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<MoveReply> };
 
 /** Loads the script once per client; ioredis sends EVALSHA and falls back to EVAL. */
 export function withMoveScript(client: Redis | Cluster): Scripted {
@@ -65,6 +85,17 @@ export function withMoveScript(client: Redis | Cluster): Scripted {
  */
 const IN_FLIGHT = 2;
 
+/** Renamed jobs and removed duplicates of one call (flat dest index, id, new id / name). */
+export function recordIdPolicy(result: ApplyResult, dests: string[], state: MovableState, renamed: (string | number)[], dups: (string | number)[]): void {
+  for (let i = 0; i < renamed.length; i += 3) result.renamed.push({ queue: dests[Number(renamed[i]) - 1], from: String(renamed[i + 1]), to: String(renamed[i + 2]) });
+  for (let i = 0; i < dups.length; i += 3) {
+    const queue = dests[Number(dups[i]) - 1];
+    result.duplicates.push({ queue, id: String(dups[i + 1]), name: String(dups[i + 2]) });
+    const row = (result.removed[queue] ??= {});
+    row[state] = (row[state] ?? 0) + 1;
+  }
+}
+
 /**
  * Moves jobs state by state, oldest first, one atomic script call per batch. Stops between two
  * calls on abort, so whatever happened is consistent and a rerun continues it.
@@ -78,14 +109,14 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
   // Marks list slots being cut out; ':' keeps it from ever being a real job id.
   const tombstone = `queuectl:moving:${randomBytes(8).toString('hex')}`;
   const batch = options.rate ? Math.max(1, Math.min(options.batch, Math.ceil(options.rate / 10))) : options.batch;
-  const result: ApplyResult = { moved: dict(), total: 0, interrupted: false, stayed: [] };
+  const result = emptyResult();
   const started = Date.now();
   let quietSince = Date.now();
 
   for (;;) {
     let movedInPass = 0;
     for (const state of states) {
-      const keys = [src + state, src + 'events', src + 'meta', options.journalKey, ...destKeys];
+      const keys = [src + state, src + 'events', src + 'meta', options.journalKey, ...destKeys, src + 'id'];
       let boundary = '';
       let keptSome = false;
       for (let exhausted = false; !exhausted; ) {
@@ -93,7 +124,8 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
         const depth: number = options.rate || keptSome ? 1 : IN_FLIGHT;
         keptSome = false;
         const calls = Array.from({ length: depth }, () => client[SCRIPT](keys.length, ...keys, state, src, batch, boundary, tombstone, config, ''));
-        for (const [n, next, done, stays, perDest] of await Promise.all(calls)) {
+        for (const [n, next, done, stays, perDest, , renamed, dups] of await Promise.all(calls).catch(refusal)) {
+          recordIdPolicy(result, routing.dests, state, renamed, dups);
           perDest.forEach((count, i) => {
             if (count > 0) {
               const row = (result.moved[routing.dests[i]] ??= {});

@@ -2,9 +2,10 @@ import type { Cluster, Redis } from 'ioredis';
 import { withCrossSlotScripts } from './cross-slot-scripts.js';
 import { copiedIds, readFlights, type CrossSlotRun } from './cross-slot.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
-import { addMove, addStay, emptyPlan, recordStays, type Plan, type StayReason } from './plan.js';
+import { addMove, addStay, addTo, emptyPlan, recordIdOutcomes, recordStays, type Plan, type StayReason } from './plan.js';
 import { routeName } from './routing.js';
 import { addNeverMoving, type ScanOptions } from './scan.js';
+import { addBadKeys, badKeysOf } from './bad-keys.js';
 import type { Counts } from './verify.js';
 
 /**
@@ -21,30 +22,40 @@ export async function scanCrossSlot(options: ScanOptions, run: CrossSlotRun): Pr
   const routes = JSON.stringify(routing.routes);
   const probe = async (d: number, state: MovableState, triples: string[]) => {
     const keys = [...destinationKeys(prefix, routing.dests[d - 1]), run.layout.copiedOf(routing.dests[d - 1])];
-    return scripts.queuectlXCopy(keys.length, ...keys, 'probe', state, queuePrefix(prefix, routing.dests[d - 1]), '', 0, ...triples);
+    const [flat, bad] = (await scripts.queuectlXCopy(keys.length, ...keys, 'probe', state, queuePrefix(prefix, routing.dests[d - 1]), '', 0, ...triples)) as unknown as [string[], string[]];
+    addBadKeys(plan.blocked, badKeysOf(bad));
+    return flat;
   };
   for (const state of states) {
     for (let offset = 0; ; offset += options.batch) {
       if (options.signal?.aborted) return plan;
-      const keys = [src + state, src + 'events', src + 'meta', run.layout.inflight, run.layout.lease];
-      const [, , exhausted, staysRaw, jobsRaw] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, options.batch, '', '', routes, '', run.layout.flight, '', 0, String(offset));
+      const keys = [src + state, src + 'events', src + 'meta', run.layout.inflight, run.layout.lease, src + 'marker'];
+      const [, , exhausted, staysRaw, jobsRaw, bad] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, options.batch, '', '', routes, '', run.layout.flight, '', 0, String(offset));
+      addBadKeys(plan.blocked, badKeysOf(bad));
       const stays = staysRaw.map(String);
       const jobs = (jobsRaw as Buffer[]).map((v) => (typeof v === 'number' ? v : String(v)));
       const byDest = new Map<number, string[]>();
-      for (let i = 0; i < jobs.length; i += 3) {
+      for (let i = 0; i < jobs.length; i += 4) {
         const d = Number(jobs[i + 1]);
         const triples = byDest.get(d) ?? [];
-        triples.push(String(jobs[i]), String(jobs[i + 2]), '');
+        triples.push(String(jobs[i]), String(jobs[i + 2]), String(jobs[i + 3]));
         byDest.set(d, triples);
       }
       const verdicts = await Promise.all([...byDest].map(async ([d, triples]) => [d, await probe(d, state, triples)] as const));
       for (const [d, flat] of verdicts) {
         for (let i = 0; i < flat.length; i += 2) {
-          if (flat[i + 1] === 'ok' || flat[i + 1] === 'copied') addMove(plan, routing.dests[d - 1], state);
-          else addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]], undefined, state);
+          if (flat[i + 1] === 'renamed') recordIdOutcomes(plan, routing.dests, state, [d, flat[i], '']);
+          if (flat[i + 1] === 'ok' || flat[i + 1] === 'copied' || flat[i + 1] === 'renamed') addMove(plan, routing.dests[d - 1], state);
+          else if (flat[i + 1] === 'collision' && (await sameJob(client, src, queuePrefix(prefix, routing.dests[d - 1]), flat[i]))) {
+            recordIdOutcomes(plan, routing.dests, state, [], [d, flat[i], '']);
+          } else {
+            // Headed there but staying, as the single-slot plan counts it (verify balances on it).
+            addStay(plan, flat[i + 1] as StayReason, 1, [flat[i]], undefined, state);
+            addTo(plan.routedStays, routing.dests[d - 1], state, 1);
+          }
         }
       }
-      plan.scanned += recordStays(plan, stays, routing, topology, state) + jobs.length / 3;
+      plan.scanned += recordStays(plan, stays, routing, topology, state) + jobs.length / 4;
       if (exhausted === 1) break;
     }
   }
@@ -89,4 +100,15 @@ export async function countCrossSlot(client: Redis | Cluster, prefix: string, de
     states.forEach((s, i) => (counts[d][s] = Number(replies[i]?.[1] ?? 0)));
   }
   return counts;
+}
+
+/**
+ * Whether the destination holds the same job under a custom id (same name and data): the copy
+ * script then removes the legacy copy as a duplicate. Asked only for the few ids that collide:
+ * source and destination are different slots, so no one script sees both.
+ */
+async function sameJob(client: Redis | Cluster, src: string, dest: string, id: string): Promise<boolean> {
+  if (/^\d{1,15}$/.test(id)) return false; // numeric ids are never duplicates (the probe says renamed)
+  const [mine, theirs] = await Promise.all([client.hmget(src + id, 'name', 'data'), client.hmget(dest + id, 'name', 'data').catch(() => [null, null])]);
+  return mine[0] !== null && mine[0] === theirs[0] && mine[1] === theirs[1];
 }

@@ -3,6 +3,10 @@ import { LEASE_MS, sourceKeys, type CrossSlotRun } from './cross-slot-keys.js';
 import { withCrossSlotScripts } from './cross-slot-scripts.js';
 import { queuePrefix, type MovableState } from './keys.js';
 import type { Routing } from './routing.js';
+import { refusal } from './bad-keys.js';
+
+/** A copy verdict whose job the destination now holds (or already held, as a duplicate): settle finishes it. */
+export const isCopied = (verdict: string): boolean => verdict === 'ok' || verdict === 'duplicate' || verdict.startsWith('renamed:');
 
 /**
  * Recovery of a cross-slot run (see cross-slot.ts): what an interrupted attempt left parked is read
@@ -53,7 +57,7 @@ export async function copiedIds(client: Redis | Cluster, run: CrossSlotRun, toke
     const verdicts = queue === undefined ? null : await client.hget(copiedKey(run, record, queue), token);
     if (!verdicts) continue;
     const flat = JSON.parse(verdicts) as string[] | Record<string, never>;
-    if (Array.isArray(flat)) for (let i = 0; i < flat.length; i += 2) if (flat[i + 1] === 'ok') copied.add(flat[i]);
+    if (Array.isArray(flat)) for (let i = 0; i < flat.length; i += 2) if (isCopied(flat[i + 1])) copied.add(flat[i]);
   }
   return copied;
 }
@@ -81,7 +85,7 @@ export async function recoverCrossSlot(client: Redis | Cluster, prefix: string, 
     const copied = await copiedIds(client, run, token, record, routing.dests);
     const dests = recordDests(record, routing.dests);
     const gone = new Set(record.ids.filter((id, k) => !copied.has(id) && !routing.dests.includes(dests[k] ?? '')));
-    const [finished, returned, stuck] = await scripts.queuectlXSettle(keys.length, ...keys, src, run.layout.flight, token, run.owner, LEASE_MS, '', '0', ...copied);
+    const [finished, returned, stuck] = await scripts.queuectlXSettle(keys.length, ...keys, src, run.layout.flight, token, run.owner, LEASE_MS, '', '0', ...copied).catch(refusal);
     total.finished += sumPairs(finished);
     total.returned += returned;
     total.undeclared += [...gone].filter((id) => !stuck.includes(id)).length;

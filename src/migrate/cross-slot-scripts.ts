@@ -4,8 +4,8 @@ import type { Cluster, Redis } from 'ioredis';
 type Arg = string | number | Buffer;
 type Call<R> = (numKeys: number, ...args: Arg[]) => Promise<R>;
 
-/** jobs: take → flat dest index, JSON blob of that destination's jobs (bytes passed on untouched); dry → flat id, dest, dedupId. */
-export type TakeReply = [taken: number, boundary: Buffer, exhausted: number, stays: Buffer[], jobs: (number | Buffer)[]];
+/** jobs: take → flat dest index, JSON blob of that destination's jobs (bytes passed on untouched); dry → flat id, dest, dedupId, hasLogs; then (dry) the bad keys, flat key, found, wanted. */
+export type TakeReply = [taken: number, boundary: Buffer, exhausted: number, stays: Buffer[], jobs: (number | Buffer)[], badKeys?: Buffer[], srcCounter?: Buffer];
 /** finished: flat dest queue name (an index for records older than names), count; returned: how many went back; stuck: ids left parked. */
 export type SettleReply = [finished: (string | number)[], returned: number, stuck: string[], boundary: string];
 

@@ -3,11 +3,12 @@ import { dict } from '../util/dict.js';
 import type { Cluster, Redis } from 'ioredis';
 import { UsageError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
-import type { ApplyOptions, ApplyResult } from './apply.js';
+import { emptyResult, type ApplyOptions, type ApplyResult, type RenamedJob } from './apply.js';
 import { holderIsGone, LEASE_MS, sourceKeys, type CrossSlotRun } from './cross-slot-keys.js';
-import { tidyCrossSlot } from './cross-slot-recover.js';
+import { isCopied, tidyCrossSlot } from './cross-slot-recover.js';
 import { withCrossSlotScripts, type CrossSlotScripts } from './cross-slot-scripts.js';
 import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
+import { refusal } from './bad-keys.js';
 
 /**
  * The journaled copy-then-delete for a source and destinations in different Redis Cluster slots
@@ -55,6 +56,16 @@ export interface Taken {
   token: string;
   /** Flat destination index, JSON blob of its jobs. */
   jobs: (number | Buffer)[];
+  /** The source's id counter when the batch was taken (copy keeps destination counters ahead of it). */
+  srcCounter: string;
+}
+
+/** What the copies of one batch did: ids to finish at the source, and the id policy's outcomes. */
+export interface Copied {
+  ids: string[];
+  dests: string[];
+  renamed: RenamedJob[];
+  duplicates: { queue: string; id: string; name: string }[];
 }
 export type TakeResult = Taken & { taken: number; next: string; exhausted: boolean };
 
@@ -70,7 +81,7 @@ export async function applyCrossSlot(options: ApplyOptions, run: CrossSlotRun): 
   const routes = JSON.stringify(routing.routes);
   const tombstone = `queuectl:moving:${randomBytes(8).toString('hex')}`;
   const batch = options.rate ? Math.max(1, Math.min(options.batch, Math.ceil(options.rate / 10))) : options.batch;
-  const result: ApplyResult = { moved: dict(), total: 0, interrupted: false, stayed: [] };
+  const result = emptyResult();
   const dests = JSON.stringify(routing.dests); // recorded with each parked batch: its d indexes are read through it
   const forget = new Map<string, string[]>(); // per destination queue: tokens settled since its last copy call
   const started = Date.now();
@@ -86,7 +97,7 @@ export async function applyCrossSlot(options: ApplyOptions, run: CrossSlotRun): 
       let pending: Taken | undefined;
       while (!exhausted || pending) {
         const stop = signal?.aborted === true;
-        const [next, finish]: [TakeResult | undefined, { ids: string[]; dests: string[] } | undefined] = await Promise.all([
+        const [next, finish]: [TakeResult | undefined, Copied | undefined] = await Promise.all([
           exhausted || stop ? undefined : take(state, boundary),
           pending ? copyBatch(scripts, options, run, state, pending, forget, result) : undefined,
         ]);
@@ -95,14 +106,23 @@ export async function applyCrossSlot(options: ApplyOptions, run: CrossSlotRun): 
           const settled = await settleBatch(scripts, options, run, pending, finish, boundary, forget);
           boundary = settled.boundary;
           let n = 0;
+          // A duplicate was finished (its parked copy removed) but not copied: it left, it did not move.
+          for (const dup of finish.duplicates) {
+            settled.perDest.set(dup.queue, (settled.perDest.get(dup.queue) ?? 0) - 1);
+            const row = (result.removed[dup.queue] ??= {});
+            row[state] = (row[state] ?? 0) + 1;
+          }
           settled.perDest.forEach((count, dest) => {
+            if (count === 0) return;
             const row = (result.moved[dest] ??= {});
             row[state] = (row[state] ?? 0) + count;
             n += count;
           });
           result.total += n;
           movedInPass += n;
-          if (n > 0) await journal(client, options.journalKey, state, settled.perDest, n);
+          result.renamed.push(...finish.renamed);
+          result.duplicates.push(...finish.duplicates);
+          if (n > 0 || finish.duplicates.length > 0) await journal(client, options.journalKey, state, settled.perDest, n, finish);
         }
         pending = next && next.taken > 0 ? next : undefined;
         if (stop && !pending) return { ...result, interrupted: true };
@@ -126,14 +146,14 @@ export async function applyCrossSlot(options: ApplyOptions, run: CrossSlotRun): 
 export async function takeBatch(scripts: CrossSlotScripts, run: CrossSlotRun, call: { src: string; routes: string; dests: string; batch: number; tombstone: string }, state: MovableState, boundary: string, result: ApplyResult): Promise<TakeResult> {
   const { src } = call;
   const token = randomBytes(8).toString('hex');
-  const keys = [src + state, src + 'events', src + 'meta', run.layout.inflight, run.layout.lease];
-  const [taken, next, exhausted, stays, jobs] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, call.batch, boundary, call.tombstone, call.routes, token, run.layout.flight, run.owner, LEASE_MS, '', call.dests);
+  const keys = [src + state, src + 'events', src + 'meta', run.layout.inflight, run.layout.lease, src + 'marker', src + 'id'];
+  const [taken, next, exhausted, stays, jobs, , srcCounter] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, call.batch, boundary, call.tombstone, call.routes, token, run.layout.flight, run.owner, LEASE_MS, '', call.dests).catch(refusal);
   for (let i = 0; i < stays.length && result.stayed.length < 20; i += 3) result.stayed.push({ id: String(stays[i]), reason: String(stays[i + 1]), name: String(stays[i + 2]) });
-  return { token, taken, next: next.toString(), exhausted: exhausted === 1, jobs };
+  return { token, taken, next: next.toString(), exhausted: exhausted === 1, jobs, srcCounter: String(srcCounter ?? '0') };
 }
 
 /** Step 2 for one parked batch: one copy call per destination, in parallel. Returns the ids copied. */
-export async function copyBatch(scripts: CrossSlotScripts, options: ApplyOptions, run: CrossSlotRun, state: MovableState, batch: Taken, forget: Map<string, string[]>, result: ApplyResult): Promise<{ ids: string[]; dests: string[] }> {
+export async function copyBatch(scripts: CrossSlotScripts, options: ApplyOptions, run: CrossSlotRun, state: MovableState, batch: Taken, forget: Map<string, string[]>, result: ApplyResult): Promise<Copied> {
   const { prefix, routing } = options;
   const dests: string[] = [];
   const calls: Promise<string[]>[] = [];
@@ -143,24 +163,27 @@ export async function copyBatch(scripts: CrossSlotScripts, options: ApplyOptions
     const old = forget.get(dest) ?? [];
     forget.set(dest, []);
     dests.push(dest);
-    calls.push(scripts.queuectlXCopy(keys.length, ...keys, 'copy', state, queuePrefix(prefix, dest), batch.token, old.length, ...old, batch.jobs[i + 1]));
+    calls.push(scripts.queuectlXCopy(keys.length, ...keys, 'copy', state, queuePrefix(prefix, dest), batch.token, old.length, ...old, batch.jobs[i + 1], batch.srcCounter));
   }
-  const verdicts = await Promise.all(calls);
-  const ids: string[] = [];
-  for (const flat of verdicts) {
+  const verdicts = await Promise.all(calls).catch(refusal);
+  const out: Copied = { ids: [], dests, renamed: [], duplicates: [] };
+  verdicts.forEach((flat, k) => {
     for (let i = 0; i < flat.length; i += 2) {
-      if (flat[i + 1] === 'ok') ids.push(flat[i]);
-      else if (result.stayed.length < 20) result.stayed.push({ id: flat[i], reason: flat[i + 1], name: '' });
+      const [id, verdict] = [flat[i], flat[i + 1]];
+      if (isCopied(verdict)) out.ids.push(id);
+      if (verdict.startsWith('renamed:')) out.renamed.push({ queue: dests[k], from: id, to: verdict.slice('renamed:'.length) });
+      else if (verdict === 'duplicate') out.duplicates.push({ queue: dests[k], id, name: '' });
+      else if (verdict !== 'ok' && result.stayed.length < 20) result.stayed.push({ id, reason: verdict, name: '' });
     }
-  }
-  return { ids, dests };
+  });
+  return out;
 }
 
 /** Step 3: finish the copied jobs, put the refused ones back; returns moved per destination. */
-async function settleBatch(scripts: CrossSlotScripts, options: ApplyOptions, run: CrossSlotRun, batch: Taken, copied: { ids: string[]; dests: string[] }, boundary: string, forget: Map<string, string[]>) {
+async function settleBatch(scripts: CrossSlotScripts, options: ApplyOptions, run: CrossSlotRun, batch: Taken, copied: Copied, boundary: string, forget: Map<string, string[]>) {
   const src = queuePrefix(options.prefix, options.routing.from);
   const keys = sourceKeys(src, run);
-  const [finished, , , settled] = await scripts.queuectlXSettle(keys.length, ...keys, src, run.layout.flight, batch.token, run.owner, LEASE_MS, boundary, '1', ...copied.ids);
+  const [finished, , , settled] = await scripts.queuectlXSettle(keys.length, ...keys, src, run.layout.flight, batch.token, run.owner, LEASE_MS, boundary, '1', ...copied.ids).catch(refusal);
   for (const d of copied.dests) forget.get(d)?.push(batch.token);
   const perDest = new Map<string, number>(); // by destination name (its batch was taken with q)
   for (let i = 0; i < finished.length; i += 2) perDest.set(String(finished[i]), Number(finished[i + 1]));
@@ -168,8 +191,12 @@ async function settleBatch(scripts: CrossSlotScripts, options: ApplyOptions, run
 }
 
 /** Progress counters of the run (their own slot: bumped after each settled batch). */
-async function journal(client: Redis | Cluster, key: string, state: MovableState, perDest: Map<string, number>, n: number): Promise<void> {
+async function journal(client: Redis | Cluster, key: string, state: MovableState, perDest: Map<string, number>, n: number, copied: Copied): Promise<void> {
   const tx = client.multi().hincrby(key, 'moved', n);
-  for (const [dest, count] of perDest) tx.hincrby(key, `moved:${dest}:${state}`, count);
+  for (const [dest, count] of perDest) if (count > 0) tx.hincrby(key, `moved:${dest}:${state}`, count);
+  // As move-batch.lua records them: id:<queue>:<old> = <new>, and the counts.
+  for (const r of copied.renamed) tx.hset(key, `id:${r.queue}:${r.from}`, r.to);
+  if (copied.renamed.length > 0) tx.hincrby(key, 'renamed', copied.renamed.length);
+  if (copied.duplicates.length > 0) tx.hincrby(key, 'duplicates', copied.duplicates.length);
   await tx.hset(key, 'updated', Date.now()).exec();
 }

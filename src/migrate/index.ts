@@ -11,7 +11,11 @@
  *
  * 2. APPLY (apply.ts + lua/move-batch.lua). One script call moves up to --batch jobs of one state,
  *    oldest first, and re-checks every rule under atomicity: it refuses locked, flow, scheduler,
- *    unrouted and colliding jobs (and a deduplication key the destination already uses), RENAMEs
+ *    unrouted and colliding jobs (and a deduplication key the destination already uses), after
+ *    checking every key it will touch before its first write (a wrong type refuses the whole call:
+ *    Redis does not undo a script that fails midway). Ids: a numeric id the destination holds
+ *    moves under its next id, a custom one held by the same job is a removed duplicate, and the
+ *    destination's id counter stays 1,000,000 ahead of the source's (see move-batch.lua). RENAMEs
  *    the hash, its :logs and its de:/dn: keys (TTL kept), takes the job out of the source (a whole
  *    tail in one LTRIM; otherwise LSET tombstones + one LREM from the tail, never LREM per job),
  *    adds it to the same state of the destination exactly as BullMQ 6.7.0 would (wait: LPUSH

@@ -2,6 +2,7 @@ import type { MovableState } from './keys.js';
 import type { Topology } from '../topology/types.js';
 import { routeName, type Routing } from './routing.js';
 import { dict } from '../util/dict.js';
+import type { BadKey } from './bad-keys.js';
 
 /** Why a job stays in the source. All but `active` mean the legacy queue cannot be retired yet. */
 export type StayReason = 'unowned' | 'active' | 'flow' | 'scheduler' | 'collision' | 'dedup-conflict' | 'locked' | 'missing-hash';
@@ -45,10 +46,17 @@ export interface Plan {
    */
   outside: Partial<Record<LeftState, number>>;
   scanned: number;
+  /** Keys the move would touch that do not hold what BullMQ keeps there: nothing moves until fixed. */
+  blocked: BadKey[];
+  /** Moving jobs whose numeric id the destination holds: they get its next id (counted in moves). */
+  renamed: { count: number; examples: string[] };
+  /** destination → state → legacy copies of jobs the destination holds (same custom id, name, data): removed, not moved. */
+  duplicates: Record<string, Partial<Record<MovableState, number>>>;
+  duplicateExamples: string[];
 }
 
 export function emptyPlan(routing: Routing, states: MovableState[]): Plan {
-  return { from: routing.from, to: routing.to, states, names: routing.names, moves: dict(), stays: {}, routedStays: dict(), untouched: { owned: 0, filtered: 0 }, outside: {}, scanned: 0 };
+  return { from: routing.from, to: routing.to, states, names: routing.names, moves: dict(), stays: {}, routedStays: dict(), untouched: { owned: 0, filtered: 0 }, outside: {}, scanned: 0, blocked: [], renamed: { count: 0, examples: [] }, duplicates: dict(), duplicateExamples: [] };
 }
 
 export function addStay(plan: Plan, reason: StayReason, count: number, examples: string[], name?: string, state?: string): void {
@@ -103,4 +111,23 @@ export function recordStays(plan: Plan, stays: string[], routing: Routing, topol
     }
   }
   return stays.length / 3;
+}
+
+/** The id policy's outcomes of one classify pass: flat dest index, id, _ (renamed) and dest index, id, name (duplicates). */
+export function recordIdOutcomes(plan: Plan, dests: string[], state: MovableState, renamed: (string | number)[] = [], dups: (string | number)[] = []): void {
+  for (let i = 0; i < renamed.length; i += 3) {
+    plan.renamed.count += 1;
+    if (plan.renamed.examples.length < EXAMPLES) plan.renamed.examples.push(String(renamed[i + 1]));
+  }
+  for (let i = 0; i < dups.length; i += 3) {
+    addTo(plan.duplicates, dests[Number(dups[i]) - 1], state, 1);
+    if (plan.duplicateExamples.length < EXAMPLES) plan.duplicateExamples.push(String(dups[i + 1]));
+  }
+}
+
+/** Legacy copies the run removes as duplicates, in total. */
+export function duplicateTotal(plan: Plan): number {
+  let total = 0;
+  for (const row of Object.values(plan.duplicates)) for (const n of Object.values(row)) total += n ?? 0;
+  return total;
 }

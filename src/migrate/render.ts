@@ -1,9 +1,9 @@
 import { renderTable } from '../ui/table.js';
 import { dict } from '../util/dict.js';
 import { MOVABLE_STATES } from './keys.js';
-import type { Moves } from './apply.js';
+import type { ApplyResult, Moves, RenamedJob } from './apply.js';
 import { runFinished, type JournalRecord } from './journal.js';
-import { movingTotal, STAY_REASONS, type LeftState, type Plan } from './plan.js';
+import { duplicateTotal, movingTotal, STAY_REASONS, type LeftState, type Plan } from './plan.js';
 import { migrateCommand, statesToMove } from './advice.js';
 
 const REASON_TEXT: Record<string, string> = {
@@ -68,9 +68,13 @@ export interface MigrateDocument {
   plan: Plan;
   /** Present after a real run. */
   timings?: MigrateTimings;
+  /** After a real run: jobs moved under a fresh id (their numeric id was taken), old → new. */
+  renamed?: RenamedJob[];
+  /** After a real run: legacy copies removed because the destination holds the same job. */
+  duplicates?: { queue: string; id: string; name: string }[];
 }
 
-export function migrateDocument(input: { runId: string; plan: Plan; remaining: Plan; moved: Moves; dryRun: boolean; verified: boolean; problems: string[]; timings?: MigrateTimings }): MigrateDocument {
+export function migrateDocument(input: { runId: string; plan: Plan; remaining: Plan; moved: Moves; dryRun: boolean; verified: boolean; problems: string[]; timings?: MigrateTimings; ids?: Pick<ApplyResult, 'renamed' | 'duplicates'> }): MigrateDocument {
   const moved = dict<number>();
   for (const dest of Object.keys(input.plan.moves)) moved[dest] = 0;
   for (const [dest, row] of Object.entries(input.moved)) moved[dest] = Object.values(row).reduce((a, n) => a + (n ?? 0), 0);
@@ -78,7 +82,7 @@ export function migrateDocument(input: { runId: string; plan: Plan; remaining: P
     const g = input.remaining.stays[r];
     return g && g.count > 0 ? [{ reason: r, count: g.count, examples: g.examples, names: g.names, states: g.states ?? {}, next: nextStep(r, input.remaining) }] : [];
   });
-  return { schema: 'queuectl/migrate@1', runId: input.runId, from: input.plan.from, dryRun: input.dryRun, moved, skipped, left: leftOut(input.remaining), verified: input.verified, problems: input.problems, plan: input.plan, ...(input.timings ? { timings: input.timings } : {}) };
+  return { schema: 'queuectl/migrate@1', runId: input.runId, from: input.plan.from, dryRun: input.dryRun, moved, skipped, left: leftOut(input.remaining), verified: input.verified, problems: input.problems, plan: input.plan, ...(input.timings ? { timings: input.timings } : {}), ...(input.ids ? { renamed: input.ids.renamed, duplicates: input.ids.duplicates } : {}) };
 }
 
 /** Where a run's time went, ms: the plan scan, the moves, the closing rescan and count. */
@@ -99,6 +103,8 @@ export function renderPlan(plan: Plan, color = false): string {
   else lines.push(`Nothing to move in ${plan.states.join(', ')}.`);
   lines.push(...renderStays(plan, color));
   lines.push(...renderLeftOut(plan));
+  lines.push(idPolicyLine(plan));
+  for (const bad of plan.blocked) lines.push(`Blocking: ${bad.key} is a ${bad.found}, where BullMQ keeps a ${bad.want}.`);
   const { owned, filtered } = plan.untouched;
   if (owned > 0) lines.push(`${owned} job(s) stay because ${plan.from} owns their names.`);
   if (filtered > 0) lines.push(`${filtered} job(s) are outside --names and stay.`);
@@ -132,4 +138,23 @@ export function renderStatus(runs: JournalRecord[], color = false): string {
     new Date(r.updated).toISOString(),
   ]);
   return renderTable(['run', 'from', 'to', 'states', 'state', 'moved', 'left', 'started', 'updated'], rows, { color, alignRight: [5] });
+}
+
+/**
+ * The id policy, as the plan applies it (src/migrate/lua/move-batch.lua): automatic ids never
+ * collide, a true duplicate is kept once, another job under the same custom id stays.
+ */
+export function idPolicyLine(plan: Plan): string {
+  const renamed = plan.renamed.count > 0 ? ` (${plan.renamed.count} now, e.g. ${plan.renamed.examples.slice(0, 3).join(', ')})` : '';
+  const dups = duplicateTotal(plan);
+  const removed = dups > 0 ? ` (${dups} now, e.g. ${plan.duplicateExamples.slice(0, 3).join(', ')})` : '';
+  return `Ids: kept. A numeric id the destination already holds gets its next id${renamed}, old → new in the run's journal and --json; destination counters stay 1,000,000 ahead of ${plan.from}'s. A custom id held there by the same job (name and data) is a duplicate: kept once, the ${plan.from} copy removed${removed}. Held by another job: it stays (collision).`;
+}
+
+/** After a run: what the id policy did, one line each (nothing when it did nothing). */
+export function renderIdOutcomes(result: Pick<ApplyResult, 'renamed' | 'duplicates'>): string[] {
+  const lines: string[] = [];
+  if (result.renamed.length > 0) lines.push(`Renamed ${result.renamed.length} job(s) whose numeric id the destination held: ${result.renamed.slice(0, 3).map((r) => `${r.from} → ${r.queue}/${r.to}`).join(', ')}${result.renamed.length > 3 ? ', …' : ''} (all in --json and the run's journal).`);
+  if (result.duplicates.length > 0) lines.push(`Removed ${result.duplicates.length} duplicate(s) the destination already held (same id, name and data): ${result.duplicates.slice(0, 3).map((d) => `${d.queue}/${d.id}`).join(', ')}${result.duplicates.length > 3 ? ', …' : ''}.`);
+  return lines;
 }

@@ -4,9 +4,10 @@ import { escapeGlob } from '../redis/scan.js';
 import { STATE_READS } from '../inspect/read-queues.js';
 import { execReads, toNumber, type ReadCommand } from '../inspect/reads.js';
 import { destinationKeys, MOVABLE_STATES, queuePrefix, type MovableState } from './keys.js';
-import { addMove, addStay, emptyPlan, recordStays, type LeftState, type Plan } from './plan.js';
+import { addMove, addStay, emptyPlan, recordIdOutcomes, recordStays, type LeftState, type Plan } from './plan.js';
 import type { Routing } from './routing.js';
 import { withMoveScript } from './apply.js';
+import { addBadKeys, badKeysOf } from './bad-keys.js';
 
 export interface ScanOptions {
   client: Redis | Cluster;
@@ -51,11 +52,13 @@ export async function scanPlan(options: ScanOptions): Promise<Plan> {
   const window = snapshot ? options.batch * SNAPSHOT_WINDOW_FACTOR : options.batch;
   for (const state of states) {
     // The journal key is never written in dry mode; the source meta stands in for it.
-    const keys = [src + state, src + 'events', src + 'meta', src + 'meta', ...destKeys];
+    const keys = [src + state, src + 'events', src + 'meta', src + 'meta', ...destKeys, src + 'id'];
     for (let offset = 0, exhausted = false; !exhausted; offset += window * IN_FLIGHT) {
       if (options.signal?.aborted) return plan;
       const calls = Array.from({ length: IN_FLIGHT }, (_, k) => script.queuectlMoveBatch(keys.length, ...keys, state, src, window, '', '', config, String(offset + k * window), snapshot ?? ''));
-      for (const [, , done, stays, perDest] of await Promise.all(calls)) {
+      for (const [, , done, stays, perDest, bad, renamed, dups] of await Promise.all(calls)) {
+        addBadKeys(plan.blocked, badKeysOf(bad));
+        recordIdOutcomes(plan, routing.dests, state, renamed, dups);
         perDest.forEach((n, i) => n > 0 && addMove(plan, routing.dests[i], state, n));
         plan.scanned += recordStays(plan, stays, routing, topology, state) + perDest.reduce((a, n) => a + n, 0);
         if (done === 1) exhausted = true;
@@ -73,9 +76,13 @@ export async function scanPlan(options: ScanOptions): Promise<Plan> {
  */
 export async function addNeverMoving(client: Redis | Cluster, plan: Plan, src: string, legacy = true): Promise<void> {
   const left: LeftState[] = [...MOVABLE_STATES.filter((s) => !plan.states.includes(s)), ...(legacy ? ['completed' as const] : [])];
-  const pipe = client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4);
+  const pipe = client.pipeline().llen(src + 'active').lrange(src + 'active', -5, -1).zcard(src + 'waiting-children').zrange(src + 'waiting-children', 0, 4).type(src + 'active').type(src + 'waiting-children');
   for (const state of left) (state === 'wait' ? pipe.llen(src + state) : pipe.zcard(src + state));
-  const [active, activeIds, children, childIds, ...counts] = ((await pipe.exec()) ?? []).map((r) => r[1]);
+  const replies = (await pipe.exec()) ?? [];
+  const [active, activeIds, children, childIds, activeType, childType, ...counts] = replies.map((r) => r[1]);
+  // Not keys migrate writes, but ones it must read to tell what stays: the plan names them too.
+  if (replies[0]?.[0]) plan.blocked.push({ key: src + 'active', found: String(activeType), want: 'list' });
+  if (replies[2]?.[0]) plan.blocked.push({ key: src + 'waiting-children', found: String(childType), want: 'zset' });
   if (Number(active) > 0) addStay(plan, 'active', Number(active), activeIds as string[], undefined, 'active');
   if (Number(children) > 0) addStay(plan, 'flow', Number(children), childIds as string[], undefined, 'waiting-children');
   left.forEach((state, i) => Number(counts[i]) > 0 && (plan.outside[state] = Number(counts[i])));

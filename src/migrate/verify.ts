@@ -22,6 +22,8 @@ export async function countDestinations(client: Redis | Cluster, prefix: string,
 export interface VerifyInput {
   planned: Plan;
   moved: Moves;
+  /** Legacy copies removed as duplicates of jobs the destination holds (they leave the source, the destination does not grow). */
+  removed?: Moves;
   /** The plan re-read after the run: what is still movable in the source. */
   after: Plan;
   before: Counts;
@@ -46,13 +48,16 @@ export interface Verification {
 export function verify(input: VerifyInput): Verification {
   const problems: string[] = [];
   const cells = new Set<string>();
-  for (const m of [input.planned.moves, input.moved, input.after.moves, input.planned.routedStays, input.after.routedStays]) for (const [d, row] of Object.entries(m)) for (const s of Object.keys(row)) cells.add(`${d}\u0000${s}`);
+  const removed = input.removed ?? {};
+  for (const m of [input.planned.moves, input.moved, input.after.moves, input.planned.routedStays, input.after.routedStays, input.planned.duplicates, removed]) for (const [d, row] of Object.entries(m)) for (const s of Object.keys(row)) cells.add(`${d}\u0000${s}`);
   for (const cell of [...cells].sort()) {
     const [d, s] = cell.split('\u0000') as [string, MovableState];
-    const moved = input.moved[d]?.[s] ?? 0;
-    const left = input.after.moves[d]?.[s] ?? 0;
+    // Duplicates removed count as leaving the source, like moves; the destination does not grow by them.
+    const dups = removed[d]?.[s] ?? 0;
+    const moved = (input.moved[d]?.[s] ?? 0) + dups;
+    const left = (input.after.moves[d]?.[s] ?? 0) + (input.after.duplicates?.[d]?.[s] ?? 0);
     // Jobs the move itself kept in place count on both sides (see above).
-    const planned = (input.planned.moves[d]?.[s] ?? 0) + (input.planned.routedStays[d]?.[s] ?? 0) - (input.after.routedStays[d]?.[s] ?? 0);
+    const planned = (input.planned.moves[d]?.[s] ?? 0) + (input.planned.duplicates?.[d]?.[s] ?? 0) + (input.planned.routedStays[d]?.[s] ?? 0) - (input.after.routedStays[d]?.[s] ?? 0);
     const grew = (input.afterCounts[d]?.[s] ?? 0) - (input.before[d]?.[s] ?? 0);
     if (input.follow) {
       if (left > 0) problems.push(`${d} ${s}: ${left} job(s) still waiting to move in ${input.planned.from}`);
@@ -63,7 +68,7 @@ export function verify(input: VerifyInput): Verification {
     } else if (left > 0) {
       problems.push(`${d} ${s}: ${left} job(s) not moved`);
     }
-    if (grew !== moved) problems.push(`${d} ${s}: moved ${moved} but the queue grew by ${grew} (its own producers or workers ran meanwhile?)`);
+    if (grew !== moved - dups) problems.push(`${d} ${s}: moved ${moved - dups} but the queue grew by ${grew} (its own producers or workers ran meanwhile?)`);
   }
   return { verified: problems.length === 0, problems };
 }

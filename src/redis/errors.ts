@@ -76,7 +76,8 @@ export function toRedisError(error: unknown, spec: Pick<ConnectionSpec, 'redacte
   if (spec.tlsCert && /alert (unknown ca|bad certificate|certificate unknown|unsupported certificate)/i.test(raw)) {
     return new RedisError(`TLS handshake with Redis at ${where} failed (${tlsReason(raw)}): the server does not trust --tls-cert`, "use a client certificate signed by a CA in the server's tls-ca-cert-file");
   }
-  if (/ssl|tls|certificate|wrong version number/i.test(raw)) {
+  // Whole words only: a Redis reply such as CROSSSLOT contains the letters "ssl" too.
+  if (/\b(ssl|tls)\b|ssl routines|certificate|wrong version number/i.test(raw)) {
     return new RedisError(`TLS handshake with Redis at ${where} failed (${tlsReason(raw)})`, 'use rediss:// only for TLS servers; pass --tls-ca for a private CA');
   }
   return new RedisError(`Redis error at ${where}: ${raw}`, 'rerun with QUEUECTL_DEBUG=1 for details');

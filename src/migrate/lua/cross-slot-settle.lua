@@ -20,27 +20,50 @@
   ARGV[8..] ids to finish
   Returns { finished (flat dest queue name, count), returned, stuck ids, boundary }
   (records written before dest names were kept, without q, answer the dest index instead)
+  Every key is checked before the first write: a settle that meets a key of the wrong type writes
+  nothing and fails with QUEUECTL_BADKEY (the batch stays parked and journaled; a rerun settles it).
 ]]
-local rcall = redis.call
+-- @include "includes/key-check.lua"
 local srcPrefix, flight, token = ARGV[1], ARGV[2], ARGV[3]
+local bad = {}
+expectType(bad, KEYS[1], 'hash')
+expectType(bad, KEYS[9], 'string')
+if #bad > 0 then return refuseBadKeys(bad) end
 local holder = rcall('GET', KEYS[9])
 if holder and holder ~= ARGV[4] then return redis.error_reply('QUEUECTL_BUSY ' .. holder) end
-rcall('SET', KEYS[9], ARGV[4], 'PX', ARGV[5])
 local boundary = ARGV[6]
 if ARGV[7] == '1' then
   local done = rcall('HGET', KEYS[1], 'f:' .. token)
   if done then
+    rcall('SET', KEYS[9], ARGV[4], 'PX', ARGV[5])
     local r = cjson.decode(done)
     return { r[1], r[2], r[3], r[4] }
   end
 end
 local raw = rcall('HGET', KEYS[1], '@:' .. token)
-if not raw then return { {}, 0, {}, boundary } end
+if not raw then
+  rcall('SET', KEYS[9], ARGV[4], 'PX', ARGV[5])
+  return { {}, 0, {}, boundary }
+end
 local rec = cjson.decode(raw)
 local state = rec.s
 
 local finishing = {}
 for k = 8, #ARGV do finishing[ARGV[k]] = true end
+
+-- Every key written below: the batch's source state, marker, events, meta; each job's dedup key.
+local stateKey = ({ wait = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], failed = KEYS[5] })[state]
+expectType(bad, stateKey, state == 'wait' and 'list' or 'zset')
+expectType(bad, KEYS[6], 'zset')
+expectType(bad, KEYS[7], 'stream')
+expectMeta(bad, KEYS[8])
+if state == 'delayed' then expectType(bad, KEYS[4], 'zset') end
+local dedupHolder = {}
+for k, id in ipairs(rec.ids) do
+  if finishing[id] and rec.e[k] ~= '' then dedupHolder[k] = checkedGet(bad, srcPrefix .. 'de:' .. rec.e[k]) end
+end
+if #bad > 0 then return refuseBadKeys(bad) end
+rcall('SET', KEYS[9], ARGV[4], 'PX', ARGV[5])
 
 local perDest, back, stuck = {}, {}, {}
 local keep = { s = state, ids = {}, sc = {}, d = {}, e = {}, l = {}, q = rec.q, b = rec.b, x = rec.x }
@@ -49,7 +72,7 @@ for k, id in ipairs(rec.ids) do
   local deid = rec.e[k]
   if finishing[id] then
     if rec.l[k] == 1 then rcall('DEL', j, j .. ':logs') else rcall('DEL', j) end
-    if deid ~= '' and rcall('GET', srcPrefix .. 'de:' .. deid) == id then
+    if deid ~= '' and dedupHolder[k] == id then
       rcall('DEL', srcPrefix .. 'de:' .. deid, srcPrefix .. 'dn:' .. deid)
     end
     perDest[rec.d[k]] = (perDest[rec.d[k]] or 0) + 1
@@ -57,16 +80,16 @@ for k, id in ipairs(rec.ids) do
     stuck[#stuck + 1] = id
     local n = #keep.ids + 1
     keep.ids[n], keep.sc[n], keep.d[n], keep.e[n], keep.l[n] = id, rec.sc[k], rec.d[k], deid, rec.l[k]
-  else
+  elseif rcall('EXISTS', j) == 1 then
+    -- RENAME fails on a missing key, after this script wrote: each is checked right before.
     rcall('RENAME', j, srcPrefix .. id)
-    if rec.l[k] == 1 then rcall('RENAME', j .. ':logs', srcPrefix .. id .. ':logs') end
+    if rec.l[k] == 1 and rcall('EXISTS', j .. ':logs') == 1 then rcall('RENAME', j .. ':logs', srcPrefix .. id .. ':logs') end
     back[#back + 1] = k
   end
 end
 
 -- Back into the source state. wait: the batch was the oldest jobs, oldest first; pushing the
 -- newest of them first onto the right end (where workers take) restores their order.
-local stateKey = ({ wait = KEYS[2], prioritized = KEYS[3], delayed = KEYS[4], failed = KEYS[5] })[state]
 for b = #back, 1, -1 do
   local k = back[b]
   local id = rec.ids[k]

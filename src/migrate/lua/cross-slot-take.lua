@@ -16,6 +16,9 @@
           (one record per batch, not per job). q makes the record self-describing: a rerun maps
           d through q, never through the current topology's order, which may have been edited.
   KEYS[5] lease: only the run's owner may take (one process per run)
+  KEYS[6] source marker: not written here, but settle writes it when jobs go back, so a wrong
+          type must stop the take before anything is parked
+  KEYS[7] source id counter: read, handed to copy (destination counters are kept ahead of it)
 
   ARGV[1] state             ARGV[2] source key prefix "<prefix>:<queue>:"
   ARGV[3] batch size        ARGV[4] boundary (jobs at and past it stay; "" = none)
@@ -26,12 +29,15 @@
   ARGV[11] "" to take; else a dry run at this offset: classify only, write nothing
   ARGV[12] JSON array of the destination queue names the route indexes point into (take only)
 
-  Returns { taken, boundary, exhausted, stays, jobs }
+  Returns { taken, boundary, exhausted, stays, jobs, badKeys (dry), source id counter (take) }
     stays  flat id, reason, name for jobs left in place (collision is decided by the destination)
     jobs   take: flat dest, blob: per destination one JSON array of jobs
                  [id, score, dedupId, dedupPttl, hash (flat), logs, dn (flat)], which the client
                  hands to cross-slot-copy.lua as is (no per-field round trip through the client)
-           dry:  flat id, dest, dedupId
+           dry:  flat id, dest, dedupId, hasLogs ("1" or "")
+  then, dry runs only: badKeys, flat key, found, wanted (see key-check.lua). Every key is checked
+  before the first write; a take that meets a key of the wrong type parks nothing and fails with
+  QUEUECTL_BADKEY (Redis keeps the writes of a script that fails midway).
 ]]
 -- @include "includes/source.lua"
 -- @include "includes/classify.lua"
@@ -43,6 +49,7 @@ local flight = ARGV[8]
 local dry = ARGV[11] ~= ''
 local dryOffset = tonumber(ARGV[11]) or 0
 local isList = state == 'wait'
+local bad = {}
 
 -- The payload of one parked job, read back from the flight area.
 local perDest, destOrder = {}, {}
@@ -70,6 +77,21 @@ local function blobs()
   return out
 end
 
+-- The source's own keys and this run's in-flight journal, before anything is written.
+expectType(bad, KEYS[1], isList and 'list' or 'zset')
+expectType(bad, KEYS[2], 'stream')
+expectMeta(bad, KEYS[3])
+if KEYS[6] then expectType(bad, KEYS[6], 'zset') end
+if KEYS[7] then expectCounter(bad, KEYS[7]) end
+if not dry then
+  expectType(bad, KEYS[4], 'hash')
+  expectType(bad, KEYS[5], 'string')
+end
+if #bad > 0 then
+  if dry then return { 0, boundary, 1, {}, {}, bad } end
+  return refuseBadKeys(bad)
+end
+
 if not dry then
   local holder = rcall('GET', KEYS[5])
   if holder and holder ~= ARGV[9] then return redis.error_reply('QUEUECTL_BUSY ' .. holder) end
@@ -79,53 +101,74 @@ if not dry then
   if prev then
     local rec = cjson.decode(prev)
     for k, id in ipairs(rec.ids) do payload(id, rec.d[k], rec.sc[k], rec.e[k], rec.l[k]) end
-    return { #rec.ids, rec.b, rec.x, {}, blobs() }
+    return { #rec.ids, rec.b, rec.x, {}, blobs(), {}, KEYS[7] and rcall('GET', KEYS[7]) or '0' }
   end
 end
 
 -- 1. The window, oldest first (same rules as move-batch.lua; scores go into the journal).
 local ids, scores, listIdx, _, exhausted = readWindow(KEYS[1], isList, batch, boundary, dry, dryOffset, true)
 
--- 2. Classify; park the movable ones.
+-- 2. Classify, reading only: which jobs stay and why, which will be parked (their keys checked).
 local stays, moved, jobs = {}, {}, {}
 local rec = { s = state, ids = {}, sc = {}, d = {}, e = {}, l = {} }
 if not dry then rec.q = cjson.decode(ARGV[12]) end
+local takers = {}         -- { n, d, deid, hasLogs } per job to park
+local seen = {}
 for n = 1, #ids do
   local id = ids[n]
   local jobKey = srcPrefix .. id
-  local f = jobFields(jobKey)
-  local name = f[1]
-  local d = routeOf(routes, name)
-  local isFlow, hasLock, hasLogs = false, false, false
-  if name then isFlow, hasLock, hasLogs = jobExtras(jobKey, true) end
-  local reason = stayReason(id, f, d, isFlow, hasLock)
-  if reason then
-    addStay(stays, id, reason, name)
-  else
-    local deid = ''
-    if f[5] and rcall('GET', srcPrefix .. 'de:' .. f[5]) == id then deid = f[5] end
-    if dry then
-      jobs[#jobs + 1] = id
-      jobs[#jobs + 1] = d
-      jobs[#jobs + 1] = deid
-    elseif rcall('RENAMENX', jobKey, flight .. 'j:' .. id) == 0 then
-      -- A parked job with this id is still unsettled (its id was re-used meanwhile): leave this one.
-      addStay(stays, id, 'collision', name)
+  local f = jobFields(bad, jobKey)
+  if f then
+    local name = f[1]
+    local d = routeOf(routes, name)
+    local isFlow, hasLock, hasLogs = false, false, false
+    if name then isFlow, hasLock, hasLogs = jobExtras(jobKey, true) end
+    -- An id listed twice in the window: its second entry has no hash left once the first moved.
+    local reason = seen[id] and 'missing-hash' or stayReason(id, f, d, isFlow, hasLock)
+    seen[id] = true
+    if reason then
+      addStay(stays, id, reason, name)
     else
-      if hasLogs then rcall('RENAME', jobKey .. ':logs', flight .. 'j:' .. id .. ':logs') end
-      rcall('XADD', KEYS[2], '*', 'event', 'removed', 'jobId', id, 'prev', state)
-      moved[#moved + 1] = n
-      local k = #moved
-      rec.ids[k], rec.sc[k], rec.d[k], rec.e[k], rec.l[k] = id, scores[n], d, deid, hasLogs and 1 or 0
-      payload(id, d, scores[n], deid, rec.l[k])
+      local deid = ''
+      if f[5] and checkedGet(bad, srcPrefix .. 'de:' .. f[5]) == id then
+        deid = f[5]
+        expectType(bad, srcPrefix .. 'dn:' .. deid, 'hash')
+      end
+      if hasLogs then expectType(bad, jobKey .. ':logs', 'list') end
+      if dry then
+        jobs[#jobs + 1] = id
+        jobs[#jobs + 1] = d
+        jobs[#jobs + 1] = deid
+        jobs[#jobs + 1] = hasLogs and '1' or ''
+      elseif rcall('EXISTS', flight .. 'j:' .. id) == 1 then
+        -- A parked job with this id is still unsettled (its id was re-used meanwhile): leave this one.
+        addStay(stays, id, 'collision', name)
+      else
+        takers[#takers + 1] = { n, d, deid, hasLogs }
+      end
     end
   end
 end
+if dry then return { 0, nextBoundaryOf(stays, boundary), exhausted, stays, jobs, bad } end
+if #bad > 0 then return refuseBadKeys(bad) end
+
+-- 3. Park: nothing below can fail on a key's type any more.
+for _, t in ipairs(takers) do
+  local n, d, deid, hasLogs = t[1], t[2], t[3], t[4]
+  local id = ids[n]
+  local jobKey = srcPrefix .. id
+  rcall('RENAME', jobKey, flight .. 'j:' .. id)
+  if hasLogs then rcall('RENAME', jobKey .. ':logs', flight .. 'j:' .. id .. ':logs') end
+  rcall('XADD', KEYS[2], '*', 'event', 'removed', 'jobId', id, 'prev', state)
+  moved[#moved + 1] = n
+  local k = #moved
+  rec.ids[k], rec.sc[k], rec.d[k], rec.e[k], rec.l[k] = id, scores[n], d, deid, hasLogs and 1 or 0
+  payload(id, d, scores[n], deid, rec.l[k])
+end
 
 local nextBoundary = nextBoundaryOf(stays, boundary)
-if dry then return { 0, nextBoundary, exhausted, stays, jobs } end
 
--- 3. Out of the source state (one LTRIM for a whole tail, else tombstones + one LREM).
+-- 4. Out of the source state (one LTRIM for a whole tail, else tombstones + one LREM).
 local nMoved = #moved
 if nMoved > 0 then
   removeMoved(KEYS[1], isList, ids, moved, listIdx, boundary, tombstone, false)
@@ -134,4 +177,4 @@ if nMoved > 0 then
   rec.b, rec.x = nextBoundary, exhausted
   rcall('HSET', KEYS[4], '@:' .. token, cjson.encode(rec))
 end
-return { nMoved, nextBoundary, exhausted, stays, blobs() }
+return { nMoved, nextBoundary, exhausted, stays, blobs(), {}, KEYS[7] and rcall('GET', KEYS[7]) or '0' }

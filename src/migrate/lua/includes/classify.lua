@@ -1,9 +1,15 @@
 -- Shared by move-batch.lua and cross-slot-take.lua: which jobs stay in the source, and why.
--- @include "util.lua"
+-- @include "key-check.lua"
 
--- name, parentKey, parent, rjk (job scheduler), deid (deduplication id) of one job hash.
-local function jobFields(jobKey)
-  return rcall('HMGET', jobKey, 'name', 'parentKey', 'parent', 'rjk', 'deid')
+-- name, parentKey, parent, rjk (job scheduler), deid (deduplication id) of one job hash; false
+-- (and the key in `bad`) when the key is not a hash.
+local function jobFields(bad, jobKey)
+  local f = redis.pcall('HMGET', jobKey, 'name', 'parentKey', 'parent', 'rjk', 'deid')
+  if f.err then
+    addBad(bad, jobKey, rcall('TYPE', jobKey)['ok'], 'hash')
+    return false
+  end
+  return f
 end
 
 -- The destination index a job name routes to ("*" routes every name), or nil.

@@ -7,11 +7,15 @@
 -- @include "util.lua"
 
 local prioFactor = 0x100000000
+-- meta.version as BullMQ 6.7.0's Queue writes it (`${libName}:${version}`); test/migrate-meta.test.ts
+-- holds it to the installed bullmq.
+local bullmqVersion = 'bullmq:6.7.0'
 
--- The job id as a number when it is all digits (BullMQ's own ids), else nil.
+-- The job id as a number when it is all digits (BullMQ's own ids), else nil. Longer than 15
+-- digits it is no id BullMQ's counter will reach, and Lua would write it back as "1e+20".
 local function numericId(id)
   local first = string.byte(id, 1)
-  if first and first >= 48 and first <= 57 and string.match(id, '^%d+$') then return tonumber(id) end
+  if first and first >= 48 and first <= 57 and #id <= 15 and string.match(id, '^%d+$') then return tonumber(id) end
   return nil
 end
 
@@ -42,7 +46,8 @@ end
 --[[
   After the jobs of one call: queue them in their state (push: ids for wait, oldest first; zadd:
   score/id pairs for the zsets), then the marker workers wait on, the id counter (never below a
-  numeric id moved in, maxNumeric), and the events trim.
+  numeric id moved in, maxNumeric), the events trim, and meta.version when the queue has none (a
+  destination migrate created would otherwise read as "no version" to doctor: mixed versions).
 ]]
 local function finishDestination(dk, state, push, zadd, maxNumeric)
   if state == 'wait' then
@@ -62,4 +67,5 @@ local function finishDestination(dk, state, push, zadd, maxNumeric)
     if current < maxNumeric then rcall('SET', dk[6], maxNumeric) end
   end
   rcall('XTRIM', dk[9], 'MAXLEN', '~', maxEvents(dk[5]))
+  rcall('HSETNX', dk[5], 'version', bullmqVersion)
 end
