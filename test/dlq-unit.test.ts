@@ -49,6 +49,13 @@ describe('dlq pure parts', () => {
     expect(plan.refused.map((r) => r.ref)).toEqual(['dead/4', 'dead/2']);
   });
 
+  it("retries an original id with exactly two ':' (BullMQ accepts it) and refuses one ':'", () => {
+    const mk = (ref: string, id: string) => ({ ...parseDlqItem('dead', ref, ['n', JSON.stringify({ originalQueue: 'b', originalJobId: id, jobData: {}, error: 'x', attempts: 1, failedAt: 1 }), '0', 'pending'])! });
+    const plan = planRetry([mk('1', 'invoice:29:1733212800'), mk('2', 'invoice:29')], topology);
+    expect(plan.items.map((i) => i.ref)).toEqual(['dead/1']);
+    expect(plan.refused.map((r) => r.ref)).toEqual(['dead/2']);
+  });
+
   it('splits references at the longest known queue name; counts top reasons', () => {
     expect(splitRef('a/b/c', ['a', 'a/b'])).toEqual({ queue: 'a/b', id: 'c' });
     expect(splitRef('x-1', ['a'])).toEqual({ id: 'x-1' });

@@ -59,6 +59,14 @@ describe('files that never end or block', () => {
     expectOneLine(await validate(file), /huge\.yaml is larger than 4 MiB — /);
   });
 
+  it('--password-file and --tls-ca that are a FIFO or /dev/zero: exit 2 at once, no connection tried', async () => {
+    // A closed port: were the file read past, the run would fail later with exit 3, not 2.
+    const url = 'redis://127.0.0.1:1';
+    expectOneLine(await runCli(['doctor', '--redis', url, '--password-file', fifo('pw-fifo')], { cwd: scratch, timeoutMs: 30_000 }), /--password-file .*pw-fifo is a FIFO \(named pipe\), not a regular file/);
+    expectOneLine(await runCli(['doctor', '--redis', url, '--password-file', '/dev/zero'], { cwd: scratch, timeoutMs: 30_000 }), /--password-file \/dev\/zero is a character device/);
+    expectOneLine(await runCli(['doctor', '--redis', 'rediss://127.0.0.1:1', '--tls-ca', fifo('ca-fifo')], { cwd: scratch, timeoutMs: 30_000 }), /--tls-ca .*ca-fifo is a FIFO/);
+  });
+
   it('the shared reader (also for --password-file) refuses the same and reads a regular file', () => {
     expect(() => readRegularFileSync(fifo('secret'), '--password-file secret', 1024)).toThrow(UsageError);
     expect(() => readRegularFileSync('/dev/zero', '--password-file /dev/zero', 1024)).toThrow(/character device/);

@@ -1,6 +1,7 @@
 import { buildRouting, routeName } from '../migrate/routing.js';
 import type { Topology } from '../topology/types.js';
 import type { DlqItem } from './types.js';
+import { colonsAccepted } from '../topology/rules/template.js';
 
 export interface Refusal {
   ref: string;
@@ -51,7 +52,8 @@ export function planRetry(items: DlqItem[], topology: Topology): RetryPlan {
       plan.refused.push({ ref: item.ref, reason: `unreadable: the item does not fit its dead-letter queue's item shape (${item.unreadable})`, hint: `declare its shape under deadLetter.fields in the topology, or ${DISCARD_HINT}` });
       continue;
     }
-    if (!item.id || item.id.includes(':')) {
+    // BullMQ accepts ':' in a custom id only exactly twice (three parts), as lint does.
+    if (!item.id || !colonsAccepted(item.id)) {
       plan.refused.push({ ref: item.ref, reason: `"${item.id}" is not a usable job id`, hint: DISCARD_HINT });
       continue;
     }

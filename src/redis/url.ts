@@ -1,7 +1,10 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { ConnectionSpec } from './types.js';
+import { readRegularFileSync, SECRET_FILE_MAX_BYTES } from '../util/read-regular-file.js';
+
+/** A CA bundle may hold every public root (~200 KiB); far below what could hurt. */
+const CA_BUNDLE_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface SpecInput {
   url?: string;
@@ -31,7 +34,7 @@ export function parseConnectionSpec(input: SpecInput): ConnectionSpec {
   const parsed = parseRedisUrl(url, redacted);
   const spec: ConnectionSpec = { ...parsed, timeoutMs: input.timeoutMs, redacted };
   if (input.passwordFile !== undefined) spec.password = readPasswordFile(input.passwordFile);
-  if (input.tlsCa !== undefined) spec.tlsCa = readFileOrThrow(input.tlsCa, '--tls-ca');
+  if (input.tlsCa !== undefined) spec.tlsCa = readFileOrThrow(input.tlsCa, '--tls-ca', CA_BUNDLE_MAX_BYTES);
   if ((input.tlsCert === undefined) !== (input.tlsKey === undefined)) {
     throw new UsageError(`--tls-cert and --tls-key go together (got only ${input.tlsCert === undefined ? '--tls-key' : '--tls-cert'})`, 'pass the client certificate and its private key, both PEM files');
   }
@@ -159,10 +162,12 @@ function checkKeyPair(cert: string, key: string, certFile: string, keyFile: stri
   }
 }
 
-function readFileOrThrow(file: string, flag: string): string {
+/** Only regular files of bounded size: a FIFO with no writer or /dev/zero must not hang the run (exit 2 instead). */
+function readFileOrThrow(file: string, flag: string, maxBytes = SECRET_FILE_MAX_BYTES): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFileSync(file, `${flag} ${file}`, maxBytes);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new UsageError(`cannot read ${flag} ${file} (${code})`, 'check the path and its permissions');
   }
