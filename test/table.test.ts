@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import Table from 'cli-table3';
+import { createRequire } from 'node:module';
 import { renderTable, type TableOptions } from '../src/ui/table.js';
+
+// cli-table3 colours only when @colors/colors believes the output supports it (it reads the TTY and
+// CI variables at load time); queuectl asks for colour only on a terminal. Force it here, so the
+// reference draws the coloured header the same in CI as on a terminal.
+(createRequire(import.meta.url)('@colors/colors/safe') as { enable(): void }).enable();
 
 /** The borderless table as cli-table3 drew it (the renderer before issue 13.7): the look to keep. */
 function cliTable3(head: string[], rows: (string | number)[][], options: TableOptions): string {

@@ -78,7 +78,7 @@ async function holdRun(client: RedisHandle['client'], prefix: string, intent: st
 async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string, topology: Topology, routing: Routing, intent: string, run: ResolvedRun): Promise<number> {
   const client = handle.client;
   const { runId, key: jKey, continues } = run;
-  // --json keeps stderr for the error alone (scripts read it as one line); the runId tells the run.
+  // --json keeps stderr for the error alone (scripts read it as one line); the document says `continued`.
   if (continues && !opts.dryRun && !ctx.out.json) ctx.out.note(`Continuing run ${runId}, which did not finish.`);
   // On a cluster with one hash tag per queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
   const engine = engineFor(handle.mode, prefix, routing, jKey, runId);
@@ -140,7 +140,7 @@ async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, 
   const timings = { planMs, moveMs, verifyMs: Date.now() - mark };
   await closeJournal(client, jKey, check.verified ? 'done' : 'unverified', left, check.problems.join('; '));
 
-  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings, ids: result }));
+  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings, ids: result, continued: continues }));
   const movedLine = Object.entries(result.moved).map(([d, row]) => `${d} ${Object.values(row).reduce((a, n) => a + (n ?? 0), 0)}`).join(', ');
   ctx.out.print(`Moved ${result.total} job(s) from ${opts.from}${movedLine ? ` → ${movedLine}` : ''} (run ${runId}).`);
   for (const line of renderIdOutcomes(result)) ctx.out.print(line);

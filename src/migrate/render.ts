@@ -66,6 +66,8 @@ export interface MigrateDocument {
   verified: boolean;
   problems: string[];
   plan: Plan;
+  /** After a real run: true when it continued an unfinished run (said on stderr without --json). */
+  continued?: boolean;
   /** Present after a real run. */
   timings?: MigrateTimings;
   /** After a real run: jobs moved under a fresh id (their numeric id was taken), old → new. */
@@ -74,7 +76,7 @@ export interface MigrateDocument {
   duplicates?: { queue: string; id: string; name: string }[];
 }
 
-export function migrateDocument(input: { runId: string; plan: Plan; remaining: Plan; moved: Moves; dryRun: boolean; verified: boolean; problems: string[]; timings?: MigrateTimings; ids?: Pick<ApplyResult, 'renamed' | 'duplicates'> }): MigrateDocument {
+export function migrateDocument(input: { runId: string; plan: Plan; remaining: Plan; moved: Moves; dryRun: boolean; verified: boolean; problems: string[]; timings?: MigrateTimings; ids?: Pick<ApplyResult, 'renamed' | 'duplicates'>; continued?: boolean }): MigrateDocument {
   const moved = dict<number>();
   for (const dest of Object.keys(input.plan.moves)) moved[dest] = 0;
   for (const [dest, row] of Object.entries(input.moved)) moved[dest] = Object.values(row).reduce((a, n) => a + (n ?? 0), 0);
@@ -82,7 +84,7 @@ export function migrateDocument(input: { runId: string; plan: Plan; remaining: P
     const g = input.remaining.stays[r];
     return g && g.count > 0 ? [{ reason: r, count: g.count, examples: g.examples, names: g.names, states: g.states ?? {}, next: nextStep(r, input.remaining) }] : [];
   });
-  return { schema: 'queuectl/migrate@1', runId: input.runId, from: input.plan.from, dryRun: input.dryRun, moved, skipped, left: leftOut(input.remaining), verified: input.verified, problems: input.problems, plan: input.plan, ...(input.timings ? { timings: input.timings } : {}), ...(input.ids ? { renamed: input.ids.renamed, duplicates: input.ids.duplicates } : {}) };
+  return { schema: 'queuectl/migrate@1', runId: input.runId, from: input.plan.from, dryRun: input.dryRun, moved, skipped, left: leftOut(input.remaining), verified: input.verified, problems: input.problems, plan: input.plan, ...(input.continued !== undefined ? { continued: input.continued } : {}), ...(input.timings ? { timings: input.timings } : {}), ...(input.ids ? { renamed: input.ids.renamed, duplicates: input.ids.duplicates } : {}) };
 }
 
 /** Where a run's time went, ms: the plan scan, the moves, the closing rescan and count. */
