@@ -106,6 +106,8 @@ export interface Topology {
   version: 1;
   /** BullMQ key prefix; `{name}` hash-tag form for Redis Cluster. */
   prefix: string;
+  /** BullMQ's schema on PostgreSQL, when the file names one (else bullmq). */
+  schema?: string;
   queues: Record<string, QueueSpec>;
   workers: Record<string, WorkerSpec>;
   legacy: Record<string, LegacyQueueSpec>;
