@@ -56,7 +56,7 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis or Pos
         if (backends === 'redis' && ctx.target().kind === 'postgres') {
           throw new UsageError(
             `\`${commandPath(command)}\` does not support PostgreSQL yet (${ctx.target().redacted})`,
-            'on PostgreSQL, doctor runs today (see README "PostgreSQL (first slice)"); use a redis:// URL for this command',
+            'on PostgreSQL, doctor and inspect run today (see README "PostgreSQL (first slice)"); use a redis:// URL for this command',
           );
         }
         const { run } = await load();
@@ -95,7 +95,7 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis or Pos
     .option('--all', 'include undeclared queues found by SCAN')
     .option('--watch [seconds]', 'redraw in place every few seconds (default 2) with rates of change')
     .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42\n\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
-    .action(action(() => import('./commands/inspect.js')));
+    .action(action(() => import('./commands/inspect.js'), 'both'));
 
   program
     .command('doctor')
