@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from './helpers/cli.js';
+import { bin, runCli, type CliResult } from './helpers/cli.js';
+import { redactUrl } from '../src/redis/url.js';
 import { freePort, redisUrl } from './helpers/redis.js';
 import { freshDatabase, pgAdminUrl, withDatabase } from './helpers/postgres.js';
 import { tempFile } from './helpers/temp.js';
@@ -70,6 +73,30 @@ describe('PostgreSQL URLs and flags', () => {
       expect(r.stderr).toMatch(/did not answer within --timeout 1500 ms/);
       expect(r.ms).toBeLessThan(1500 + 8000); // node start-up on a loaded machine, not a hang
     } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
+  it('a password in the URL (user part or ?password=) is redacted, and gone from /proc/<pid>/cmdline while queuectl runs', async () => {
+    expect(redactUrl('postgresql://app:s3cr%40t@db:5432/app?sslmode=require')).toBe('postgresql://app:***@db:5432/app?sslmode=require');
+    expect(redactUrl('postgres://db/app?user=app&password=s3cret&sslmode=require')).toBe('postgres://db/app?user=app&password=***&sslmode=require');
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    const connected = new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+    const child = spawn(process.execPath, [bin, 'doctor', '--timeout', '60000', `--url=postgres://app:Pg-S3cret@127.0.0.1:${port}/app`], {
+      env: { ...process.env, QUEUECTL_URL: undefined, REDIS_URL: undefined, QUEUECTL_CONFIG: undefined },
+      stdio: 'ignore',
+    });
+    try {
+      await connected; // the arguments are read (and hidden) before the first connection
+      const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+      expect(cmdline).not.toContain('Pg-S3cret');
+      expect(cmdline).toContain(`postgres://app:***@127.0.0.1:${port}/app`);
+    } finally {
+      child.kill('SIGKILL');
       for (const s of sockets) s.destroy();
       await new Promise((r) => silent.close(r));
     }
