@@ -147,6 +147,33 @@ describe('inspect on PostgreSQL', () => {
     expect(q1.counts.completed + q1.counts.failed + q1.counts.active + q1.counts.delayed + q1.counts.waiting + q1.counts.prioritized).toBe(2000);
   });
 
+  it('doctor and inspect work as a role that may only SELECT', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    await pgQueue(url, 'mail').add('ok', {});
+    const role = `qc_ro_${Math.random().toString(16).slice(2, 10)}`;
+    const rolePassword = `ro-${Math.random().toString(16).slice(2)}`;
+    await sql(url, `CREATE ROLE ${role} LOGIN PASSWORD '${rolePassword}'`);
+    try {
+      await sql(url, `GRANT USAGE ON SCHEMA bullmq TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA bullmq TO ${role}`);
+      const ro = new URL(url);
+      ro.username = role;
+      ro.password = rolePassword;
+      // The role really cannot write: the grant is SELECT only.
+      await expect(sql(ro.toString(), `DELETE FROM bullmq.job`)).rejects.toThrow(/permission denied/);
+      const inspect = await runCli(['inspect', '--json', '--url', ro.toString()]);
+      expect(inspect.stderr).toBe('');
+      expect(inspect.code).toBe(0);
+      expect(JSON.parse(inspect.stdout).queues).toMatchObject([{ name: 'mail', counts: { waiting: 1 } }]);
+      const doctor = await runCli(['doctor', '--json', '--url', ro.toString()]);
+      expect(doctor.code).toBe(0);
+      expect(JSON.parse(doctor.stdout).checks.every((c: { status: string }) => c.status === 'ok')).toBe(true);
+    } finally {
+      await sql(url, `DROP OWNED BY ${role}`);
+      await sql(url, `DROP ROLE ${role}`);
+    }
+  });
+
   it('matches workers as BullMQ\'s getWorkers does (queue, queue:w:name; not queue events)', () => {
     const workers = matchWorkers([
       { app: 'mail', addr: '10.0.0.1:5000', idleSeconds: 1 },
