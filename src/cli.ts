@@ -56,7 +56,7 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis or Pos
         if (backends === 'redis' && ctx.target().kind === 'postgres') {
           throw new UsageError(
             `\`${commandPath(command)}\` does not support PostgreSQL yet (${ctx.target().redacted})`,
-            'on PostgreSQL, doctor and inspect run today (see README "PostgreSQL (first slice)"); use a redis:// URL for this command',
+            'on PostgreSQL, doctor, inspect and inspect job run today (see README "PostgreSQL (first slice)"); use a redis:// URL for this command',
           );
         }
         const { run } = await load();

@@ -154,7 +154,6 @@ describe('PostgreSQL URLs and flags', () => {
     // The port is closed: were any of these to connect anywhere, they would exit 3, not 2.
     const url = `postgres://app:pw@127.0.0.1:${await freePort()}/db`;
     for (const [shown, args] of [
-      ['inspect job', ['inspect', 'job', 'q', '1']],
       ['topology check', ['topology', 'check']],
       ['dlq list', ['dlq', 'list']],
       ['migrate', ['migrate', '--from', 'x', '--dry-run']],

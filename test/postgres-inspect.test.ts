@@ -84,6 +84,38 @@ describe('inspect on PostgreSQL', () => {
     }
   });
 
+  it('inspect job shows one job as on Redis; a missing id or an unknown queue is exit 2', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const queue = pgQueue(url, 'mail');
+    const job = await queue.add('send', { to: 'a@example.com' }, { jobId: 'mail-1', priority: 4, attempts: 3 });
+    await job.log('queued by the test');
+    const later = await queue.add('send', { to: 'b@example.com' }, { jobId: 'mail-2', delay: 60_000 });
+    const r = await runCli(['inspect', 'job', 'mail', 'mail-1', '--json', '--url', url]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.schema).toBe('queuectl/inspect-job@1');
+    expect(doc.job).toMatchObject({
+      queue: 'mail', id: 'mail-1', name: 'send', state: 'prioritized', priority: 4, data: { to: 'a@example.com' },
+      attemptsMade: 0, logs: 1, failedReason: null, dueAt: null,
+    });
+    expect(doc.job.opts).toMatchObject({ attempts: 3, priority: 4 });
+    expect(doc.job.timestamp).toBe(job.timestamp);
+    const delayed = JSON.parse((await runCli(['inspect', 'job', 'mail', 'mail-2', '--json', '--url', url])).stdout).job;
+    expect(delayed).toMatchObject({ state: 'delayed', delay: 60_000 });
+    expect(Date.parse(delayed.dueAt)).toBe(later.timestamp + 60_000);
+    const text = await runCli(['inspect', 'job', 'mail', 'mail-1', '--url', url]);
+    expect(text.stdout).toMatch(/job:\s+mail\/mail-1/);
+
+    const missing = await runCli(['inspect', 'job', 'mail', 'nope', '--url', url]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/job mail\/nope not found/);
+    const unknown = await runCli(['inspect', 'job', 'mails', 'mail-1', '--url', url]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/"mails" is not a declared, legacy or live queue — did you mean "mail"/);
+  });
+
   it('without a topology, shows the queues found in the schema; a named unknown queue is exit 2', async () => {
     const url = await freshDatabase();
     await migrateBullmq(url);

@@ -2,16 +2,12 @@ import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { Topology } from '../topology/types.js';
 import { evaluateAlert } from '../inspect/alerts.js';
-import { discoverQueues } from '../inspect/discover.js';
-import type { RedisHandle } from '../redis/types.js';
 import { unknownQueueError } from '../util/queue-names.js';
 import { escapeControls } from '../ui/escape.js';
-import { readJob } from '../inspect/read-job.js';
-import { readQueues, type QueueTarget } from '../inspect/read-queues.js';
+import type { QueueTarget } from '../inspect/read-queues.js';
 import { backendInspectDocument, renderBackendHealth, renderJob, renderQueueTable, type InspectRow } from '../inspect/render.js';
 import type { QueueKind } from '../inspect/types.js';
 import type { BackendHealth, InspectSource } from '../inspect/source.js';
-import { mapRedisErrors } from '../inspect/redis-source.js';
 import { forBackend, type PerBackend } from '../backend/select.js';
 import { ratesSince, snapshot, watchLoop, type Snapshot } from '../inspect/watch.js';
 
@@ -138,16 +134,12 @@ async function inspectJob(ctx: Context, args: string[]): Promise<number> {
   if (args.length !== 2) {
     throw new UsageError('inspect job needs a queue and a job id', 'queuectl inspect job <queue> <id>');
   }
-  if (ctx.target().kind === 'postgres') {
-    throw new UsageError('`inspect job` does not support PostgreSQL yet', 'on PostgreSQL, `queuectl inspect` shows the queues today');
-  }
   const [queue, id] = args;
-  const handle = await ctx.redis();
-  const prefix = await ctx.prefix();
-  const job = await mapRedisErrors(handle.spec, () => readJob(handle, prefix, queue, id));
+  const source = await forBackend(ctx, inspectSources)(ctx);
+  const job = await source.readJob(queue, id);
   if (!job) {
     const topology = (await ctx.topologyIfAny())?.topology;
-    await mapRedisErrors(handle.spec, () => assertQueueKnown(handle, prefix, topology, queue, ctx.signal));
+    await assertQueueKnown(source, topology, queue);
     throw new UsageError(`job ${queue}/${id} not found`, `check the queue and id; \`queuectl inspect ${queue}\` shows the queue`);
   }
   if (ctx.globals.json) ctx.out.printJson({ schema: 'queuectl/inspect-job@1', job });
@@ -161,10 +153,9 @@ function knownNames(topology: Topology | undefined): string[] {
 }
 
 /** `inspect job <queue> <id>` with a queue that is neither declared, legacy nor live: exit 2 with a did-you-mean. */
-async function assertQueueKnown(handle: RedisHandle, prefix: string, topology: Topology | undefined, queue: string, signal: AbortSignal): Promise<void> {
+async function assertQueueKnown(source: InspectSource, topology: Topology | undefined, queue: string): Promise<void> {
   if (knownNames(topology).includes(queue)) return;
-  const [live] = await readQueues(handle, prefix, [{ name: queue, kind: 'undeclared' }], { workers: false });
+  const [live] = await source.readQueues([{ name: queue, kind: 'undeclared' }], { workers: false });
   if (live?.exists) return;
-  const discovered = await discoverQueues(await handle.masters(), prefix, { signal });
-  throw unknownQueueError({ name: queue, known: [...knownNames(topology), ...discovered] });
+  throw unknownQueueError({ name: queue, known: [...knownNames(topology), ...(await source.discover())] });
 }

@@ -5,6 +5,7 @@ import { toOptionalNumber, toNumber } from './reads.js';
 import type { QueueTarget } from './read-queues.js';
 import type { InspectSource } from './source.js';
 import type { LiveQueue, LiveWorker } from './types.js';
+import type { JobState, JobView } from './read-job.js';
 import type { PostgresHealth } from './postgres-health.js';
 
 /**
@@ -22,6 +23,7 @@ export async function postgresInspectSource(ctx: Context): Promise<InspectSource
   return {
     discover: () => discoverQueues(handle, s),
     readQueues: (targets) => readQueues(handle, s, targets),
+    readJob: (queue, id) => readJob(handle, s, queue, id),
     readHealth: async () => ({ backend: 'postgres' as const, postgres: await readHealth(handle, s, schemaState) }),
     emptyVerdict: async () => {
       if ((await discoverQueues(handle, s)).length > 0) return {};
@@ -167,5 +169,62 @@ async function readHealth(handle: PostgresHandle, s: string, schema: SchemaState
     connections: { used: row.used, max: row.max },
     jobTable: { bytes: toNumber(row.bytes), liveRows: toNumber(row.live), deadRows: toNumber(row.dead) },
     oldestTransactionSeconds: row.oldest === null ? null : Math.round(row.oldest),
+  };
+}
+
+/** BullMQ's get_job_data.sql (the row by primary key) plus its log count (job_log's primary key). */
+async function readJob(handle: PostgresHandle, s: string, queue: string, id: string): Promise<JobView | undefined> {
+  const [row] = await handle.query<JobRow & Record<string, unknown>>(
+    `SELECT j.*, (SELECT count(*) FROM ${s}.job_log l WHERE l.queue = j.queue AND l.job_id = j.id)::int AS log_count
+       FROM ${s}.job j WHERE j.queue = $1 AND j.id = $2`,
+    [queue, id],
+  );
+  return row ? toJobView(row) : undefined;
+}
+
+interface JobRow {
+  queue: string; id: string; name: string; state: string; priority: number;
+  data: unknown; opts: unknown; progress: unknown; return_value: unknown; stacktrace: unknown;
+  failed_reason: string | null; processed_by: string | null; parent_key: string | null;
+  attempts_made: number; attempts_started: number; stalled_count: number;
+  added_at_ms: string | null; processed_at_ms: string | null; finished_at_ms: string | null;
+  delay_ms: string | null; process_at_ms: string | null; log_count: number;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** A job row as inspect job's JobView, the shape the Redis hash gives. Pure. */
+export function toJobView(row: JobRow): JobView {
+  // prioritized is a waiting job with a priority on PostgreSQL, a state of its own on Redis.
+  const state = (row.state === 'waiting' && row.priority > 0 ? 'prioritized' : row.state) as JobState;
+  const timestamp = toOptionalNumber(row.added_at_ms);
+  const processedOn = toOptionalNumber(row.processed_at_ms);
+  const finishedOn = toOptionalNumber(row.finished_at_ms);
+  return {
+    queue: row.queue,
+    id: row.id,
+    name: row.name,
+    state,
+    data: row.data,
+    opts: row.opts,
+    attemptsMade: row.attempts_made,
+    attemptsStarted: row.attempts_started,
+    stalledCount: row.stalled_count,
+    timestamp: timestamp ?? null,
+    createdAt: iso(timestamp),
+    processedOn: processedOn ?? null,
+    processedAt: iso(processedOn),
+    finishedOn: finishedOn ?? null,
+    finishedAt: iso(finishedOn),
+    delay: toOptionalNumber(row.delay_ms) ?? 0,
+    dueAt: state === 'delayed' ? iso(toOptionalNumber(row.process_at_ms)) : null,
+    priority: row.priority,
+    failedReason: row.failed_reason,
+    stacktrace: Array.isArray(row.stacktrace) ? row.stacktrace.map(String) : [],
+    returnvalue: row.return_value ?? null,
+    progress: row.progress ?? null,
+    logs: row.log_count,
+    parentKey: row.parent_key,
+    processedBy: row.processed_by,
   };
 }

@@ -6,6 +6,7 @@ import { emptyPrefixVerdict, probePrefixes } from '../redis/prefixes.js';
 import type { ConnectionSpec } from '../redis/types.js';
 import { discoverQueues } from './discover.js';
 import { readQueues } from './read-queues.js';
+import { readJob } from './read-job.js';
 import type { InspectSource } from './source.js';
 
 /** inspect's reads on Redis: SCAN discovery, pipelined per-queue reads, INFO (the PostgreSQL twin is postgres-source.ts). */
@@ -16,7 +17,8 @@ export async function redisInspectSource(ctx: Context): Promise<InspectSource> {
   const guard = <T>(read: () => Promise<T>) => mapRedisErrors(handle.spec, read);
   return {
     discover: () => guard(() => discoverQueues(masters, prefix, { signal: ctx.signal })),
-    readQueues: (targets) => guard(() => readQueues(handle, prefix, targets)),
+    readQueues: (targets, options) => guard(() => readQueues(handle, prefix, targets, options)),
+    readJob: (queue, id) => guard(() => readJob(handle, prefix, queue, id)),
     readHealth: () => guard(async () => ({ backend: 'redis' as const, redis: await readRedisHealth(handle) })),
     emptyVerdict: () => guard(async () => emptyPrefixVerdict(prefix, await probePrefixes(masters, prefix), ctx.globals.prefix !== undefined)),
   };

@@ -1,6 +1,7 @@
 import type { QueuectlError } from '../errors.js';
 import type { QueueTarget } from './read-queues.js';
 import type { LiveQueue, RedisHealth } from './types.js';
+import type { JobView } from './read-job.js';
 import type { PostgresHealth } from './postgres-health.js';
 
 /**
@@ -11,7 +12,10 @@ import type { PostgresHealth } from './postgres-health.js';
 export interface InspectSource {
   /** Queues present on the backend (for --all, and for a run without a topology). */
   discover(): Promise<string[]>;
-  readQueues(targets: QueueTarget[]): Promise<LiveQueue[]>;
+  /** `workers: false` skips the worker lookup (CLIENT LIST on Redis) when only counts matter. */
+  readQueues(targets: QueueTarget[], options?: { workers?: boolean }): Promise<LiveQueue[]>;
+  /** One job, for `inspect job`; undefined when the queue has no job with that id. */
+  readJob(queue: string, id: string): Promise<JobView | undefined>;
   readHealth(): Promise<BackendHealth>;
   /** When no shown queue exists: a warning to print, or an error for a namespace that holds nothing while others do. */
   emptyVerdict(): Promise<{ warning?: string; error?: QueuectlError }>;
