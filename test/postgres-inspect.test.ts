@@ -5,6 +5,8 @@ import { freshDatabase, migrateBullmq, pgQueue, pgWorker, sql } from './helpers/
 import { tempFile } from './helpers/temp.js';
 import { until } from './helpers/wait.js';
 import { DISCOVER_SQL, QUEUES_SQL, matchWorkers } from '../src/inspect/postgres-source.js';
+import { run } from '../src/commands/inspect.js';
+import { testContext } from './helpers/context.js';
 
 /** `queuectl inspect` on BullMQ's PostgreSQL backend: real BullMQ producers and workers, the same queuectl/inspect@1 document. */
 
@@ -114,6 +116,24 @@ describe('inspect on PostgreSQL', () => {
     const unknown = await runCli(['inspect', 'job', 'mails', 'mail-1', '--url', url]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/"mails" is not a declared, legacy or live queue — did you mean "mail"/);
+  });
+
+  it('--watch redraws from PostgreSQL until Ctrl-C, with rates', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    await pgQueue(url, 'mail').add('send', {});
+    const stop = new AbortController();
+    const t = testContext({ redis: url, signal: stop.signal });
+    const watching = run({ watch: '0.2' }, t.ctx, ['mail']);
+    let settled = false;
+    void watching.catch(() => undefined).finally(() => (settled = true));
+    await until(() => settled || t.stdout().split(/^every 0.2s/m).length - 1 >= 2, 'two watch frames');
+    stop.abort();
+    expect(await watching).toBe(0);
+    await t.ctx.close();
+    expect(t.stdout()).toContain('waiting Δ/s');
+    expect(t.stdout()).toMatch(/^mail\s+undeclared\s+1\s/m);
+    expect(t.stdout()).toContain('schema bullmq v');
   });
 
   it('without a topology, shows the queues found in the schema; a named unknown queue is exit 2', async () => {
