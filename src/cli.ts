@@ -100,7 +100,8 @@ Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis or Pos
   program
     .command('doctor')
     .description('connectivity, latency, Redis version, eviction policy, persistence, memory, cluster slots, BullMQ versions; on PostgreSQL: server version, BullMQ schema version, connection headroom, oldest transaction')
-    .addHelpText('after', '\nExamples:\n  queuectl doctor --redis redis://127.0.0.1:6379\n  queuectl doctor --json\n  queuectl doctor --url postgres://app@db:5432/app --schema bullmq --password-file pw\n\nExit: 0 healthy (warnings allowed), 1 a check failed (a missing or other-version BullMQ schema too), 3 unreachable.')
+    .option('--migrate', "PostgreSQL: first run BullMQ's own migrations (runMigrations of the BullMQ queuectl ships), after confirmation (--yes off a terminal)")
+    .addHelpText('after', '\nExamples:\n  queuectl doctor --redis redis://127.0.0.1:6379\n  queuectl doctor --json\n  queuectl doctor --url postgres://app@db:5432/app --schema bullmq --password-file pw\n  queuectl doctor --migrate --url postgres://app@db:5432/app --password-file pw\n\nExit: 0 healthy (warnings allowed), 1 a check failed (a missing or other-version BullMQ schema too), 2 --migrate declined off a terminal, 3 unreachable or a migration failed (rolled back).')
     .action(action(() => import('./commands/doctor.js'), 'both'));
 
   program

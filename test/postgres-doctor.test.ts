@@ -83,6 +83,42 @@ describe('doctor on PostgreSQL', () => {
     expect(check(wrong.doc, 'bullmq-schema')).toMatchObject({ status: 'fail' });
   });
 
+  it('--migrate runs BullMQ\'s migrations only when confirmed (--yes off a terminal), then reports the schema current', async () => {
+    const url = await freshDatabase();
+    const refused = await runCli(['doctor', '--migrate', '--url', url]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/Run BullMQ [\d.]+'s migrations on postgres:\/\/postgres:\*\*\*@.* \(schema bullmq\): no schema → version \d+\? needs a confirmation and stdin is not a terminal — rerun with --yes/);
+    expect(await sql(url, `select 1 from pg_namespace where nspname = 'bullmq'`)).toEqual([]);
+
+    const migrated = await runCli(['doctor', '--migrate', '--yes', '--json', '--url', url]);
+    expect(migrated.code).toBe(0);
+    expect(migrated.stderr).toMatch(new RegExp(`migrated BullMQ schema on .*: no schema → version ${LATEST_SCHEMA_VERSION}`));
+    expect(check(JSON.parse(migrated.stdout), 'bullmq-schema')).toMatchObject({ status: 'ok' });
+    expect(await sql(url, 'select max(version)::int as v from bullmq.migration')).toEqual([{ v: LATEST_SCHEMA_VERSION }]);
+    // BullMQ can use it: a real Queue adds a job.
+    await pgQueue(url, 'after-migrate').add('x', {});
+
+    const again = await runCli(['doctor', '--migrate', '--yes', '--url', url]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/already at version \d+ .*nothing to migrate/);
+
+    const redis = await runCli(['doctor', '--migrate', '--url', 'redis://127.0.0.1:1']);
+    expect(redis.code).toBe(2);
+    expect(redis.stderr).toMatch(/--migrate is for BullMQ on PostgreSQL/);
+  });
+
+  it('--migrate that fails is exit 3 in one line and leaves the ledger as it was (one transaction)', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    // A ledger that lost its last row: re-applying that migration hits objects that exist.
+    await sql(url, `delete from bullmq.migration where version = $1`, [LATEST_SCHEMA_VERSION]);
+    const r = await runCli(['doctor', '--migrate', '--yes', '--url', url]);
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^queuectl: PostgreSQL error at postgres:\/\/postgres:\*\*\*@.*already exists/);
+    expect(await sql(url, 'select max(version)::int as v from bullmq.migration')).toEqual([{ v: LATEST_SCHEMA_VERSION - 1 }]);
+  });
+
   it('reports the oldest open transaction of another session', async () => {
     const url = await freshDatabase();
     await migrateBullmq(url);

@@ -1,7 +1,8 @@
 import chalk, { Chalk } from 'chalk';
 import { renderTable } from '../ui/table.js';
 import type { Context } from '../context.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
+import type { PostgresHandle } from '../backend/postgres/types.js';
 import { worstStatus, type Check, type CheckStatus } from '../doctor/checks.js';
 import { forBackend, type PerBackend } from '../backend/select.js';
 
@@ -27,8 +28,9 @@ interface DoctorReport {
  * doctor's two backends: Redis (doctor/gather.ts → doctor/checks.ts) and PostgreSQL
  * (doctor/postgres-gather.ts → doctor/postgres-checks.ts).
  */
-const doctors: PerBackend<(ctx: Context) => Promise<DoctorReport>> = {
-  async redis(ctx) {
+const doctors: PerBackend<(ctx: Context, opts: DoctorOptions) => Promise<DoctorReport>> = {
+  async redis(ctx, opts) {
+    if (opts.migrate) throw new UsageError('--migrate is for BullMQ on PostgreSQL', 'BullMQ on Redis has no schema to migrate: leave --migrate out');
     const { gatherFacts } = await import('../doctor/gather.js');
     const { evaluateChecks } = await import('../doctor/checks.js');
     // The prefix comes first: a bad topology file is a usage error, found before any network wait.
@@ -38,10 +40,11 @@ const doctors: PerBackend<(ctx: Context) => Promise<DoctorReport>> = {
     const url = handle.spec.redacted;
     return { header: `Redis ${url}`, document: { schema: 'queuectl/doctor@1', backend: 'redis', url, redis: url, checks } };
   },
-  async postgres(ctx) {
+  async postgres(ctx, opts) {
     const { gatherPostgresFacts } = await import('../doctor/postgres-gather.js');
     const { evaluatePostgresChecks } = await import('../doctor/postgres-checks.js');
     const handle = await ctx.postgres();
+    if (opts.migrate) await migrateAfterConfirmation(ctx, handle);
     const checks = evaluatePostgresChecks(await gatherPostgresFacts(handle));
     const url = handle.spec.redacted;
     const schema = handle.spec.schema;
@@ -49,9 +52,40 @@ const doctors: PerBackend<(ctx: Context) => Promise<DoctorReport>> = {
   },
 };
 
+export interface DoctorOptions {
+  /** PostgreSQL: run BullMQ's migrations first, after confirmation. */
+  migrate?: boolean;
+}
+
+/**
+ * `doctor --migrate`: the one place queuectl changes BullMQ's schema, with BullMQ's own
+ * runMigrations, after a confirmation that names the target and the versions.
+ */
+async function migrateAfterConfirmation(ctx: Context, handle: PostgresHandle): Promise<void> {
+  const { readSchemaState } = await import('../backend/postgres/schema.js');
+  const { PostgresError } = await import('../backend/postgres/errors.js');
+  const state = await readSchemaState(handle);
+  const where = `${handle.spec.redacted} (schema ${state.schema})`;
+  if (state.status === 'current') {
+    ctx.out.note(`BullMQ schema already at version ${state.version} on ${where}: nothing to migrate`);
+    return;
+  }
+  if (state.status === 'ahead') {
+    throw new PostgresError(`BullMQ schema on ${where} is at version ${state.version}, newer than the ${state.expected} queuectl's BullMQ ${state.bullmqVersion} knows`, 'BullMQ never migrates down: upgrade queuectl instead');
+  }
+  const from = state.status === 'missing' ? 'no schema' : `version ${state.version}`;
+  if (!(await ctx.prompt.confirm(`Run BullMQ ${state.bullmqVersion}'s migrations on ${where}: ${from} → version ${state.expected}?`))) {
+    ctx.out.note('nothing migrated');
+    return;
+  }
+  const { runBullmqMigrations } = await import('../backend/postgres/migrate.js');
+  const reached = await runBullmqMigrations(handle.spec);
+  ctx.out.note(`migrated BullMQ schema on ${where}: ${from} → version ${reached}`);
+}
+
 /** `queuectl doctor`: read-only health checks. Exit 0 no failure (warnings allowed), 1 a check failed, 3 unreachable. */
-export async function run(_opts: Record<string, unknown>, ctx: Context): Promise<number> {
-  const { header, document } = await forBackend(ctx, doctors)(ctx);
+export async function run(opts: DoctorOptions, ctx: Context): Promise<number> {
+  const { header, document } = await forBackend(ctx, doctors)(ctx, opts);
   if (ctx.out.json) ctx.out.printJson(document);
   else ctx.out.print(renderDoctor(header, document.checks, ctx.out.color));
   return worstStatus(document.checks) === 'fail' ? ExitCode.checkFailed : ExitCode.ok;

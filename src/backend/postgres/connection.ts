@@ -12,9 +12,9 @@ export const QUEUECTL_APPLICATION_NAME = 'queuectl';
  * PostgreSQL pay for it. Every query is bounded too (statement_timeout on the server, query_timeout
  * in the client for a server that stops answering).
  */
-export async function connectPostgres(spec: PostgresSpec): Promise<PostgresHandle> {
+export async function connectPostgres(spec: PostgresSpec, options: { boundQueries?: boolean } = {}): Promise<PostgresHandle> {
   const { default: pg } = await import('pg');
-  const client = new pg.Client(clientConfig(spec));
+  const client = new pg.Client(clientConfig(spec, options));
   // A socket error after connect would otherwise be an unhandled 'error' event (a crash with a stack).
   client.on('error', () => undefined);
   let timer: NodeJS.Timeout | undefined;
@@ -34,7 +34,8 @@ export async function connectPostgres(spec: PostgresSpec): Promise<PostgresHandl
   return new Handle(spec, client);
 }
 
-export function clientConfig(spec: PostgresSpec): ClientConfig {
+/** `boundQueries: false` (BullMQ's migrations only) keeps the connect timeout but lets queries run as long as they need. */
+export function clientConfig(spec: PostgresSpec, { boundQueries = true }: { boundQueries?: boolean } = {}): ClientConfig {
   const config: ClientConfig = {
     host: spec.host,
     port: spec.port,
@@ -42,11 +43,10 @@ export function clientConfig(spec: PostgresSpec): ClientConfig {
     password: spec.password,
     database: spec.database,
     connectionTimeoutMillis: spec.timeoutMs,
-    statement_timeout: spec.timeoutMs,
-    query_timeout: spec.timeoutMs + 1000,
     application_name: spec.applicationName ?? QUEUECTL_APPLICATION_NAME,
     ssl: sslOptions(spec),
   };
+  if (boundQueries) Object.assign(config, { statement_timeout: spec.timeoutMs, query_timeout: spec.timeoutMs + 1000 });
   if (spec.options) config.options = spec.options;
   return config;
 }

@@ -58,12 +58,12 @@ export function schemaProblem(state: SchemaState, where: string): { message: str
     case 'missing':
       return {
         message: `no BullMQ schema "${state.schema}" on ${where} (no migration ledger; ${ours})`,
-        hint: `pass --schema <name> if BullMQ lives elsewhere, else let your application run BullMQ's runMigrations (or \`queuectl doctor --migrate\` once available); queuectl never migrates unasked`,
+        hint: `pass --schema <name> if BullMQ lives elsewhere, else run BullMQ's runMigrations from your application, or \`queuectl doctor --migrate\` (asks first); nothing else in queuectl migrates`,
       };
     case 'behind':
       return {
         message: `BullMQ schema "${state.schema}" on ${where} is at version ${state.version}, ${ours} (${state.expected - state.version} pending migration${state.expected - state.version === 1 ? '' : 's'})`,
-        hint: 'upgrade BullMQ in your application and run its runMigrations; queuectl never migrates unasked',
+        hint: 'run BullMQ\'s runMigrations from your upgraded application, or `queuectl doctor --migrate` (asks first); nothing else in queuectl migrates',
       };
     case 'ahead':
       return {
