@@ -45,6 +45,16 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
     return loaded;
   };
 
+  /** The topology's `backend:` against the URL's kind, checked before connecting. */
+  const checkTopologyBackend = async (current: Target) => {
+    // A file that does not load is the command's to report, if it needs one; here it says nothing.
+    const declared = (await topologyIfAny().catch(() => undefined))?.topology.backend;
+    if (declared !== undefined && declared !== current.kind) {
+      const want = declared === 'postgres' ? 'a postgres:// URL' : 'a redis:// URL';
+      throw new UsageError(`the topology says backend: ${declared}, but ${current.redacted} is ${current.kind === 'postgres' ? 'PostgreSQL' : 'Redis'}`, `pass ${want} with --url (or QUEUECTL_URL), or fix backend: in the topology`);
+    }
+  };
+
   const ctx: Context = {
     globals,
     out,
@@ -83,6 +93,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
         if (current.kind !== 'postgres') {
           throw new UsageError(`this needs a PostgreSQL URL, got ${current.redacted}`, 'pass --url postgres://host/db');
         }
+        await checkTopologyBackend(current);
         const schema = await ctx.schema();
         const { parsePostgresSpec } = await import('./backend/postgres/url.js');
         const { connectPostgres } = await import('./backend/postgres/connection.js');
@@ -107,6 +118,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
           // cli.ts refuses Redis-only commands on PostgreSQL first; this keeps any other path from dialling Redis.
           throw new UsageError(`this command does not support PostgreSQL yet (${current.redacted})`, 'use a redis:// URL; see README "PostgreSQL (first slice)" for what runs on PostgreSQL today');
         }
+        await checkTopologyBackend(current);
         const { parseConnectionSpec } = await import('./redis/url.js');
         const { connect } = await import('./redis/connection.js');
         const spec = parseConnectionSpec({

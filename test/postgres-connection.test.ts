@@ -34,6 +34,21 @@ describe('PostgreSQL URLs and flags', () => {
     expect(redis.stderr).toMatch(/--schema is a PostgreSQL schema.*use --prefix <p>/);
   });
 
+  it('a topology that says backend: postgres refuses a Redis URL (and the other way round), exit 2', async () => {
+    const pgTopology = tempFile('pgbackend', 'queuectl.yaml', 'version: 1\nbackend: postgres\nqueues:\n  mail: { jobs: [send] }\n');
+    const r = await runCli(['doctor', '-c', pgTopology, '--url', redisUrl()]);
+    expect(r.code).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toMatch(/the topology says backend: postgres, but redis:\/\/127\.0\.0\.1:\d+ is Redis — pass a postgres:\/\/ URL/);
+    const redisTopology = tempFile('pgbackend', 'queuectl.yaml', 'version: 1\nbackend: redis\nqueues:\n  mail: { jobs: [send] }\n');
+    const p = await runCli(['inspect', '-c', redisTopology, '--url', pgAdminUrl()]);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/the topology says backend: redis, but postgres:\/\/postgres:\*\*\*@.* is PostgreSQL/);
+    noSecret(p);
+    const bad = await runCli(['topology', 'validate', '-c', tempFile('pgbackend', 'queuectl.yaml', 'version: 1\nbackend: mysql\nqueues:\n  mail: { jobs: [send] }\n')]);
+    expect(bad.code).toBe(2);
+  });
+
   it('a malformed URL, an unknown parameter or a bad schema name is exit 2 with the password hidden', async () => {
     const secret = 'Sup3rS3cret';
     for (const [args, pattern] of [
