@@ -12,15 +12,17 @@ type Runner = (opts: Record<string, unknown>, ctx: Context, args: string[]) => P
 
 export function buildProgram(version: string, makeContext: ContextFactory, onExitCode: (code: number) => void): Command {
   const program = new Command('queuectl')
-    .description('Run BullMQ job queues on Redis safely: topology as code, inspection, drift checks, migrations, dead letters.')
+    .description('Run BullMQ job queues on Redis (and, for a first set of commands, PostgreSQL) safely: topology as code, inspection, drift checks, migrations, dead letters.')
     .version(version, '-V, --version')
     .option('-c, --config <file>', 'topology file (default: $QUEUECTL_CONFIG, else queuectl.yaml|yml|json|config.{ts,mjs,js} here)')
-    .option('--redis <url>', 'redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…] (default: $REDIS_URL, else redis://127.0.0.1:6379); a password here is in your shell history and briefly in ps: prefer --password-file or REDIS_URL')
-    .option('--password-file <file>', 'read the Redis password from a file')
-    .option('--tls-ca <file>', 'CA bundle for rediss://')
+    .option('--url <url>', 'where the queues live: redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…], or postgres://[user[:pass]@]host[:port]/db[?sslmode=…] (default: $QUEUECTL_URL, else $REDIS_URL, else redis://127.0.0.1:6379); a password here is in your shell history and briefly in ps: prefer --password-file or REDIS_URL/QUEUECTL_URL')
+    .option('--redis <url>', 'alias of --url')
+    .option('--schema <name>', "BullMQ's schema on PostgreSQL (default: the topology's schema, else bullmq)")
+    .option('--password-file <file>', 'read the Redis or PostgreSQL password from a file')
+    .option('--tls-ca <file>', 'CA bundle for rediss:// or PostgreSQL TLS')
     .option('--tls-cert <file>', 'client certificate (PEM) for a server that asks for one (tls-auth-clients)')
     .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
-    .option('--prefix <p>', "BullMQ key prefix (default: the topology's prefix, else bull)")
+    .option('--prefix <p>', "BullMQ key prefix on Redis (default: the topology's prefix, else bull)")
     .option('--json', 'one JSON document on stdout, nothing else there')
     .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)')
     .option('-y, --yes', 'answer yes to confirmations (required off a terminal for destructive commands)')
@@ -36,12 +38,17 @@ Examples:
   queuectl topology check --json            # the CI drift gate: exit 0 in sync, 1 drift
   queuectl migrate --from eccb-smart-upload --dry-run
 
-Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis error, 130 interrupted.
+Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis or PostgreSQL error, 130 interrupted.
 
 Trust: like a Makefile, a queuectl.config.{ts,mjs,js} in the working directory is executed by most
 commands. queuectl refuses one not owned by you or writable by group/others; YAML/JSON is only read.`);
 
-  const action = (load: () => Promise<{ run: Runner }>) =>
+  /**
+   * `backends` says where the command runs: 'redis' (the default, until its PostgreSQL version
+   * exists), 'both', or 'offline' (never connects). A Redis-only command given a PostgreSQL URL
+   * stops here with one line (exit 2), before loading anything or dialling Redis.
+   */
+  const action = (load: () => Promise<{ run: Runner }>, backends: 'redis' | 'both' | 'offline' = 'redis') =>
     async function (this: Command, ...params: unknown[]) {
       const command = params[params.length - 1] as Command;
       const opts = command.opts();
@@ -49,10 +56,16 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
       const globals = readGlobals(command.optsWithGlobals());
       const ctx = makeContext(globals);
       try {
+        if (backends === 'redis' && ctx.target().kind === 'postgres') {
+          throw new UsageError(
+            `\`${commandPath(command)}\` does not support PostgreSQL yet (${ctx.target().redacted})`,
+            'on PostgreSQL, doctor, inspect and inspect job run today (see README "PostgreSQL (first slice)"); use a redis:// URL for this command',
+          );
+        }
         const { run } = await load();
         onExitCode(await run(opts, ctx, args));
       } catch (error) {
-        throw await asRedisError(error, globals);
+        throw await asRedisError(error, globals, ctx);
       } finally {
         await ctx.close();
       }
@@ -63,7 +76,7 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .command('validate')
     .description('static check of the topology file: schema and lint rules')
     .addHelpText('after', '\nExamples:\n  queuectl topology validate -c examples/eccb-smart-upload.yaml\n  queuectl topology validate --json\n\nExit: 0 clean (warnings allowed), 1 lint errors, 2 unreadable or invalid file.')
-    .action(action(() => import('./commands/topology-validate.js')));
+    .action(action(() => import('./commands/topology-validate.js'), 'offline'));
   topology
     .command('check')
     .description('the CI drift gate: declared topology versus live Redis')
@@ -76,7 +89,7 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .description('draw job names → queues → workers → dead-letter path')
     .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot']).default('mermaid'))
     .addHelpText('after', '\nExamples:\n  queuectl topology graph > topology.mmd\n  queuectl topology graph --format dot | dot -Tsvg > topology.svg')
-    .action(action(() => import('./commands/topology-graph.js')));
+    .action(action(() => import('./commands/topology-graph.js'), 'offline'));
 
   program
     .command('inspect')
@@ -85,13 +98,14 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .option('--all', 'include undeclared queues found by SCAN')
     .option('--watch [seconds]', 'redraw in place every few seconds (default 2) with rates of change')
     .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42\n\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
-    .action(action(() => import('./commands/inspect.js')));
+    .action(action(() => import('./commands/inspect.js'), 'both'));
 
   program
     .command('doctor')
-    .description('connectivity, latency, Redis version, eviction policy, persistence, memory, cluster slots, BullMQ versions')
-    .addHelpText('after', '\nExamples:\n  queuectl doctor --redis redis://127.0.0.1:6379\n  queuectl doctor --json\n\nExit: 0 healthy (warnings allowed), 1 a check failed, 3 Redis unreachable.')
-    .action(action(() => import('./commands/doctor.js')));
+    .description('connectivity, latency, Redis version, eviction policy, persistence, memory, cluster slots, BullMQ versions; on PostgreSQL: server version, BullMQ schema version, connection headroom, oldest transaction')
+    .option('--migrate', "PostgreSQL: first run BullMQ's own migrations (runMigrations of the BullMQ queuectl ships), after confirmation (--yes off a terminal)")
+    .addHelpText('after', '\nExamples:\n  queuectl doctor --redis redis://127.0.0.1:6379\n  queuectl doctor --json\n  queuectl doctor --url postgres://app@db:5432/app --schema bullmq --password-file pw\n  queuectl doctor --migrate --url postgres://app@db:5432/app --password-file pw\n\nExit: 0 healthy (warnings allowed), 1 a check failed (a missing or other-version BullMQ schema too), 2 --migrate declined off a terminal, 3 unreachable or a migration failed (rolled back).')
+    .action(action(() => import('./commands/doctor.js'), 'both'));
 
   program
     .command('dedup-check')
@@ -228,7 +242,7 @@ Exit: 0 every step did what it should, 1 a step did not (named), 2 no redis-serv
 Examples:
   source <(queuectl completion bash)                       # bash, this shell; add it to ~/.bashrc to keep it
   queuectl completion zsh > "\${fpath[1]}/_queuectl"        # zsh, then start a new shell`)
-    .action(action(() => import('./commands/completion.js')));
+    .action(action(() => import('./commands/completion.js'), 'offline'));
 
   return program;
 }
@@ -246,7 +260,8 @@ function readGlobals(raw: Record<string, unknown>): GlobalOptions {
   }
   return {
     config: notBlank(raw.config, '-c/--config', 'name the topology file, or leave -c out to use QUEUECTL_CONFIG or ./queuectl.yaml'),
-    redis: notBlank(raw.redis, '--redis', 'give a URL such as redis://host:6379, or leave --redis out to use REDIS_URL'),
+    redis: chosenUrl(raw),
+    schema: notBlank(raw.schema, '--schema', 'name the schema, or leave --schema out to use the topology\'s (else bullmq)'),
     passwordFile: notBlank(raw.passwordFile, '--password-file', 'name the file that holds the Redis password'),
     tlsCa: notBlank(raw.tlsCa, '--tls-ca', 'name the CA bundle file'),
     tlsCert: notBlank(raw.tlsCert, '--tls-cert', 'name the client certificate file'),
@@ -270,12 +285,34 @@ function notBlank(value: unknown, flag: string, hint: string): string | undefine
   return text;
 }
 
+/** --url and its alias --redis; both given with different values is a mistake worth naming. */
+function chosenUrl(raw: Record<string, unknown>): string | undefined {
+  const url = notBlank(raw.url, '--url', 'give a URL such as redis://host:6379 or postgres://host/db, or leave --url out to use QUEUECTL_URL or REDIS_URL');
+  const redis = notBlank(raw.redis, '--redis', 'give a URL such as redis://host:6379, or leave --redis out to use REDIS_URL');
+  if (url !== undefined && redis !== undefined && url !== redis) {
+    throw new UsageError('--url and --redis name different servers', '--redis is an alias of --url: give one of them');
+  }
+  return url ?? redis;
+}
+
+/** `dlq retry`, `topology check`: the command as the user typed it, for messages. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c && c.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 /** An ioredis/Redis error that escaped a command exits 3 as one line naming the redacted URL, not as "unexpected error". */
-async function asRedisError(error: unknown, globals: GlobalOptions): Promise<unknown> {
+async function asRedisError(error: unknown, globals: GlobalOptions, ctx: Context): Promise<unknown> {
   const { isRedisFailure, toRedisError } = await import('./redis/errors.js');
   if (!isRedisFailure(error)) return error;
   const { redactUrl, parseRedisUrl, DEFAULT_REDIS_URL } = await import('./redis/url.js');
-  const url = globals.redis || process.env.REDIS_URL || DEFAULT_REDIS_URL;
+  let url = globals.redis || process.env.QUEUECTL_URL || process.env.REDIS_URL || DEFAULT_REDIS_URL;
+  try {
+    url = ctx.target().url;
+  } catch {
+    // the URL's own problem was reported already
+  }
   let password: string | undefined;
   try {
     password = parseRedisUrl(url).password; // scrubbed from the message too

@@ -2,11 +2,16 @@ import type { Output } from './output.js';
 import type { Prompter } from './ui/prompt.js';
 import type { LoadedTopology } from './topology/types.js';
 import type { RedisHandle } from './redis/types.js';
+import type { Target } from './backend/target.js';
+import type { PostgresHandle } from './backend/postgres/types.js';
 
 /** Options every command accepts, before or after the command name (contract: global options). */
 export interface GlobalOptions {
   config?: string;
+  /** --url, or its alias --redis: a redis…:// or postgres:// URL (named `redis` for the code that predates PostgreSQL). */
   redis?: string;
+  /** --schema: BullMQ's schema on PostgreSQL. */
+  schema?: string;
   passwordFile?: string;
   tlsCa?: string;
   tlsCert?: string;
@@ -34,8 +39,17 @@ export interface Context {
   topologyIfAny(): Promise<LoadedTopology | undefined>;
   /** The key prefix in force: --prefix, else the topology's, else `bull`. */
   prefix(): Promise<string>;
-  /** Connects on first use; closed by main when the command ends. */
+  /**
+   * Where the queues live and on which backend, from --url/--redis, QUEUECTL_URL, REDIS_URL; a
+   * --prefix with a PostgreSQL URL or a --schema with a Redis URL is a UsageError here.
+   */
+  target(): Target;
+  /** Connects on first use; closed by main when the command ends. A PostgreSQL URL is a UsageError. */
   redis(): Promise<RedisHandle>;
+  /** BullMQ's schema on PostgreSQL: --schema, else the topology's `schema`, else bullmq. */
+  schema(): Promise<string>;
+  /** Connects to PostgreSQL on first use (loads pg only then); closed by main when the command ends. */
+  postgres(): Promise<PostgresHandle>;
   close(): Promise<void>;
 }
 

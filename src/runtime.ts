@@ -4,6 +4,8 @@ import { createPrompter } from './ui/prompt.js';
 import { UsageError } from './errors.js';
 import type { LoadedTopology } from './topology/types.js';
 import type { RedisHandle } from './redis/types.js';
+import type { PostgresHandle } from './backend/postgres/types.js';
+import { chooseTarget, checkFlagsFitTarget, type Target } from './backend/target.js';
 
 export interface RuntimeOptions {
   cwd?: string;
@@ -31,6 +33,8 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
 
   let loaded: Promise<LoadedTopology | undefined> | undefined;
   let handle: Promise<RedisHandle> | undefined;
+  let pgHandle: Promise<PostgresHandle> | undefined;
+  let target: Target | undefined;
 
   const topologyIfAny = () => {
     loaded ??= (async () => {
@@ -39,6 +43,16 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
       return file === undefined ? undefined : loadTopologyFile(file);
     })();
     return loaded;
+  };
+
+  /** The topology's `backend:` against the URL's kind, checked before connecting. */
+  const checkTopologyBackend = async (current: Target) => {
+    // A file that does not load is the command's to report, if it needs one; here it says nothing.
+    const declared = (await topologyIfAny().catch(() => undefined))?.topology.backend;
+    if (declared !== undefined && declared !== current.kind) {
+      const want = declared === 'postgres' ? 'a postgres:// URL' : 'a redis:// URL';
+      throw new UsageError(`the topology says backend: ${declared}, but ${current.redacted} is ${current.kind === 'postgres' ? 'PostgreSQL' : 'Redis'}`, `pass ${want} with --url (or QUEUECTL_URL), or fix backend: in the topology`);
+    }
   };
 
   const ctx: Context = {
@@ -61,12 +75,54 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
       if (globals.prefix) return globals.prefix;
       return (await topologyIfAny())?.topology.prefix ?? 'bull';
     },
+    target() {
+      if (!target) {
+        const chosen = chooseTarget(globals.redis, env);
+        checkFlagsFitTarget(chosen, globals);
+        target = chosen;
+      }
+      return target;
+    },
+    async schema() {
+      if (globals.schema) return globals.schema;
+      return (await topologyIfAny())?.topology.schema ?? 'bullmq';
+    },
+    postgres() {
+      pgHandle ??= (async () => {
+        const current = ctx.target();
+        if (current.kind !== 'postgres') {
+          throw new UsageError(`this needs a PostgreSQL URL, got ${current.redacted}`, 'pass --url postgres://host/db');
+        }
+        await checkTopologyBackend(current);
+        const schema = await ctx.schema();
+        const { parsePostgresSpec } = await import('./backend/postgres/url.js');
+        const { connectPostgres } = await import('./backend/postgres/connection.js');
+        const spec = parsePostgresSpec({
+          url: current.url,
+          redacted: current.redacted,
+          schema,
+          passwordFile: globals.passwordFile,
+          tlsCa: globals.tlsCa,
+          tlsCert: globals.tlsCert,
+          tlsKey: globals.tlsKey,
+          timeoutMs: globals.timeout,
+        });
+        return connectPostgres(spec);
+      })();
+      return pgHandle;
+    },
     redis() {
       handle ??= (async () => {
+        const current = ctx.target();
+        if (current.kind !== 'redis') {
+          // cli.ts refuses Redis-only commands on PostgreSQL first; this keeps any other path from dialling Redis.
+          throw new UsageError(`this command does not support PostgreSQL yet (${current.redacted})`, 'use a redis:// URL; see README "PostgreSQL (first slice)" for what runs on PostgreSQL today');
+        }
+        await checkTopologyBackend(current);
         const { parseConnectionSpec } = await import('./redis/url.js');
         const { connect } = await import('./redis/connection.js');
         const spec = parseConnectionSpec({
-          url: globals.redis,
+          url: current.url,
           passwordFile: globals.passwordFile,
           tlsCa: globals.tlsCa,
           tlsCert: globals.tlsCert,
@@ -79,10 +135,10 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
       return handle;
     },
     async close() {
-      if (!handle) return;
-      const current = handle;
+      const open = [handle, pgHandle];
       handle = undefined;
-      await current.then((h) => h.close(), () => undefined);
+      pgHandle = undefined;
+      await Promise.all(open.map((current) => current?.then((h) => h.close(), () => undefined)));
     },
   };
   return ctx;

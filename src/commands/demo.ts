@@ -106,7 +106,8 @@ export function shownPath(file: string, cwd: string): string {
 }
 
 function childEnv(env: DemoEnvironment, color: boolean): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: undefined, QUEUECTL_CONFIG: undefined, ...env.childEnv };
+  // QUEUECTL_URL goes too: it would win over the REDIS_URL a secret URL reaches the children through.
+  const base: NodeJS.ProcessEnv = { ...process.env, QUEUECTL_URL: undefined, REDIS_URL: undefined, QUEUECTL_CONFIG: undefined, ...env.childEnv };
   // The children write to pipes; keep the demo's own colour decision for them.
   if (color) return { ...base, FORCE_COLOR: '1', NO_COLOR: undefined };
   return { ...base, NO_COLOR: '1', FORCE_COLOR: undefined };

@@ -1,19 +1,21 @@
 import type { Context } from '../context.js';
-import { QueuectlError, UsageError } from '../errors.js';
-import { toRedisError } from '../redis/errors.js';
+import { UsageError } from '../errors.js';
 import type { Topology } from '../topology/types.js';
 import { evaluateAlert } from '../inspect/alerts.js';
-import { discoverQueues } from '../inspect/discover.js';
-import { readRedisHealth } from '../redis/health.js';
-import { emptyPrefixVerdict, probePrefixes } from '../redis/prefixes.js';
-import type { RedisHandle } from '../redis/types.js';
 import { unknownQueueError } from '../util/queue-names.js';
 import { escapeControls } from '../ui/escape.js';
-import { readJob } from '../inspect/read-job.js';
-import { readQueues, type QueueTarget } from '../inspect/read-queues.js';
-import { inspectDocument, renderHealth, renderJob, renderQueueTable, type InspectRow } from '../inspect/render.js';
-import type { QueueKind, RedisHealth } from '../inspect/types.js';
+import type { QueueTarget } from '../inspect/read-queues.js';
+import { backendInspectDocument, renderBackendHealth, renderJob, renderQueueTable, type InspectRow } from '../inspect/render.js';
+import type { QueueKind } from '../inspect/types.js';
+import type { BackendHealth, InspectSource } from '../inspect/source.js';
+import { forBackend, type PerBackend } from '../backend/select.js';
 import { ratesSince, snapshot, watchLoop, type Snapshot } from '../inspect/watch.js';
+
+/** inspect's reads, side by side: Redis (inspect/redis-source.ts) and PostgreSQL (inspect/postgres-source.ts). */
+const inspectSources: PerBackend<(ctx: Context) => Promise<InspectSource>> = {
+  redis: async (ctx) => (await import('../inspect/redis-source.js')).redisInspectSource(ctx),
+  postgres: async (ctx) => (await import('../inspect/postgres-source.js')).postgresInspectSource(ctx),
+};
 
 /** How long a watch reuses the queues it discovered before walking the keyspace again. */
 const REDISCOVER_MS = 30_000;
@@ -36,48 +38,44 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
   }
 
   const topology = (await ctx.topologyIfAny())?.topology;
-  const prefix = await ctx.prefix();
-  const handle = await ctx.redis();
-  const masters = await handle.masters();
+  const source = await forBackend(ctx, inspectSources)(ctx);
 
-  // SCAN walks the whole keyspace (job hashes included), so a watch rediscovers only now and then
-  // instead of costing Redis a full walk every tick.
+  // Discovery costs the backend a walk (SCAN of the whole keyspace on Redis), so a watch
+  // rediscovers only now and then instead of every tick.
   let discovered: { at: number; names: Promise<string[]> } | undefined;
   const discover = () => {
     if (!discovered || Date.now() - discovered.at > REDISCOVER_MS) {
-      discovered = { at: Date.now(), names: discoverQueues(masters, prefix, { signal: ctx.signal }) };
+      discovered = { at: Date.now(), names: source.discover() };
     }
     return discovered.names;
   };
-  const collect = async (): Promise<{ rows: InspectRow[]; health: RedisHealth }> => {
-    const [queues, health] = await mapRedisErrors(handle.spec, async () => {
-      const healthRead = readRedisHealth(handle);
-      healthRead.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
-      const targets = await chooseTargets(topology, args, Boolean(opts.all) || !topology, discover);
-      return Promise.all([readQueues(handle, prefix, targets), healthRead]);
-    });
+  const collect = async (): Promise<{ rows: InspectRow[]; health: BackendHealth }> => {
+    const healthRead = source.readHealth();
+    healthRead.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
+    const targets = await chooseTargets(topology, args, Boolean(opts.all) || !topology, discover);
+    const [queues, health] = await Promise.all([source.readQueues(targets), healthRead]);
     const rows = queues.map((queue) => ({ queue, alert: evaluateAlert(queue, topology?.queues[queue.name]?.alerts) }));
     return { rows, health };
   };
 
   // A named queue that names nothing, or a prefix that holds nothing, is said before any table.
-  const checkNames = (rows: InspectRow[]) => mapRedisErrors(handle.spec, async () => {
+  const checkNames = async (rows: InspectRow[]) => {
     if (!rows.some((r) => r.queue.exists)) {
-      const verdict = emptyPrefixVerdict(prefix, await probePrefixes(masters, prefix), ctx.globals.prefix !== undefined);
+      const verdict = await source.emptyVerdict();
       if (verdict.error) throw verdict.error;
       if (verdict.warning) ctx.out.warn(verdict.warning);
     }
     const unknown = rows.find((r) => r.queue.kind === 'undeclared' && !r.queue.exists && args.includes(r.queue.name));
     if (unknown) throw unknownQueueError({ name: unknown.queue.name, known: [...knownNames(topology), ...(await discover())] });
-  });
+  };
 
   if (intervalMs === undefined) {
     const { rows, health } = await collect();
     await checkNames(rows);
     if (ctx.globals.json) {
-      ctx.out.printJson(inspectDocument(rows, health));
+      ctx.out.printJson(backendInspectDocument(rows, health));
     } else {
-      ctx.out.print(`${renderQueueTable(rows, { color: ctx.out.color })}\n\n${renderHealth(health, { color: ctx.out.color })}`);
+      ctx.out.print(`${renderQueueTable(rows, { color: ctx.out.color })}\n\n${renderBackendHealth(health, { color: ctx.out.color })}`);
     }
     return 0;
   }
@@ -98,7 +96,7 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
       for (const row of rows) row.rates = ratesSince(previous, current, row.queue.name);
       previous = current;
       const stamp = `every ${intervalMs / 1000}s · ${new Date(current.at).toISOString()} · Ctrl-C to stop`;
-      return escapeControls(`${stamp}\n${renderQueueTable(rows, { color: ctx.out.color, rates: true })}\n\n${renderHealth(health, { color: ctx.out.color })}`, ctx.out.color);
+      return escapeControls(`${stamp}\n${renderQueueTable(rows, { color: ctx.out.color, rates: true })}\n\n${renderBackendHealth(health, { color: ctx.out.color })}`, ctx.out.color);
     },
   });
   return 0;
@@ -137,12 +135,11 @@ async function inspectJob(ctx: Context, args: string[]): Promise<number> {
     throw new UsageError('inspect job needs a queue and a job id', 'queuectl inspect job <queue> <id>');
   }
   const [queue, id] = args;
-  const handle = await ctx.redis();
-  const prefix = await ctx.prefix();
-  const job = await mapRedisErrors(handle.spec, () => readJob(handle, prefix, queue, id));
+  const source = await forBackend(ctx, inspectSources)(ctx);
+  const job = await source.readJob(queue, id);
   if (!job) {
     const topology = (await ctx.topologyIfAny())?.topology;
-    await mapRedisErrors(handle.spec, () => assertQueueKnown(handle, prefix, topology, queue, ctx.signal));
+    await assertQueueKnown(source, topology, queue);
     throw new UsageError(`job ${queue}/${id} not found`, `check the queue and id; \`queuectl inspect ${queue}\` shows the queue`);
   }
   if (ctx.globals.json) ctx.out.printJson({ schema: 'queuectl/inspect-job@1', job });
@@ -156,19 +153,9 @@ function knownNames(topology: Topology | undefined): string[] {
 }
 
 /** `inspect job <queue> <id>` with a queue that is neither declared, legacy nor live: exit 2 with a did-you-mean. */
-async function assertQueueKnown(handle: RedisHandle, prefix: string, topology: Topology | undefined, queue: string, signal: AbortSignal): Promise<void> {
+async function assertQueueKnown(source: InspectSource, topology: Topology | undefined, queue: string): Promise<void> {
   if (knownNames(topology).includes(queue)) return;
-  const [live] = await readQueues(handle, prefix, [{ name: queue, kind: 'undeclared' }], { workers: false });
+  const [live] = await source.readQueues([{ name: queue, kind: 'undeclared' }], { workers: false });
   if (live?.exists) return;
-  const discovered = await discoverQueues(await handle.masters(), prefix, { signal });
-  throw unknownQueueError({ name: queue, known: [...knownNames(topology), ...discovered] });
-}
-
-/** A dropped connection or timeout mid-read becomes the one-line exit-3 error, like a failed connect. */
-async function mapRedisErrors<T>(spec: Parameters<typeof toRedisError>[1], read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    throw error instanceof QueuectlError ? error : toRedisError(error, spec);
-  }
+  throw unknownQueueError({ name: queue, known: [...knownNames(topology), ...(await source.discover())] });
 }

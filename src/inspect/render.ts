@@ -3,6 +3,8 @@ import { renderTable } from '../ui/table.js';
 import { formatAge, type AlertLevel, type AlertResult } from './alerts.js';
 import type { JobView } from './read-job.js';
 import type { LiveQueue, RedisHealth } from './types.js';
+import type { BackendHealth } from './source.js';
+import { postgresHealthDocument, renderPostgresHealth } from './postgres-health.js';
 
 /** One row of inspect: the live queue, its alert, and (under --watch) rates since the last tick. */
 export interface InspectRow {
@@ -23,22 +25,36 @@ export function inspectDocument(rows: InspectRow[], health: RedisHealth) {
       evictionPolicy: health.evictionPolicy,
       nodes: health.nodes,
     },
-    queues: rows.map(({ queue, alert, rates }) => ({
-      name: queue.name,
-      kind: queue.kind,
-      exists: queue.exists,
-      counts: { ...queue.counts },
-      paused: queue.paused,
-      oldestWaitingMs: queue.oldestWaitingMs,
-      workers: queue.workers === undefined ? null : queue.workers.length,
-      alert: alert.level,
-      alertReasons: alert.reasons,
-      stalled: queue.stalled,
-      bullmqVersion: queue.bullmqVersion ?? null,
-      meta: queue.meta,
-      ...(rates ? { rates } : {}),
-    })),
+    queues: queueDocuments(rows),
   };
+}
+
+/** The same document for either backend: `redis` or `postgres` holds the backend's health, `queues` is alike. */
+export function backendInspectDocument(rows: InspectRow[], health: BackendHealth) {
+  if (health.backend === 'redis') return { ...inspectDocument(rows, health.redis), backend: 'redis' as const };
+  return { schema: 'queuectl/inspect@1' as const, backend: 'postgres' as const, postgres: postgresHealthDocument(health.postgres), queues: queueDocuments(rows) };
+}
+
+export function renderBackendHealth(health: BackendHealth, options: { color: boolean }): string {
+  return health.backend === 'redis' ? renderHealth(health.redis, options) : renderPostgresHealth(health.postgres, options);
+}
+
+function queueDocuments(rows: InspectRow[]) {
+  return rows.map(({ queue, alert, rates }) => ({
+    name: queue.name,
+    kind: queue.kind,
+    exists: queue.exists,
+    counts: { ...queue.counts },
+    paused: queue.paused,
+    oldestWaitingMs: queue.oldestWaitingMs,
+    workers: queue.workers === undefined ? null : queue.workers.length,
+    alert: alert.level,
+    alertReasons: alert.reasons,
+    stalled: queue.stalled,
+    bullmqVersion: queue.bullmqVersion ?? null,
+    meta: queue.meta,
+    ...(rates ? { rates } : {}),
+  }));
 }
 
 export interface RenderOptions {

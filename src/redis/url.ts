@@ -119,6 +119,11 @@ function decode(text: string, bad: (why: string) => UsageError): string {
  * without its `:`, not a user name: all of it is hidden.
  */
 export function redactUrl(url: string): string {
+  // libpq also takes the password as a query parameter (postgres://h/db?password=…).
+  return redactUserinfo(url).replace(/([?&]password=)[^&#\s]*/gi, '$1***');
+}
+
+function redactUserinfo(url: string): string {
   const schemeEnd = url.indexOf('://');
   const start = schemeEnd >= 0 ? schemeEnd + 3 : 0;
   const rest = url.slice(start);

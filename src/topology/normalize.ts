@@ -29,7 +29,7 @@ export function normalizeTopology(parsed: ParsedTopology): Topology {
   const legacy = dict<LegacyQueueSpec>();
   for (const [name, entry] of Object.entries(parsed.legacy ?? {})) legacy[name] = { name, ...dropUndefined(entry ?? {}) };
 
-  return { version: parsed.version, prefix: parsed.prefix, queues, workers, legacy };
+  return { version: parsed.version, prefix: parsed.prefix, ...(parsed.backend ? { backend: parsed.backend } : {}), ...(parsed.schema ? { schema: parsed.schema } : {}), queues, workers, legacy };
 }
 
 /** Optional keys stay absent rather than present-but-undefined, so spreads never erase a default. */

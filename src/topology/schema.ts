@@ -222,6 +222,10 @@ const legacy = strict({ note: z.string().optional(), to: z.string().min(1).optio
 export const topologySchema = strict({
   version: z.literal(1, { error: (i) => `unsupported version ${describeValue(i.input)} — this queuectl reads version: 1` }).default(1),
   prefix: z.string().min(1).default('bull'),
+  /** Where the queues live; a URL of the other kind is a usage error. */
+  backend: z.enum(['redis', 'postgres']).optional(),
+  /** BullMQ's schema on PostgreSQL (BullMQ's own rule for the name); --schema overrides it. */
+  schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, { error: 'not a schema name BullMQ accepts — a letter or _, then letters, digits, _ or $ (at most 63)' }).optional(),
   defaults: strict(queueOptions).nullish(),
   queues: z.record(z.string(), queue, { error: (i) => (i.input === undefined ? 'missing — declare your queues under queues:' : undefined) }),
   workers: z.record(z.string(), worker).nullish(),

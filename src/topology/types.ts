@@ -128,6 +128,10 @@ export interface Topology {
   version: 1;
   /** BullMQ key prefix; `{name}` hash-tag form for Redis Cluster. */
   prefix: string;
+  /** `backend: redis|postgres` when the file says where its queues live. */
+  backend?: 'redis' | 'postgres';
+  /** BullMQ's schema on PostgreSQL, when the file names one (else bullmq). */
+  schema?: string;
   queues: Record<string, QueueSpec>;
   workers: Record<string, WorkerSpec>;
   legacy: Record<string, LegacyQueueSpec>;

@@ -17,7 +17,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, NO_COLOR: '1', QUEUECTL_DEBUG: '', REDIS_URL: undefined, QUEUECTL_CONFIG: undefined, ...options.env },
+      env: { ...process.env, NO_COLOR: '1', QUEUECTL_DEBUG: '', QUEUECTL_URL: undefined, REDIS_URL: undefined, QUEUECTL_CONFIG: undefined, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

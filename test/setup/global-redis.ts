@@ -1,16 +1,21 @@
 import type { TestProject } from 'vitest/node';
 import { startCluster, startRedis } from './redis-process.js';
 import { openRunTempRoot } from './run-temp.js';
+import { findPostgresBinDir, startPostgres } from './postgres-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
     clusterUrl: string;
+    /** The run's throwaway PostgreSQL (superuser URL), or '' when PostgreSQL is not installed. */
+    pgUrl: string;
   }
 }
 
 /**
- * One single-node redis-server and one 3-master cluster for the whole run, on free loopback ports.
+ * One single-node redis-server, one 3-master cluster and one throwaway PostgreSQL cluster for the
+ * whole run, on free loopback ports, started in parallel. Postgres tests each create a database of
+ * their own (test/helpers/postgres.ts).
  * Tests share them but each uses fresh random queue names; tests that change server config start
  * a private server with startRedis().
  *
@@ -21,18 +26,30 @@ export default async function setup(project: TestProject) {
   const temp = openRunTempRoot();
   let single: Awaited<ReturnType<typeof startRedis>> | undefined;
   let cluster: Awaited<ReturnType<typeof startCluster>> | undefined;
+  let postgres: Awaited<ReturnType<typeof startPostgres>> | undefined;
+  const startingPostgres = findPostgresBinDir().then((bin) => (bin === undefined ? undefined : startPostgres(bin)));
   try {
-    single = await startRedis();
-    cluster = await startCluster(3);
+    const redis = (async () => {
+      single = await startRedis();
+      cluster = await startCluster(3);
+    })();
+    // Wait for both even when one fails, so the other is stopped below rather than left running.
+    const [r, p] = await Promise.allSettled([redis, startingPostgres]);
+    if (p.status === 'fulfilled') postgres = p.value;
+    if (r.status === 'rejected') throw r.reason;
+    if (p.status === 'rejected') throw p.reason;
   } catch (error) {
-    await single?.stop();
+    await Promise.allSettled([single?.stop(), cluster?.stop(), postgres?.stop()]);
     temp.close();
     throw error;
   }
-  project.provide('redisUrl', single.url);
-  project.provide('clusterUrl', cluster.url);
+  if (!single || !cluster) throw new Error('unreachable: redis servers not started');
+  const [s, c] = [single, cluster];
+  project.provide('redisUrl', s.url);
+  project.provide('clusterUrl', c.url);
+  project.provide('pgUrl', postgres?.url ?? '');
   return async () => {
-    await Promise.all([single.stop(), cluster.stop()]);
+    await Promise.all([s.stop(), c.stop(), postgres?.stop()]);
     const left = temp.close();
     if (left.length > 0) {
       process.exitCode = 1; // vitest only logs an error thrown here; the run must fail
