@@ -27,10 +27,11 @@ export async function gatherPostgresFacts(handle: PostgresHandle): Promise<Postg
             (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS used,
             current_user AS usr, current_database() AS db`,
   );
+  // This database's sessions only: a transaction elsewhere on the server holds back no vacuum of BullMQ's tables.
   const [oldest] = await handle.query<{ pid: number; age: number; state: string | null; app: string; usr: string | null }>(
     `SELECT pid, EXTRACT(EPOCH FROM now() - xact_start)::float8 AS age, state, application_name AS app, usename AS usr
        FROM pg_stat_activity
-      WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+      WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()
       ORDER BY xact_start
       LIMIT 1`,
   );

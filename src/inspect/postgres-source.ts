@@ -158,7 +158,7 @@ async function readHealth(handle: PostgresHandle, s: string, schema: SchemaState
             (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = to_regclass($1)) AS dead,
             (SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = to_regclass($1)) AS live,
             (SELECT EXTRACT(EPOCH FROM now() - min(xact_start))::float8 FROM pg_stat_activity
-              WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend') AS oldest`,
+              WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()) AS oldest`,
     [`${s}.job`],
   );
   return {
