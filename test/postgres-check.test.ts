@@ -5,7 +5,9 @@ import { freshDatabase, migrateBullmq, pgQueue, pgWorker, sql } from './helpers/
 import { tempFile } from './helpers/temp.js';
 import { until } from './helpers/wait.js';
 import { DEEP_NAMES_SQL, EXAMPLES_SQL, SAMPLE_NAMES_SQL } from '../src/check/postgres-names.js';
-import { workerConnections } from '../src/check/postgres-source.js';
+import pg from 'pg';
+import { postgresCheckSource, workerConnections } from '../src/check/postgres-source.js';
+import { testContext } from './helpers/context.js';
 import { postgresFindings } from '../src/check/postgres-drift.js';
 import type { PostgresCheckFacts } from '../src/check/types.js';
 import type { Topology } from '../src/topology/types.js';
@@ -184,6 +186,39 @@ describe('topology check on PostgreSQL', () => {
     expect(r.code).toBe(0);
     expect(r.rules).toEqual(['warning:job-table-bloat:']);
     expect(r.doc.findings[0].message).toMatch(/^\d+% of bullmq\.job is dead rows \(\d+ dead, \d+ live; last autovacuum never\) — /);
+  });
+
+  it('more declared workers than the server has connections for is exit 1 (connections-headroom)', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    // The run's PostgreSQL has max_connections 200 (3 reserved): 100 consumers need 200.
+    const names = Array.from({ length: 100 }, (_, i) => `q${i}`);
+    const yaml = tempFile('pgcheck', 'queuectl.yaml', `version: 1\nqueues:\n${names.map((n) => `  ${n}: { jobs: [${n}.job] }`).join('\n')}\nworkers:\n  all: { queues: [${names.join(', ')}] }\n`);
+    const r = await check(url, yaml);
+    expect(r.code).toBe(1);
+    expect(r.rules.filter((x: string) => x.startsWith('error:'))).toEqual(['error:connections-headroom:']);
+    expect(r.doc.findings[0].message).toMatch(/^the declared workers \(100 queue consumers\) need at least 200 connections .*more than the 197 usable on postgres:\/\/postgres:\*\*\*@/);
+  });
+
+  it('reads other sessions\' open transactions, idle in transaction included, for long-transaction', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const idle = new pg.Client({ connectionString: url, application_name: 'forgotten' });
+    await idle.connect();
+    const t = testContext({ yaml: 'version: 1\nqueues:\n  ocr: { jobs: [ocr.process] }\n', redis: url });
+    try {
+      await idle.query('BEGIN');
+      await idle.query('SELECT count(*) FROM bullmq.job');
+      const [{ pid }] = (await idle.query('SELECT pg_backend_pid() AS pid')).rows;
+      const { topology } = await t.ctx.topology();
+      const source = await postgresCheckSource(t.ctx, topology);
+      const live = await source.gather({ sample: 50, deep: false });
+      expect(live.health).toBeUndefined();
+      expect(live.postgres?.transactions).toContainEqual(expect.objectContaining({ pid, state: 'idle in transaction', applicationName: 'forgotten' }));
+    } finally {
+      await idle.end();
+      await t.ctx.close();
+    }
   });
 
   it('reads job names through the state indexes: no sequential scan of job on a table of realistic size', async () => {
