@@ -79,11 +79,11 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .action(action(() => import('./commands/topology-validate.js'), 'offline'));
   topology
     .command('check')
-    .description('the CI drift gate: declared topology versus live Redis')
+    .description('the CI drift gate: declared topology versus live Redis or PostgreSQL')
     .option('--deep', 'read every job (in batches) to find misrouted job names, not only a sample')
     .addOption(new Option('--sample <n>', 'jobs read from each end of each state when not --deep').default('50'))
-    .addHelpText('after', '\nExamples:\n  queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"\n  queuectl topology check --json > drift.json || exit 1\n\nExit: 0 in sync, 1 drift, 2 bad topology file or a --prefix under which no queue exists while others do, 3 Redis error.\nWhen the prefix in use holds no queue at all, a warning names the prefixes that do.')
-    .action(action(() => import('./commands/topology-check.js')));
+    .addHelpText('after', '\nExamples:\n  queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"\n  queuectl topology check --json > drift.json || exit 1\n\nExit: 0 in sync, 1 drift, 2 bad topology file or a --prefix under which no queue exists while others do, 3 Redis/PostgreSQL error (on PostgreSQL also a missing or other-version BullMQ schema).\nWhen the prefix in use holds no queue at all, a warning names the prefixes that do.')
+    .action(action(() => import('./commands/topology-check.js'), 'both'));
   topology
     .command('graph')
     .description('draw job names → queues → workers → dead-letter path')

@@ -2,11 +2,20 @@ import type { LiveQueue } from '../inspect/types.js';
 import { lint } from '../topology/lint.js';
 import { migrateCommand, statesToMove } from '../migrate/advice.js';
 import type { Finding, Topology } from '../topology/types.js';
+import { postgresFindings } from './postgres-drift.js';
 import type { LiveFacts, MisroutedJobs, WorkerConnection } from './types.js';
 
 export interface DriftOptions {
   /** True when Redis is a cluster: the prefix hash-tag rule applies, as an error. */
   cluster?: boolean;
+  /** Where queues live, for messages: Redis keys under a prefix (the default), or PostgreSQL rows in a schema. */
+  namespace?: Namespace;
+}
+
+export interface Namespace {
+  store: 'Redis' | 'PostgreSQL';
+  kind: 'prefix' | 'schema';
+  name: string;
 }
 
 /** Rule ids in the order the report groups them (most urgent first). */
@@ -19,6 +28,9 @@ export const CHECK_RULES = [
   'worker-undeclared-queue',
   'meta-concurrency-drift',
   'meta-ratelimit-drift',
+  'connections-headroom',
+  'long-transaction',
+  'job-table-bloat',
   'queue-absent',
 ] as const;
 
@@ -33,10 +45,13 @@ export const CHECK_RULES = [
  * with no keys is a warning: that is the normal state before its first job.
  */
 export function drift(topology: Topology, live: LiveFacts, options: DriftOptions = {}): Finding[] {
+  const namespace = options.namespace ?? { store: 'Redis', kind: 'prefix', name: topology.prefix };
   const findings: Finding[] = [
-    ...evictionPolicy(live.health.evictionPolicy),
+    // maxmemory-policy is Redis's; PostgreSQL's own findings come from live.postgres.
+    ...(live.health ? evictionPolicy(live.health.evictionPolicy) : []),
+    ...(live.postgres ? postgresFindings(topology, live.postgres) : []),
     ...hashTag(topology, options),
-    ...live.queues.flatMap((q) => queueFindings(topology, q)),
+    ...live.queues.flatMap((q) => queueFindings(topology, q, namespace)),
     ...live.misrouted.map((m) => misrouted(topology, m, live.deep)),
     ...undeclaredWorkers(topology, live.workers ?? []),
   ];
@@ -83,14 +98,14 @@ function hashTag(topology: Topology, options: DriftOptions): Finding[] {
     .map(({ rule, severity, message }) => ({ rule, severity, message }));
 }
 
-function queueFindings(topology: Topology, q: LiveQueue): Finding[] {
+function queueFindings(topology: Topology, q: LiveQueue, ns: Namespace): Finding[] {
   if (q.kind === 'undeclared') {
     if (!q.exists) return [];
     return [{
       rule: 'queue-undeclared',
       severity: 'error',
       queue: q.name,
-      message: `queue exists in Redis (${describeCounts(q)}) but is neither declared nor legacy — declare it under queues: (or legacy: to migrate it away)`,
+      message: `queue exists in ${ns.store} (${describeCounts(q)}) but is neither declared nor legacy — declare it under queues: (or legacy: to migrate it away)`,
     }];
   }
   if (q.kind === 'legacy') return legacyJobs(q);
@@ -100,7 +115,7 @@ function queueFindings(topology: Topology, q: LiveQueue): Finding[] {
       rule: 'queue-absent',
       severity: 'warning',
       queue: q.name,
-      message: `declared but has no keys under prefix "${topology.prefix}" — normal before its first job; otherwise check the queue name and --prefix`,
+      message: `declared but has no ${ns.kind === 'prefix' ? 'keys under prefix' : 'jobs or meta in schema'} "${ns.name}" — normal before its first job; otherwise check the queue name and --${ns.kind}`,
     }];
   }
   return spec ? metaDrift(spec.concurrency, spec.rateLimit, q) : [];

@@ -17,7 +17,8 @@ export interface GatherOptions {
 }
 
 /**
- * Reads what `topology check` compares, with read commands only (SCAN, LLEN/ZCARD, LRANGE/ZRANGE,
+ * Reads what `topology check` compares on Redis (behind CheckSource: redis-source.ts; the
+ * PostgreSQL twin is postgres-source.ts), with read commands only (SCAN, LLEN/ZCARD, LRANGE/ZRANGE,
  * HGET/HMGET, EXISTS, INFO, CONFIG GET, CLIENT LIST), so a read-only ACL user can run it.
  * Declared and legacy queues are read even when SCAN does not find them.
  */

@@ -27,10 +27,28 @@ export interface WorkerConnection {
 export interface LiveFacts {
   /** Declared and legacy queues (exists: false when absent) plus undeclared queues found by SCAN. */
   queues: LiveQueue[];
-  health: Pick<RedisHealth, 'evictionPolicy'>;
+  /** Redis only: its eviction policy. */
+  health?: Pick<RedisHealth, 'evictionPolicy'>;
+  /** PostgreSQL only: the server and schema facts its own findings judge. */
+  postgres?: PostgresCheckFacts;
   misrouted: MisroutedJobs[];
   /** Every worker connection under the prefix; undefined when CLIENT LIST is not available. */
   workers?: WorkerConnection[];
   /** True when every job was read (--deep), false when job names were sampled. */
   deep: boolean;
+}
+
+/** What `topology check` reads of a PostgreSQL server beyond the queues (postgres-source.ts). */
+export interface PostgresCheckFacts {
+  /** Where, for messages (redacted). */
+  where: string;
+  schema: string;
+  maxConnections: number;
+  reservedConnections: number;
+  /** Client sessions on the whole server, this one included. */
+  usedConnections: number;
+  /** Other sessions' open transactions, oldest first (at most a few). */
+  transactions: { pid: number; ageSeconds: number; state: string; applicationName: string; user: string }[];
+  /** BullMQ's job table, from the statistics collector (pg_stat_user_tables). */
+  jobTable: { liveRows: number; deadRows: number; lastAutovacuum: string | null };
 }

@@ -1,10 +1,16 @@
+import { forBackend, type PerBackend } from '../backend/select.js';
 import { drift } from '../check/drift.js';
-import { gatherLiveFacts } from '../check/gather.js';
 import { buildReport, renderReport } from '../check/render.js';
+import type { CheckSource } from '../check/source.js';
 import type { Context } from '../context.js';
-import { ExitCode, InterruptedError, QueuectlError, UsageError } from '../errors.js';
-import { toRedisError } from '../redis/errors.js';
-import { emptyPrefixVerdict, probePrefixes } from '../redis/prefixes.js';
+import { ExitCode, InterruptedError, UsageError } from '../errors.js';
+import type { Topology } from '../topology/types.js';
+
+/** check's reads, side by side: Redis (check/redis-source.ts) and PostgreSQL (check/postgres-source.ts). */
+const checkSources: PerBackend<(ctx: Context, topology: Topology) => Promise<CheckSource>> = {
+  redis: async (ctx, topology) => (await import('../check/redis-source.js')).redisCheckSource(ctx, topology),
+  postgres: async (ctx, topology) => (await import('../check/postgres-source.js')).postgresCheckSource(ctx, topology),
+};
 
 export interface CheckOptions {
   deep?: boolean;
@@ -13,32 +19,31 @@ export interface CheckOptions {
 }
 
 /**
- * `topology check`, the CI drift gate: the declared topology versus live Redis. Reads only, so
- * it runs under a read-only ACL user. Exit 0 in sync (warnings allowed), 1 drift.
+ * `topology check`, the CI drift gate: the declared topology versus live Redis or PostgreSQL. Reads
+ * only, so it runs under a read-only ACL user or a SELECT-only role. Exit 0 in sync (warnings
+ * allowed), 1 drift.
  */
 export async function run(opts: CheckOptions, ctx: Context): Promise<number> {
   const sample = parseSample(opts.sample);
   const deep = opts.deep === true;
   const { topology } = await ctx.topology();
-  // --prefix overrides the file's: the hash-tag rule must judge the prefix actually in use.
-  const prefix = await ctx.prefix();
-  const handle = await ctx.redis();
+  const source = await forBackend(ctx, checkSources)(ctx, topology);
   if (deep && ctx.out.interactive) ctx.out.note('reading every job of every declared queue (--deep)…');
   let live;
   try {
-    live = await gatherLiveFacts(handle, topology, prefix, { sample, deep, signal: ctx.signal });
-    // Every queue absent: say plainly when the prefix itself holds nothing (a --prefix typo is exit 2).
+    live = await source.gather({ sample, deep, signal: ctx.signal });
+    // Every queue absent: say plainly when the namespace itself holds nothing (a --prefix typo is exit 2).
     if (!live.queues.some((q) => q.exists)) {
-      const verdict = emptyPrefixVerdict(prefix, await probePrefixes(await handle.masters(), prefix), ctx.globals.prefix !== undefined);
+      const verdict = await source.emptyVerdict();
       if (verdict.error) throw verdict.error;
       if (verdict.warning) ctx.out.warn(verdict.warning);
     }
   } catch (error) {
-    if (error instanceof QueuectlError) throw error;
-    if (ctx.signal.aborted) throw new InterruptedError('topology check interrupted', 'it wrote nothing; rerun it');
-    throw toRedisError(error, handle.spec);
+    // A read cut short by Ctrl-C surfaces as a connection error: it is an interruption.
+    if (ctx.signal.aborted && !(error instanceof InterruptedError)) throw new InterruptedError('topology check interrupted', 'it wrote nothing; rerun it');
+    throw error;
   }
-  const findings = drift({ ...topology, prefix }, live, { cluster: handle.mode === 'cluster' });
+  const findings = drift(source.topology, live, source.driftOptions);
   const report = buildReport(findings);
   if (ctx.out.json) {
     ctx.out.printJson(report);
@@ -46,7 +51,7 @@ export async function run(opts: CheckOptions, ctx: Context): Promise<number> {
     const scope = {
       queues: Object.keys(topology.queues).length,
       legacy: Object.keys(topology.legacy).length,
-      redis: handle.spec.redacted,
+      redis: source.where,
       ...(deep ? {} : { sample }),
     };
     ctx.out.print(renderReport(report, scope, ctx.out.color));

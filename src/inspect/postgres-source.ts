@@ -48,7 +48,7 @@ export const DISCOVER_SQL = (s: string) => `
   SELECT DISTINCT queue FROM ${s}.meta
   ORDER BY 1`;
 
-async function discoverQueues(handle: PostgresHandle, s: string): Promise<string[]> {
+export async function discoverQueues(handle: PostgresHandle, s: string): Promise<string[]> {
   const rows = await handle.query<{ queue: string }>(DISCOVER_SQL(s));
   return rows.map((r) => r.queue);
 }
@@ -77,7 +77,7 @@ interface QueueRow {
   meta: Record<string, string> | null;
 }
 
-async function readQueues(handle: PostgresHandle, s: string, targets: QueueTarget[]): Promise<LiveQueue[]> {
+export async function readQueues(handle: PostgresHandle, s: string, targets: QueueTarget[]): Promise<LiveQueue[]> {
   if (targets.length === 0) return [];
   const now = Date.now();
   const rows = await handle.query<QueueRow & Record<string, unknown>>(QUEUES_SQL(s), [targets.map((t) => t.name), now]);
@@ -124,13 +124,18 @@ export function toLiveQueue(target: QueueTarget, row: QueueRow | undefined, work
  * with the same queue name share their workers here, as they do in BullMQ.
  */
 async function readWorkers(handle: PostgresHandle, queues: string[]): Promise<Map<string, LiveWorker[]>> {
+  return matchWorkers(await readNamedSessions(handle), queues);
+}
+
+/** Named sessions on this database but ours (BullMQ's get_client_list.sql, with where and how long idle). */
+export async function readNamedSessions(handle: PostgresHandle): Promise<{ app: string; addr: string; idleSeconds: number }[]> {
   const rows = await handle.query<{ app: string; addr: string | null; port: number | null; idle: number | null }>(
     `SELECT application_name AS app, host(client_addr) AS addr, client_port AS port,
             EXTRACT(EPOCH FROM now() - state_change)::float8 AS idle
        FROM pg_stat_activity
       WHERE datname = current_database() AND application_name <> '' AND pid <> pg_backend_pid()`,
   );
-  return matchWorkers(rows.map((r) => ({ app: r.app, addr: r.addr ? `${r.addr}:${r.port}` : 'local', idleSeconds: Math.round(r.idle ?? 0) })), queues);
+  return rows.map((r) => ({ app: r.app, addr: r.addr ? `${r.addr}:${r.port}` : 'local', idleSeconds: Math.round(r.idle ?? 0) }));
 }
 
 /** application_name → workers per queue, as BullMQ's getWorkers matches them. Pure. */
