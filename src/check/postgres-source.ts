@@ -76,7 +76,7 @@ async function readServerFacts(handle: PostgresHandle, s: string): Promise<Postg
   const transactions = await handle.query<{ pid: number; age: number; state: string | null; app: string; usr: string | null }>(
     `SELECT pid, EXTRACT(EPOCH FROM now() - xact_start)::float8 AS age, state, application_name AS app, usename AS usr
        FROM pg_stat_activity
-      WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+      WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()
       ORDER BY xact_start
       LIMIT 10`,
   );
