@@ -15,8 +15,9 @@ import type { DlqSource } from './types.js';
  * queues are jobs of another queue (the Redis twin is redis-store.ts). A missing or other-version
  * BullMQ schema is exit 3 before anything is read. Errors are already one-line PostgresErrors.
  */
-export async function postgresDlqStore(handle: PostgresHandle): Promise<DlqStore> {
-  await requireCompatibleSchema(handle);
+export async function postgresDlqStore(session: PostgresHandle): Promise<DlqStore> {
+  await requireCompatibleSchema(session);
+  const handle = oneAtATime(session);
   const s = quoteIdent(handle.spec.schema);
   const collect = (sources: DlqSource[], options: ScanOptions & { limit?: number }) => collectWith((source) => scanSource(handle, s, source, options), sources, options.limit);
   return {
@@ -38,4 +39,22 @@ export async function postgresDlqStore(handle: PostgresHandle): Promise<DlqStore
       }
     },
   };
+}
+
+/**
+ * The session with its queries in line: list and stats read several sources at once (a merge of
+ * their streams), and one pg session runs one query at a time.
+ */
+function oneAtATime(handle: PostgresHandle): PostgresHandle {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    spec: handle.spec,
+    client: handle.client,
+    close: () => handle.close(),
+    query: (text, params) => {
+      const next = tail.then(() => handle.query(text, params));
+      tail = next.catch(() => undefined);
+      return next;
+    },
+  } as PostgresHandle;
 }
