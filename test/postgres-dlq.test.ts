@@ -5,6 +5,7 @@ import { bin, repoRoot, runCli } from './helpers/cli.js';
 import { freshDatabase, migrateBullmq, pgQueue, pgWorker, sql } from './helpers/postgres.js';
 import { tempFile } from './helpers/temp.js';
 import { until } from './helpers/wait.js';
+import { DLQ_PAGE_SQL, FAILED_PAGE_SQL } from '../src/dlq/postgres-read.js';
 
 /**
  * `queuectl dlq` on BullMQ's PostgreSQL backend, with real BullMQ queues and workers: a worker
@@ -180,4 +181,48 @@ describe('dlq on PostgreSQL', () => {
     const waitingEvents = await sql(url, `SELECT count(*) AS n, count(DISTINCT data->>'jobId') AS d FROM bullmq.event WHERE queue = 'mail' AND event = 'waiting' AND data->>'prev' = 'failed'`);
     expect(waitingEvents[0]).toEqual({ n: String(total), d: String(total) });
   }, 120_000);
+
+  it('a batch that fails midway leaves every job where it was (one transaction), exit 3 in one line', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const mail = pgQueue(url, 'mail');
+    const failing = pgWorker(url, 'mail', async () => {
+      throw new Error('boom');
+    });
+    for (let i = 1; i <= 5; i++) await mail.add('send', { i }, { jobId: `t-${i}` });
+    await until(async () => (await count(url, 'mail', 'failed')) === 5, 'mail: 5 failed');
+    await failing.close();
+    // The 4th job of the batch cannot be written (a server-side refusal after 3 writes of the batch).
+    await sql(url, `CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.id = 't-4' AND NEW.state = 'waiting' THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse BEFORE UPDATE ON bullmq.job FOR EACH ROW EXECUTE FUNCTION public.refuse();`);
+    const base = ['-c', topology(), '--url', url];
+    const r = await runCli(['dlq', 'retry', '--all', '--yes', ...base]);
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('queuectl:'))).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).toMatch(/^queuectl: .*disk full/m);
+    expect(await count(url, 'mail', 'failed')).toBe(5);
+    expect(await sql(url, `SELECT count(*)::int AS n FROM bullmq.event WHERE queue = 'mail' AND event = 'waiting' AND data->>'prev' = 'failed'`)).toEqual([{ n: 0 }]);
+    await sql(url, 'DROP TRIGGER refuse ON bullmq.job');
+    const rerun = await runCli(['dlq', 'retry', '--all', '--yes', '--json', ...base]);
+    expect(JSON.parse(rerun.stdout).retried).toBe(5);
+  });
+
+  it('pages through the indexes: no sequential scan of job on a table of realistic size', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    await sql(url, `
+      INSERT INTO bullmq.job (queue, id, seq, name, state, added_at_ms, finished_at_ms)
+      SELECT 'q' || (g % 100), g::text, g, 'n',
+             (ARRAY['waiting','completed','completed','failed'])[1 + g % 4]::bullmq.job_state, g, g
+        FROM generate_series(1, 200000) AS g`);
+    await sql(url, 'ANALYZE bullmq.job');
+    const failed = JSON.stringify(await sql(url, `EXPLAIN (FORMAT JSON) ${FAILED_PAGE_SQL('"bullmq"')}`, ['q3', 0, Date.now(), 5000, '5000', 500]));
+    const dead = JSON.stringify(await sql(url, `EXPLAIN (FORMAT JSON) ${DLQ_PAGE_SQL('"bullmq"')}`, ['q3', '', 500]));
+    expect(failed).not.toMatch(/Seq Scan/);
+    expect(failed).toMatch(/job_finished_idx/);
+    expect(dead).not.toMatch(/Seq Scan/);
+    expect(dead).toMatch(/job_pkey/);
+  });
 });

@@ -25,6 +25,15 @@ const DLQ_COLUMNS = `id, name, data::text AS data, added_at_ms, opts->'queuectl'
 /** The states a dead-letter item may sit in (nobody consumes the queue): as on Redis, never active or failed. */
 const DLQ_STATES = `state IN ('waiting', 'delayed', 'completed')`;
 
+/** One window of a failed set, newest first, after the (finished_at_ms, id) cursor $4/$5: job_finished_idx. */
+export const FAILED_PAGE_SQL = (s: string) => `SELECT ${FAILED_COLUMNS} FROM ${s}.job
+  WHERE queue = $1 AND state = 'failed' AND finished_at_ms >= $2 AND finished_at_ms <= $3
+    AND ($4::bigint IS NULL OR (finished_at_ms, id) < ($4::bigint, $5::text))
+  ORDER BY finished_at_ms DESC, id DESC LIMIT $6`;
+
+/** One window of a dead-letter queue after the id cursor $2: job_pkey. */
+export const DLQ_PAGE_SQL = (s: string) => `SELECT ${DLQ_COLUMNS} FROM ${s}.job WHERE queue = $1 AND id > $2 AND ${DLQ_STATES} ORDER BY id LIMIT $3`;
+
 const failedItem = (queue: string, r: FailedRow) => parseFailedItem(queue, r.id, Number(r.finished_at_ms), [r.name, r.failed_reason ?? '', String(r.attempts_made), null, r.data]);
 const dlqItem = (source: Extract<DlqSource, { style: 'queue' }>, r: DlqRow) => parseDlqItem(source.dlq, r.id, [r.name, r.data, String(r.added_at_ms), r.status], source.fields);
 
@@ -35,10 +44,7 @@ export async function* scanSource(handle: PostgresHandle, s: string, source: Dlq
     let after: [string, string] | null = null;
     for (;;) {
       const rows: FailedRow[] = await handle.query<FailedRow & Record<string, unknown>>(
-        `SELECT ${FAILED_COLUMNS} FROM ${s}.job
-          WHERE queue = $1 AND state = 'failed' AND finished_at_ms >= $2 AND finished_at_ms <= $3
-            AND ($4::bigint IS NULL OR (finished_at_ms, id) < ($4::bigint, $5::text))
-          ORDER BY finished_at_ms DESC, id DESC LIMIT $6`,
+        FAILED_PAGE_SQL(s),
         [source.queue, since ?? Number.MIN_SAFE_INTEGER, before ?? Number.MAX_SAFE_INTEGER, after?.[0] ?? null, after?.[1] ?? null, window],
       );
       if (rows.length === 0) return;
@@ -52,7 +58,7 @@ export async function* scanSource(handle: PostgresHandle, s: string, source: Dlq
   let after = '';
   for (;;) {
     const rows: DlqRow[] = await handle.query<DlqRow & Record<string, unknown>>(
-      `SELECT ${DLQ_COLUMNS} FROM ${s}.job WHERE queue = $1 AND id > $2 AND ${DLQ_STATES} ORDER BY id LIMIT $3`,
+      DLQ_PAGE_SQL(s),
       [source.dlq, after, window],
     );
     if (rows.length === 0) return;
