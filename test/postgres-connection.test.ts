@@ -170,7 +170,6 @@ describe('PostgreSQL URLs and flags', () => {
     const url = `postgres://app:pw@127.0.0.1:${await freePort()}/db`;
     for (const [shown, args] of [
       ['topology check', ['topology', 'check']],
-      ['dlq list', ['dlq', 'list']],
       ['migrate', ['migrate', '--from', 'x', '--dry-run']],
       ['migrate status', ['migrate', 'status']],
       ['dedup-check', ['dedup-check']],

@@ -225,4 +225,16 @@ describe('dlq on PostgreSQL', () => {
     expect(dead).not.toMatch(/Seq Scan/);
     expect(dead).toMatch(/job_pkey/);
   });
+
+  it('no BullMQ schema, or no server: exit 3 in one line, before anything is read', async () => {
+    const url = await freshDatabase();
+    const r = await runCli(['dlq', 'list', '-c', topology(), '--url', url]);
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^queuectl: no BullMQ schema "bullmq"/);
+    const closed = await runCli(['dlq', 'retry', '--all', '--yes', '-c', topology(), '--url', 'postgres://app:pw@127.0.0.1:1/db', '--timeout', '2000']);
+    expect(closed.code).toBe(3);
+    expect(closed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(closed.stderr).not.toContain(':pw@');
+  });
 });
