@@ -237,4 +237,26 @@ describe('dlq on PostgreSQL', () => {
     expect(closed.stderr.trim().split('\n')).toHaveLength(1);
     expect(closed.stderr).not.toContain(':pw@');
   });
+
+  it('--canary on PostgreSQL: the first retried job must complete in the real worker before the rest go', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const mail = pgQueue(url, 'mail');
+    let fail = true;
+    const runs: string[] = [];
+    pgWorker(url, 'mail', async (job: Job) => {
+      if (fail) throw new Error('smtp down');
+      runs.push(job.id!);
+    });
+    for (let i = 1; i <= 3; i++) await mail.add('send', { i }, { jobId: `c-${i}` });
+    await until(async () => (await count(url, 'mail', 'failed')) === 3, 'mail: 3 failed');
+    fail = false;
+    const r = await runCli(['dlq', 'retry', '--all', '--yes', '--canary', '1', '--json', '-c', topology(), '--url', url]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ retried: 3, canary: { ok: true, timedOut: false } });
+    expect(doc.canary.states).toHaveLength(1);
+    await until(async () => (await count(url, 'mail', 'completed')) === 3, 'mail: 3 completed');
+    expect(runs.sort()).toEqual(['c-1', 'c-2', 'c-3']);
+  });
 });
