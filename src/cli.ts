@@ -127,7 +127,7 @@ Examples:
   queuectl dedup-check --live --yes --redis "$STAGING_REDIS_URL"
 
 Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis error, 130 interrupted.`)
-    .action(action(() => import('./commands/dedup-check.js')));
+    .action(action(() => import('./commands/dedup-check.js'), 'both'));
 
   const migrate = program
     .command('migrate')

@@ -172,7 +172,6 @@ describe('PostgreSQL URLs and flags', () => {
       ['topology check', ['topology', 'check']],
       ['migrate', ['migrate', '--from', 'x', '--dry-run']],
       ['migrate status', ['migrate', 'status']],
-      ['dedup-check', ['dedup-check']],
     ] as const) {
       const r = await runCli([...args, '--url', url]);
       expect(r.code, `${shown}: ${r.stderr}`).toBe(2);
