@@ -116,7 +116,8 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .addHelpText('after', `
 How it works: for each queue with a jobId template, n producers on separate connections enqueue one
 synthetic session (queuectl-dedup-<random>) at once, with the queue's job options, on a scratch
-prefix that is deleted afterwards. Fields that vary per request (requestId, traceId, timestamp,
+prefix that is deleted afterwards (on PostgreSQL: a scratch schema made by BullMQ's migrations and
+dropped afterwards). Fields that vary per request (requestId, traceId, timestamp,
 createdAt…, or described "per request" in the payload schema) differ between the copies, as they
 would between real producers. A canary worker fails the first attempt and lets the retry succeed.
 Passes when: 1 job, 2 executions (1 failure + 1 success), n-1 copies reported duplicated.
@@ -126,7 +127,7 @@ Examples:
   queuectl dedup-check --queue eccb-ocr,eccb-smart-upload-process --copies 10 --json
   queuectl dedup-check --live --yes --redis "$STAGING_REDIS_URL"
 
-Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis error, 130 interrupted.`)
+Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/PostgreSQL error, 130 interrupted.`)
     .action(action(() => import('./commands/dedup-check.js'), 'both'));
 
   const migrate = program
