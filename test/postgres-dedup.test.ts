@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../src/commands/dedup-check.js';
+import { postgresDedupSite } from '../src/dedup/postgres-site.js';
+import { planAll, runPlansOn } from '../src/dedup/run.js';
+import { InterruptedError } from '../src/errors.js';
 import type { DedupReport } from '../src/dedup/types.js';
 import { testContext } from './helpers/context.js';
 import { freshDatabase, migrateBullmq, pgQueue, sql } from './helpers/postgres.js';
@@ -76,4 +79,17 @@ describe('dedup-check on PostgreSQL', () => {
     expect(rows).toEqual([{ id: 'process-real', name: 'smartupload.process' }]);
     expect(await schemas(url)).toEqual(['bullmq', 'public']);
   }, 60_000);
+
+  it('interrupted mid-run: the scratch schema is dropped all the same', async () => {
+    const url = await freshDatabase();
+    const before = await schemas(url);
+    const t = testContext({ yaml: PASSING, redis: url });
+    contexts.push(t);
+    const { topology } = await t.ctx.topology();
+    const abort = new AbortController();
+    const plans = planAll(Object.values(topology.queues), 3, false);
+    const running = runPlansOn(postgresDedupSite(await t.ctx.postgres()), plans, { copies: 3, live: false, prefix: '', signal: abort.signal, onQueue: () => abort.abort() });
+    await expect(running).rejects.toThrow(InterruptedError);
+    expect(await schemas(url)).toEqual(before);
+  });
 });
