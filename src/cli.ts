@@ -116,7 +116,8 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .addHelpText('after', `
 How it works: for each queue with a jobId template, n producers on separate connections enqueue one
 synthetic session (queuectl-dedup-<random>) at once, with the queue's job options, on a scratch
-prefix that is deleted afterwards. Fields that vary per request (requestId, traceId, timestamp,
+prefix that is deleted afterwards (on PostgreSQL: a scratch schema made by BullMQ's migrations and
+dropped afterwards). Fields that vary per request (requestId, traceId, timestamp,
 createdAt…, or described "per request" in the payload schema) differ between the copies, as they
 would between real producers. A canary worker fails the first attempt and lets the retry succeed.
 Passes when: 1 job, 2 executions (1 failure + 1 success), n-1 copies reported duplicated.
@@ -126,8 +127,8 @@ Examples:
   queuectl dedup-check --queue eccb-ocr,eccb-smart-upload-process --copies 10 --json
   queuectl dedup-check --live --yes --redis "$STAGING_REDIS_URL"
 
-Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis error, 130 interrupted.`)
-    .action(action(() => import('./commands/dedup-check.js')));
+Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/PostgreSQL error, 130 interrupted.`)
+    .action(action(() => import('./commands/dedup-check.js'), 'both'));
 
   const migrate = program
     .command('migrate')
@@ -179,7 +180,7 @@ Examples:
   queuectl dlq retry --all --canary 5 --rate 200 --yes
   queuectl dlq discard eccb-ocr/ocr-42 --reason "corrupt upload, customer told"
   queuectl dlq stats --json`)
-    .action(action(() => import('./commands/dlq.js')));
+    .action(action(() => import('./commands/dlq.js'), 'both'));
   // Repeatable, not variadic: a variadic option would swallow the references that follow it.
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   const dlqFilters = (command: Command, regexFlag: string) => command
@@ -193,9 +194,9 @@ Examples:
   dlqFilters(dlq.command('list').description('dead letters across declared queues, newest first (read-only)'), '--reason')
     .option('--all', 'no --limit: list every match (default limit 50)')
     .addHelpText('after', '\nJSON: { schema: "queuectl/dlq-list@1", items: [{ ref, queue, id, name, failedReason, attemptsMade, failedAt }] }')
-    .action(action(() => import('./commands/dlq-list.js')));
+    .action(action(() => import('./commands/dlq-list.js'), 'both'));
   dlq.command('show').argument('<ref>', '<queue>/<id> or a bare id').description('everything about one dead letter: reason, stack trace, payload, options')
-    .action(action(() => import('./commands/dlq-show.js')));
+    .action(action(() => import('./commands/dlq-show.js'), 'both'));
   dlqFilters(dlq.command('retry').argument('[ref...]', 'dead letters to retry').description('put dead letters back in their own queue under their original id, attempts reset: planned, confirmed, atomic per batch, never twice'), '--reason')
     .option('--all', 'retry every dead letter the filters match')
     .option('--dry-run', 'print the plan and change nothing')
@@ -204,17 +205,17 @@ Examples:
     .option('--canary <n>', 'retry the n oldest first, wait for the workers to finish them, stop if any fails again')
     .option('--canary-timeout <dur>', 'how long to wait for the canaries (default 2m)')
     .addHelpText('after', '\nExit: 0 done, 1 items refused or left (undeclared queue, id taken, canary failed), 2 bad reference or flags, 3 Redis error, 130 interrupted (rerun to continue).')
-    .action(action(() => import('./commands/dlq-retry.js')));
+    .action(action(() => import('./commands/dlq-retry.js'), 'both'));
   dlqFilters(dlq.command('discard').argument('[ref...]', 'dead letters to discard').description('remove failed jobs, or mark dead-letter queue items discarded; the reason is recorded'), '--match')
-    .requiredOption('--reason <text>', 'why (recorded with each item in <prefix>:queuectl:dlq:discarded); the regex filter is --match here')
+    .requiredOption('--reason <text>', 'why (recorded with each item: Redis <prefix>:queuectl:dlq:discarded, PostgreSQL the queue\'s events); the regex filter is --match here')
     .option('--all', 'discard every dead letter the filters match')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--rate <jobs/s>', 'discard at most this many per second')
     .option('--batch <n>', 'items per atomic step (default 250)')
-    .action(action(() => import('./commands/dlq-discard.js')));
+    .action(action(() => import('./commands/dlq-discard.js'), 'both'));
   dlq.command('stats').description('per queue: dead letters, the oldest, top 5 failure reasons (sampled from the newest 10k)')
     .option('--queue <name>', 'only these queues, repeatable or comma-separated', collect)
-    .action(action(() => import('./commands/dlq-stats.js')));
+    .action(action(() => import('./commands/dlq-stats.js'), 'both'));
 
   program
     .command('demo')

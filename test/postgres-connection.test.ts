@@ -169,10 +169,8 @@ describe('PostgreSQL URLs and flags', () => {
     // The port is closed: were any of these to connect anywhere, they would exit 3, not 2.
     const url = `postgres://app:pw@127.0.0.1:${await freePort()}/db`;
     for (const [shown, args] of [
-      ['dlq list', ['dlq', 'list']],
       ['migrate', ['migrate', '--from', 'x', '--dry-run']],
       ['migrate status', ['migrate', 'status']],
-      ['dedup-check', ['dedup-check']],
     ] as const) {
       const r = await runCli([...args, '--url', url]);
       expect(r.code, `${shown}: ${r.stderr}`).toBe(2);

@@ -1,7 +1,11 @@
 import type { Context } from '../context.js';
 import { assertKnownQueues } from '../util/queue-names.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { planAll, runPlans } from '../dedup/run.js';
+import { planAll, runPlansOn } from '../dedup/run.js';
+import { redisDedupSite } from '../dedup/redis-site.js';
+import { postgresDedupSite } from '../dedup/postgres-site.js';
+import { forBackend } from '../backend/select.js';
+import { requireCompatibleSchema } from '../backend/postgres/schema.js';
 import { renderDedupReport } from '../dedup/render.js';
 import type { DedupReport } from '../dedup/types.js';
 
@@ -35,7 +39,15 @@ export async function run(opts: DedupCheckOptions, ctx: Context): Promise<number
   assertKnownQueues(wanted, Object.keys(topology.queues), { flag: '--queue', isNot: 'is not a declared queue' });
   const specs = wanted.length ? [...new Set(wanted)].map((q) => topology.queues[q]) : Object.values(topology.queues);
   const plans = planAll(specs, copies, live);
-  const prefix = await ctx.prefix();
+  const { nsKind, ns, openSite } = await forBackend(ctx, {
+    redis: async () => ({ nsKind: 'prefix', ns: await ctx.prefix(), openSite: async () => redisDedupSite(await ctx.redis()) }),
+    postgres: async () => {
+      const handle = await ctx.postgres();
+      // --live adds to the real schema, which must be the one BullMQ expects; scratch runs build their own.
+      if (live) await requireCompatibleSchema(handle);
+      return { nsKind: 'schema', ns: handle.spec.schema, openSite: async () => postgresDedupSite(handle) };
+    },
+  })();
 
   const touched = plans.filter((p) => p.kind === 'check').map((p) => p.queue);
   if (live && touched.length > 0) {
@@ -44,7 +56,7 @@ export async function run(opts: DedupCheckOptions, ctx: Context): Promise<number
       throw new UsageError('dedup-check --live adds (and removes) canary jobs on the live queues and needs a confirmation; stdin is not a terminal', 'rerun with --yes');
     }
     const yes = await ctx.prompt.confirm(
-      `dedup-check --live adds ${copies} copies of a "queuectl.dedup-canary" job, delayed 10 years, to the live queue(s) ${touched.join(', ')} (prefix "${prefix}") and removes it again. Continue?`,
+      `dedup-check --live adds ${copies} copies of a "queuectl.dedup-canary" job, delayed 10 years, to the live queue(s) ${touched.join(', ')} (${nsKind} "${ns}") and removes it again. Continue?`,
     );
     if (!yes) {
       ctx.out.note('dedup-check: cancelled, nothing was added');
@@ -52,11 +64,10 @@ export async function run(opts: DedupCheckOptions, ctx: Context): Promise<number
     }
   }
 
-  const handle = await ctx.redis();
-  const report = await runPlans(handle, plans, {
+  const report = await runPlansOn(await openSite(), plans, {
     copies,
     live,
-    prefix,
+    prefix: ns,
     settleMs: opts.settleMs,
     signal: ctx.signal,
     onQueue: (queue) => {

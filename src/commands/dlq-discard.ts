@@ -1,11 +1,11 @@
 import type { Context } from '../context.js';
 import { InterruptedError, UsageError } from '../errors.js';
-import { applyDiscard, discardLogKey, MEMBER_ONLY } from '../dlq/apply.js';
+import { MEMBER_ONLY } from '../dlq/apply.js';
 import { positiveInt, positiveNumber, type FilterFlags } from '../dlq/filters.js';
 import { planDiscard } from '../dlq/plan.js';
-import { blockedError, findBlocking, planKeys } from '../dlq/preflight.js';
+import { blockedError } from '../dlq/preflight.js';
 import { countBy, renderPlan } from '../dlq/render.js';
-import { mapRedis, openScope, progressReporter, whoAmI } from '../dlq/scope.js';
+import { openScope, progressReporter, whoAmI } from '../dlq/scope.js';
 import { selectItems } from '../dlq/select.js';
 
 export interface DlqDiscardOptions extends Omit<FilterFlags, 'reason'> {
@@ -31,12 +31,12 @@ export async function run(opts: DlqDiscardOptions, ctx: Context, args: string[] 
   const rate = positiveNumber('--rate', opts.rate);
   const batch = positiveInt('--batch', opts.batch);
   const scope = await openScope(ctx, { ...opts, reason: opts.match }, '--match');
-  const { handle, prefix, topology } = scope;
-  return mapRedis(handle, async () => {
+  const { store, topology } = scope;
+  return store.guard(async () => {
     const selection = await selectItems(scope, args, Boolean(opts.all), limit, 'discard');
     const plan = planDiscard(selection.items);
     for (const ref of selection.live) ctx.out.note(`${ref} is not in the failed set: nothing to discard`);
-    const blocking = await findBlocking(handle.client, planKeys(prefix, scope.sources, plan.items, 'discard'));
+    const blocking = await store.blocking(scope.sources, plan.items, 'discard');
     const doc = {
       schema: 'queuectl/dlq-discard@1', dryRun: Boolean(opts.dryRun), reason, planned: plan.items.length, perQueue: countBy(plan.items, (i) => i.queue),
       refused: plan.refused, blocking, discarded: 0, failedEntryOnly: 0, skipped: [] as { reason: string; count: number }[], interrupted: false,
@@ -53,15 +53,15 @@ export async function run(opts: DlqDiscardOptions, ctx: Context, args: string[] 
       ctx.out.note('nothing discarded');
       return finish(0);
     }
-    const outcome = await applyDiscard(plan.items, reason, {
-      client: handle.client, prefix, topology, rate, batch, signal: ctx.signal, who: whoAmI(), onProgress: progressReporter(ctx, 'discard'),
+    const outcome = await store.discard(plan.items, reason, {
+      topology, rate, batch, signal: ctx.signal, who: whoAmI(), onProgress: progressReporter(ctx, 'discard'),
     });
     doc.discarded = outcome.done;
     doc.failedEntryOnly = outcome.notes[MEMBER_ONLY] ?? 0;
     doc.skipped = Object.entries(outcome.skipped).map(([r, count]) => ({ reason: r, count }));
     doc.interrupted = outcome.interrupted;
     const kept = doc.failedEntryOnly ? ` ${doc.failedEntryOnly} of them ${MEMBER_ONLY}.` : '';
-    ctx.out.print(`Discarded ${outcome.done}; reasons recorded in ${discardLogKey(prefix)}.${kept}${doc.skipped.map((s) => ` Skipped ${s.count}: ${s.reason}.`).join('')}`);
+    ctx.out.print(`Discarded ${outcome.done}; reasons recorded in ${store.discardLog}.${kept}${doc.skipped.map((s) => ` Skipped ${s.count}: ${s.reason}.`).join('')}`);
     if (outcome.interrupted) {
       ctx.out.printJson(doc);
       throw new InterruptedError(`interrupted after discarding ${outcome.done}`, 'rerun the same command to discard the rest');

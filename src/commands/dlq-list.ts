@@ -1,8 +1,7 @@
 import type { Context } from '../context.js';
 import { positiveInt, type FilterFlags } from '../dlq/filters.js';
-import { collectItems } from '../dlq/read.js';
 import { listDocument, renderList } from '../dlq/render.js';
-import { mapRedis, openScope } from '../dlq/scope.js';
+import { openScope } from '../dlq/scope.js';
 
 export interface DlqListOptions extends FilterFlags {
   limit?: string;
@@ -13,7 +12,7 @@ export interface DlqListOptions extends FilterFlags {
 export async function run(opts: DlqListOptions, ctx: Context): Promise<number> {
   const limit = opts.all ? undefined : positiveInt('--limit', opts.limit ?? '50');
   const scope = await openScope(ctx, opts);
-  const items = await mapRedis(scope.handle, () => collectItems(scope.handle, scope.prefix, scope.sources, { filters: scope.filters, fields: true, limit }));
+  const items = await scope.store.guard(() => scope.store.collect(scope.sources, { filters: scope.filters, fields: true, limit }));
   if (ctx.globals.json) ctx.out.printJson(listDocument(items));
   else ctx.out.print(renderList(items, { color: ctx.out.color, now: scope.now, limit }));
   return 0;

@@ -1,12 +1,12 @@
 import type { Context } from '../context.js';
 import { InterruptedError, UsageError } from '../errors.js';
-import { applyRetry, type ApplyOutcome } from '../dlq/apply.js';
-import { watchCanaries, type CanaryResult } from '../dlq/canary.js';
+import type { ApplyOutcome } from '../dlq/apply.js';
+import type { CanaryResult } from '../dlq/canary.js';
 import { positiveInt, positiveNumber, type FilterFlags } from '../dlq/filters.js';
 import { planRetry } from '../dlq/plan.js';
-import { blockedError, findBlocking, planKeys, type Blocking } from '../dlq/preflight.js';
+import { blockedError, type Blocking } from '../dlq/preflight.js';
 import { countBy, renderPlan } from '../dlq/render.js';
-import { mapRedis, openScope, progressReporter, whoAmI } from '../dlq/scope.js';
+import { openScope, progressReporter, whoAmI } from '../dlq/scope.js';
 import { selectItems } from '../dlq/select.js';
 import { parseDuration } from '../topology/durations.js';
 
@@ -35,15 +35,15 @@ export async function run(opts: DlqRetryOptions, ctx: Context, args: string[] = 
   const canaryTimeoutMs = parseDuration(opts.canaryTimeout ?? '2m');
   if (canaryTimeoutMs === undefined) throw new UsageError(`--canary-timeout "${opts.canaryTimeout}" is not a duration`, 'for example --canary-timeout 5m');
   const scope = await openScope(ctx, opts);
-  const { handle, prefix, topology } = scope;
-  return mapRedis(handle, async () => {
+  const { store, topology } = scope;
+  return store.guard(async () => {
     const selection = await selectItems(scope, args, Boolean(opts.all), limit, 'retry');
     const plan = planRetry(selection.items, topology);
     const hard = plan.refused.filter((r) => !r.reason.startsWith('already'));
     if (selection.explicit && hard.length) throw new UsageError(`cannot retry ${hard[0].ref}: ${hard[0].reason}`, hard[0].hint ?? 'discard the item');
     for (const ref of selection.live) ctx.out.note(`${ref} is not in the failed set (retried already?): nothing to do`);
     // Keys a script would refuse (wrong type, bad value): reported by the plan, never half-applied.
-    const blocking: Blocking[] = await findBlocking(handle.client, planKeys(prefix, scope.sources, plan.items, 'retry'));
+    const blocking: Blocking[] = await store.blocking(scope.sources, plan.items, 'retry');
     const doc = {
       schema: 'queuectl/dlq-retry@1', dryRun: Boolean(opts.dryRun), planned: plan.items.length, perQueue: countBy(plan.items, (i) => i.target ?? i.queue),
       refused: plan.refused, blocking, retried: 0, skipped: [] as { reason: string; count: number }[], canary: undefined as CanaryResult | undefined, interrupted: false,
@@ -60,15 +60,15 @@ export async function run(opts: DlqRetryOptions, ctx: Context, args: string[] = 
       ctx.out.note('nothing retried');
       return finish(0);
     }
-    const apply = { client: handle.client, prefix, topology, rate, batch, signal: ctx.signal, who: whoAmI() };
+    const apply = { topology, rate, batch, signal: ctx.signal, who: whoAmI() };
     const outcomes: ApplyOutcome[] = [];
     let rest = plan.items;
     if (canary) {
       const first = rest.slice(0, canary);
       rest = rest.slice(canary);
-      outcomes.push(await applyRetry(first, apply));
+      outcomes.push(await store.retry(first, apply));
       ctx.out.note(`canary: retried ${first.length}, waiting for the workers (up to ${opts.canaryTimeout ?? '2m'})…`);
-      doc.canary = await watchCanaries(handle.client, prefix, first, { timeoutMs: canaryTimeoutMs, signal: ctx.signal, topology });
+      doc.canary = await store.canaries(first, { timeoutMs: canaryTimeoutMs, signal: ctx.signal, topology });
       if (!doc.canary.ok) {
         const bad = doc.canary.states.filter((s) => s.state !== 'completed').map((s) => `${s.queue}/${s.id} ${s.state}`);
         ctx.out.warn(`canary ${doc.canary.timedOut ? 'did not finish in time' : 'failed again'}: ${bad.join(', ')}; ${rest.length} not retried`);
@@ -77,7 +77,7 @@ export async function run(opts: DlqRetryOptions, ctx: Context, args: string[] = 
       }
       ctx.out.note('canary: all completed; retrying the rest');
     }
-    outcomes.push(await applyRetry(rest, { ...apply, onProgress: progressReporter(ctx, 'retry') }));
+    outcomes.push(await store.retry(rest, { ...apply, onProgress: progressReporter(ctx, 'retry') }));
     summarize(doc, outcomes);
     ctx.out.print(`Retried ${doc.retried}.${doc.skipped.map((s) => ` Skipped ${s.count}: ${s.reason}.`).join('')}`);
     if (doc.interrupted) {

@@ -1,46 +1,27 @@
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
-import { readJob } from '../inspect/read-job.js';
-import { resolveRefs } from '../dlq/refs.js';
-import { mapRedis, openScope } from '../dlq/scope.js';
+import { openScope } from '../dlq/scope.js';
+import type { ShowParts } from '../dlq/store.js';
 import type { DlqItem } from '../dlq/types.js';
-import { readCarried } from '../dlq/shape.js';
-import { shapeOf } from '../dlq/sources.js';
 
 /** `queuectl dlq show <ref>`: everything about one dead letter, stack trace and payload included. */
 export async function run(_opts: unknown, ctx: Context, args: string[] = []): Promise<number> {
   if (args.length !== 1) throw new UsageError('dlq show takes one reference', 'queuectl dlq show <queue>/<id>');
   const scope = await openScope(ctx, {});
-  const { handle, prefix } = scope;
-  const doc = await mapRedis(handle, async () => {
-    const { items, live } = await resolveRefs(handle, prefix, scope.sources, args, Object.keys(scope.topology.legacy));
+  const { store } = scope;
+  const doc = await store.guard(async () => {
+    const { items, live } = await store.resolve(scope.sources, args, Object.keys(scope.topology.legacy));
     if (live.length) throw new UsageError(`${live[0]} is not a dead letter (it is no longer in the failed set)`, `see it with \`queuectl inspect job ${live[0].replace('/', ' ')}\``);
     const item = items[0];
-    if (item.style === 'failed') return { item, job: await readJob(handle, prefix, item.queue, item.id) };
-    const raw = await handle.client.hgetall(`${prefix}:${item.holder}:${item.holderId}`);
-    let payload: unknown = raw.data;
-    try {
-      payload = JSON.parse(raw.data ?? 'null');
-    } catch {
-      // shown as written
-    }
-    const carried = readCarried(raw.data, shapeOf(scope.topology, item.holder));
-    const job = 'problem' in carried ? undefined : { data: carried.data, stack: carried.stack ?? null };
-    const marks = Object.fromEntries(Object.entries(raw).filter(([k]) => k.startsWith('queuectl.')).map(([k, v]) => [k.slice('queuectl.'.length), v]));
-    return { item, payload, carried: job, marks };
+    return { item, ...(await store.show(item, scope.topology)) };
   });
   if (ctx.globals.json) ctx.out.printJson({ schema: 'queuectl/dlq-show@1', ...doc });
   else ctx.out.print(renderShow(doc));
   return 0;
 }
 
-interface ShowDoc {
+interface ShowDoc extends ShowParts {
   item: DlqItem;
-  job?: { data: unknown; stacktrace: string[]; opts: unknown; timestamp: number | null; processedBy: string | null; logs: number } | undefined;
-  payload?: unknown;
-  /** A dead-letter item's job, read with its queue's item shape (absent when unreadable). */
-  carried?: { data: unknown; stack: string | null } | undefined;
-  marks?: Record<string, string>;
 }
 
 function renderShow(doc: ShowDoc): string {

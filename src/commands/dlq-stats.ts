@@ -1,13 +1,12 @@
 import type { Context } from '../context.js';
 import type { FilterFlags } from '../dlq/filters.js';
 import { renderStats } from '../dlq/render.js';
-import { mapRedis, openScope } from '../dlq/scope.js';
-import { gatherStats } from '../dlq/stats.js';
+import { openScope } from '../dlq/scope.js';
 
 /** `queuectl dlq stats`: per queue dead letters, the oldest, top failure reasons. Read-only. */
 export async function run(opts: Pick<FilterFlags, 'queue'>, ctx: Context): Promise<number> {
   const scope = await openScope(ctx, { queue: opts.queue });
-  const rows = await mapRedis(scope.handle, () => gatherStats(scope.handle, scope.prefix, scope.sources));
+  const rows = await scope.store.guard(() => scope.store.stats(scope.sources));
   if (ctx.globals.json) {
     ctx.out.printJson({
       schema: 'queuectl/dlq-stats@1',

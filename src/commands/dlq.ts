@@ -1,8 +1,7 @@
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
-import { collectItems } from '../dlq/read.js';
 import { age } from '../dlq/render.js';
-import { mapRedis, openScope } from '../dlq/scope.js';
+import { openScope } from '../dlq/scope.js';
 
 /**
  * `queuectl dlq` with no subcommand: on a terminal, pick dead letters from the newest 200, then
@@ -13,7 +12,7 @@ export async function run(_opts: unknown, ctx: Context): Promise<number> {
     throw new UsageError('dlq needs a subcommand off a terminal', 'queuectl dlq list|show|retry|discard|stats (see queuectl dlq --help)');
   }
   const scope = await openScope(ctx, {});
-  const items = await mapRedis(scope.handle, () => collectItems(scope.handle, scope.prefix, scope.sources, { filters: {}, fields: true, limit: 200 }));
+  const items = await scope.store.guard(() => scope.store.collect(scope.sources, { filters: {}, fields: true, limit: 200 }));
   if (items.length === 0) {
     ctx.out.print('No dead letters.');
     return 0;

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { Queue } from 'bullmq';
-import type { RedisHandle } from '../redis/types.js';
+import type { DedupSite } from './site.js';
 import { producerOptions } from './options.js';
 import type { QueuePlan } from './plan.js';
 import { addCopies, listenForAdds, openProducers, waitForOutcomes } from './producers.js';
@@ -18,14 +17,14 @@ export const CANARY_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
  * `--live`: adds the plan's n copies (a canary session) to the REAL queue, delayed far into the
  * future, counts the jobs they made and removes every one of them again, also when interrupted.
  */
-export async function observeLive(handle: RedisHandle, plan: CheckPlan, prefix: string, signal: AbortSignal): Promise<LiveObservation> {
+export async function observeLive(site: DedupSite, plan: CheckPlan, prefix: string, signal: AbortSignal): Promise<LiveObservation> {
   const { job: options } = producerOptions(plan.spec, false);
   const n = plan.copies.length;
   const candidateIds = new Set(plan.copies.map((c) => c.jobId));
   // Only events after this point, and only for the canary's ids: the real queue is busy.
-  const last = (await handle.client.xrevrange(`${prefix}:${plan.queue}:events`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
-  const events = await listenForAdds(handle, plan.queue, prefix, last, candidateIds);
-  const producers = openProducers(handle, plan.queue, prefix, n);
+  const last = await site.lastEventId(plan.queue, prefix);
+  const events = await listenForAdds(site, plan.queue, prefix, last, candidateIds);
+  const producers = openProducers(site, plan.queue, prefix, n);
   const created = new Set<string>();
   const earliestDue = Date.now() + CANARY_DELAY_MS;
   let removed = false;
@@ -41,7 +40,7 @@ export async function observeLive(handle: RedisHandle, plan: CheckPlan, prefix: 
     return { jobs, jobIds: [...created], duplicateEvents: events.duplicated, removed: true };
   } finally {
     removed = await removeCanaries(producers.queues[0], created);
-    if (created.size > 0) await restoreMarker(handle, `${prefix}:${plan.queue}`, earliestDue).catch(() => undefined);
+    if (created.size > 0) await site.afterCanaries(plan.queue, prefix, earliestDue).catch(() => undefined);
     await events.close().catch(() => undefined);
     await producers.close();
     if (!removed) throw new Error(`could not remove canary job(s) ${[...created].join(', ')} from ${plan.queue} — remove them by hand`);
@@ -61,11 +60,4 @@ async function removeCanaries(queue: Queue, ids: Set<string>): Promise<boolean> 
     }
   }
   return ok;
-}
-
-const RESTORE_MARKER = readFileSync(new URL('./lua/restore-marker.lua', import.meta.url), 'utf8');
-
-/** The canary's delay marker must not outlive it (see lua/restore-marker.lua). */
-async function restoreMarker(handle: RedisHandle, queueKey: string, earliestDue: number): Promise<void> {
-  await handle.client.eval(RESTORE_MARKER, 2, `${queueKey}:marker`, `${queueKey}:delayed`, String(earliestDue));
 }

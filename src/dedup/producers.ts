@@ -1,6 +1,6 @@
-import { Queue, QueueEvents, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { Cluster, Redis, RedisHandle } from '../redis/types.js';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { QueuePlan } from './plan.js';
+import type { DedupSite } from './site.js';
 import { waitFor } from './wait.js';
 
 type CheckPlan = Extract<QueuePlan, { kind: 'check' }>;
@@ -14,19 +14,12 @@ export interface Producers {
   close(): Promise<void>;
 }
 
-export function openProducers(handle: RedisHandle, queue: string, prefix: string, n: number): Producers {
-  const connections: (Redis | Cluster)[] = [];
-  const queues = Array.from({ length: n }, () => {
-    const connection = handle.duplicate();
-    connections.push(connection);
-    return new Queue(queue, { connection, prefix });
-  });
+export function openProducers(site: DedupSite, queue: string, ns: string, n: number): Producers {
+  const producers = Array.from({ length: n }, () => site.producer(queue, ns));
   return {
-    queues,
+    queues: producers.map((p) => p.queue),
     async close() {
-      await Promise.allSettled(queues.map((q) => q.close()));
-      // BullMQ leaves connections it was given open: they are ours to close.
-      await Promise.allSettled(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      await Promise.allSettled(producers.map((p) => p.close()));
     },
   };
 }
@@ -42,8 +35,8 @@ export interface AddEvents {
  * Listens to the queue's events stream from `fromId` (`0-0` on a fresh scratch queue, so no
  * event can slip by before the first XREAD; the stream's last id on a live queue).
  */
-export async function listenForAdds(handle: RedisHandle, queue: string, prefix: string, fromId: string, ids?: Set<string>): Promise<AddEvents> {
-  const events = new QueueEvents(queue, { connection: bullmq(handle), prefix, lastEventId: fromId });
+export async function listenForAdds(site: DedupSite, queue: string, ns: string, fromId: string, ids?: Set<string>): Promise<AddEvents> {
+  const events = site.events(queue, ns, fromId);
   const mine = (jobId: string) => ids === undefined || ids.has(jobId);
   const counts: AddEvents = {
     added: 0,
@@ -77,9 +70,4 @@ export async function addCopies(plan: CheckPlan, producers: Producers, name: str
 /** Waits (bounded) until BullMQ has reported an outcome for every copy. */
 export function waitForOutcomes(events: AddEvents, copies: number, signal: AbortSignal, withinMs = 3000): Promise<boolean> {
   return waitFor(() => events.added + events.duplicated >= copies, withinMs, signal);
-}
-
-/** ioredis's option and client types versus BullMQ's structural ConnectionOptions: the same thing. */
-export function bullmq(handle: RedisHandle): ConnectionOptions {
-  return handle.bullmqConnection() as ConnectionOptions;
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { QueuectlError, RedisError } from '../errors.js';
+import { QueuectlError } from '../errors.js';
 import type { RedisHandle } from '../redis/types.js';
 import type { QueueSpec } from '../topology/types.js';
-import { removeScratchKeys } from './cleanup.js';
+import { redisDedupSite } from './redis-site.js';
+import type { DedupSite } from './site.js';
 import { observeLive } from './live.js';
 import { randomSession } from './payload.js';
 import { planQueue, type QueuePlan } from './plan.js';
@@ -14,7 +15,7 @@ import { throwIfAborted } from './wait.js';
 export interface DedupCheckSettings {
   copies: number;
   live: boolean;
-  /** The real key prefix (used only with live). */
+  /** The real namespace, key prefix or schema (used only with live). */
   prefix: string;
   /** Bound for the canary to settle, ms (default 10 s). */
   settleMs?: number;
@@ -35,13 +36,12 @@ export function planAll(specs: QueueSpec[], copies: number, live: boolean): Queu
   return specs.map((spec) => planQueue(spec, copies, session));
 }
 
-const CONNECTION_TROUBLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Connection is closed|timed out|max retries|NOAUTH|WRONGPASS|CLUSTERDOWN/i;
-
 /** A BullMQ refusal fails that one queue; a dead connection fails the whole command (exit 3). */
-function asResult(plan: QueuePlan, error: unknown): DedupResult {
+function asResult(site: DedupSite, plan: QueuePlan, error: unknown): DedupResult {
   if (error instanceof QueuectlError) throw error;
   const message = error instanceof Error ? error.message : String(error);
-  if (CONNECTION_TROUBLE.test(message)) throw new RedisError(`Redis failed during dedup-check of ${plan.queue}: ${message}`, 'check --redis and that the server is up');
+  const trouble = site.connectionTrouble(plan.queue, message);
+  if (trouble) throw trouble;
   return { queue: plan.queue, jobs: 0, executions: 0, ok: false, detail: `BullMQ refused the check: ${message.split('\n')[0]}`, warnings: [] };
 }
 
@@ -49,9 +49,15 @@ function asResult(plan: QueuePlan, error: unknown): DedupResult {
  * Runs the check over the plans. Scratch keys are removed in a finally, also when interrupted
  * (the waits stop on ctx.signal, then InterruptedError is thrown after cleanup).
  */
-export async function runPlans(handle: RedisHandle, plans: QueuePlan[], settings: DedupCheckSettings): Promise<DedupReport> {
+export function runPlans(handle: RedisHandle, plans: QueuePlan[], settings: DedupCheckSettings): Promise<DedupReport> {
+  return runPlansOn(redisDedupSite(handle), plans, settings);
+}
+
+/** runPlans on any backend's site (redis-site.ts, postgres-site.ts). */
+export async function runPlansOn(site: DedupSite, plans: QueuePlan[], settings: DedupCheckSettings): Promise<DedupReport> {
   const results: DedupResult[] = [];
-  const scratch = scratchPrefix(handle.mode);
+  const needsScratch = !settings.live && plans.some((p) => p.kind === 'check');
+  const scratch = needsScratch ? await site.makeScratch() : '';
   const settleMs = settings.settleMs ?? 10_000;
   try {
     for (const plan of plans) {
@@ -63,24 +69,20 @@ export async function runPlans(handle: RedisHandle, plans: QueuePlan[], settings
       settings.onQueue?.(plan.queue);
       try {
         if (settings.live) {
-          results.push(liveVerdict(plan, await observeLive(handle, plan, settings.prefix, settings.signal)));
+          results.push(liveVerdict(plan, await observeLive(site, plan, settings.prefix, settings.signal)));
         } else {
-          results.push(scratchVerdict(plan, await observeOnScratch(handle, plan, { prefix: scratch, settleMs, signal: settings.signal })));
+          results.push(scratchVerdict(plan, await observeOnScratch(site, plan, { prefix: scratch, settleMs, signal: settings.signal })));
           // Per queue too, so a long run does not pile scratch keys up.
-          await removeScratchKeys(handle, scratch);
+          await site.clearScratch(scratch);
         }
       } catch (error) {
         throwIfAborted(settings.signal);
-        results.push(asResult(plan, error));
+        results.push(asResult(site, plan, error));
       }
       throwIfAborted(settings.signal);
     }
   } finally {
-    if (!settings.live) {
-      await removeScratchKeys(handle, scratch).catch((error: unknown) => {
-        throw new RedisError(`could not remove the scratch keys ${scratch}:* (${error instanceof Error ? error.message : String(error)})`, 'delete them with SCAN MATCH + UNLINK');
-      });
-    }
+    if (needsScratch) await site.dropScratch(scratch);
   }
   return { schema: 'queuectl/dedup-check@1', live: settings.live, copies: settings.copies, results };
 }

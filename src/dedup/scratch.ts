@@ -1,8 +1,8 @@
-import { Worker, type Job } from 'bullmq';
-import type { RedisHandle } from '../redis/types.js';
+import type { Job, Worker } from 'bullmq';
+import type { DedupSite } from './site.js';
 import { producerOptions } from './options.js';
 import type { QueuePlan } from './plan.js';
-import { ALL_STATES, addCopies, bullmq, listenForAdds, openProducers, waitForOutcomes } from './producers.js';
+import { ALL_STATES, addCopies, listenForAdds, openProducers, waitForOutcomes } from './producers.js';
 import type { ScratchObservation } from './verdict.js';
 import { waitFor } from './wait.js';
 
@@ -21,12 +21,13 @@ export interface ScratchSettings {
  * then runs a canary worker that fails each job's first attempt and lets the retry succeed.
  * Leaves keys behind: the caller removes the scratch prefix in a finally.
  */
-export async function observeOnScratch(handle: RedisHandle, plan: CheckPlan, settings: ScratchSettings): Promise<ScratchObservation> {
+export async function observeOnScratch(site: DedupSite, plan: CheckPlan, settings: ScratchSettings): Promise<ScratchObservation> {
   const { prefix, signal } = settings;
   const { job: options, backoffStrategy } = producerOptions(plan.spec, true);
   const n = plan.copies.length;
-  const events = await listenForAdds(handle, plan.queue, prefix, '0-0');
-  const producers = openProducers(handle, plan.queue, prefix, n);
+  // From the start of a fresh scratch queue (0-0 on Redis, 0 on PostgreSQL): no event can slip by.
+  const events = await listenForAdds(site, plan.queue, prefix, await site.lastEventId(plan.queue, prefix));
+  const producers = openProducers(site, plan.queue, prefix, n);
   let worker: Worker | undefined;
   try {
     await addCopies(plan, producers, plan.spec.jobs[0] ?? 'queuectl.dedup-canary', options);
@@ -34,14 +35,15 @@ export async function observeOnScratch(handle: RedisHandle, plan: CheckPlan, set
     // Counted before any worker runs, so removeOnComplete cannot hide a second job.
     const counts = await producers.queues[0].getJobCounts(...ALL_STATES);
     const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
-    const dedupKey = plan.spec.deduplication ? await readDedupKey(handle, prefix, plan) : undefined;
+    const dedupKey = plan.spec.deduplication ? await site.dedupKey(plan.queue, prefix, String(plan.copies[0].deduplicationId)) : undefined;
 
     let executions = 0;
     let successes = 0;
     const started = new Set<string>();
     const settled = new Set<string>();
-    worker = new Worker(
+    worker = site.worker(
       plan.queue,
+      prefix,
       async (job: Job) => {
         executions += 1;
         const first = !started.has(String(job.id));
@@ -51,8 +53,6 @@ export async function observeOnScratch(handle: RedisHandle, plan: CheckPlan, set
         return 'ok';
       },
       {
-        connection: bullmq(handle),
-        prefix,
         concurrency: plan.spec.concurrency ?? 1,
         ...(backoffStrategy ? { settings: { backoffStrategy } } : {}),
       },
@@ -69,11 +69,4 @@ export async function observeOnScratch(handle: RedisHandle, plan: CheckPlan, set
     await events.close().catch(() => undefined);
     await producers.close();
   }
-}
-
-async function readDedupKey(handle: RedisHandle, prefix: string, plan: CheckPlan): Promise<{ exists: boolean; pttl: number }> {
-  const key = `${prefix}:${plan.queue}:de:${plan.copies[0].deduplicationId}`;
-  const pttl = await handle.client.pttl(key);
-  // PTTL: -2 no key, -1 no expiry.
-  return { exists: pttl !== -2, pttl };
 }

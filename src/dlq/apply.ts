@@ -52,7 +52,8 @@ function batches(items: DlqItem[], size: number): DlqItem[][] {
   return out;
 }
 
-async function loop(items: DlqItem[], options: ApplyOptions, step: (batch: DlqItem[], outcome: ApplyOutcome) => Promise<void>): Promise<ApplyOutcome> {
+/** Runs `step` over the items' batches with --rate, --batch, interruption and progress (shared by both backends). */
+export async function loop(items: DlqItem[], options: Pick<ApplyOptions, 'batch' | 'rate' | 'signal' | 'onProgress'>, step: (batch: DlqItem[], outcome: ApplyOutcome) => Promise<void>): Promise<ApplyOutcome> {
   const size = options.rate ? Math.max(1, Math.min(options.batch ?? DEFAULT_BATCH, Math.ceil(options.rate / 10))) : options.batch ?? DEFAULT_BATCH;
   const outcome: ApplyOutcome = { done: 0, skipped: {}, interrupted: false, notes: {} };
   const started = Date.now();
@@ -67,7 +68,7 @@ async function loop(items: DlqItem[], options: ApplyOptions, step: (batch: DlqIt
   return outcome;
 }
 
-function skip(outcome: ApplyOutcome, reason: string, count: number): void {
+export function skip(outcome: ApplyOutcome, reason: string, count: number): void {
   if (count > 0) outcome.skipped[reason] = (outcome.skipped[reason] ?? 0) + count;
 }
 

@@ -116,9 +116,15 @@ export async function* newestFirst(streams: AsyncGenerator<DlqItem[]>[]): AsyncG
 }
 
 /** Every matching item of the sources, newest first, at most `limit`. */
-export async function collectItems(reader: RedisReader, prefix: string, sources: DlqSource[], options: ScanOptions & { limit?: number }): Promise<DlqItem[]> {
+export function collectItems(reader: RedisReader, prefix: string, sources: DlqSource[], options: ScanOptions & { limit?: number }): Promise<DlqItem[]> {
+  return collectWith((s) => scanSource(reader, prefix, s, options), sources, options.limit);
+}
+
+/** collectItems over any backend's per-source scan. */
+export async function collectWith(scan: (source: DlqSource) => AsyncGenerator<DlqItem[]>, sources: DlqSource[], limit?: number): Promise<DlqItem[]> {
   const items: DlqItem[] = [];
-  const merged = newestFirst(sources.map((s) => scanSource(reader, prefix, s, options)));
+  const options = { limit };
+  const merged = newestFirst(sources.map((s) => scan(s)));
   for await (const item of merged) {
     items.push(item);
     if (options.limit !== undefined && items.length >= options.limit) break;

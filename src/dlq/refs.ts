@@ -5,7 +5,7 @@ import { collectItems } from './read.js';
 import { DLQ_FIELDS, FAILED_FIELDS, parseDlqItem, parseFailedItem } from './sources.js';
 import type { DlqItem, DlqSource, DlqStatus } from './types.js';
 
-const ALL: DlqStatus[] = ['pending', 'retried', 'discarded'];
+export const ALL: DlqStatus[] = ['pending', 'retried', 'discarded'];
 
 /** `<queue>/<id>` split at the longest known queue name (ids may contain "/"); bare id otherwise. */
 export function splitRef(ref: string, queues: string[]): { queue?: string; id: string } {
@@ -59,7 +59,7 @@ export async function candidates(reader: RedisReader, prefix: string, sources: D
 }
 
 /** The queue names a `<queue>/<id>` reference may start with. */
-function refQueues(sources: DlqSource[]): string[] {
+export function refQueues(sources: DlqSource[]): string[] {
   return sources.flatMap((s) => (s.style === 'failed' ? [s.queue] : [s.dlq, ...s.feeds]));
 }
 
@@ -78,11 +78,19 @@ function misspeltQueue(ref: string, sources: DlqSource[], legacy: string[]): voi
 }
 
 /** Exactly one item per reference, or a usage error (exit 2) that lists what was found. */
-export async function resolveRefs(reader: RedisReader, prefix: string, sources: DlqSource[], refs: string[], legacy: string[] = []): Promise<{ items: DlqItem[]; live: string[] }> {
+export function resolveRefs(reader: RedisReader, prefix: string, sources: DlqSource[], refs: string[], legacy: string[] = []): Promise<{ items: DlqItem[]; live: string[] }> {
+  return resolveWith((ref) => candidates(reader, prefix, sources, ref, legacy), sources, refs, legacy);
+}
+
+/** What one reference can mean on a backend (candidates() on Redis, its twin in postgres-store.ts). */
+export type FindCandidates = (ref: string) => Promise<{ found: DlqItem[]; live: string[] }>;
+
+/** resolveRefs over any backend's candidates: the same answers and errors everywhere. */
+export async function resolveWith(find: FindCandidates, sources: DlqSource[], refs: string[], legacy: string[]): Promise<{ items: DlqItem[]; live: string[] }> {
   const items: DlqItem[] = [];
   const lives: string[] = [];
   for (const ref of refs) {
-    const { found, live } = await candidates(reader, prefix, sources, ref, legacy);
+    const { found, live } = await find(ref);
     if (found.length === 0 && live.length === 1) {
       lives.push(live[0]);
       continue;

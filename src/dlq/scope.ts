@@ -7,11 +7,15 @@ import type { Topology } from '../topology/types.js';
 import { parseFilters, type FilterFlags } from './filters.js';
 import { dlqSources } from './sources.js';
 import type { DlqFilters, DlqSource } from './types.js';
+import type { DlqStore } from './store.js';
+import { redisDlqStore } from './redis-store.js';
+import { postgresDlqStore } from './postgres-store.js';
+import { forBackend } from '../backend/select.js';
 
 export interface DlqScope {
   topology: Topology;
-  prefix: string;
-  handle: RedisHandle;
+  /** What dlq reads and writes on the backend of the URL in force. */
+  store: DlqStore;
   sources: DlqSource[];
   filters: DlqFilters;
   now: number;
@@ -23,9 +27,11 @@ export async function openScope(ctx: Context, flags: FilterFlags, reasonFlag?: s
   const filters = parseFilters(flags, now, reasonFlag);
   const { topology } = await ctx.topology();
   const sources = dlqSources(topology, filters.queues);
-  const prefix = await ctx.prefix();
-  const handle = await ctx.redis();
-  return { topology, prefix, handle, sources, filters, now };
+  const store = await forBackend(ctx, {
+    redis: async () => redisDlqStore(await ctx.redis(), await ctx.prefix()),
+    postgres: async () => postgresDlqStore(await ctx.postgres()),
+  })();
+  return { topology, store, sources, filters, now };
 }
 
 /** Redis failures in the middle of a command become one-line RedisErrors (exit 3). */

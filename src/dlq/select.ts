@@ -1,6 +1,4 @@
 import { UsageError } from '../errors.js';
-import { collectItems } from './read.js';
-import { resolveRefs } from './refs.js';
 import type { DlqScope } from './scope.js';
 import type { DlqItem } from './types.js';
 
@@ -16,9 +14,9 @@ export async function selectItems(scope: DlqScope, refs: string[], all: boolean,
   if (refs.length && all) throw new UsageError(`dlq ${verb} takes references or --all, not both`, `queuectl dlq ${verb} <queue>/<id>… or queuectl dlq ${verb} --all [filters]`);
   if (!refs.length && !all) throw new UsageError(`dlq ${verb} needs references or --all`, `queuectl dlq ${verb} <queue>/<id>… or queuectl dlq ${verb} --all [filters]; see \`queuectl dlq list\``);
   if (refs.length) {
-    const { items, live } = await resolveRefs(scope.handle, scope.prefix, scope.sources, refs, Object.keys(scope.topology.legacy));
+    const { items, live } = await scope.store.resolve(scope.sources, refs, Object.keys(scope.topology.legacy));
     return { items, live, explicit: true };
   }
-  const items = await collectItems(scope.handle, scope.prefix, scope.sources, { filters: scope.filters, window: 5000, limit });
+  const items = await scope.store.collect(scope.sources, { filters: scope.filters, window: 5000, limit });
   return { items, live: [], explicit: false };
 }

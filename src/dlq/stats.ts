@@ -1,5 +1,5 @@
 import { execReads, type RedisReader } from '../inspect/reads.js';
-import { scanSource } from './read.js';
+import { scanSource, type ScanOptions } from './read.js';
 import type { DlqItem, DlqSource } from './types.js';
 
 export interface StatsRow {
@@ -30,9 +30,15 @@ export function topReasons(reasons: string[], top = TOP): { reason: string; coun
   return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, top).map(([reason, count]) => ({ reason, count }));
 }
 
-async function sample(reader: RedisReader, prefix: string, source: DlqSource, max: number): Promise<DlqItem[]> {
+/** How stats reads a backend: a source's items (newest first), and a failed set's exact count and oldest. */
+export interface StatsReads {
+  scan(source: DlqSource, options: ScanOptions): AsyncGenerator<DlqItem[]>;
+  failedCount(queue: string): Promise<{ count: number; oldestAt: number | null }>;
+}
+
+async function sample(io: StatsReads, source: DlqSource, max: number): Promise<DlqItem[]> {
   const items: DlqItem[] = [];
-  for await (const window of scanSource(reader, prefix, source, { filters: {}, fields: true, window: 1000 })) {
+  for await (const window of io.scan(source, { filters: {}, fields: true, window: 1000 })) {
     items.push(...window);
     if (items.length >= max) break;
   }
@@ -44,20 +50,31 @@ async function sample(reader: RedisReader, prefix: string, source: DlqSource, ma
  * score) and its reasons sampled from the newest STATS_SAMPLE; a dead-letter queue is read item by
  * item (its items say which queue they came from), pending items only.
  */
-export async function gatherStats(reader: RedisReader, prefix: string, sources: DlqSource[]): Promise<StatsRow[]> {
+export function gatherStats(reader: RedisReader, prefix: string, sources: DlqSource[]): Promise<StatsRow[]> {
+  return gatherStatsWith({
+    scan: (source, options) => scanSource(reader, prefix, source, options),
+    failedCount: async (queue) => {
+      const key = `${prefix}:${queue}:failed`;
+      const [count, oldest] = await execReads(reader.client, [['zcard', key], ['zrange', key, 0, 0, 'WITHSCORES']]);
+      const first = (oldest as string[] | null) ?? [];
+      return { count: Number(count ?? 0), oldestAt: first.length ? Number(first[1]) : null };
+    },
+  }, sources);
+}
+
+/** gatherStats over any backend's reads. */
+export async function gatherStatsWith(io: StatsReads, sources: DlqSource[]): Promise<StatsRow[]> {
   const rows: StatsRow[] = [];
   for (const source of sources) {
     if (source.style === 'failed') {
-      const key = `${prefix}:${source.queue}:failed`;
-      const [count, oldest] = await execReads(reader.client, [['zcard', key], ['zrange', key, 0, 0, 'WITHSCORES']]);
-      const items = await sample(reader, prefix, source, STATS_SAMPLE);
-      const first = (oldest as string[] | null) ?? [];
-      rows.push({ queue: source.queue, style: 'failed', holder: source.queue, count: Number(count ?? 0), oldestAt: first.length ? Number(first[1]) : null,
+      const { count, oldestAt } = await io.failedCount(source.queue);
+      const items = await sample(io, source, STATS_SAMPLE);
+      rows.push({ queue: source.queue, style: 'failed', holder: source.queue, count, oldestAt,
         sampled: items.length, topReasons: topReasons(items.map((i) => i.failedReason)) });
       continue;
     }
     // Items that do not fit the queue's item shape are counted apart, never under a guessed queue.
-    const items = (await sample(reader, prefix, source, Number.POSITIVE_INFINITY)).map((i) => (i.unreadable === undefined ? i : { ...i, queue: UNREADABLE, failedReason: i.unreadable }));
+    const items = (await sample(io, source, Number.POSITIVE_INFINITY)).map((i) => (i.unreadable === undefined ? i : { ...i, queue: UNREADABLE, failedReason: i.unreadable }));
     const queues = [...new Set([...source.feeds, ...items.map((i) => i.queue)])];
     for (const queue of queues) {
       const mine = items.filter((i) => i.queue === queue);

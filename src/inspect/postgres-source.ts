@@ -178,7 +178,7 @@ async function readHealth(handle: PostgresHandle, s: string, schema: SchemaState
 }
 
 /** BullMQ's get_job_data.sql (the row by primary key) plus its log count (job_log's primary key). */
-async function readJob(handle: PostgresHandle, s: string, queue: string, id: string): Promise<JobView | undefined> {
+export async function readJob(handle: PostgresHandle, s: string, queue: string, id: string): Promise<JobView | undefined> {
   const [row] = await handle.query<JobRow & Record<string, unknown>>(
     `SELECT j.*, (SELECT count(*) FROM ${s}.job_log l WHERE l.queue = j.queue AND l.job_id = j.id)::int AS log_count
        FROM ${s}.job j WHERE j.queue = $1 AND j.id = $2`,
