@@ -5,7 +5,7 @@ import { toOptionalNumber, toNumber } from './reads.js';
 import type { QueueTarget } from './read-queues.js';
 import type { InspectSource } from './source.js';
 import type { LiveQueue, LiveWorker } from './types.js';
-import type { JobState, JobView } from './read-job.js';
+import { iso, jobTimes, type JobState, type JobView } from './read-job.js';
 import type { PostgresHealth } from './postgres-health.js';
 
 /**
@@ -196,7 +196,6 @@ interface JobRow {
   delay_ms: string | null; process_at_ms: string | null; log_count: number;
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 /** A job row as inspect job's JobView, the shape the Redis hash gives. Pure. */
 export function toJobView(row: JobRow): JobView {
@@ -215,12 +214,7 @@ export function toJobView(row: JobRow): JobView {
     attemptsMade: row.attempts_made,
     attemptsStarted: row.attempts_started,
     stalledCount: row.stalled_count,
-    timestamp: timestamp ?? null,
-    createdAt: iso(timestamp),
-    processedOn: processedOn ?? null,
-    processedAt: iso(processedOn),
-    finishedOn: finishedOn ?? null,
-    finishedAt: iso(finishedOn),
+    ...jobTimes(timestamp, processedOn, finishedOn),
     delay: toOptionalNumber(row.delay_ms) ?? 0,
     dueAt: state === 'delayed' ? iso(toOptionalNumber(row.process_at_ms)) : null,
     priority: row.priority,

@@ -44,7 +44,19 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
-function iso(ms: number | undefined): string | null {
+/** A job's three moments, as epoch ms and ISO text, the same on every backend. */
+export function jobTimes(timestamp?: number, processedOn?: number, finishedOn?: number): Pick<JobView, 'timestamp' | 'createdAt' | 'processedOn' | 'processedAt' | 'finishedOn' | 'finishedAt'> {
+  return {
+    timestamp: timestamp ?? null,
+    createdAt: iso(timestamp),
+    processedOn: processedOn ?? null,
+    processedAt: iso(processedOn),
+    finishedOn: finishedOn ?? null,
+    finishedAt: iso(finishedOn),
+  };
+}
+
+export function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
 }
 
@@ -75,12 +87,7 @@ export function parseJob(queue: string, id: string, hash: Record<string, string>
     attemptsMade: toOptionalNumber(hash.atm) ?? toOptionalNumber(hash.attemptsMade) ?? 0,
     attemptsStarted: toOptionalNumber(hash.ats) ?? 0,
     stalledCount: toOptionalNumber(hash.stc) ?? 0,
-    timestamp: timestamp ?? null,
-    createdAt: iso(timestamp),
-    processedOn: processedOn ?? null,
-    processedAt: iso(processedOn),
-    finishedOn: finishedOn ?? null,
-    finishedAt: iso(finishedOn),
+    ...jobTimes(timestamp, processedOn, finishedOn),
     delay: toOptionalNumber(hash.delay) ?? 0,
     // The low 12 bits of a delayed score order jobs due in the same millisecond.
     dueAt: iso(delayedScore === undefined ? undefined : Math.floor(delayedScore / 4096)),
