@@ -159,11 +159,11 @@ Examples:
 
 Exit: 0 moved and verified, 1 jobs left unmoved or counts that do not balance, 2 bad flags or
 topology, 3 Redis error, 130 interrupted (rerun to continue).`)
-    .action(action(() => import('./commands/migrate.js')));
+    .action(action(() => import('./commands/migrate.js'), 'both'));
   migrate
     .command('status')
-    .description('migration runs recorded in Redis: progress, and whether anything is left to finish')
-    .action(action(() => import('./commands/migrate.js').then((m) => ({ run: m.runStatus }))));
+    .description('migration runs recorded in Redis or PostgreSQL: progress, and whether anything is left to finish')
+    .action(action(() => import('./commands/migrate.js').then((m) => ({ run: m.runStatus })), 'both'));
 
   const dlq = program
     .command('dlq')
