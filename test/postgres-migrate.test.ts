@@ -114,11 +114,15 @@ describe('migrate on PostgreSQL', () => {
     await until(() => ran.length > 0, 'the old worker started');
     const r = await runCli(['migrate', '--from', 'legacy', '--batch', '50', '--yes', '--json', '-c', yaml(), '--url', url]);
     expect([0, 1], r.stderr).toContain(r.code);
+    // Both sides really ran: the move took jobs while the old worker took others.
+    expect(JSON.parse(r.stdout).moved.alpha).toBeGreaterThan(0);
+    const byOld = ran.length;
     pgWorker(url, 'alpha', async (job: Job) => void ran.push(String(job.data.i)), 'bullmq', { concurrency: 4 });
     await until(() => ran.length >= total, `all ${total} jobs ran`, 120_000);
     await until(async () => (await sql(url, `SELECT count(*)::int AS n FROM bullmq.job WHERE state IN ('waiting', 'active')`))[0].n === 0, 'nothing left');
     expect(ran.length).toBe(total);
     expect(new Set(ran).size).toBe(total);
+    expect(byOld).toBeLessThan(total);
   }, 180_000);
 
   it('survives kill -9 at observed progress, 20+ times: nothing lost or duplicated, and workers run each job once', async () => {
@@ -129,8 +133,9 @@ describe('migrate on PostgreSQL', () => {
     for (let i = 0; i < total; i += 2000) await legacy.addBulk(Array.from({ length: 2000 }, (_, k) => ({ name: (i + k) % 2 ? 'a.process' : 'b.second', data: { i: i + k } })));
     const cfg = yaml();
     const movedSoFar = async () => {
-      const found = await sql<{ n: number }>(url, `SELECT CASE WHEN to_regclass('queuectl.migrate_moved') IS NULL THEN 0 ELSE (SELECT coalesce(sum(moved), 0)::int FROM queuectl.migrate_moved) END AS n`);
-      return found[0].n;
+      const [journal] = await sql<{ ok: boolean }>(url, `SELECT to_regclass('queuectl.migrate_moved') IS NOT NULL AS ok`);
+      if (!journal.ok) return 0;
+      return (await sql<{ n: number }>(url, `SELECT coalesce(sum(moved), 0)::int AS n FROM queuectl.migrate_moved`))[0].n;
     };
     let kills = 0;
     for (let round = 0; round < 40 && kills < 22; round++) {
