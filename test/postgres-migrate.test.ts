@@ -166,4 +166,31 @@ describe('migrate on PostgreSQL', () => {
     await until(async () => (await sql(url, `SELECT count(*)::int AS n FROM bullmq.job WHERE state = 'completed'`))[0].n === total, 'all completed', 60_000, 200);
     expect([...ran.values()].every((n) => n === 1)).toBe(true);
   }, 600_000);
+
+  it('a numeric id the destination holds gets its next id, the destination sequence stays ahead, and --follow/--strategy drain say not yet', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    const alpha = pgQueue(url, 'alpha');
+    for (let i = 0; i < 3; i++) await alpha.add('a.process', { theirs: i });
+    for (let i = 0; i < 3; i++) await legacy.add('a.process', { ours: i });
+    const cfg = yaml();
+    const r = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', cfg, '--url', url]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.renamed.map((x: { from: string }) => x.from).sort()).toEqual(['1', '2', '3']);
+    const ours = await sql<{ id: string; i: number }>(url, `SELECT id, (data->>'ours')::int AS i FROM bullmq.job WHERE queue = 'alpha' AND data ? 'ours' ORDER BY seq`);
+    expect(ours.map((o) => o.i)).toEqual([0, 1, 2]);
+    for (const o of ours) expect(Number(o.id)).toBeGreaterThan(1_000_000);
+    expect(await sql(url, `SELECT old_id, new_id FROM queuectl.migrate_renamed ORDER BY old_id`)).toEqual(doc.renamed.map((x: { from: string; to: string }) => ({ old_id: x.from, new_id: x.to })).sort((a: { old_id: string }, b: { old_id: string }) => a.old_id.localeCompare(b.old_id)));
+    // The destination's next own job gets an id no moved job holds.
+    const next = await alpha.add('a.process', { after: true });
+    expect(Number(next.id)).toBeGreaterThan(Math.max(...ours.map((o) => Number(o.id))));
+    for (const flag of [['--follow'], ['--strategy', 'drain', '--confirm', 'legacy']]) {
+      const refused = await runCli(['migrate', '--from', 'legacy', ...flag, '--yes', '-c', cfg, '--url', url]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/^queuectl: migrate (--follow|--strategy drain) is not yet on PostgreSQL — /);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  }, 60_000);
 });
