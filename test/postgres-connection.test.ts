@@ -171,8 +171,6 @@ describe('PostgreSQL URLs and flags', () => {
     for (const [shown, args] of [
       ['topology check', ['topology', 'check']],
       ['dlq list', ['dlq', 'list']],
-      ['migrate', ['migrate', '--from', 'x', '--dry-run']],
-      ['migrate status', ['migrate', 'status']],
       ['dedup-check', ['dedup-check']],
     ] as const) {
       const r = await runCli([...args, '--url', url]);

@@ -193,4 +193,34 @@ describe('migrate on PostgreSQL', () => {
       expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     }
   }, 60_000);
+
+  it('a lost connection mid-run is exit 3 in one line, never a half-moved batch; the same command continues the run', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    const total = 6000;
+    for (let i = 0; i < total; i += 2000) await legacy.addBulk(Array.from({ length: 2000 }, (_, k) => ({ name: 'a.process', data: { i: i + k } })));
+    const cfg = yaml();
+    const moved = async () => (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM bullmq.job WHERE queue = 'alpha'`))[0].n;
+    const child = spawn(process.execPath, [bin, 'migrate', '--from', 'legacy', '--batch', '20', '--yes', '--json', '-c', cfg, '--url', url], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QUEUECTL_URL: undefined, REDIS_URL: undefined } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await until(async () => (await moved()) > 0, 'the run moved a batch', 60_000);
+    // The server ends queuectl's session (a failover, a network cut, an administrator).
+    await sql(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'queuectl' AND datname = current_database()`);
+    expect(await exited).toBe(3);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^queuectl: PostgreSQL/);
+    const [journal] = await sql<{ state: string; n: number }>(url, `SELECT r.state, (SELECT coalesce(sum(moved), 0)::int FROM queuectl.migrate_moved m WHERE m.run_id = r.id) AS n FROM queuectl.migrate_run r`);
+    expect(journal).toEqual({ state: 'running', n: await moved() });
+    expect(await moved()).toBeLessThan(total);
+    const again = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', cfg, '--url', url], { timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).continued).toBe(true);
+    expect(await moved()).toBe(total);
+    const status = JSON.parse((await runCli(['migrate', 'status', '--json', '--url', url])).stdout);
+    expect(status.runs).toHaveLength(1);
+    expect(status.runs[0]).toMatchObject({ state: 'done', moved: total, finished: true });
+  }, 180_000);
 });
