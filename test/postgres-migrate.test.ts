@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { spawn } from 'node:child_process';
+import pg from 'pg';
 import { FlowProducer, createPostgresBackend, type Job } from 'bullmq';
 import { bin, repoRoot, runCli } from './helpers/cli.js';
 import { freshDatabase, migrateBullmq, pgQueue, pgWorker, sql } from './helpers/postgres.js';
@@ -223,4 +224,25 @@ describe('migrate on PostgreSQL', () => {
     expect(status.runs).toHaveLength(1);
     expect(status.runs[0]).toMatchObject({ state: 'done', moved: total, finished: true });
   }, 180_000);
+
+  it('a job whose deduplication id a producer holds right now stays as locked (no deadlock with BullMQ), and the rerun moves it', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    await legacy.add('a.process', { n: 1 }, { deduplication: { id: 'busy-1' }, jobId: 'deduped' });
+    await legacy.add('a.process', { n: 2 }, { jobId: 'plain' });
+    // The lock BullMQ's add_job takes for that deduplication id, held by another session.
+    const producer = new pg.Client({ connectionString: url });
+    await producer.connect();
+    await producer.query(`SELECT pg_advisory_lock(hashtext('bullmq:dedup:legacy:busy-1'))`);
+    const cfg = yaml();
+    const first = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', cfg, '--url', url]);
+    await producer.end();
+    expect(first.code, first.stderr).toBe(1);
+    expect(await sql(url, `SELECT queue, id FROM bullmq.job ORDER BY id`)).toEqual([{ queue: 'legacy', id: 'deduped' }, { queue: 'alpha', id: 'plain' }]);
+    const again = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', cfg, '--url', url]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await sql(url, `SELECT queue, id FROM bullmq.job ORDER BY id`)).toEqual([{ queue: 'alpha', id: 'deduped' }, { queue: 'alpha', id: 'plain' }]);
+    expect(await sql(url, `SELECT queue, job_id FROM bullmq.dedup`)).toEqual([{ queue: 'alpha', job_id: 'deduped' }]);
+  }, 60_000);
 });

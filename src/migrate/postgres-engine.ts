@@ -221,11 +221,20 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   const rows = await readWindow(ctx, state, cursor, true);
   const outcome: BatchOutcome = { read: rows.length, last: rows[rows.length - 1], moved: dict(), removed: dict(), renamed: [], duplicates: [], stayed: [] };
   if (rows.length === 0) return outcome;
-  // BullMQ serializes every add and finish of a deduplication id on this advisory lock: take it
-  // for each id that moves (at the source and the destination) before checking the destination.
-  const dedupLocks = rows.filter((r) => r.dedup_id).flatMap((r) => [`${routing.from}:${r.dedup_id}`, ...routing.dests.map((d) => `${d}:${r.dedup_id}`)]);
-  if (dedupLocks.length > 0) await handle.query(`SELECT pg_advisory_xact_lock(hashtext('bullmq:dedup:' || k)) FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) t`, [dedupLocks]);
-  const v = await classify(ctx, rows);
+  // BullMQ serializes every add and finish of a deduplication id on this advisory lock, taken
+  // before it touches a job row; we already hold the rows, so waiting for it could deadlock with a
+  // producer. Try it instead (source and destinations): a job whose id is busy stays this batch
+  // as `locked`, and the rerun (or the next pass) moves it.
+  const lockOf = new Map<string, string>(); // advisory key → deduplication id
+  for (const r of rows) if (r.dedup_id) for (const q of [routing.from, ...routing.dests]) lockOf.set(`${q}:${r.dedup_id}`, r.dedup_id);
+  const busy = new Set<string>();
+  if (lockOf.size > 0) {
+    const got = await handle.query<{ k: string; ok: boolean }>(`SELECT k, pg_try_advisory_xact_lock(hashtext('bullmq:dedup:' || k)) AS ok FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) t`, [[...lockOf.keys()]]);
+    for (const g of got) if (!g.ok) busy.add(lockOf.get(g.k)!);
+  }
+  const free = busy.size === 0 ? rows : rows.filter((r) => !r.dedup_id || !busy.has(r.dedup_id));
+  const v = await classify(ctx, free);
+  for (const row of rows) if (!free.includes(row)) v.stays.push({ row, reason: 'locked' });
   for (const st of v.stays) if (outcome.stayed.length < 5) outcome.stayed.push({ id: st.row.id, reason: st.reason, name: st.row.name });
 
   const newIds = new Map<Row, string>();
