@@ -158,7 +158,7 @@ Examples:
   queuectl migrate status
 
 Exit: 0 moved and verified, 1 jobs left unmoved or counts that do not balance, 2 bad flags or
-topology, 3 Redis error, 130 interrupted (rerun to continue).`)
+topology, 3 Redis or PostgreSQL error, 130 interrupted (rerun to continue).`)
     .action(action(() => import('./commands/migrate.js'), 'both'));
   migrate
     .command('status')

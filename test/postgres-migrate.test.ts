@@ -168,7 +168,7 @@ describe('migrate on PostgreSQL', () => {
     expect([...ran.values()].every((n) => n === 1)).toBe(true);
   }, 600_000);
 
-  it('a numeric id the destination holds gets its next id, the destination sequence stays ahead, and --follow/--strategy drain say not yet', async () => {
+  it('a numeric id the destination holds gets its next id, the destination sequence stays ahead, and --strategy drain says not yet', async () => {
     const url = await freshDatabase();
     await migrateBullmq(url);
     const legacy = pgQueue(url, 'legacy');
@@ -187,12 +187,10 @@ describe('migrate on PostgreSQL', () => {
     // The destination's next own job gets an id no moved job holds.
     const next = await alpha.add('a.process', { after: true });
     expect(Number(next.id)).toBeGreaterThan(Math.max(...ours.map((o) => Number(o.id))));
-    for (const flag of [['--follow'], ['--strategy', 'drain', '--confirm', 'legacy']]) {
-      const refused = await runCli(['migrate', '--from', 'legacy', ...flag, '--yes', '-c', cfg, '--url', url]);
-      expect(refused.code).toBe(2);
-      expect(refused.stderr).toMatch(/^queuectl: migrate (--follow|--strategy drain) is not yet on PostgreSQL — /);
-      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-    }
+    const refused = await runCli(['migrate', '--from', 'legacy', '--strategy', 'drain', '--confirm', 'legacy', '--yes', '-c', cfg, '--url', url]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^queuectl: migrate --strategy drain is not yet on PostgreSQL — /);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
   }, 60_000);
 
   it('a lost connection mid-run is exit 3 in one line, never a half-moved batch; the same command continues the run', async () => {
@@ -245,4 +243,32 @@ describe('migrate on PostgreSQL', () => {
     expect(await sql(url, `SELECT queue, id FROM bullmq.job ORDER BY id`)).toEqual([{ queue: 'alpha', id: 'deduped' }, { queue: 'alpha', id: 'plain' }]);
     expect(await sql(url, `SELECT queue, job_id FROM bullmq.dedup`)).toEqual([{ queue: 'alpha', job_id: 'deduped' }]);
   }, 60_000);
+
+  it('--follow keeps moving what producers still add to the legacy queue until it is quiet; workers run each job once', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    await legacy.addBulk(Array.from({ length: 100 }, (_, i) => ({ name: 'a.process', data: { i } })));
+    const inAlpha = async () => (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM bullmq.job WHERE queue = 'alpha'`))[0].n;
+    const child = spawn(process.execPath, [bin, 'migrate', '--from', 'legacy', '--follow', '--quiet-for', '2s', '--yes', '--json', '-c', yaml(), '--url', url], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QUEUECTL_URL: undefined, REDIS_URL: undefined } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // Producers keep writing to the legacy queue: each wave is moved before the next is added.
+    let added = 100;
+    for (let wave = 0; wave < 5; wave++) {
+      await until(async () => (await inAlpha()) === added, `wave ${wave} moved`, 30_000);
+      await legacy.addBulk(Array.from({ length: 50 }, (_, k) => ({ name: 'a.process', data: { i: added + k } })));
+      added += 50;
+    }
+    expect(await exited, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ verified: true });
+    expect(await inAlpha()).toBe(added);
+    const ran = new Map<number, number>();
+    pgWorker(url, 'alpha', async (job: Job) => void ran.set(job.data.i, (ran.get(job.data.i) ?? 0) + 1), 'bullmq', { concurrency: 10 });
+    await until(() => ran.size === added, 'alpha ran every job', 60_000);
+    expect([...ran.values()].every((n) => n === 1)).toBe(true);
+  }, 120_000);
 });

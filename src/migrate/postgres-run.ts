@@ -22,7 +22,7 @@ import { closePgJournal, ensureJournal, listPgJournals, lockRun, openPgJournal, 
  * shared.
  */
 export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Promise<number> {
-  if (opts.strategy === 'drain' || opts.follow) throw new UsageError(`migrate ${opts.follow ? '--follow' : '--strategy drain'} is not yet on PostgreSQL`, 'move the jobs with a plain `queuectl migrate` (rerun it to pick up arrivals), or run it against Redis');
+  if (opts.strategy === 'drain') throw new UsageError('migrate --strategy drain is not yet on PostgreSQL', 'move the jobs instead: `queuectl migrate --from <queue>` (with --follow while producers still write to it)');
   const { topology } = await ctx.topology();
   const routing = buildRouting(topology, opts);
   const handle = await ctx.postgres();
@@ -55,7 +55,8 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
     return problemStays(plan).length > 0 ? ExitCode.checkFailed : ExitCode.ok;
   }
   if (!ctx.out.json) ctx.out.note(renderPlan(plan, ctx.out.color));
-  if (total > 0 && !(await ctx.prompt.confirm(`Move ${total} job(s) out of ${opts.from}?`))) {
+  const what = opts.follow ? `Move ${total} job(s) now and keep moving arrivals` : `Move ${total} job(s)`;
+  if ((total > 0 || opts.follow) && !(await ctx.prompt.confirm(`${what} out of ${opts.from}?`))) {
     ctx.out.note('Nothing moved.');
     return ExitCode.checkFailed;
   }
@@ -75,7 +76,7 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
   mark = Date.now();
   const remaining = await scan();
   const afterCounts = await countPostgres(handle, routing.dests, opts.states);
-  const check = verify({ planned: plan, moved: result.moved, removed: result.removed, after: remaining, before, afterCounts, follow: false });
+  const check = verify({ planned: plan, moved: result.moved, removed: result.removed, after: remaining, before, afterCounts, follow: opts.follow });
   const left = movingTotal(remaining);
   await closePgJournal(handle, runId, check.verified ? 'done' : 'unverified', left, check.problems.join('; '));
 
@@ -96,38 +97,50 @@ const RETRYABLE = new Set(['40P01', '40001']);
 /**
  * Every state, batch by batch, each in one transaction with its journal counters. A state is
  * walked again while a pass moved something, so jobs a worker held locked (SKIP LOCKED) and then
- * put back are picked up; Ctrl-C stops between batches.
+ * put back are picked up; Ctrl-C stops between batches. With --follow, the whole walk repeats
+ * until nothing moved for --quiet-for (the cutover window, as on Redis: apply.ts).
  */
 async function applyPostgres(engine: PgEngineContext, runId: string, opts: MigrateOptions, signal: AbortSignal, onProgress: (moved: number, state: MovableState) => void): Promise<ApplyResult> {
-  const { handle } = engine;
   const result: ApplyResult = { moved: dict(), total: 0, interrupted: false, stayed: [], renamed: [], duplicates: [], removed: dict() };
   const started = Date.now();
-  for (const state of opts.states) {
-    for (let pass = 0; pass < 3; pass++) {
-      let cursor: Cursor = START_CURSOR;
-      let movedThisPass = 0;
-      for (;;) {
-        if (signal.aborted) return { ...result, interrupted: true };
-        const outcome = await inTransaction(handle, () => moveBatch(engine, state, cursor, (moved, renamed) => recordBatch(handle, runId, moved, renamed)));
-        if (outcome.read === 0 || !outcome.last) break;
-        cursor = STATE_WINDOWS[state].next(outcome.last);
-        const n = add(result.moved, outcome.moved) ;
-        add(result.removed, outcome.removed);
-        movedThisPass += n;
-        result.total += n;
-        result.renamed.push(...outcome.renamed);
-        result.duplicates.push(...outcome.duplicates);
-        for (const s of outcome.stayed) if (result.stayed.length < 20) result.stayed.push(s);
-        onProgress(result.total, state);
-        if (opts.rate) {
-          const due = started + (result.total / opts.rate) * 1000;
-          if (due > Date.now()) await sleep(due - Date.now(), signal).catch(() => undefined);
-        }
-      }
-      if (movedThisPass === 0) break;
-    }
+  let quietSince = Date.now();
+  for (;;) {
+    const before = result.total;
+    for (const state of opts.states) if (!(await walkState(engine, runId, state, opts, signal, result, started, onProgress))) return { ...result, interrupted: true };
+    if (!opts.follow) return result;
+    if (result.total > before) quietSince = Date.now();
+    else if (Date.now() - quietSince >= opts.quietMs) return result;
+    else await sleep(500, signal);
   }
-  return result;
+}
+
+/** One state, in passes of batches (into `result`); false when Ctrl-C stopped it. */
+async function walkState(engine: PgEngineContext, runId: string, state: MovableState, opts: MigrateOptions, signal: AbortSignal, result: ApplyResult, started: number, onProgress: (moved: number, state: MovableState) => void): Promise<boolean> {
+  const { handle } = engine;
+  for (let pass = 0; pass < 3; pass++) {
+    let cursor: Cursor = START_CURSOR;
+    let movedThisPass = 0;
+    for (;;) {
+      if (signal.aborted) return false;
+      const outcome = await inTransaction(handle, () => moveBatch(engine, state, cursor, (moved, renamed) => recordBatch(handle, runId, moved, renamed)));
+      if (outcome.read === 0 || !outcome.last) break;
+      cursor = STATE_WINDOWS[state].next(outcome.last);
+      const n = add(result.moved, outcome.moved);
+      add(result.removed, outcome.removed);
+      movedThisPass += n;
+      result.total += n;
+      result.renamed.push(...outcome.renamed);
+      result.duplicates.push(...outcome.duplicates);
+      for (const s of outcome.stayed) if (result.stayed.length < 20) result.stayed.push(s);
+      onProgress(result.total, state);
+      if (opts.rate) {
+        const due = started + (result.total / opts.rate) * 1000;
+        if (due > Date.now()) await sleep(due - Date.now(), signal);
+      }
+    }
+    if (movedThisPass === 0) break;
+  }
+  return true;
 }
 
 function add(into: Moves, from: Moves): number {
