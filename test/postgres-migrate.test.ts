@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { FlowProducer, createPostgresBackend, type Job } from 'bullmq';
+import { FlowProducer, QueueEvents, createPostgresBackend, type Job } from 'bullmq';
 import { bin, repoRoot, runCli } from './helpers/cli.js';
 import { freshDatabase, migrateBullmq, pgQueue, pgWorker, sql } from './helpers/postgres.js';
 import { tempFile } from './helpers/temp.js';
@@ -67,6 +67,14 @@ describe('migrate on PostgreSQL', () => {
     const before = await rows(url, ['legacy']);
     const logsBefore = await sql(url, `SELECT job_id, idx, row FROM bullmq.job_log WHERE queue = 'legacy' ORDER BY job_id, idx`);
 
+    // A real QueueEvents listener on a destination hears the moved jobs as BullMQ's add announces them.
+    const events = new QueueEvents('alpha', { connection: { connectionString: url, schema: 'bullmq' } as never }, createPostgresBackend as never);
+    onTestFinished(() => events.close());
+    await events.waitUntilReady();
+    const heard: string[] = [];
+    events.on('waiting', ({ jobId }) => void heard.push(`waiting:${jobId}`));
+    events.on('delayed', ({ jobId }) => void heard.push(`delayed:${jobId}`));
+
     const cfg = yaml();
     const dry = await runCli(['migrate', '--from', 'legacy', '--states', 'wait,prioritized,delayed,failed', '--dry-run', '--json', '-c', cfg, '--url', url]);
     expect(dry.stderr).toBe('');
@@ -87,7 +95,10 @@ describe('migrate on PostgreSQL', () => {
     expect(await sql(url, `SELECT queue, job_id FROM bullmq.dedup WHERE dedup_id = 'dd-1'`)).toEqual([{ queue: 'alpha', job_id: logged.id }]);
     expect(await sql(url, `SELECT event FROM bullmq.event WHERE queue = 'alpha' AND data->>'jobId' = $1 ORDER BY id`, [fifo[0]])).toEqual([{ event: 'added' }, { event: 'waiting' }]);
 
-    // A second dry run sees nothing left to move; status shows the run done.
+    await until(() => heard.length === fifo.length + 1, 'QueueEvents heard every moved alpha job');
+    expect(heard.sort()).toEqual([...fifo.map((id) => `waiting:${id}`), 'delayed:later'].sort());
+
+    // Status shows the run done.
     const status = JSON.parse((await runCli(['migrate', 'status', '--json', '--url', url])).stdout);
     expect(status.runs[0]).toMatchObject({ source: 'legacy', state: 'done', moved: movable.length });
 
