@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { PostgresHandle } from '../backend/postgres/types.js';
 import { quoteIdent } from '../backend/postgres/schema.js';
 import type { Topology } from '../topology/types.js';
@@ -8,6 +7,7 @@ import { MOVABLE_STATES, type MovableState } from './keys.js';
 import { addMove, addStay, addTo, emptyPlan, type LeftState, type Plan, type StayReason } from './plan.js';
 import { routeName, type Routing } from './routing.js';
 import type { Counts } from './verify.js';
+import { assignIds } from './postgres-ids.js';
 
 /**
  * migrate's move engine on BullMQ's PostgreSQL backend (the Redis engines are apply.ts and
@@ -27,7 +27,7 @@ import type { Counts } from './verify.js';
  */
 
 /** One job row as the engine reads it: enough to classify, order and move it. */
-interface Row {
+export interface Row {
   id: string;
   name: string;
   priority: number;
@@ -194,11 +194,6 @@ export async function countPostgres(handle: PostgresHandle, dests: string[], sta
   return counts;
 }
 
-/** BullMQ's per-queue id sequence (job_id_seq_name in its 0002_functions.sql), schema-qualified. */
-function idSequence(schema: string, queue: string): string {
-  return `${quoteIdent(schema)}.${quoteIdent(`bullmq_jid_${createHash('md5').update(queue).digest('hex')}`)}`;
-}
-
 export interface BatchOutcome {
   read: number;
   last?: Row;
@@ -237,22 +232,7 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   for (const row of rows) if (!free.includes(row)) v.stays.push({ row, reason: 'locked' });
   for (const st of v.stays) if (outcome.stayed.length < 5) outcome.stayed.push({ id: st.row.id, reason: st.reason, name: st.row.name });
 
-  const newIds = new Map<Row, string>();
-  const numericDests = new Map<string, bigint>();
-  for (const m of v.moves) if (/^\d+$/.test(m.row.id)) numericDests.set(m.dest, BigInt(m.row.id) > (numericDests.get(m.dest) ?? 0n) ? BigInt(m.row.id) : numericDests.get(m.dest)!);
-  for (const [dest, maxId] of numericDests) {
-    // Keep the destination's id sequence past every id that arrives and 1,000,000 ahead of the
-    // source's, so BullMQ never hands a new job an id a moved job holds (add_job would drop it).
-    await handle.query(`SELECT ${s}.next_job_id($1)`, [dest]);
-    const src = await handle.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [idSequence(handle.spec.schema, routing.from)]);
-    const srcLast = src[0]?.exists ? `(SELECT last_value FROM ${idSequence(handle.spec.schema, routing.from)}) + 1000000` : '0';
-    await handle.query(`SELECT setval('${idSequence(handle.spec.schema, dest).replace(/'/g, "''")}', GREATEST(last_value, ${srcLast}, $1::bigint)) FROM ${idSequence(handle.spec.schema, dest)}`, [maxId.toString()]);
-    const renames = v.moves.filter((m) => m.dest === dest && m.rename);
-    if (renames.length > 0) {
-      const ids = await handle.query<{ id: string }>(`SELECT nextval('${idSequence(handle.spec.schema, dest).replace(/'/g, "''")}')::text AS id FROM generate_series(1, $1)`, [renames.length]);
-      renames.forEach((m, i) => newIds.set(m.row, ids[i].id));
-    }
-  }
+  const newIds = await assignIds(handle, routing.from, v.moves);
 
   if (v.moves.length > 0) {
     const ids = v.moves.map((m) => m.row.id);
