@@ -59,7 +59,7 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
         if (backends === 'redis' && ctx.target().kind === 'postgres') {
           throw new UsageError(
             `\`${commandPath(command)}\` does not support PostgreSQL yet (${ctx.target().redacted})`,
-            'on PostgreSQL, doctor, inspect and inspect job run today (see README "PostgreSQL (first slice)"); use a redis:// URL for this command',
+            'see README "PostgreSQL" for what runs there today; use a redis:// URL for this command',
           );
         }
         const { run } = await load();
@@ -159,12 +159,12 @@ Examples:
   queuectl migrate status
 
 Exit: 0 moved and verified, 1 jobs left unmoved or counts that do not balance, 2 bad flags or
-topology, 3 Redis error, 130 interrupted (rerun to continue).`)
-    .action(action(() => import('./commands/migrate.js')));
+topology, 3 Redis or PostgreSQL error, 130 interrupted (rerun to continue).`)
+    .action(action(() => import('./commands/migrate.js'), 'both'));
   migrate
     .command('status')
-    .description('migration runs recorded in Redis: progress, and whether anything is left to finish')
-    .action(action(() => import('./commands/migrate.js').then((m) => ({ run: m.runStatus }))));
+    .description('migration runs recorded in Redis or PostgreSQL: progress, and whether anything is left to finish')
+    .action(action(() => import('./commands/migrate.js').then((m) => ({ run: m.runStatus })), 'both'));
 
   const dlq = program
     .command('dlq')

@@ -116,7 +116,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
         const current = ctx.target();
         if (current.kind !== 'redis') {
           // cli.ts refuses Redis-only commands on PostgreSQL first; this keeps any other path from dialling Redis.
-          throw new UsageError(`this command does not support PostgreSQL yet (${current.redacted})`, 'use a redis:// URL; see README "PostgreSQL (first slice)" for what runs on PostgreSQL today');
+          throw new UsageError(`this command does not support PostgreSQL yet (${current.redacted})`, 'use a redis:// URL; see README "PostgreSQL" for what runs there today');
         }
         await checkTopologyBackend(current);
         const { parseConnectionSpec } = await import('./redis/url.js');

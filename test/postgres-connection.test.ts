@@ -169,8 +169,7 @@ describe('PostgreSQL URLs and flags', () => {
     // The port is closed: were any of these to connect anywhere, they would exit 3, not 2.
     const url = `postgres://app:pw@127.0.0.1:${await freePort()}/db`;
     for (const [shown, args] of [
-      ['migrate', ['migrate', '--from', 'x', '--dry-run']],
-      ['migrate status', ['migrate', 'status']],
+      ['demo', ['demo']],
     ] as const) {
       const r = await runCli([...args, '--url', url]);
       expect(r.code, `${shown}: ${r.stderr}`).toBe(2);

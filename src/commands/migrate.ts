@@ -15,9 +15,26 @@ import { createProgress } from '../migrate/progress.js';
 import { migrateDocument, renderIdOutcomes, renderLeftOut, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
 import { buildRouting, type Routing } from '../migrate/routing.js';
 import { verify } from '../migrate/verify.js';
+import { forBackend, type PerBackend } from '../backend/select.js';
+
+type Runner = (raw: Record<string, unknown>, ctx: Context) => Promise<number>;
+
+/** migrate, side by side: Redis below, PostgreSQL in src/migrate/postgres-run.ts (its engine: postgres-engine.ts). */
+const moves: PerBackend<Runner> = {
+  redis: (raw, ctx) => runOnRedis(raw, ctx),
+  postgres: async (raw, ctx) => (await import('../migrate/postgres-run.js')).runPostgresMigrate(parseMigrateOptions(raw), ctx),
+};
+const statuses: PerBackend<Runner> = {
+  redis: (raw, ctx) => statusOnRedis(raw, ctx),
+  postgres: async (_raw, ctx) => (await import('../migrate/postgres-run.js')).runPostgresStatus(ctx),
+};
 
 /** `queuectl migrate`: plan, confirm, apply in atomic batches, verify. See src/migrate/index.ts. */
-export async function run(raw: Record<string, unknown>, ctx: Context): Promise<number> {
+export function run(raw: Record<string, unknown>, ctx: Context): Promise<number> {
+  return forBackend(ctx, moves)(raw, ctx);
+}
+
+async function runOnRedis(raw: Record<string, unknown>, ctx: Context): Promise<number> {
   const opts = parseMigrateOptions(raw);
   const { topology } = await ctx.topology();
   const routing = buildRouting(topology, opts);
@@ -33,7 +50,11 @@ export async function run(raw: Record<string, unknown>, ctx: Context): Promise<n
 }
 
 /** `queuectl migrate status`: every run recorded under the prefix, with its progress. */
-export async function runStatus(_raw: Record<string, unknown>, ctx: Context): Promise<number> {
+export function runStatus(raw: Record<string, unknown>, ctx: Context): Promise<number> {
+  return forBackend(ctx, statuses)(raw, ctx);
+}
+
+async function statusOnRedis(_raw: Record<string, unknown>, ctx: Context): Promise<number> {
   const prefix = await ctx.prefix();
   const handle = await ctx.redis();
   try {

@@ -10,7 +10,10 @@ import type { Routing } from './routing.js';
 import { scanPlan, type ScanOptions } from './scan.js';
 import { countDestinations, type Counts } from './verify.js';
 
-/** How a run plans, counts and moves: one atomic script per batch, or the cross-slot protocol. */
+/**
+ * How a run plans, counts and moves on Redis: one atomic script per batch, or the cross-slot
+ * protocol. On PostgreSQL: postgres-engine.ts (one transaction per batch), run by postgres-run.ts.
+ */
 export interface Engine {
   crossSlot: boolean;
   /** Before planning a real run: settle what an interrupted attempt left parked (cross-slot only). */

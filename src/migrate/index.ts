@@ -56,6 +56,12 @@
  *    refused ones back). A rerun first settles what is parked (copied → finish, else put back).
  *    Every step is safe to run twice; a lease keeps one process per run. Progress counters in the
  *    run's journal lag by at most one batch after a crash; the queues stay exact.
+ *
+ * 7. POSTGRESQL (src/commands/migrate.ts picks it with forBackend; postgres-run.ts, the engine
+ *    postgres-engine.ts, the journal postgres-journal.ts). Within one BullMQ schema a move is the
+ *    job row's `queue` column (with its job_log and dedup rows) changing in one transaction per
+ *    batch, rows taken FOR UPDATE SKIP LOCKED, the journal counters (a `queuectl` schema) committed
+ *    with them. The plan, verify and render modules above are shared.
  */
 export { applyMoves, type ApplyOptions, type ApplyResult, type Moves } from './apply.js';
 export { scanPlan } from './scan.js';

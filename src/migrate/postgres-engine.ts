@@ -1,0 +1,284 @@
+import type { PostgresHandle } from '../backend/postgres/types.js';
+import { quoteIdent } from '../backend/postgres/schema.js';
+import type { Topology } from '../topology/types.js';
+import { dict } from '../util/dict.js';
+import type { ApplyResult, Moves } from './apply.js';
+import { MOVABLE_STATES, type MovableState } from './keys.js';
+import { addMove, addStay, addTo, emptyPlan, type LeftState, type Plan, type StayReason } from './plan.js';
+import { routeName, type Routing } from './routing.js';
+import type { Counts } from './verify.js';
+import { assignIds } from './postgres-ids.js';
+
+/**
+ * migrate's move engine on BullMQ's PostgreSQL backend (the Redis engines are apply.ts and
+ * cross-slot.ts). Within one schema a move is the job row changing its `queue` column, with its
+ * job_log and dedup rows, in one transaction per batch that also bumps the run's journal counters
+ * (postgres-journal.ts): a crash never half-moves, and the journal never disagrees with the queues.
+ * Rows are taken FOR UPDATE SKIP LOCKED, so an old worker claiming the same job wins it and the
+ * move skips it; each state is walked in its own index order with a keyset cursor.
+ *
+ * The plan reads the same batches without locks and classifies them with the same function
+ * (classify) as the move, so the plan and the move decide alike. Jobs with a parent or children,
+ * from a scheduler, whose custom id the destination holds for another job, or whose deduplication
+ * id the destination already uses, stay. `seq` (BullMQ's global FIFO sequence) and `priority` are
+ * kept, so order in the destination is the order they were added; a numeric id the destination
+ * holds gets the destination's next id, and the destination's id sequence is kept 1,000,000 ahead
+ * of the source's (the Redis id policy).
+ */
+
+/** One job row as the engine reads it: enough to classify, order and move it. */
+export interface Row {
+  id: string;
+  name: string;
+  priority: number;
+  seq: string;
+  process_at_ms: string | null;
+  finished_at_ms: string | null;
+  dedup_id: string | null;
+  flow: boolean;
+  scheduler: boolean;
+}
+
+type Cursor = [string, string, string];
+// Below every priority (an integer), due and finish time; seq may be negative (LIFO).
+const START: Cursor = ['-2147483648', '-9223372036854775808', ''];
+
+const COLUMNS = `id, name, priority, seq::text, process_at_ms::text, finished_at_ms::text, dedup_id,
+  (parent_id IS NOT NULL OR pending_deps > 0 OR EXISTS (SELECT 1 FROM %s.job_dependency d WHERE d.parent_queue = job.queue AND d.parent_id = job.id)) AS flow,
+  scheduler_id IS NOT NULL AS scheduler`;
+
+/** Each movable state in its own partial index's order (ORDER BY names job.* columns: the selected ones are ::text) (job_ready_idx, job_delayed_idx, job_finished_idx). */
+const WINDOW: Record<MovableState, { where: string; order: string; next: (r: Row) => Cursor }> = {
+  wait: { where: `state = 'waiting' AND priority = 0 AND (seq, id) > ($3, $4)`, order: 'job.seq, job.id', next: (r) => ['0', r.seq, r.id] },
+  prioritized: { where: `state = 'waiting' AND priority > 0 AND (priority, seq, id) > ($2, $3, $4)`, order: 'job.priority, job.seq, job.id', next: (r) => [String(r.priority), r.seq, r.id] },
+  delayed: { where: `state = 'delayed' AND (process_at_ms, id) > ($2, $4)`, order: 'job.process_at_ms, job.id', next: (r) => [r.process_at_ms ?? '0', '0', r.id] },
+  failed: { where: `state = 'failed' AND (finished_at_ms, id) > ($2, $4)`, order: 'job.finished_at_ms, job.id', next: (r) => [r.finished_at_ms ?? '0', '0', r.id] },
+};
+
+/** The `queue`/`state` cell BullMQ's Postgres tables keep for one of queuectl's states. */
+const STATE_FILTER: Record<MovableState, string> = {
+  wait: `state = 'waiting' AND priority = 0`,
+  prioritized: `state = 'waiting' AND priority > 0`,
+  delayed: `state = 'delayed'`,
+  failed: `state = 'failed'`,
+};
+
+export interface PgEngineContext {
+  handle: PostgresHandle;
+  routing: Routing;
+  topology: Topology;
+  batch: number;
+}
+
+/** What one classify pass decided for a batch of rows. */
+interface Verdicts {
+  moves: { row: Row; dest: string; rename: boolean }[];
+  duplicates: { row: Row; dest: string }[];
+  stays: { row: Row; reason: StayReason; dest?: string }[];
+  untouched: { owned: number; filtered: number };
+}
+
+function schemaOf(handle: PostgresHandle): string {
+  return quoteIdent(handle.spec.schema);
+}
+
+async function readWindow(ctx: PgEngineContext, state: MovableState, cursor: Cursor, lock: boolean): Promise<Row[]> {
+  const s = schemaOf(ctx.handle);
+  const w = WINDOW[state];
+  const text = `SELECT ${COLUMNS.replace('%s', s)} FROM ${s}.job WHERE queue = $1 AND ${w.where} AND ($2::bigint, $3::bigint, $4::text) IS NOT NULL ORDER BY ${w.order} LIMIT $5${lock ? ' FOR UPDATE SKIP LOCKED' : ''}`;
+  return ctx.handle.query<Row & Record<string, unknown>>(text, [ctx.routing.from, ...cursor, ctx.batch]);
+}
+
+/** The same decisions for the plan (no locks) and the move (inside the batch's transaction). */
+async function classify(ctx: PgEngineContext, rows: Row[]): Promise<Verdicts> {
+  const s = schemaOf(ctx.handle);
+  const out: Verdicts = { moves: [], duplicates: [], stays: [], untouched: { owned: 0, filtered: 0 } };
+  const routed: { row: Row; dest: string }[] = [];
+  for (const row of rows) {
+    const route = routeName(ctx.routing, ctx.topology, row.name);
+    if ('stay' in route) {
+      if (route.stay === 'unowned') out.stays.push({ row, reason: 'unowned' });
+      else out.untouched[route.stay] += 1;
+    } else if (row.flow) out.stays.push({ row, reason: 'flow', dest: route.dest });
+    else if (row.scheduler) out.stays.push({ row, reason: 'scheduler', dest: route.dest });
+    else routed.push({ row, dest: route.dest });
+  }
+  if (routed.length === 0) return out;
+  // Ids the destination holds: the same job (name and data) is a duplicate, a numeric id is renamed, else a collision.
+  const held = await ctx.handle.query<{ id: string; dest: string; same: boolean }>(
+    `SELECT m.id, m.dest, (d.name = j.name AND d.data = j.data) AS same
+       FROM unnest($2::text[], $3::text[]) AS m(id, dest)
+       JOIN ${s}.job d ON d.queue = m.dest AND d.id = m.id
+       JOIN ${s}.job j ON j.queue = $1 AND j.id = m.id`,
+    [ctx.routing.from, routed.map((r) => r.row.id), routed.map((r) => r.dest)],
+  );
+  const holds = new Map(held.map((h) => [h.id, h.same]));
+  const withDedup = routed.filter((r) => r.row.dedup_id);
+  const taken = new Set<string>();
+  if (withDedup.length > 0) {
+    const used = await ctx.handle.query<{ dedup: string; dest: string }>(
+      `SELECT m.dedup, m.dest FROM unnest($1::text[], $2::text[]) AS m(dedup, dest) JOIN ${s}.dedup x ON x.queue = m.dest AND x.dedup_id = m.dedup`,
+      [withDedup.map((r) => r.row.dedup_id), withDedup.map((r) => r.dest)],
+    );
+    for (const u of used) taken.add(`${u.dest}\u0000${u.dedup}`);
+  }
+  for (const { row, dest } of routed) {
+    const same = holds.get(row.id);
+    if (same === true) out.duplicates.push({ row, dest });
+    else if (same === false && !/^\d+$/.test(row.id)) out.stays.push({ row, reason: 'collision', dest });
+    else if (row.dedup_id && taken.has(`${dest}\u0000${row.dedup_id}`)) out.stays.push({ row, reason: 'dedup-conflict', dest });
+    else out.moves.push({ row, dest, rename: same === false });
+  }
+  return out;
+}
+
+/** The plan: every movable state read in windows and classified, plus what stays for other reasons. Counts only. */
+export async function scanPostgres(ctx: PgEngineContext, states: MovableState[]): Promise<Plan> {
+  const s = schemaOf(ctx.handle);
+  const plan = emptyPlan(ctx.routing, states);
+  for (const state of states) {
+    let cursor = START;
+    for (;;) {
+      const rows = await readWindow(ctx, state, cursor, false);
+      if (rows.length === 0) break;
+      plan.scanned += rows.length;
+      record(plan, state, await classify(ctx, rows));
+      cursor = WINDOW[state].next(rows[rows.length - 1]);
+    }
+  }
+  const legacy = !ctx.routing.fromDeclared;
+  const left: LeftState[] = [...MOVABLE_STATES.filter((st) => !states.includes(st)), ...(legacy ? ['completed' as const] : [])];
+  const [side] = await ctx.handle.query<{ active: string; active_ids: string[]; children: string; child_ids: string[] } & Record<string, unknown>>(
+    `SELECT (SELECT count(*) FROM ${s}.job WHERE queue = $1 AND state = 'active')::text AS active,
+            ARRAY(SELECT id FROM ${s}.job WHERE queue = $1 AND state = 'active' LIMIT 5) AS active_ids,
+            (SELECT count(*) FROM ${s}.job WHERE queue = $1 AND state = 'waiting-children')::text AS children,
+            ARRAY(SELECT id FROM ${s}.job WHERE queue = $1 AND state = 'waiting-children' LIMIT 5) AS child_ids,
+            ${left.map((st, i) => `(SELECT count(*) FROM ${s}.job WHERE queue = $1 AND ${st === 'completed' ? `state = 'completed'` : STATE_FILTER[st]})::text AS c${i}`).concat('0 AS none').join(', ')}`,
+    [ctx.routing.from],
+  );
+  if (Number(side.active) > 0) addStay(plan, 'active', Number(side.active), side.active_ids, undefined, 'active');
+  if (Number(side.children) > 0) addStay(plan, 'flow', Number(side.children), side.child_ids, undefined, 'waiting-children');
+  left.forEach((st, i) => Number(side[`c${i}`]) > 0 && (plan.outside[st] = Number(side[`c${i}`])));
+  return plan;
+}
+
+function record(plan: Plan, state: MovableState, v: Verdicts): void {
+  for (const m of v.moves) {
+    addMove(plan, m.dest, state);
+    if (m.rename) {
+      plan.renamed.count += 1;
+      if (plan.renamed.examples.length < 5) plan.renamed.examples.push(m.row.id);
+    }
+  }
+  for (const d of v.duplicates) {
+    addTo(plan.duplicates, d.dest, state, 1);
+    if (plan.duplicateExamples.length < 5) plan.duplicateExamples.push(d.row.id);
+  }
+  for (const st of v.stays) {
+    addStay(plan, st.reason, 1, [st.row.id], st.row.name, state);
+    if (st.dest) addTo(plan.routedStays, st.dest, state, 1);
+  }
+  plan.untouched.owned += v.untouched.owned;
+  plan.untouched.filtered += v.untouched.filtered;
+}
+
+/** destination → state → jobs, each count one partial-index probe. */
+export async function countPostgres(handle: PostgresHandle, dests: string[], states: MovableState[]): Promise<Counts> {
+  const s = schemaOf(handle);
+  const counts: Counts = {};
+  for (const d of dests) {
+    const [row] = await handle.query<Record<string, string>>(`SELECT ${states.map((st, i) => `(SELECT count(*) FROM ${s}.job WHERE queue = $1 AND ${STATE_FILTER[st]})::text AS c${i}`).join(', ')}`, [d]);
+    counts[d] = {};
+    states.forEach((st, i) => (counts[d][st] = Number(row[`c${i}`])));
+  }
+  return counts;
+}
+
+export interface BatchOutcome {
+  read: number;
+  last?: Row;
+  moved: Moves;
+  removed: Moves;
+  renamed: ApplyResult['renamed'];
+  duplicates: ApplyResult['duplicates'];
+  stayed: ApplyResult['stayed'];
+}
+
+/**
+ * One batch of one state, inside the caller's transaction: lock a window, classify it, move what
+ * may move (job, job_log and dedup rows to the destination), announce it the way add_job does
+ * (`added` + `waiting`/`delayed` events, a bullmq_jobs NOTIFY to wake the destination's workers),
+ * and record it in the journal (the same transaction commits both).
+ */
+export async function moveBatch(ctx: PgEngineContext, state: MovableState, cursor: Cursor, journal: (moved: Moves, renamed: ApplyResult['renamed']) => Promise<void>): Promise<BatchOutcome> {
+  const { handle, routing } = ctx;
+  const s = schemaOf(handle);
+  const rows = await readWindow(ctx, state, cursor, true);
+  const outcome: BatchOutcome = { read: rows.length, last: rows[rows.length - 1], moved: dict(), removed: dict(), renamed: [], duplicates: [], stayed: [] };
+  if (rows.length === 0) return outcome;
+  // BullMQ serializes every add and finish of a deduplication id on this advisory lock, taken
+  // before it touches a job row; we already hold the rows, so waiting for it could deadlock with a
+  // producer. Try it instead (source and destinations): a job whose id is busy stays this batch
+  // as `locked`, and the rerun (or the next pass) moves it.
+  const lockOf = new Map<string, string>(); // advisory key → deduplication id
+  for (const r of rows) if (r.dedup_id) for (const q of [routing.from, ...routing.dests]) lockOf.set(`${q}:${r.dedup_id}`, r.dedup_id);
+  const busy = new Set<string>();
+  if (lockOf.size > 0) {
+    const got = await handle.query<{ k: string; ok: boolean }>(`SELECT k, pg_try_advisory_xact_lock(hashtext('bullmq:dedup:' || k)) AS ok FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) t`, [[...lockOf.keys()]]);
+    for (const g of got) if (!g.ok) busy.add(lockOf.get(g.k)!);
+  }
+  const free = busy.size === 0 ? rows : rows.filter((r) => !r.dedup_id || !busy.has(r.dedup_id));
+  const v = await classify(ctx, free);
+  for (const row of rows) if (!free.includes(row)) v.stays.push({ row, reason: 'locked' });
+  for (const st of v.stays) if (outcome.stayed.length < 5) outcome.stayed.push({ id: st.row.id, reason: st.reason, name: st.row.name });
+
+  const newIds = await assignIds(handle, routing.from, v.moves);
+
+  if (v.moves.length > 0) {
+    const ids = v.moves.map((m) => m.row.id);
+    const dests = v.moves.map((m) => m.dest);
+    const to = v.moves.map((m) => newIds.get(m.row) ?? m.row.id);
+    const dedups = v.moves.map((m) => m.row.dedup_id);
+    // One statement: the foreign key job_log → job is checked at its end, when both have moved.
+    await handle.query(
+      `WITH m AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS m(id, dest, new_id, dedup)),
+       j AS (UPDATE ${s}.job SET queue = m.dest, id = m.new_id FROM m WHERE job.queue = $1 AND job.id = m.id RETURNING 1),
+       l AS (UPDATE ${s}.job_log SET queue = m.dest, job_id = m.new_id FROM m WHERE job_log.queue = $1 AND job_log.job_id = m.id RETURNING 1),
+       d AS (UPDATE ${s}.dedup SET queue = m.dest, job_id = m.new_id FROM m WHERE dedup.queue = $1 AND dedup.dedup_id = m.dedup AND dedup.job_id = m.id RETURNING 1)
+       SELECT (SELECT count(*) FROM j) AS jobs`,
+      [routing.from, ids, dests, to, dedups],
+    );
+    await handle.query(
+      `SELECT ${s}.publish_event(m.dest, 'added', jsonb_build_object('jobId', m.id, 'name', m.name)),
+              ${s}.publish_event(m.dest, CASE WHEN m.at IS NULL THEN 'waiting' ELSE 'delayed' END,
+                CASE WHEN m.at IS NULL THEN jsonb_build_object('jobId', m.id) ELSE jsonb_build_object('jobId', m.id, 'delay', m.at) END),
+              ${s}.publish_event($1, 'removed', jsonb_build_object('jobId', m.old, 'prev', $2::text))
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) WITH ORDINALITY AS m(dest, id, name, at, old, n)
+        WHERE $8 ORDER BY m.n`,
+      [routing.from, state === 'wait' ? 'wait' : state, dests, to, v.moves.map((m) => m.row.name), v.moves.map((m) => (state === 'delayed' ? m.row.process_at_ms : null)), ids, state !== 'failed'],
+    );
+    await handle.query(`SELECT pg_notify('bullmq_jobs', d) FROM (SELECT DISTINCT unnest($1::text[]) AS d) t`, [dests]);
+    for (const m of v.moves) {
+      const row = (outcome.moved[m.dest] ??= {});
+      row[state] = (row[state] ?? 0) + 1;
+      const fresh = newIds.get(m.row);
+      if (fresh) outcome.renamed.push({ queue: m.dest, from: m.row.id, to: fresh });
+    }
+  }
+  if (v.duplicates.length > 0) {
+    // The destination holds the same job (id, name, data): the legacy copy goes, with its logs (ON DELETE CASCADE) and dedup row.
+    const ids = v.duplicates.map((d) => d.row.id);
+    await handle.query(`DELETE FROM ${s}.dedup WHERE queue = $1 AND job_id = ANY($2::text[]) AND dedup_id = ANY($3::text[])`, [routing.from, ids, v.duplicates.map((d) => d.row.dedup_id ?? '')]);
+    await handle.query(`DELETE FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [routing.from, ids]);
+    for (const d of v.duplicates) {
+      const row = (outcome.removed[d.dest] ??= {});
+      row[state] = (row[state] ?? 0) + 1;
+      outcome.duplicates.push({ queue: d.dest, id: d.row.id, name: d.row.name });
+    }
+  }
+  await journal(outcome.moved, outcome.renamed);
+  return outcome;
+}
+
+export { START as START_CURSOR, WINDOW as STATE_WINDOWS };
+export type { Cursor };

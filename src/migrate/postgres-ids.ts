@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { quoteIdent } from '../backend/postgres/schema.js';
+import type { PostgresHandle } from '../backend/postgres/types.js';
+import type { Row } from './postgres-engine.js';
+
+/** BullMQ's per-queue id sequence (job_id_seq_name in its 0002_functions.sql), schema-qualified. */
+function idSequence(schema: string, queue: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(`bullmq_jid_${createHash('md5').update(queue).digest('hex')}`)}`;
+}
+
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The Redis id policy on PostgreSQL, inside the batch's transaction: each destination that
+ * receives numeric ids gets its id sequence raised past every id that arrives and 1,000,000 ahead
+ * of the source's, so BullMQ never hands a new job an id a moved job holds (add_job would silently
+ * keep the old one); a numeric id the destination already holds takes the destination's next id.
+ * Returns the new id of each renamed row.
+ */
+export async function assignIds(handle: PostgresHandle, from: string, moves: { row: Row; dest: string; rename: boolean }[]): Promise<Map<Row, string>> {
+  const schema = handle.spec.schema;
+  const newIds = new Map<Row, string>();
+  const highest = new Map<string, bigint>();
+  for (const m of moves) {
+    if (!/^\d+$/.test(m.row.id)) continue;
+    const id = BigInt(m.row.id);
+    if (id > (highest.get(m.dest) ?? 0n)) highest.set(m.dest, id);
+  }
+  if (highest.size === 0) return newIds;
+  const [src] = await handle.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [idSequence(schema, from)]);
+  const srcAhead = src?.exists ? `(SELECT last_value FROM ${idSequence(schema, from)}) + 1000000` : '0';
+  for (const [dest, maxId] of highest) {
+    await handle.query(`SELECT ${quoteIdent(schema)}.next_job_id($1)`, [dest]); // BullMQ creates the sequence on first use
+    const seq = idSequence(schema, dest);
+    await handle.query(`SELECT setval(${literal(seq)}, GREATEST(last_value, ${srcAhead}, $1::bigint)) FROM ${seq}`, [maxId.toString()]);
+    const renames = moves.filter((m) => m.dest === dest && m.rename);
+    if (renames.length === 0) continue;
+    const ids = await handle.query<{ id: string }>(`SELECT nextval(${literal(seq)})::text AS id FROM generate_series(1, $1)`, [renames.length]);
+    renames.forEach((m, i) => newIds.set(m.row, ids[i].id));
+  }
+  return newIds;
+}
