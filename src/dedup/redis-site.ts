@@ -1,9 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import { RedisError } from '../errors.js';
 import type { RedisHandle } from '../redis/types.js';
 import { removeScratchKeys } from './cleanup.js';
-import { scratchPrefix } from './run.js';
 import type { DedupSite } from './site.js';
 
 const CONNECTION_TROUBLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Connection is closed|timed out|max retries|NOAUTH|WRONGPASS|CLUSTERDOWN/i;
@@ -48,4 +48,10 @@ export function redisDedupSite(handle: RedisHandle): DedupSite {
     },
     connectionTrouble: (queue, message) => (CONNECTION_TROUBLE.test(message) ? new RedisError(`Redis failed during dedup-check of ${queue}: ${message}`, 'check --redis and that the server is up') : undefined),
   };
+}
+
+/** A scratch prefix nobody else uses; hash-tagged on a cluster so every BullMQ script stays in one slot. */
+export function scratchPrefix(mode: RedisHandle['mode']): string {
+  const name = `queuectl-dedup-${randomBytes(6).toString('hex')}`;
+  return mode === 'cluster' ? `{${name}}` : name;
 }

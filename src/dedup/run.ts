@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { QueuectlError } from '../errors.js';
 import type { RedisHandle } from '../redis/types.js';
 import type { QueueSpec } from '../topology/types.js';
@@ -22,12 +21,6 @@ export interface DedupCheckSettings {
   signal: AbortSignal;
   /** Progress: called before each queue is checked. */
   onQueue?: (queue: string) => void;
-}
-
-/** A scratch prefix nobody else uses; hash-tagged on a cluster so every BullMQ script stays in one slot. */
-export function scratchPrefix(mode: RedisHandle['mode']): string {
-  const name = `queuectl-dedup-${randomBytes(6).toString('hex')}`;
-  return mode === 'cluster' ? `{${name}}` : name;
 }
 
 /** Pure: every queue's plan, with one synthetic session shared by all copies of the run. */

@@ -4,7 +4,7 @@ import { watchCanaries } from './canary.js';
 import { findBlocking, planKeys } from './preflight.js';
 import { collectItems } from './read.js';
 import { resolveRefs } from './refs.js';
-import { mapRedis } from './scope.js';
+import { mapRedisErrors } from '../inspect/redis-source.js';
 import { readShow } from './show.js';
 import { gatherStats } from './stats.js';
 import type { DlqStore } from './store.js';
@@ -22,6 +22,6 @@ export function redisDlqStore(handle: RedisHandle, prefix: string): DlqStore {
     discard: (items, reason, options) => applyDiscard(items, reason, { ...options, client, prefix }),
     canaries: (items, options) => watchCanaries(client, prefix, items, options),
     discardLog: discardLogKey(prefix),
-    guard: (work) => mapRedis(handle, work),
+    guard: (work) => mapRedisErrors(handle.spec, work),
   };
 }

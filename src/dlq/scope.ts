@@ -1,8 +1,5 @@
 import { hostname, userInfo } from 'node:os';
 import type { Context } from '../context.js';
-import { toRedisError } from '../redis/errors.js';
-import { QueuectlError } from '../errors.js';
-import type { RedisHandle } from '../redis/types.js';
 import type { Topology } from '../topology/types.js';
 import { parseFilters, type FilterFlags } from './filters.js';
 import { dlqSources } from './sources.js';
@@ -32,16 +29,6 @@ export async function openScope(ctx: Context, flags: FilterFlags, reasonFlag?: s
     postgres: async () => postgresDlqStore(await ctx.postgres()),
   })();
   return { topology, store, sources, filters, now };
-}
-
-/** Redis failures in the middle of a command become one-line RedisErrors (exit 3). */
-export async function mapRedis<T>(handle: RedisHandle, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof QueuectlError) throw error;
-    throw toRedisError(error as Error, handle.spec);
-  }
 }
 
 /** `user@host`, recorded with every retry mark and discard. */

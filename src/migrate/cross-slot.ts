@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { dict } from '../util/dict.js';
 import type { Cluster, Redis } from 'ioredis';
 import { UsageError } from '../errors.js';
 import { sleep } from '../util/sleep.js';

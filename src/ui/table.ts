@@ -13,12 +13,6 @@ export interface TableOptions {
   alignRight?: number[];
 }
 
-const PLAIN_CHARS = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-};
-
 /** Renders rows under a header as a string (no trailing newline); callers print it. */
 export function renderTable(head: string[], rows: (string | number)[][], options: TableOptions = {}): string {
   return options.borders ? boxed(head, rows, options) : plain(head, rows.map((row) => row.map((cell) => escapeControls(String(cell), options.color ?? false))), options);
@@ -40,7 +34,7 @@ const BOLD = (text: string) => `\u001b[1m${text}\u001b[22m`;
 /**
  * The borderless table, laid out here in one pass: cli-table3 spends ~1 ms per row on its
  * general layout (8,000 dlq rows took 13 s); widths are computed once and each line is the
- * padded cells joined by two spaces, as cli-table3 draws them with PLAIN_CHARS.
+ * padded cells joined by two spaces, as cli-table3 drew them with empty border characters.
  */
 function plain(head: string[], rows: string[][], options: TableOptions): string {
   const linesOf = (text: string, column: number): string[] => {
