@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION, type Job } from 'bullmq';
 import { runCli } from './helpers/cli.js';
-import { freshDatabase, migrateBullmq, pgQueue, pgWorker, sql } from './helpers/postgres.js';
+import { closeOpenQueues, freshDatabase, migrateBullmq, pgQueue, pgWorker, settledWrites, sql } from './helpers/postgres.js';
 import { tempFile } from './helpers/temp.js';
 import { until } from './helpers/wait.js';
 import { DEEP_BATCH_SQL, SAMPLE_NAMES_SQL, findMisroutedPostgres } from '../src/check/postgres-names.js';
@@ -289,8 +289,9 @@ describe('topology check on PostgreSQL', () => {
       const roUrl = ro.toString();
       await expect(sql(roUrl, `DELETE FROM bullmq.job`)).rejects.toThrow(/permission denied|read-only transaction/);
 
-      const writes = () => sql(url, `SELECT sum(n_tup_ins)::bigint AS ins, sum(n_tup_upd)::bigint AS upd, sum(n_tup_del)::bigint AS del
-                                       FROM pg_stat_user_tables WHERE schemaname = 'bullmq'`);
+      // The seeding sessions report their statistics when they end: close them, and compare settled counters.
+      await closeOpenQueues();
+      const writes = () => settledWrites(url);
       const contents = () => sql(url, `SELECT (SELECT md5(string_agg(j::text, ',' ORDER BY queue, id)) FROM bullmq.job j) AS job,
                                               (SELECT md5(string_agg(m::text, ',' ORDER BY queue, field)) FROM bullmq.meta m) AS meta`);
       const before = { writes: await writes(), contents: await contents() };

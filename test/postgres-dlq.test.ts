@@ -101,7 +101,7 @@ describe('dlq on PostgreSQL', () => {
     });
     await until(async () => (await count(url, 'mail', 'completed')) === 4, 'mail: 4 completed');
     expect(runs.sort()).toEqual(['m-1', 'm-2', 'm-3', 'm-5']);
-  });
+  }, 180_000); // fourteen spawned commands: minutes on a loaded 2-core machine
 
   it('a dead-letter queue in the declared item shape: retried into its queue under its id and marked, once', async () => {
     const url = await freshDatabase();

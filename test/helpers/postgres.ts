@@ -80,6 +80,29 @@ export function pgQueue(url: string, name: string, schema = 'bullmq'): Queue {
   return queue;
 }
 
+/**
+ * Closes every queue and worker opened so far. A session reports its table statistics (n_tup_ins,
+ * …) when it ends, or up to seconds later while idle: a test that compares those counters closes
+ * the writers first, then waits for the counters to settle (settledWrites).
+ */
+export async function closeOpenQueues(): Promise<void> {
+  await Promise.allSettled(openQueues.splice(0).map((q) => q.close()));
+}
+
+/** The schema's insert/update/delete counters once they stop changing (bounded: 30 s). */
+export async function settledWrites(url: string, schema = 'bullmq'): Promise<{ ins: string; upd: string; del: string }[]> {
+  const read = () => sql(url, `SELECT sum(n_tup_ins)::bigint AS ins, sum(n_tup_upd)::bigint AS upd, sum(n_tup_del)::bigint AS del
+                                 FROM pg_stat_user_tables WHERE schemaname = $1`, [schema]);
+  let last = JSON.stringify(await read());
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // past PostgreSQL's 1 s minimum between a session's stats reports
+    const now = JSON.stringify(await read());
+    if (now === last || Date.now() > deadline) return JSON.parse(now);
+    last = now;
+  }
+}
+
 /** A real BullMQ Worker on createPostgresBackend (closed after the file's tests). */
 export function pgWorker(url: string, name: string, processor: Processor, schema = 'bullmq', opts: Record<string, unknown> = {}): Worker {
   const worker = new Worker(name, processor, { connection: { connectionString: url, schema } as never, ...opts }, createPostgresBackend as never);
