@@ -1,7 +1,9 @@
 import type { Context } from '../context.js';
 import { requireCompatibleSchema } from '../backend/postgres/schema.js';
 import type { PostgresHandle } from '../backend/postgres/types.js';
-import { ExitCode, InterruptedError, UsageError } from '../errors.js';
+import { ExitCode, InterruptedError } from '../errors.js';
+import { runDrain } from './drain-run.js';
+import { postgresDrainSite } from './postgres-drain.js';
 import { dict } from '../util/dict.js';
 import { sleep } from '../util/sleep.js';
 import type { ApplyResult, Moves } from './apply.js';
@@ -22,11 +24,11 @@ import { closePgJournal, ensureJournal, listPgJournals, lockRun, openPgJournal, 
  * shared.
  */
 export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Promise<number> {
-  if (opts.strategy === 'drain') throw new UsageError('migrate --strategy drain is not yet on PostgreSQL', 'move the jobs instead: `queuectl migrate --from <queue>` (with --follow while producers still write to it)');
   const { topology } = await ctx.topology();
   const routing = buildRouting(topology, opts);
   const handle = await ctx.postgres();
   await requireCompatibleSchema(handle);
+  if (opts.strategy === 'drain') return runDrain(opts, ctx, postgresDrainSite(handle, opts.from));
   const engine: PgEngineContext = { handle, routing, topology, batch: opts.batch };
   const intent = runIdOf({ prefix: `postgres:${handle.spec.schema}`, from: opts.from, to: routing.to, names: opts.names, states: opts.states });
   if (!opts.dryRun) await ensureJournal(handle);
