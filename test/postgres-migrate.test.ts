@@ -244,6 +244,12 @@ describe('migrate on PostgreSQL', () => {
     const first = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', cfg, '--url', url]);
     await producer.end();
     expect(first.code, first.stderr).toBe(1);
+    // A reported stay, not an imbalance: verified, the job listed as locked, the journal done.
+    const doc = JSON.parse(first.stdout);
+    expect(doc).toMatchObject({ verified: true, problems: [] });
+    expect(doc.skipped).toContainEqual(expect.objectContaining({ reason: 'locked', count: 1, examples: ['deduped'] }));
+    expect(first.stderr).not.toMatch(/verification:/);
+    expect(await sql(url, `SELECT state FROM queuectl.migrate_run`)).toEqual([{ state: 'done' }]);
     expect(await sql(url, `SELECT queue, id FROM bullmq.job ORDER BY id`)).toEqual([{ queue: 'legacy', id: 'deduped' }, { queue: 'alpha', id: 'plain' }]);
     const again = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', cfg, '--url', url]);
     expect(again.code, again.stderr).toBe(0);
