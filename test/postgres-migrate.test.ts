@@ -200,6 +200,30 @@ describe('migrate on PostgreSQL', () => {
     expect(Number(next.id)).toBeGreaterThan(Math.max(...ours.map((o) => Number(o.id))));
   }, 60_000);
 
+  it('a renamed numeric id that a numeric-looking custom id in the destination already holds takes the next free id, in the same batch', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    const alpha = pgQueue(url, 'alpha');
+    for (let i = 0; i < 3; i++) await alpha.add('a.process', { theirs: i });
+    for (let i = 0; i < 3; i++) await legacy.add('a.process', { ours: i });
+    // The ids the renames will draw (the source's sequence + 1,000,000 and on), already held in the
+    // destination by jobs an older client added with numeric-looking custom ids (BullMQ 6 refuses them at add).
+    for (const id of ['1000004', '1000005']) {
+      await alpha.add('a.process', { custom: id }, { jobId: `c-${id}` });
+      await sql(url, `UPDATE bullmq.job SET id = $1 WHERE queue = 'alpha' AND id = $2`, [id, `c-${id}`]);
+    }
+    const r = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', yaml(), '--url', url]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.verified).toBe(true);
+    const ours = await sql<{ id: string }>(url, `SELECT id FROM bullmq.job WHERE queue = 'alpha' AND data ? 'ours' ORDER BY seq`);
+    expect(ours).toHaveLength(3);
+    for (const o of ours) expect(['1000004', '1000005']).not.toContain(o.id);
+    expect(await sql(url, `SELECT id, data->>'custom' AS c FROM bullmq.job WHERE queue = 'alpha' AND data ? 'custom' ORDER BY id`)).toEqual([{ id: '1000004', c: '1000004' }, { id: '1000005', c: '1000005' }]);
+    expect(doc.renamed.map((x: { to: string }) => x.to).sort()).toEqual(ours.map((o) => o.id).sort());
+  }, 60_000);
+
   it('a lost connection mid-run is exit 3 in one line, never a half-moved batch; the same command continues the run', async () => {
     const url = await freshDatabase();
     await migrateBullmq(url);
