@@ -224,6 +224,39 @@ describe('migrate on PostgreSQL', () => {
     expect(doc.renamed.map((x: { to: string }) => x.to).sort()).toEqual(ours.map((o) => o.id).sort());
   }, 60_000);
 
+  it('a dry run needs no write permission; without the right to create the queuectl schema a real run says which grant in one line; a pre-created schema is enough', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    await legacy.add('a.process', { n: 1 }, { jobId: 'x1' });
+    const role = `qc_mig_${Math.random().toString(16).slice(2, 10)}`;
+    const password = `pw-${Math.random().toString(16).slice(2)}`;
+    await sql(url, `CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    onTestFinished(async () => {
+      await sql(url, `DROP SCHEMA IF EXISTS queuectl CASCADE; DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    });
+    await sql(url, `GRANT USAGE ON SCHEMA bullmq TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA bullmq TO ${role}`);
+    const as = new URL(url);
+    as.username = role;
+    as.password = password;
+    const cfg = yaml();
+    const dry = await runCli(['migrate', '--from', 'legacy', '--dry-run', '-c', cfg, '--url', as.toString()]);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/Dry run \(run [0-9a-f]+\): nothing was changed\./);
+    // Enough to move jobs, not to create a schema.
+    await sql(url, `GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA bullmq TO ${role}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA bullmq TO ${role}`);
+    const refused = await runCli(['migrate', '--from', 'legacy', '--yes', '-c', cfg, '--url', as.toString()]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(new RegExp(`^queuectl: .*"queuectl" schema.* — .*GRANT CREATE ON DATABASE \\S+ TO ${role}.*CREATE SCHEMA queuectl AUTHORIZATION ${role}`));
+    expect(await sql(url, `SELECT queue FROM bullmq.job`)).toEqual([{ queue: 'legacy' }]);
+    await sql(url, `CREATE SCHEMA queuectl AUTHORIZATION ${role}`);
+    const moved = await runCli(['migrate', '--from', 'legacy', '--yes', '-c', cfg, '--url', as.toString()]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(await sql(url, `SELECT queue FROM bullmq.job`)).toEqual([{ queue: 'alpha' }]);
+  }, 60_000);
+
   it('a lost connection mid-run is exit 3 in one line, never a half-moved batch; the same command continues the run', async () => {
     const url = await freshDatabase();
     await migrateBullmq(url);
