@@ -179,7 +179,7 @@ describe('migrate on PostgreSQL', () => {
     expect([...ran.values()].every((n) => n === 1)).toBe(true);
   }, 600_000);
 
-  it('a numeric id the destination holds gets its next id, the destination sequence stays ahead, and --strategy drain says not yet', async () => {
+  it('a numeric id the destination holds gets its next id, the destination sequence stays ahead', async () => {
     const url = await freshDatabase();
     await migrateBullmq(url);
     const legacy = pgQueue(url, 'legacy');
@@ -198,10 +198,63 @@ describe('migrate on PostgreSQL', () => {
     // The destination's next own job gets an id no moved job holds.
     const next = await alpha.add('a.process', { after: true });
     expect(Number(next.id)).toBeGreaterThan(Math.max(...ours.map((o) => Number(o.id))));
-    const refused = await runCli(['migrate', '--from', 'legacy', '--strategy', 'drain', '--confirm', 'legacy', '--yes', '-c', cfg, '--url', url]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^queuectl: migrate --strategy drain is not yet on PostgreSQL — /);
+  }, 60_000);
+
+  it('a renamed numeric id that a numeric-looking custom id in the destination already holds takes the next free id, in the same batch', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    const alpha = pgQueue(url, 'alpha');
+    for (let i = 0; i < 3; i++) await alpha.add('a.process', { theirs: i });
+    for (let i = 0; i < 3; i++) await legacy.add('a.process', { ours: i });
+    // The ids the renames will draw (the source's sequence + 1,000,000 and on), already held in the
+    // destination by jobs an older client added with numeric-looking custom ids (BullMQ 6 refuses them at add).
+    for (const id of ['1000004', '1000005']) {
+      await alpha.add('a.process', { custom: id }, { jobId: `c-${id}` });
+      await sql(url, `UPDATE bullmq.job SET id = $1 WHERE queue = 'alpha' AND id = $2`, [id, `c-${id}`]);
+    }
+    const r = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', yaml(), '--url', url]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.verified).toBe(true);
+    const ours = await sql<{ id: string }>(url, `SELECT id FROM bullmq.job WHERE queue = 'alpha' AND data ? 'ours' ORDER BY seq`);
+    expect(ours).toHaveLength(3);
+    for (const o of ours) expect(['1000004', '1000005']).not.toContain(o.id);
+    expect(await sql(url, `SELECT id, data->>'custom' AS c FROM bullmq.job WHERE queue = 'alpha' AND data ? 'custom' ORDER BY id`)).toEqual([{ id: '1000004', c: '1000004' }, { id: '1000005', c: '1000005' }]);
+    expect(doc.renamed.map((x: { to: string }) => x.to).sort()).toEqual(ours.map((o) => o.id).sort());
+  }, 60_000);
+
+  it('a dry run needs no write permission; without the right to create the queuectl schema a real run says which grant in one line; a pre-created schema is enough', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    await legacy.add('a.process', { n: 1 }, { jobId: 'x1' });
+    const role = `qc_mig_${Math.random().toString(16).slice(2, 10)}`;
+    const password = `pw-${Math.random().toString(16).slice(2)}`;
+    await sql(url, `CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    onTestFinished(async () => {
+      await sql(url, `DROP SCHEMA IF EXISTS queuectl CASCADE; DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    });
+    await sql(url, `GRANT USAGE ON SCHEMA bullmq TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA bullmq TO ${role}`);
+    const as = new URL(url);
+    as.username = role;
+    as.password = password;
+    const cfg = yaml();
+    const dry = await runCli(['migrate', '--from', 'legacy', '--dry-run', '-c', cfg, '--url', as.toString()]);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/Dry run \(run [0-9a-f]+\): nothing was changed\./);
+    // Enough to move jobs, not to create a schema.
+    await sql(url, `GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA bullmq TO ${role}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA bullmq TO ${role}`);
+    const refused = await runCli(['migrate', '--from', 'legacy', '--yes', '-c', cfg, '--url', as.toString()]);
+    expect(refused.code).toBe(3);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(new RegExp(`^queuectl: .*"queuectl" schema.* — .*GRANT CREATE ON DATABASE \\S+ TO ${role}.*CREATE SCHEMA queuectl AUTHORIZATION ${role}`));
+    expect(await sql(url, `SELECT queue FROM bullmq.job`)).toEqual([{ queue: 'legacy' }]);
+    await sql(url, `CREATE SCHEMA queuectl AUTHORIZATION ${role}`);
+    const moved = await runCli(['migrate', '--from', 'legacy', '--yes', '-c', cfg, '--url', as.toString()]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(await sql(url, `SELECT queue FROM bullmq.job`)).toEqual([{ queue: 'alpha' }]);
   }, 60_000);
 
   it('a lost connection mid-run is exit 3 in one line, never a half-moved batch; the same command continues the run', async () => {
@@ -248,6 +301,12 @@ describe('migrate on PostgreSQL', () => {
     const first = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', cfg, '--url', url]);
     await producer.end();
     expect(first.code, first.stderr).toBe(1);
+    // A reported stay, not an imbalance: verified, the job listed as locked, the journal done.
+    const doc = JSON.parse(first.stdout);
+    expect(doc).toMatchObject({ verified: true, problems: [] });
+    expect(doc.skipped).toContainEqual(expect.objectContaining({ reason: 'locked', count: 1, examples: ['deduped'] }));
+    expect(first.stderr).not.toMatch(/verification:/);
+    expect(await sql(url, `SELECT state FROM queuectl.migrate_run`)).toEqual([{ state: 'done' }]);
     expect(await sql(url, `SELECT queue, id FROM bullmq.job ORDER BY id`)).toEqual([{ queue: 'legacy', id: 'deduped' }, { queue: 'alpha', id: 'plain' }]);
     const again = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '-c', cfg, '--url', url]);
     expect(again.code, again.stderr).toBe(0);

@@ -3,7 +3,8 @@ import { ExitCode, InterruptedError, QueuectlError, RedisError, UsageError } fro
 import type { RedisHandle } from '../redis/types.js';
 import { toRedisError } from '../redis/errors.js';
 import type { Topology } from '../topology/types.js';
-import { countWorkers, deleteQueueKeys, removalLines, watchDrain, sampleQueue } from '../migrate/drain.js';
+import { countWorkers, deleteQueueKeys, sampleQueue } from '../migrate/drain.js';
+import { runDrain } from '../migrate/drain-run.js';
 import { claimRun, closeJournal, listJournals, openJournal, resolveRun, type ResolvedRun } from '../migrate/journal.js';
 import { acquireRunLease, type RunLease } from '../migrate/run-lease.js';
 import { engineFor } from '../migrate/engine.js';
@@ -172,58 +173,17 @@ async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, 
   return check.verified && problemStays(remaining).length === 0 ? ExitCode.ok : ExitCode.checkFailed;
 }
 
+/** The Redis side of `--strategy drain` (the watch and the delete are in src/migrate/drain-run.ts). */
 async function drain(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string): Promise<number> {
-  const client = handle.client;
-  // The confirmation is checked before the wait, not after minutes of it.
-  if (opts.confirm !== undefined && opts.confirm !== opts.from) throw new UsageError(`--confirm=${opts.confirm} does not match "${opts.from}"`, `pass --confirm=${opts.from}`);
-  if (opts.confirm === undefined && !ctx.prompt.interactive) throw new UsageError(`deleting the keys of ${opts.from} after the drain needs a typed confirmation and stdin is not a terminal`, `pass --confirm=${opts.from}`);
-  const start = await sampleQueue(client, prefix, opts.from);
   const masters = await handle.masters();
-  const initial = start.pending + start.active;
-  const moveInstead = `queuectl migrate --from ${opts.from}`;
-  ctx.out.note(`Draining ${opts.from}: ${start.pending} pending, ${start.active} active; waiting for old workers to empty it and for ${opts.quietMs / 1000}s without new jobs.`);
-  if (start.failed > 0 && !opts.includeFailed) ctx.out.warn(`${opts.from} holds ${start.failed} failed job(s), which no worker drains: the delete will refuse while they remain — move them first (${moveInstead} --states failed) or pass --include-failed`);
-  let idle = false;
-  // Off a terminal a line per poll floods the log while nothing changes: print on change, or every 30 s.
-  let shown = { line: '', at: 0 };
-  const last = await watchDrain({
-    client, prefix, queue: opts.from, quietMs: opts.quietMs, signal: ctx.signal,
+  return runDrain(opts, ctx, {
+    sample: () => sampleQueue(handle.client, prefix, opts.from),
     workers: () => countWorkers(masters, prefix, opts.from),
-    onWorkers(workers, sample) {
-      idle = workers === 0;
-      const left = sample.pending + sample.active;
-      if (workers === undefined) ctx.out.warn(`cannot tell whether any worker consumes ${opts.from} (CLIENT LIST refused): if none does, this waits forever — start its old workers, or stop and move the jobs instead: ${moveInstead}`);
-      else if (workers === 0 && left > 0) ctx.out.warn(`no worker is connected to ${opts.from}: nothing will drain its ${left} job(s) — start its old workers, or stop (Ctrl-C) and move the jobs instead: ${moveInstead}`);
-      else if (workers > 0) ctx.out.note(`${workers} worker connection(s) consume ${opts.from}.`);
-    },
-    onSample(sample, rate, arrivals) {
-      const left = sample.pending + sample.active;
-      const eta = rate > 0 && left > 0 ? ` ETA ${Math.ceil(left / rate)}s` : '';
-      const line = `${opts.from}: ${left} left of ${Math.max(initial, left)}`;
-      if (!ctx.out.json && (line !== shown.line || sample.at - shown.at >= 30_000)) {
-        ctx.out.note(`${line} (${rate.toFixed(1)} jobs/s${eta})${idle && left > 0 ? ' — no worker connected' : ''}`);
-        shown = { line, at: sample.at };
-      }
-      if (arrivals > 0) ctx.out.warn(`${arrivals} new job(s) arrived in ${opts.from}: producers still write to it`);
-    },
+    bookkeeping: async () => "the queue's own keys (meta, id, events…)",
+    unit: 'keys',
+    workersUnknown: 'CLIENT LIST refused',
+    remove: () => deleteQueueKeys(masters, prefix, opts.from),
   });
-  if (!last) throw new InterruptedError(`stopped watching ${opts.from}; nothing was changed`, 'rerun to keep watching');
-  ctx.out.note(`${opts.from} is empty and quiet.`);
-  const removes = removalLines(last);
-  const document = { schema: 'queuectl/migrate@1', runId: null, from: opts.from, dryRun: false, strategy: 'drain', moved: {}, skipped: [], verified: true, drained: true };
-  if (last.failed > 0 && !opts.includeFailed) {
-    ctx.out.printJson({ ...document, deletedKeys: 0, kept: { failed: last.failed, completed: last.completed } });
-    ctx.out.print(`Kept the keys of ${opts.from}: deleting them would remove ${removes.join(', ')}. Move the failed jobs first (${moveInstead} --states failed), or delete them too with --include-failed.`);
-    return ExitCode.checkFailed;
-  }
-  const what = `${removes.length > 0 ? `${removes.join(', ')} and ` : 'no jobs, only '}the queue's own keys (meta, id, events…)`;
-  ctx.out.note(`Deleting ${opts.from} removes ${what}.`);
-  const yes = await ctx.prompt.confirmByTyping(`Delete every key of ${opts.from} (${removes.join(', ') || 'no jobs'})?`, opts.from, opts.confirm);
-  let deleted = 0;
-  if (yes) deleted = await deleteQueueKeys(masters, prefix, opts.from);
-  ctx.out.printJson({ ...document, deletedKeys: deleted, removed: yes ? { failed: last.failed, completed: last.completed } : { failed: 0, completed: 0 } });
-  ctx.out.print(yes ? `Deleted ${deleted} key(s) of ${opts.from}. They held ${what}.` : `Kept the keys of ${opts.from}.`);
-  return ExitCode.ok;
 }
 
 /**

@@ -123,7 +123,7 @@ export function toLiveQueue(target: QueueTarget, row: QueueRow | undefined, work
  * QueueEvents listener, not a worker. The name carries no schema, so two schemas of one database
  * with the same queue name share their workers here, as they do in BullMQ.
  */
-async function readWorkers(handle: PostgresHandle, queues: string[]): Promise<Map<string, LiveWorker[]>> {
+export async function readWorkers(handle: PostgresHandle, queues: string[]): Promise<Map<string, LiveWorker[]>> {
   return matchWorkers(await readNamedSessions(handle), queues);
 }
 

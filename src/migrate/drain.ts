@@ -44,8 +44,8 @@ const WORKER_CHECK_EVERY = 5;
  * added for quietMs; false if aborted first. With `workers`, says (onWorkers) whenever nobody
  * consumes the queue: then nothing will ever drain it and waiting is pointless.
  */
-export async function watchDrain(options: { client: Redis | Cluster; prefix: string; queue: string; quietMs: number; pollMs?: number; signal?: AbortSignal; workers?: () => Promise<number | undefined> } & DrainEvents): Promise<DrainSample | undefined> {
-  let previous = await sampleQueue(options.client, options.prefix, options.queue);
+export async function watchDrain(options: { sample: () => Promise<DrainSample>; quietMs: number; pollMs?: number; signal?: AbortSignal; workers?: () => Promise<number | undefined> } & DrainEvents): Promise<DrainSample | undefined> {
+  let previous = await options.sample();
   let quietSince = Date.now();
   let seenWorkers: number | undefined | null = null;
   for (let round = 0; ; round++) {
@@ -59,7 +59,7 @@ export async function watchDrain(options: { client: Redis | Cluster; prefix: str
     }
     await sleep(options.pollMs ?? 1000, options.signal);
     if (options.signal?.aborted) return undefined;
-    const now = await sampleQueue(options.client, options.prefix, options.queue);
+    const now = await options.sample();
     const arrivals = Math.max(0, now.added - previous.added);
     const done = Math.max(0, previous.pending + previous.active + arrivals - now.pending - now.active);
     const rate = (done / Math.max(1, now.at - previous.at)) * 1000;

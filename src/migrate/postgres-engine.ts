@@ -8,6 +8,7 @@ import { addMove, addStay, addTo, emptyPlan, type LeftState, type Plan, type Sta
 import { routeName, type Routing } from './routing.js';
 import type { Counts } from './verify.js';
 import { assignIds } from './postgres-ids.js';
+import type { BusyJob } from './postgres-busy.js';
 
 /**
  * migrate's move engine on BullMQ's PostgreSQL backend (the Redis engines are apply.ts and
@@ -202,6 +203,8 @@ export interface BatchOutcome {
   renamed: ApplyResult['renamed'];
   duplicates: ApplyResult['duplicates'];
   stayed: ApplyResult['stayed'];
+  /** Jobs left in place because their deduplication id was busy (the run accounts for them: postgres-busy.ts). */
+  busy: BusyJob[];
 }
 
 /**
@@ -214,7 +217,7 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   const { handle, routing } = ctx;
   const s = schemaOf(handle);
   const rows = await readWindow(ctx, state, cursor, true);
-  const outcome: BatchOutcome = { read: rows.length, last: rows[rows.length - 1], moved: dict(), removed: dict(), renamed: [], duplicates: [], stayed: [] };
+  const outcome: BatchOutcome = { read: rows.length, last: rows[rows.length - 1], moved: dict(), removed: dict(), renamed: [], duplicates: [], stayed: [], busy: [] };
   if (rows.length === 0) return outcome;
   // BullMQ serializes every add and finish of a deduplication id on this advisory lock, taken
   // before it touches a job row; we already hold the rows, so waiting for it could deadlock with a
@@ -229,7 +232,12 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   }
   const free = busy.size === 0 ? rows : rows.filter((r) => !r.dedup_id || !busy.has(r.dedup_id));
   const v = await classify(ctx, free);
-  for (const row of rows) if (!free.includes(row)) v.stays.push({ row, reason: 'locked' });
+  for (const row of rows) {
+    if (free.includes(row)) continue;
+    v.stays.push({ row, reason: 'locked' });
+    const route = routeName(routing, ctx.topology, row.name);
+    if ('dest' in route) outcome.busy.push({ id: row.id, name: row.name, dest: route.dest, state });
+  }
   for (const st of v.stays) if (outcome.stayed.length < 5) outcome.stayed.push({ id: st.row.id, reason: st.reason, name: st.row.name });
 
   const newIds = await assignIds(handle, routing.from, v.moves);

@@ -16,7 +16,7 @@ function literal(text: string): string {
  * The Redis id policy on PostgreSQL, inside the batch's transaction: each destination that
  * receives numeric ids gets its id sequence raised past every id that arrives and 1,000,000 ahead
  * of the source's, so BullMQ never hands a new job an id a moved job holds (add_job would silently
- * keep the old one); a numeric id the destination already holds takes the destination's next id.
+ * keep the old one); a numeric id the destination already holds takes the destination's next free id.
  * Returns the new id of each renamed row.
  */
 export async function assignIds(handle: PostgresHandle, from: string, moves: { row: Row; dest: string; rename: boolean }[]): Promise<Map<Row, string>> {
@@ -37,8 +37,26 @@ export async function assignIds(handle: PostgresHandle, from: string, moves: { r
     await handle.query(`SELECT setval(${literal(seq)}, GREATEST(last_value, ${srcAhead}, $1::bigint)) FROM ${seq}`, [maxId.toString()]);
     const renames = moves.filter((m) => m.dest === dest && m.rename);
     if (renames.length === 0) continue;
-    const ids = await handle.query<{ id: string }>(`SELECT nextval(${literal(seq)})::text AS id FROM generate_series(1, $1)`, [renames.length]);
-    renames.forEach((m, i) => newIds.set(m.row, ids[i].id));
+    const ids = await freeIds(handle, schema, seq, dest, renames.length);
+    renames.forEach((m, i) => newIds.set(m.row, ids[i]));
   }
   return newIds;
+}
+
+/**
+ * `count` ids from the destination's sequence that no job there holds: a job added with a
+ * numeric-looking custom id (older clients allowed it) may sit on the sequence's next values. Drawn
+ * inside the batch's transaction, checked with one primary-key probe per round; a held id is skipped.
+ */
+async function freeIds(handle: PostgresHandle, schema: string, seq: string, dest: string, count: number): Promise<string[]> {
+  const free: string[] = [];
+  while (free.length < count) {
+    const drawn = await handle.query<{ id: string; held: boolean }>(
+      `SELECT n.id, EXISTS (SELECT 1 FROM ${quoteIdent(schema)}.job j WHERE j.queue = $2 AND j.id = n.id) AS held
+         FROM (SELECT nextval(${literal(seq)})::text AS id FROM generate_series(1, $1)) n`,
+      [count - free.length, dest],
+    );
+    for (const d of drawn) if (!d.held) free.push(d.id);
+  }
+  return free;
 }

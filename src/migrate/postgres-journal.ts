@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import { PostgresError } from '../backend/postgres/errors.js';
+import { quoteIdent } from '../backend/postgres/schema.js';
 import type { PostgresHandle } from '../backend/postgres/types.js';
 import { UsageError } from '../errors.js';
 import { dict } from '../util/dict.js';
@@ -17,7 +19,6 @@ import { nextRunId } from './keys.js';
 const J = 'queuectl';
 
 const DDL = `
-  CREATE SCHEMA IF NOT EXISTS ${J};
   CREATE TABLE IF NOT EXISTS ${J}.migrate_run (
     id text PRIMARY KEY, intent text NOT NULL, bullmq_schema text NOT NULL, source text NOT NULL,
     dest text, names text, states text NOT NULL, state text NOT NULL, started_ms bigint NOT NULL,
@@ -43,12 +44,28 @@ export async function ensureJournal(handle: PostgresHandle): Promise<void> {
   await handle.query('BEGIN');
   try {
     await handle.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:journal-ddl'))`);
+    // CREATE SCHEMA checks CREATE ON DATABASE even when the schema exists: an administrator's
+    // pre-created schema is used as it is.
+    const [schema] = await handle.query<{ ok: boolean }>(`SELECT to_regnamespace('${J}') IS NOT NULL AS ok`);
+    if (!schema?.ok) await handle.query(`CREATE SCHEMA ${J}`);
     await handle.query(DDL);
     await handle.query('COMMIT');
   } catch (error) {
     await handle.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    throw /\[42501\]$/.test(error instanceof Error ? error.message : '') ? journalRefused(handle) : error;
   }
+}
+
+/** No right to create the journal's schema or tables (SQLSTATE 42501): which grant, in one line. */
+function journalRefused(handle: PostgresHandle): PostgresError {
+  // Names as the user would type them in psql: quoted only when they need it.
+  const ident = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdent(name));
+  const user = handle.spec.user ? ident(handle.spec.user) : 'CURRENT_USER';
+  const database = handle.spec.database ? ident(handle.spec.database) : '<database>';
+  return new PostgresError(
+    `migrate keeps its journal in a "${J}" schema of this database, and the user of ${handle.spec.redacted} may not create it or its tables (a dry run needs none)`,
+    `GRANT CREATE ON DATABASE ${database} TO ${user}, or have an administrator run CREATE SCHEMA ${J} AUTHORIZATION ${user}`,
+  );
 }
 
 /** The run a migration of `intent` belongs to (reads only). */

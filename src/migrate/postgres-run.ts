@@ -1,7 +1,9 @@
 import type { Context } from '../context.js';
 import { requireCompatibleSchema } from '../backend/postgres/schema.js';
 import type { PostgresHandle } from '../backend/postgres/types.js';
-import { ExitCode, InterruptedError, UsageError } from '../errors.js';
+import { ExitCode, InterruptedError } from '../errors.js';
+import { runDrain } from './drain-run.js';
+import { postgresDrainSite } from './postgres-drain.js';
 import { dict } from '../util/dict.js';
 import { sleep } from '../util/sleep.js';
 import type { ApplyResult, Moves } from './apply.js';
@@ -12,6 +14,7 @@ import { createProgress } from './progress.js';
 import { migrateDocument, renderIdOutcomes, renderLeftOut, renderPlan, renderStatus, renderStays } from './render.js';
 import { buildRouting } from './routing.js';
 import { verify } from './verify.js';
+import { accountBusyStays, type BusyJob } from './postgres-busy.js';
 import { countPostgres, moveBatch, scanPostgres, START_CURSOR, STATE_WINDOWS, type Cursor, type PgEngineContext } from './postgres-engine.js';
 import { closePgJournal, ensureJournal, listPgJournals, lockRun, openPgJournal, recordBatch, resolvePgRun } from './postgres-journal.js';
 
@@ -22,11 +25,11 @@ import { closePgJournal, ensureJournal, listPgJournals, lockRun, openPgJournal, 
  * shared.
  */
 export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Promise<number> {
-  if (opts.strategy === 'drain') throw new UsageError('migrate --strategy drain is not yet on PostgreSQL', 'move the jobs instead: `queuectl migrate --from <queue>` (with --follow while producers still write to it)');
   const { topology } = await ctx.topology();
   const routing = buildRouting(topology, opts);
   const handle = await ctx.postgres();
   await requireCompatibleSchema(handle);
+  if (opts.strategy === 'drain') return runDrain(opts, ctx, postgresDrainSite(handle, opts.from));
   const engine: PgEngineContext = { handle, routing, topology, batch: opts.batch };
   const intent = runIdOf({ prefix: `postgres:${handle.spec.schema}`, from: opts.from, to: routing.to, names: opts.names, states: opts.states });
   if (!opts.dryRun) await ensureJournal(handle);
@@ -65,7 +68,8 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
   await openPgJournal(handle, intent, { id: runId, source: opts.from, to: routing.to, names: opts.names, states: opts.states, plan, planned: total });
   const progress = createProgress(ctx.out, total);
   mark = Date.now();
-  const result = await applyPostgres(engine, runId, opts, ctx.signal, (moved, state) => progress.update({ moved, state, elapsedMs: Date.now() - mark }));
+  const busy = new Map<string, BusyJob>();
+  const result = await applyPostgres(engine, runId, opts, ctx.signal, busy, (moved, state) => progress.update({ moved, state, elapsedMs: Date.now() - mark }));
   progress.done();
   const moveMs = Date.now() - mark;
   if (result.interrupted) {
@@ -75,6 +79,7 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
 
   mark = Date.now();
   const remaining = await scan();
+  await accountBusyStays(handle, opts.from, busy, remaining);
   const afterCounts = await countPostgres(handle, routing.dests, opts.states);
   const check = verify({ planned: plan, moved: result.moved, removed: result.removed, after: remaining, before, afterCounts, follow: opts.follow });
   const left = movingTotal(remaining);
@@ -100,13 +105,13 @@ const RETRYABLE = new Set(['40P01', '40001']);
  * put back are picked up; Ctrl-C stops between batches. With --follow, the whole walk repeats
  * until nothing moved for --quiet-for (the cutover window, as on Redis: apply.ts).
  */
-async function applyPostgres(engine: PgEngineContext, runId: string, opts: MigrateOptions, signal: AbortSignal, onProgress: (moved: number, state: MovableState) => void): Promise<ApplyResult> {
+async function applyPostgres(engine: PgEngineContext, runId: string, opts: MigrateOptions, signal: AbortSignal, busy: Map<string, BusyJob>, onProgress: (moved: number, state: MovableState) => void): Promise<ApplyResult> {
   const result: ApplyResult = { moved: dict(), total: 0, interrupted: false, stayed: [], renamed: [], duplicates: [], removed: dict() };
   const started = Date.now();
   let quietSince = Date.now();
   for (;;) {
     const before = result.total;
-    for (const state of opts.states) if (!(await walkState(engine, runId, state, opts, signal, result, started, onProgress))) return { ...result, interrupted: true };
+    for (const state of opts.states) if (!(await walkState(engine, runId, state, opts, signal, result, busy, started, onProgress))) return { ...result, interrupted: true };
     if (!opts.follow) return result;
     if (result.total > before) quietSince = Date.now();
     else if (Date.now() - quietSince >= opts.quietMs) return result;
@@ -115,7 +120,7 @@ async function applyPostgres(engine: PgEngineContext, runId: string, opts: Migra
 }
 
 /** One state, in passes of batches (into `result`); false when Ctrl-C stopped it. */
-async function walkState(engine: PgEngineContext, runId: string, state: MovableState, opts: MigrateOptions, signal: AbortSignal, result: ApplyResult, started: number, onProgress: (moved: number, state: MovableState) => void): Promise<boolean> {
+async function walkState(engine: PgEngineContext, runId: string, state: MovableState, opts: MigrateOptions, signal: AbortSignal, result: ApplyResult, busy: Map<string, BusyJob>, started: number, onProgress: (moved: number, state: MovableState) => void): Promise<boolean> {
   const { handle } = engine;
   for (let pass = 0; pass < 3; pass++) {
     let cursor: Cursor = START_CURSOR;
@@ -131,6 +136,7 @@ async function walkState(engine: PgEngineContext, runId: string, state: MovableS
       result.total += n;
       result.renamed.push(...outcome.renamed);
       result.duplicates.push(...outcome.duplicates);
+      for (const b of outcome.busy) busy.set(b.id, b);
       for (const s of outcome.stayed) if (result.stayed.length < 20) result.stayed.push(s);
       onProgress(result.total, state);
       if (opts.rate) {
