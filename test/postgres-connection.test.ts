@@ -168,13 +168,14 @@ describe('PostgreSQL URLs and flags', () => {
   it('commands without a PostgreSQL version yet say so in one line (exit 2) and never dial Redis', async () => {
     // The port is closed: were any of these to connect anywhere, they would exit 3, not 2.
     const url = `postgres://app:pw@127.0.0.1:${await freePort()}/db`;
-    for (const [shown, args] of [
-      ['demo', ['demo']],
+    // Every command now declares PostgreSQL ('both'); what is still refused is a strategy (README "Not yet").
+    for (const [shown, args, says] of [
+      ['migrate --strategy drain', ['migrate', '--from', 'legacy', '--strategy', 'drain'], 'migrate --strategy drain is not yet on PostgreSQL — '],
     ] as const) {
       const r = await runCli([...args, '--url', url]);
       expect(r.code, `${shown}: ${r.stderr}`).toBe(2);
       oneLine(r);
-      expect(r.stderr).toContain(`\`${shown}\` does not support PostgreSQL yet`);
+      expect(r.stderr).toContain(says);
       expect(r.stderr).not.toContain(':pw@');
     }
   });

@@ -3,7 +3,7 @@ import { Queue, Worker, createPostgresBackend } from 'bullmq';
 import { clientConfig, connectPostgres } from '../backend/postgres/connection.js';
 import { runBullmqMigrations } from '../backend/postgres/migrate.js';
 import { quoteIdent } from '../backend/postgres/schema.js';
-import type { PostgresSpec } from '../backend/postgres/types.js';
+import type { PostgresHandle, PostgresSpec } from '../backend/postgres/types.js';
 import { parsePostgresSpec } from '../backend/postgres/url.js';
 import type { GlobalOptions } from '../context.js';
 import { redactUrl } from '../redis/url.js';
@@ -90,7 +90,9 @@ async function shared(globals: GlobalOptions, url: string): Promise<DemoEnvironm
   const spec = specFor(url, schema, globals);
   // Connect first: a wrong URL fails here (exit 3) before anything is created.
   const handle = await connectPostgres(spec);
+  let hadJournal = false;
   try {
+    hadJournal = await journalExists(handle);
     await runBullmqMigrations(spec);
   } catch (error) {
     await handle.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => undefined);
@@ -106,10 +108,34 @@ async function shared(globals: GlobalOptions, url: string): Promise<DemoEnvironm
     stop: async () => {
       try {
         await handle.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+        await forgetDemoRuns(handle, schema, hadJournal);
       } finally {
         await handle.close().catch(() => undefined);
       }
     },
     stopped: `Dropped the demo's schema ${schema}.`,
   };
+}
+
+/** migrate keeps its journal in a `queuectl` schema of the same database (src/migrate/postgres-journal.ts). */
+async function journalExists(handle: PostgresHandle): Promise<boolean> {
+  const [row] = await handle.query<{ ok: boolean }>(`SELECT to_regclass('queuectl.migrate_run') IS NOT NULL AS ok`);
+  return Boolean(row?.ok);
+}
+
+/**
+ * Removes the demo's migrate runs from the journal: the whole `queuectl` schema when the demo's
+ * runs made it and it holds no other run, else only the rows of the demo's BullMQ schema.
+ */
+async function forgetDemoRuns(handle: PostgresHandle, schema: string, hadJournal: boolean): Promise<void> {
+  if (!(await journalExists(handle))) return;
+  const [other] = await handle.query<{ n: string }>('SELECT count(*)::text AS n FROM queuectl.migrate_run WHERE bullmq_schema <> $1', [schema]);
+  if (!hadJournal && other?.n === '0') {
+    await handle.query('DROP SCHEMA queuectl CASCADE');
+    return;
+  }
+  const runs = 'SELECT id FROM queuectl.migrate_run WHERE bullmq_schema = $1';
+  await handle.query(`DELETE FROM queuectl.migrate_moved WHERE run_id IN (${runs})`, [schema]);
+  await handle.query(`DELETE FROM queuectl.migrate_renamed WHERE run_id IN (${runs})`, [schema]);
+  await handle.query('DELETE FROM queuectl.migrate_run WHERE bullmq_schema = $1', [schema]);
 }
