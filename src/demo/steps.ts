@@ -44,6 +44,7 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
   const { unowned, corrupt, owners, store = 'Redis', drain: canDrain = true } = facts;
   // Without drain the legacy queue stays, holding only finished jobs: "gone" becomes "idle".
   const legacyDone = canDrain ? expectLegacyGone : expectLegacyIdle;
+  const pg = store === 'PostgreSQL';
   const migrate = ['migrate', '--from', LEGACY_QUEUE, '--states', STATES];
   const drain = ['migrate', '--from', LEGACY_QUEUE, '--strategy', 'drain', '--quiet-for', '1s', '--confirm', LEGACY_QUEUE];
   const them = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -73,7 +74,7 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'migrate: move the jobs while the old workers run',
-      explain: `Each batch moves atomically in one Lua script, keeping ids, data, attempts, priorities and due times; jobs the old workers hold stay with them (the closing verification names any they took meanwhile), and the ${them(unowned, 'job')} named ${UNOWNED_NAME}, a job type the new design dropped, stay and are reported, so the exit is 1.`,
+      explain: `Each batch moves atomically in ${pg ? 'one transaction' : 'one Lua script'}, keeping ids, data, attempts, priorities and due times; jobs the old workers hold stay with them (the closing verification names any they took meanwhile), and the ${them(unowned, 'job')} named ${UNOWNED_NAME}, a job type the new design dropped, stay and are reported, so the exit is 1.`,
       run: { argv: [...migrate, '--yes'] },
       expectExit: 1,
       expectWhy: `the ${them(unowned, 'unowned job')} stay and are reported`,
@@ -105,7 +106,7 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'dlq list: the dead letters, now in their own queues',
-      explain: `The ${them(corrupt, 'corrupt upload')} the old workers failed travelled with the migration into the failed sets of the queues that own their names, so deleting the legacy queue lost none of them, and the dead-letter commands find them there.`,
+      explain: `The ${them(corrupt, 'corrupt upload')} the old workers failed travelled with the migration into the failed sets of the queues that own their names, so ${canDrain ? 'deleting the legacy queue lost none of them' : 'none of them stays behind in the legacy queue'}, and the dead-letter commands find them there.`,
       run: { argv: ['dlq', 'list', '--limit', '10'] },
       expectExit: 0,
       requires: ['dlq', 'list'],
@@ -121,14 +122,14 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'dedup-check: one session, one job',
-      explain: 'On a scratch prefix, five producers enqueue the same upload session at once and a canary worker fails its first attempt: each queue must end with one job and one successful run.',
+      explain: `On a scratch ${pg ? 'schema' : 'prefix'}, five producers enqueue the same upload session at once and a canary worker fails its first attempt: each queue must end with one job and one successful run.`,
       run: { argv: ['dedup-check'] },
       expectExit: 0,
       requires: ['dedup-check'],
     },
     {
       title: 'inspect: where everything ended up',
-      explain: `The jobs now wait in the queues that own them for the new workers, the retried dead letters among them, and ${LEGACY_QUEUE} has no keys left.`,
+      explain: `The jobs now wait in the queues that own them for the new workers, the retried dead letters among them, and ${LEGACY_QUEUE} ${canDrain ? 'has no keys left' : 'holds only completed jobs'}.`,
       run: { argv: ['inspect'] },
       expectExit: 0,
       verify: { probes: [['inspect', '--json']], judge: ([inspect]) => legacyDone(inspect as never) },
