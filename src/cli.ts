@@ -219,11 +219,15 @@ Examples:
 
   program
     .command('demo')
-    .description('a guided tour on a throwaway redis-server: the ECCB legacy queue split with inspect, check, migrate, dlq and dedup-check')
+    .description('a guided tour on a throwaway redis-server or PostgreSQL: the ECCB legacy queue split with inspect, check, migrate, dlq and dedup-check')
     .addOption(new Option('--jobs <n>', 'jobs in the legacy queue at the start').default('5000'))
+    .addOption(new Option('--backend <kind>', 'where the demo runs when no --url is given: a throwaway redis-server or PostgreSQL').choices(['redis', 'postgres']))
     .addHelpText('after', `
 Starts redis-server from the PATH on a free loopback port (no persistence, deleted at the end), or
-uses --redis under a scratch prefix queuectl-demo-<random> whose keys it deletes afterwards. Each
+uses --redis under a scratch prefix queuectl-demo-<random> whose keys it deletes afterwards. With
+--backend postgres: a throwaway PostgreSQL (initdb + pg_ctl on a free loopback port, in a temp
+folder removed at the end; as root, run as the postgres user), or with --url postgres://… a scratch
+schema queuectl_demo_<random> dropped afterwards; BullMQ's own migrations make the schema. Each
 step runs the real queuectl and checks its exit code; on a terminal it waits for Enter between
 steps (--yes runs straight through).
 
@@ -231,9 +235,11 @@ Examples:
   npm run demo
   queuectl demo --yes
   queuectl demo --redis redis://127.0.0.1:6380
+  queuectl demo --backend postgres --yes
+  queuectl demo --url postgres://me@127.0.0.1/scratch
 
-Exit: 0 every step did what it should, 1 a step did not (named), 2 no redis-server and no --redis, 130 interrupted.`)
-    .action(action(() => import('./commands/demo.js')));
+Exit: 0 every step did what it should, 1 a step did not (named), 2 no redis-server/PostgreSQL and no --url, 3 server error, 130 interrupted.`)
+    .action(action(() => import('./commands/demo.js'), 'both'));
 
   program
     .command('completion')

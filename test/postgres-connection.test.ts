@@ -165,16 +165,18 @@ describe('PostgreSQL URLs and flags', () => {
     expect(both.stderr).toMatch(/--url and --redis name different servers/);
   });
 
-  it('commands without a PostgreSQL version yet say so in one line (exit 2) and never dial Redis', async () => {
-    // The port is closed: were any of these to connect anywhere, they would exit 3, not 2.
+  it('every command speaks PostgreSQL: on a closed port each is exit 3 in one line naming PostgreSQL, never a Redis dial', async () => {
     const url = `postgres://app:pw@127.0.0.1:${await freePort()}/db`;
-    for (const [shown, args] of [
-      ['demo', ['demo']],
-    ] as const) {
-      const r = await runCli([...args, '--url', url]);
-      expect(r.code, `${shown}: ${r.stderr}`).toBe(2);
+    const config = fileURLToPath(new URL('../examples/eccb-smart-upload.yaml', import.meta.url));
+    for (const args of [
+      ['inspect'], ['topology', 'check'], ['doctor'], ['dlq', 'list'], ['dedup-check'],
+      ['migrate', '--from', 'eccb-smart-upload', '--dry-run'], ['migrate', 'status'],
+      ['migrate', '--from', 'eccb-smart-upload', '--strategy', 'drain', '--confirm=eccb-smart-upload'],
+    ]) {
+      const r = await runCli([...args, '-c', config, '--url', url, '--timeout', '5000']);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
       oneLine(r);
-      expect(r.stderr).toContain(`\`${shown}\` does not support PostgreSQL yet`);
+      expect(r.stderr).toMatch(/^queuectl: PostgreSQL at postgres:\/\/app:\*\*\*@127\.0\.0\.1:\d+\/db refused the connection/);
       expect(r.stderr).not.toContain(':pw@');
     }
   });

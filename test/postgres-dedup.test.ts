@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../src/commands/dedup-check.js';
 import { postgresDedupSite } from '../src/dedup/postgres-site.js';
@@ -91,5 +92,42 @@ describe('dedup-check on PostgreSQL', () => {
     const running = runPlansOn(postgresDedupSite(await t.ctx.postgres()), plans, { copies: 3, live: false, prefix: '', signal: abort.signal, onQueue: () => abort.abort() });
     await expect(running).rejects.toThrow(InterruptedError);
     expect(await schemas(url)).toEqual(before);
+  });
+
+  it('a duplicate report whose transaction commits after a later event is still counted (the listener steps past it)', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const t = testContext({ yaml: PASSING, redis: url });
+    contexts.push(t);
+    const site = postgresDedupSite(await t.ctx.postgres());
+    const from = await site.lastEventId('q', 'bullmq');
+    const events = site.events('q', 'bullmq', from);
+    const heard: string[] = [];
+    events.on('duplicated', ({ jobId }) => void heard.push(jobId));
+    events.on('added', ({ jobId }) => void heard.push(`added ${jobId}`));
+    events.on('error', () => undefined);
+    await events.waitUntilReady();
+    const slow = new pg.Client({ connectionString: url });
+    await slow.connect();
+    const waitHeard = async (n: number) => {
+      while (heard.length < n) await new Promise((r) => setTimeout(r, 20));
+    };
+    try {
+      // Two producers at once: the first takes the lower event id but commits last.
+      await slow.query('BEGIN');
+      await slow.query(`SELECT bullmq.publish_event('q', 'duplicated', '{"jobId":"a"}'::jsonb)`);
+      await sql(url, `SELECT bullmq.publish_event('q', 'duplicated', '{"jobId":"b"}'::jsonb)`);
+      await waitHeard(1);
+      await slow.query('COMMIT');
+      await sql(url, `SELECT bullmq.publish_event('q', 'added', '{"jobId":"c"}'::jsonb)`);
+      await waitHeard(2);
+      // BullMQ's listener paged past "a" (the reason not to trust it here); the event table has both.
+      expect(heard).toEqual(['b', 'added c']);
+      expect(await site.duplicateReports('q', 'bullmq', from, undefined, 1)).toBe(2);
+      expect(await site.duplicateReports('q', 'bullmq', from, new Set(['b']), 1)).toBe(1);
+    } finally {
+      await slow.end();
+      await events.close();
+    }
   });
 });

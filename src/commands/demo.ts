@@ -1,6 +1,7 @@
 import { isAbsolute, join, relative } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
+import { backendKindOf, type BackendKind } from '../backend/target.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { buildProgram } from '../cli.js';
 import { loadTopologyFile } from '../topology/load.js';
@@ -16,6 +17,8 @@ import { summarize, walk } from '../demo/walk.js';
 export interface DemoOptions {
   /** --jobs: how many jobs the legacy queue starts with. */
   jobs?: string;
+  /** --backend: redis (default) or postgres; a --url decides it when given. */
+  backend?: string;
 }
 
 const EXAMPLE = join(packageRoot, 'examples', 'eccb-smart-upload.yaml');
@@ -34,6 +37,8 @@ export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
   if (ctx.globals.json) throw new UsageError('demo is a guided walk-through and has no --json output', 'run it without --json');
   if (ctx.globals.config) throw new UsageError('demo always uses the bundled examples/eccb-smart-upload.yaml', 'run it without -c');
   if (ctx.globals.prefix) throw new UsageError('demo chooses its own prefix (queuectl-demo-<random> with --redis)', 'run it without --prefix');
+  if (ctx.globals.schema) throw new UsageError('demo chooses its own schema (queuectl_demo_<random> with --url postgres://…)', 'run it without --schema');
+  const kind = chooseBackend(opts.backend, ctx.globals.redis);
   const total = Number(opts.jobs ?? DEFAULT_MIX.total);
   if (!Number.isInteger(total) || total < 200 || total > 200_000) {
     throw new UsageError(`--jobs must be a whole number from 200 to 200000, got "${opts.jobs}"`, 'for example --jobs 5000');
@@ -43,13 +48,12 @@ export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
   const mix = buildMix({ ...DEFAULT_MIX, total });
   const print = (line: string) => ctx.out.print(line);
 
-  const env = await openEnvironment(ctx.globals);
+  const env = await openEnvironment(ctx.globals, kind, topology.prefix);
   let workers: OldWorkers | undefined;
   try {
     print(`queuectl demo: the ECCB Smart Upload split, on ${env.where}.`);
     workers = await seedLegacy(mix, {
-      connection: env.handle.bullmqConnection() as never,
-      prefix: env.prefix ?? topology.prefix,
+      bullmq: env.bullmq,
       workers: OLD_WORKERS,
       jobMs: OLD_JOB_MS,
       signal: ctx.signal,
@@ -58,7 +62,13 @@ export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
     print('Each step below says what it shows, then runs the real queuectl and checks its exit code.');
     const config = shownPath(EXAMPLE, process.cwd());
     const outcomes = await walk({
-      steps: demoSteps({ unowned: mix.bulk.filter((j) => !owners[j.name]).length, corrupt: mix.corrupt.length, owners }),
+      steps: demoSteps({
+        unowned: mix.bulk.filter((j) => !owners[j.name]).length,
+        corrupt: mix.corrupt.length,
+        owners,
+        store: kind === 'postgres' ? 'PostgreSQL' : 'Redis',
+        drain: kind === 'redis',
+      }),
       base: ['-c', config, ...env.childArgs],
       shownBase: ['-c', config, ...env.shownArgs],
       cwd: process.cwd(),
@@ -85,8 +95,20 @@ export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
   } finally {
     await workers?.close();
     await env.stop();
-    ctx.out.note(env.prefix ? `Deleted the demo's keys (prefix ${env.prefix}).` : 'Stopped the throwaway redis-server and removed its directory.');
+    ctx.out.note(env.stopped);
   }
+}
+
+/** --backend, or the scheme of --url when given; the two must agree. */
+export function chooseBackend(flag: string | undefined, url: string | undefined): BackendKind {
+  if (flag !== undefined && flag !== 'redis' && flag !== 'postgres') {
+    throw new UsageError(`--backend must be redis or postgres, got "${flag}"`, 'for example --backend postgres');
+  }
+  const fromUrl = url ? backendKindOf(url) : undefined;
+  if (flag && fromUrl && flag !== fromUrl) {
+    throw new UsageError(`--backend ${flag} does not match --url, which is ${fromUrl === 'postgres' ? 'PostgreSQL' : 'Redis'}`, 'leave --backend out when giving --url, or give a URL of that kind');
+  }
+  return (flag as BackendKind | undefined) ?? fromUrl ?? 'redis';
 }
 
 function describeSeed(corrupt: number, names: Record<string, number>, workers: number, jobMs: number): string {

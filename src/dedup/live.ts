@@ -37,7 +37,8 @@ export async function observeLive(site: DedupSite, plan: CheckPlan, prefix: stri
       const job = await producers.queues[0].getJob(id);
       if (job?.name === CANARY_NAME) jobs += 1;
     }
-    return { jobs, jobIds: [...created], duplicateEvents: events.duplicated, removed: true };
+    const duplicateEvents = await site.duplicateReports(plan.queue, prefix, last, candidateIds, events.duplicated);
+    return { jobs, jobIds: [...created], duplicateEvents, removed: true };
   } finally {
     removed = await removeCanaries(producers.queues[0], created);
     if (created.size > 0) await site.afterCanaries(plan.queue, prefix, earliestDue).catch(() => undefined);

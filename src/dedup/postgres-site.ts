@@ -32,6 +32,15 @@ export function postgresDedupSite(handle: PostgresHandle): DedupSite {
       const [row] = await handle.query<{ id: string | null }>(`SELECT max(id)::text AS id FROM ${quoteIdent(schema)}.event WHERE queue = $1`, [queue]);
       return row?.id ?? '0';
     },
+    duplicateReports: async (queue, schema, afterId, ids) => {
+      const [row] = await handle.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${quoteIdent(schema)}.event
+          WHERE queue = $1 AND id > $2::bigint AND event IN ('duplicated', 'deduplicated')
+            AND ($3::text[] IS NULL OR data->>'jobId' = ANY($3) OR data->>'deduplicatedJobId' = ANY($3))`,
+        [queue, afterId, ids ? [...ids] : null],
+      );
+      return Number(row?.n ?? 0);
+    },
     dedupKey: async (queue, schema, id) => {
       const [row] = await handle.query<{ expire: string | null }>(`SELECT expire_at_ms AS expire FROM ${quoteIdent(schema)}.dedup WHERE queue = $1 AND dedup_id = $2`, [queue, id]);
       if (!row) return { exists: false, pttl: -2 };

@@ -28,6 +28,7 @@ export function redisDedupSite(handle: RedisHandle): DedupSite {
     },
     worker: (queue, prefix, processor, options) => new Worker(queue, processor, { ...options, connection: connection(), prefix }),
     events: (queue, prefix, lastEventId) => new QueueEvents(queue, { connection: connection(), prefix, lastEventId }),
+    duplicateReports: async (_queue, _prefix, _afterId, _ids, heard) => heard,
     lastEventId: async (queue, prefix) => (await handle.client.xrevrange(`${prefix}:${queue}:events`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0',
     dedupKey: async (queue, prefix, id) => {
       const pttl = await handle.client.pttl(`${prefix}:${queue}:de:${id}`);

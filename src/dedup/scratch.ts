@@ -26,7 +26,8 @@ export async function observeOnScratch(site: DedupSite, plan: CheckPlan, setting
   const { job: options, backoffStrategy } = producerOptions(plan.spec, true);
   const n = plan.copies.length;
   // From the start of a fresh scratch queue (0-0 on Redis, 0 on PostgreSQL): no event can slip by.
-  const events = await listenForAdds(site, plan.queue, prefix, await site.lastEventId(plan.queue, prefix));
+  const from = await site.lastEventId(plan.queue, prefix);
+  const events = await listenForAdds(site, plan.queue, prefix, from);
   const producers = openProducers(site, plan.queue, prefix, n);
   let worker: Worker | undefined;
   try {
@@ -35,6 +36,7 @@ export async function observeOnScratch(site: DedupSite, plan: CheckPlan, setting
     // Counted before any worker runs, so removeOnComplete cannot hide a second job.
     const counts = await producers.queues[0].getJobCounts(...ALL_STATES);
     const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
+    const duplicateEvents = await site.duplicateReports(plan.queue, prefix, from, undefined, events.duplicated);
     const dedupKey = plan.spec.deduplication ? await site.dedupKey(plan.queue, prefix, String(plan.copies[0].deduplicationId)) : undefined;
 
     let executions = 0;
@@ -63,7 +65,7 @@ export async function observeOnScratch(site: DedupSite, plan: CheckPlan, setting
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) settled.add(String(job.id));
     });
     const done = await waitFor(() => settled.size >= jobs, settings.settleMs, signal);
-    return { jobs, executions, successes, duplicateEvents: events.duplicated, settled: done, settleMs: settings.settleMs, dedupKey };
+    return { jobs, executions, successes, duplicateEvents, settled: done, settleMs: settings.settleMs, dedupKey };
   } finally {
     await worker?.close(true).catch(() => undefined);
     await events.close().catch(() => undefined);

@@ -15,6 +15,14 @@ export interface DedupSite {
   events(queue: string, ns: string, lastEventId: string): QueueEvents;
   /** The queue's newest event id: a live listener starts after it. */
   lastEventId(queue: string, ns: string): Promise<string>;
+  /**
+   * How many copies BullMQ reported as duplicated since `afterId` (only `ids`' events when given),
+   * once every add has returned. `heard` is what the listener counted: the truth on Redis, whose
+   * stream ids follow commit order. PostgreSQL's event ids come from a sequence, so a listener
+   * paging by `id > cursor` can step past an event whose transaction committed after a later
+   * one's (concurrent producers); there the event table itself is counted.
+   */
+  duplicateReports(queue: string, ns: string, afterId: string, ids: Set<string> | undefined, heard: number): Promise<number>;
   /** The deduplication key of the plan's session: exists, and its time to live in ms (-1: none). */
   dedupKey(queue: string, ns: string, dedupId: string): Promise<{ exists: boolean; pttl: number }>;
   /** A fresh scratch namespace nobody else uses. */

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
+import type { BackendKind } from '../backend/target.js';
 import type { GlobalOptions } from '../context.js';
 import { connect } from '../redis/connection.js';
 import { parseConnectionSpec, parseRedisUrl } from '../redis/url.js';
@@ -6,10 +8,21 @@ import type { Redis, RedisHandle } from '../redis/types.js';
 import { findOnPath, redisServerMissing, startThrowawayRedis } from './redis-server.js';
 import { escapeGlob, unlinkMatching } from '../redis/scan.js';
 
-/** Where the demo runs, and how to undo everything it set up there. */
+/** BullMQ's Queue and Worker where the demo runs: under a Redis key prefix, or in a PostgreSQL schema. */
+export interface DemoBullmq {
+  queue(name: string, opts?: { skipMetasUpdate?: boolean }): Queue;
+  worker(name: string, processor: Processor, opts: Partial<WorkerOptions>): Worker;
+}
+
+/**
+ * Where the demo runs, and how to undo everything it set up there. The Redis implementations are
+ * below; the PostgreSQL ones (a throwaway cluster, or a scratch schema with --url) are in
+ * ./postgres-environment.ts. The walk-through itself is the same on both.
+ */
 export interface DemoEnvironment {
-  handle: RedisHandle;
-  /** Set when the demo shares a Redis it did not start: every key it writes lives under it. */
+  kind: BackendKind;
+  bullmq: DemoBullmq;
+  /** Set when the demo shares a server it did not start: the key prefix or schema everything lives under. */
   prefix?: string;
   /** Connection flags for the queuectl children, and the same as shown to the person (no secrets). */
   childArgs: string[];
@@ -20,13 +33,24 @@ export interface DemoEnvironment {
   where: string;
   /** Closes the connection and removes what the demo made: the server it started, or its prefix's keys. */
   stop(): Promise<void>;
+  /** One line saying what stop() removed. */
+  stopped: string;
+}
+
+function redisBullmq(handle: RedisHandle, prefix: string): DemoBullmq {
+  const connection = handle.bullmqConnection() as never;
+  return {
+    queue: (name, opts = {}) => new Queue(name, { connection, prefix, ...opts }),
+    worker: (name, processor, opts) => new Worker(name, processor, { ...opts, connection, prefix }),
+  };
 }
 
 /**
  * With --redis: that server, under a fresh prefix `queuectl-demo-<random>` that is deleted at the
  * end (never a flush: the server is someone else's). Without: a throwaway redis-server of our own.
  */
-export async function openEnvironment(globals: GlobalOptions): Promise<DemoEnvironment> {
+export async function openEnvironment(globals: GlobalOptions, kind: BackendKind, topologyPrefix: string): Promise<DemoEnvironment> {
+  if (kind === 'postgres') return (await import('./postgres-environment.js')).openPostgresEnvironment(globals);
   if (globals.redis) return shared(globals);
   const binary = findOnPath('redis-server');
   if (!binary) throw redisServerMissing();
@@ -43,7 +67,8 @@ export async function openEnvironment(globals: GlobalOptions): Promise<DemoEnvir
     throw error;
   }
   return {
-    handle,
+    kind: 'redis',
+    bullmq: redisBullmq(handle, topologyPrefix),
     childArgs: ['--redis', server.url],
     shownArgs: ['--redis', server.url],
     childEnv: {},
@@ -53,6 +78,7 @@ export async function openEnvironment(globals: GlobalOptions): Promise<DemoEnvir
       await server.stop();
       process.off('exit', onExit);
     },
+    stopped: 'Stopped the throwaway redis-server and removed its directory.',
   };
 }
 
@@ -71,7 +97,8 @@ async function shared(globals: GlobalOptions): Promise<DemoEnvironment> {
     '--prefix', prefix,
   ];
   return {
-    handle,
+    kind: 'redis',
+    bullmq: redisBullmq(handle, prefix),
     prefix,
     // A password in the URL reaches the children through REDIS_URL, never on a command line.
     childArgs: [...(secret ? [] : ['--redis', url]), ...extra],
@@ -85,6 +112,7 @@ async function shared(globals: GlobalOptions): Promise<DemoEnvironment> {
         await handle.close().catch(() => undefined);
       }
     },
+    stopped: `Deleted the demo's keys (prefix ${prefix}).`,
   };
 }
 

@@ -1,4 +1,5 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Queue } from 'bullmq';
+import type { DemoBullmq } from './environment.js';
 import { demoStopped } from './interrupt.js';
 import { LEGACY_QUEUE } from './mix.js';
 
@@ -12,8 +13,7 @@ import { LEGACY_QUEUE } from './mix.js';
  */
 
 export interface FinishOptions {
-  connection: ConnectionOptions;
-  prefix: string;
+  bullmq: DemoBullmq;
   /** The job name only the old code can run. */
   name: string;
   /** Upper bound for the whole wait (the old workers must be running). */
@@ -40,7 +40,7 @@ export function unfinished(counts: Record<string, number>): number {
 export async function finishLegacyWork(options: FinishOptions): Promise<FinishReport> {
   const started = Date.now();
   // skipMetasUpdate: this Queue only reads and promotes; the old app already wrote the queue's meta.
-  const queue = new Queue(LEGACY_QUEUE, { connection: options.connection, prefix: options.prefix, skipMetasUpdate: true });
+  const queue = options.bullmq.queue(LEGACY_QUEUE, { skipMetasUpdate: true });
   queue.on('error', () => undefined);
   try {
     const ids = await promoteByName(queue, options.name);

@@ -1,4 +1,5 @@
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
+import type { DemoBullmq } from './environment.js';
 import { demoStopped } from './interrupt.js';
 import { finishLegacyWork, type FinishReport } from './finish.js';
 import { LEGACY_QUEUE, type DemoJob, type DemoMix } from './mix.js';
@@ -13,8 +14,8 @@ export interface OldWorkers {
 }
 
 export interface SeedOptions {
-  connection: ConnectionOptions;
-  prefix: string;
+  /** Makes BullMQ's Queue and Worker where the demo runs (a Redis prefix or a PostgreSQL schema). */
+  bullmq: DemoBullmq;
   workers: number;
   /** Milliseconds an ordinary job takes in the old worker: slow on purpose. */
   jobMs: number;
@@ -47,12 +48,7 @@ function processor(jobMs: number) {
 
 function startWorkers(options: SeedOptions): Worker[] {
   return Array.from({ length: options.workers }, (_, i) => {
-    const worker = new Worker(LEGACY_QUEUE, processor(options.jobMs), {
-      connection: options.connection,
-      prefix: options.prefix,
-      concurrency: 1,
-      name: `old-smart-upload-${i + 1}`,
-    });
+    const worker = options.bullmq.worker(LEGACY_QUEUE, processor(options.jobMs), { concurrency: 1, name: `old-smart-upload-${i + 1}` });
     // A worker without an 'error' listener would crash the demo when Redis goes away at the end.
     worker.on('error', () => undefined);
     return worker;
@@ -64,7 +60,7 @@ function startWorkers(options: SeedOptions): Worker[] {
  * uploads first (the workers fail them, so they sit in `failed`), then everything else in bulk.
  */
 export async function seedLegacy(mix: DemoMix, options: SeedOptions): Promise<OldWorkers> {
-  const queue = new Queue(LEGACY_QUEUE, { connection: options.connection, prefix: options.prefix });
+  const queue = options.bullmq.queue(LEGACY_QUEUE);
   queue.on('error', () => undefined);
   let workers: Worker[] = [];
   const close = async () => {
@@ -91,7 +87,7 @@ export async function seedLegacy(mix: DemoMix, options: SeedOptions): Promise<Ol
   }
   const finish = async (name: string, timeoutMs: number, signal: AbortSignal) => {
     if (workers.length === 0) throw new Error('the old workers are not running');
-    return finishLegacyWork({ connection: options.connection, prefix: options.prefix, name, timeoutMs, signal });
+    return finishLegacyWork({ bullmq: options.bullmq, name, timeoutMs, signal });
   };
   return { count: options.workers, finish, close };
 }

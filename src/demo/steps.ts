@@ -1,5 +1,5 @@
 import { LEGACY_QUEUE, UNOWNED_NAME } from './mix.js';
-import { expectClean, expectDeadLetters, expectDriftBefore, expectLegacyGone, expectPlan } from './verify.js';
+import { expectClean, expectDeadLetters, expectDriftBefore, expectLegacyGone, expectLegacyIdle, expectPlan } from './verify.js';
 
 /** The in-process steps (run in the demo's own process, as the stand-in old deployment). */
 export type DemoAction = 'finish-legacy-work';
@@ -19,6 +19,8 @@ export interface DemoStep {
   expectWhy?: string;
   /** Command path that must exist in this build (e.g. ['dlq', 'retry']); otherwise the step is skipped. */
   requires?: string[];
+  /** Set when this backend has no version of the step yet: shown, and the step is skipped. */
+  skip?: string;
   /** Extra `--json` runs, not shown, whose documents `judge` turns into problems (none = as expected). */
   verify?: { probes: string[][]; judge: (docs: unknown[]) => string[] };
 }
@@ -30,25 +32,32 @@ export interface StepFacts {
   corrupt: number;
   /** Job name → owning queue, from the topology. */
   owners: Record<string, string>;
+  /** Where the queues live, as people call it (default Redis). */
+  store?: 'Redis' | 'PostgreSQL';
+  /** False where `migrate --strategy drain` does not exist yet (PostgreSQL): the legacy queue stays, idle. */
+  drain?: boolean;
 }
 
 const STATES = 'wait,prioritized,delayed,failed';
 
 export function demoSteps(facts: StepFacts): DemoStep[] {
-  const { unowned, corrupt, owners } = facts;
+  const { unowned, corrupt, owners, store = 'Redis', drain: canDrain = true } = facts;
+  // Without drain the legacy queue stays, holding only finished jobs: "gone" becomes "idle".
+  const legacyDone = canDrain ? expectLegacyGone : expectLegacyIdle;
+  const pg = store === 'PostgreSQL';
   const migrate = ['migrate', '--from', LEGACY_QUEUE, '--states', STATES];
   const drain = ['migrate', '--from', LEGACY_QUEUE, '--strategy', 'drain', '--quiet-for', '1s', '--confirm', LEGACY_QUEUE];
   const them = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   return [
     {
-      title: 'inspect: what is in Redis now',
+      title: `inspect: what is in ${store} now`,
       explain: `Every kind of Smart Upload job still sits in the shared legacy queue ${LEGACY_QUEUE}, consumed by the old workers, while the four queues the file declares are still empty.`,
       run: { argv: ['inspect'] },
       expectExit: 0,
     },
     {
       title: 'topology check: the CI gate sees drift',
-      explain: 'The drift gate compares the file with live Redis: the legacy queue holds jobs whose names now belong to other queues, so it fails (exit 1), as it would in CI.',
+      explain: `The drift gate compares the file with live ${store}: the legacy queue holds jobs whose names now belong to other queues, so it fails (exit 1), as it would in CI.`,
       run: { argv: ['topology', 'check'] },
       expectExit: 1,
       expectWhy: 'drift: the legacy queue still holds jobs',
@@ -65,7 +74,7 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'migrate: move the jobs while the old workers run',
-      explain: `Each batch moves atomically in one Lua script, keeping ids, data, attempts, priorities and due times; jobs the old workers hold stay with them (the closing verification names any they took meanwhile), and the ${them(unowned, 'job')} named ${UNOWNED_NAME}, a job type the new design dropped, stay and are reported, so the exit is 1.`,
+      explain: `Each batch moves atomically in ${pg ? 'one transaction' : 'one Lua script'}, keeping ids, data, attempts, priorities and due times; jobs the old workers hold stay with them (the closing verification names any they took meanwhile), and the ${them(unowned, 'job')} named ${UNOWNED_NAME}, a job type the new design dropped, stay and are reported, so the exit is 1.`,
       run: { argv: [...migrate, '--yes'] },
       expectExit: 1,
       expectWhy: `the ${them(unowned, 'unowned job')} stay and are reported`,
@@ -85,7 +94,8 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
       run: { argv: drain },
       expectExit: 0,
       requires: ['migrate'],
-      verify: { probes: [['inspect', LEGACY_QUEUE, '--json']], judge: ([inspect]) => expectLegacyGone(inspect as never) },
+      skip: canDrain ? undefined : `skipped: migrate --strategy drain is not yet on ${store}; the legacy queue stays, with nothing left to run`,
+      verify: { probes: [['inspect', LEGACY_QUEUE, '--json']], judge: ([inspect]) => legacyDone(inspect as never) },
     },
     {
       title: 'topology check again: in sync',
@@ -96,7 +106,7 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'dlq list: the dead letters, now in their own queues',
-      explain: `The ${them(corrupt, 'corrupt upload')} the old workers failed travelled with the migration into the failed sets of the queues that own their names, so deleting the legacy queue lost none of them, and the dead-letter commands find them there.`,
+      explain: `The ${them(corrupt, 'corrupt upload')} the old workers failed travelled with the migration into the failed sets of the queues that own their names, so ${canDrain ? 'deleting the legacy queue lost none of them' : 'none of them stays behind in the legacy queue'}, and the dead-letter commands find them there.`,
       run: { argv: ['dlq', 'list', '--limit', '10'] },
       expectExit: 0,
       requires: ['dlq', 'list'],
@@ -112,17 +122,17 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'dedup-check: one session, one job',
-      explain: 'On a scratch prefix, five producers enqueue the same upload session at once and a canary worker fails its first attempt: each queue must end with one job and one successful run.',
+      explain: `On a scratch ${pg ? 'schema' : 'prefix'}, five producers enqueue the same upload session at once and a canary worker fails its first attempt: each queue must end with one job and one successful run.`,
       run: { argv: ['dedup-check'] },
       expectExit: 0,
       requires: ['dedup-check'],
     },
     {
       title: 'inspect: where everything ended up',
-      explain: `The jobs now wait in the queues that own them for the new workers, the retried dead letters among them, and ${LEGACY_QUEUE} has no keys left.`,
+      explain: `The jobs now wait in the queues that own them for the new workers, the retried dead letters among them, and ${LEGACY_QUEUE} ${canDrain ? 'has no keys left' : 'holds only completed jobs'}.`,
       run: { argv: ['inspect'] },
       expectExit: 0,
-      verify: { probes: [['inspect', '--json']], judge: ([inspect]) => expectLegacyGone(inspect as never) },
+      verify: { probes: [['inspect', '--json']], judge: ([inspect]) => legacyDone(inspect as never) },
     },
   ];
 }

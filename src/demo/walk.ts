@@ -43,6 +43,11 @@ export async function walk(options: WalkOptions): Promise<StepOutcome[]> {
       outcomes.push({ title: step.title, status: 'skipped', detail });
       continue;
     }
+    if (step.skip) {
+      options.print(c.yellow(step.skip));
+      outcomes.push({ title: step.title, status: 'skipped', detail: step.skip });
+      continue;
+    }
     if ('argv' in step.run) options.print(c.dim(`$ ${shellLine(['queuectl', ...step.run.argv, ...options.shownBase])}`));
     if (options.pause) await options.pause();
     if (options.signal.aborted) throw demoStopped();
@@ -99,7 +104,7 @@ export function summarize(outcomes: StepOutcome[]): { ok: boolean; lines: string
   const skipped = outcomes.filter((o) => o.status === 'skipped');
   const lines: string[] = [];
   const done = outcomes.length - skipped.length;
-  if (failed.length === 0) lines.push(`Demo complete: ${done} of ${outcomes.length} steps did what they should${skipped.length ? `, ${skipped.length} skipped (not in this build)` : ''}.`);
+  if (failed.length === 0) lines.push(`Demo complete: ${done} of ${outcomes.length} steps did what they should${skipped.length ? `, ${skipped.length} skipped (${skipped.map((o) => o.detail?.replace(/^skipped: /, '')).join('; ')})` : ''}.`);
   else {
     lines.push(`Demo failed: ${failed.length} of ${outcomes.length} steps did not do what they should:`);
     for (const o of failed) lines.push(`  - Step ${outcomes.indexOf(o) + 1} (${o.title}): ${o.detail}`);
