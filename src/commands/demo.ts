@@ -67,7 +67,6 @@ export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
         corrupt: mix.corrupt.length,
         owners,
         store: kind === 'postgres' ? 'PostgreSQL' : 'Redis',
-        drain: kind === 'redis',
       }),
       base: ['-c', config, ...env.childArgs],
       shownBase: ['-c', config, ...env.shownArgs],

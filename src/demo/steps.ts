@@ -1,5 +1,5 @@
 import { LEGACY_QUEUE, UNOWNED_NAME } from './mix.js';
-import { expectClean, expectDeadLetters, expectDriftBefore, expectLegacyGone, expectLegacyIdle, expectPlan } from './verify.js';
+import { expectClean, expectDeadLetters, expectDriftBefore, expectLegacyGone, expectPlan } from './verify.js';
 
 /** The in-process steps (run in the demo's own process, as the stand-in old deployment). */
 export type DemoAction = 'finish-legacy-work';
@@ -34,16 +34,13 @@ export interface StepFacts {
   owners: Record<string, string>;
   /** Where the queues live, as people call it (default Redis). */
   store?: 'Redis' | 'PostgreSQL';
-  /** False where `migrate --strategy drain` does not exist yet (PostgreSQL): the legacy queue stays, idle. */
-  drain?: boolean;
 }
 
 const STATES = 'wait,prioritized,delayed,failed';
 
 export function demoSteps(facts: StepFacts): DemoStep[] {
-  const { unowned, corrupt, owners, store = 'Redis', drain: canDrain = true } = facts;
+  const { unowned, corrupt, owners, store = 'Redis' } = facts;
   // Without drain the legacy queue stays, holding only finished jobs: "gone" becomes "idle".
-  const legacyDone = canDrain ? expectLegacyGone : expectLegacyIdle;
   const pg = store === 'PostgreSQL';
   const migrate = ['migrate', '--from', LEGACY_QUEUE, '--states', STATES];
   const drain = ['migrate', '--from', LEGACY_QUEUE, '--strategy', 'drain', '--quiet-for', '1s', '--confirm', LEGACY_QUEUE];
@@ -94,8 +91,7 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
       run: { argv: drain },
       expectExit: 0,
       requires: ['migrate'],
-      skip: canDrain ? undefined : `skipped: migrate --strategy drain is not yet on ${store}; the legacy queue stays, with nothing left to run`,
-      verify: { probes: [['inspect', LEGACY_QUEUE, '--json']], judge: ([inspect]) => legacyDone(inspect as never) },
+      verify: { probes: [['inspect', LEGACY_QUEUE, '--json']], judge: ([inspect]) => expectLegacyGone(inspect as never) },
     },
     {
       title: 'topology check again: in sync',
@@ -106,7 +102,7 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'dlq list: the dead letters, now in their own queues',
-      explain: `The ${them(corrupt, 'corrupt upload')} the old workers failed travelled with the migration into the failed sets of the queues that own their names, so ${canDrain ? 'deleting the legacy queue lost none of them' : 'none of them stays behind in the legacy queue'}, and the dead-letter commands find them there.`,
+      explain: `The ${them(corrupt, 'corrupt upload')} the old workers failed travelled with the migration into the failed sets of the queues that own their names, so deleting the legacy queue lost none of them, and the dead-letter commands find them there.`,
       run: { argv: ['dlq', 'list', '--limit', '10'] },
       expectExit: 0,
       requires: ['dlq', 'list'],
@@ -129,10 +125,10 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'inspect: where everything ended up',
-      explain: `The jobs now wait in the queues that own them for the new workers, the retried dead letters among them, and ${LEGACY_QUEUE} ${canDrain ? 'has no keys left' : 'holds only completed jobs'}.`,
+      explain: `The jobs now wait in the queues that own them for the new workers, the retried dead letters among them, and ${LEGACY_QUEUE} has no keys left.`,
       run: { argv: ['inspect'] },
       expectExit: 0,
-      verify: { probes: [['inspect', '--json']], judge: ([inspect]) => legacyDone(inspect as never) },
+      verify: { probes: [['inspect', '--json']], judge: ([inspect]) => expectLegacyGone(inspect as never) },
     },
   ];
 }

@@ -56,14 +56,6 @@ export function expectLegacyGone(inspect: InspectDoc): string[] {
   return [];
 }
 
-/** Where the legacy queue stays (no drain on this backend): it holds nothing waiting, delayed, active or failed. */
-export function expectLegacyIdle(inspect: InspectDoc): string[] {
-  const legacy = inspect.queues.find((q) => q.name === LEGACY_QUEUE);
-  if (!legacy) return [];
-  const left = Object.entries(legacy.counts).filter(([state, n]) => state !== 'completed' && n > 0);
-  return left.length > 0 ? [`${LEGACY_QUEUE} still has jobs to run: ${JSON.stringify(Object.fromEntries(left))}`] : [];
-}
-
 /** A migrate plan (dry run, or a dry run after the real run): only the unowned jobs stay, and `moving` jobs move. */
 export function expectPlan(doc: MigrateDoc, unowned: number, moving: 'some' | 'none'): string[] {
   const problems: string[] = [];
