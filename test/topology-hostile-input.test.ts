@@ -65,6 +65,8 @@ describe('files that never end or block', () => {
     expectOneLine(await runCli(['doctor', '--redis', url, '--password-file', fifo('pw-fifo')], { cwd: scratch, timeoutMs: 30_000 }), /--password-file .*pw-fifo is a FIFO \(named pipe\), not a regular file/);
     expectOneLine(await runCli(['doctor', '--redis', url, '--password-file', '/dev/zero'], { cwd: scratch, timeoutMs: 30_000 }), /--password-file \/dev\/zero is a character device/);
     expectOneLine(await runCli(['doctor', '--redis', 'rediss://127.0.0.1:1', '--tls-ca', fifo('ca-fifo')], { cwd: scratch, timeoutMs: 30_000 }), /--tls-ca .*ca-fifo is a FIFO/);
+    // The same reader serves a PostgreSQL URL's flags.
+    expectOneLine(await runCli(['doctor', '--url', 'postgres://app@127.0.0.1:1/db', '--password-file', fifo('pg-pw-fifo')], { cwd: scratch, timeoutMs: 30_000 }), /--password-file .*pg-pw-fifo is a FIFO \(named pipe\), not a regular file/);
   });
 
   it('the shared reader (also for --password-file) refuses the same and reads a regular file', () => {

@@ -1,10 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { UsageError } from '../errors.js';
 import type { ConnectionSpec } from './types.js';
-import { readRegularFileSync, SECRET_FILE_MAX_BYTES } from '../util/read-regular-file.js';
-
-/** A CA bundle may hold every public root (~200 KiB); far below what could hurt. */
-const CA_BUNDLE_MAX_BYTES = 4 * 1024 * 1024;
+import { CA_BUNDLE_MAX_BYTES, readFlagFile } from '../util/read-regular-file.js';
 
 export interface SpecInput {
   url?: string;
@@ -34,14 +31,14 @@ export function parseConnectionSpec(input: SpecInput): ConnectionSpec {
   const parsed = parseRedisUrl(url, redacted);
   const spec: ConnectionSpec = { ...parsed, timeoutMs: input.timeoutMs, redacted };
   if (input.passwordFile !== undefined) spec.password = readPasswordFile(input.passwordFile);
-  if (input.tlsCa !== undefined) spec.tlsCa = readFileOrThrow(input.tlsCa, '--tls-ca', CA_BUNDLE_MAX_BYTES);
+  if (input.tlsCa !== undefined) spec.tlsCa = readFlagFile(input.tlsCa, '--tls-ca', CA_BUNDLE_MAX_BYTES);
   if ((input.tlsCert === undefined) !== (input.tlsKey === undefined)) {
     throw new UsageError(`--tls-cert and --tls-key go together (got only ${input.tlsCert === undefined ? '--tls-key' : '--tls-cert'})`, 'pass the client certificate and its private key, both PEM files');
   }
   if (input.tlsCert !== undefined && input.tlsKey !== undefined) {
     if (!parsed.tls) throw new UsageError(`--tls-cert needs a TLS URL, got "${redacted}"`, 'use rediss://… (or rediss+cluster://…)');
-    spec.tlsCert = readFileOrThrow(input.tlsCert, '--tls-cert');
-    spec.tlsKey = readFileOrThrow(input.tlsKey, '--tls-key');
+    spec.tlsCert = readFlagFile(input.tlsCert, '--tls-cert');
+    spec.tlsKey = readFlagFile(input.tlsKey, '--tls-key');
     checkKeyPair(spec.tlsCert, spec.tlsKey, input.tlsCert, input.tlsKey);
   }
   return spec;
@@ -143,7 +140,7 @@ export function scrubSecrets(text: string, secret?: string): string {
 }
 
 function readPasswordFile(file: string): string {
-  const password = readFileOrThrow(file, '--password-file').replace(/\r?\n$/, '');
+  const password = readFlagFile(file, '--password-file').replace(/\r?\n$/, '');
   if (password === '') throw new UsageError(`--password-file ${file} is empty`, 'write the Redis password into it');
   return password;
 }
@@ -164,17 +161,6 @@ function checkKeyPair(cert: string, key: string, certFile: string, keyFile: stri
   }
   if (!certificate.checkPrivateKey(privateKey)) {
     throw new UsageError(`--tls-key ${keyFile} is not the key of --tls-cert ${certFile}`, 'give the private key the certificate was made for');
-  }
-}
-
-/** Only regular files of bounded size: a FIFO with no writer or /dev/zero must not hang the run (exit 2 instead). */
-function readFileOrThrow(file: string, flag: string, maxBytes = SECRET_FILE_MAX_BYTES): string {
-  try {
-    return readRegularFileSync(file, `${flag} ${file}`, maxBytes);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new UsageError(`cannot read ${flag} ${file} (${code})`, 'check the path and its permissions');
   }
 }
 

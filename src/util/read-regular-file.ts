@@ -59,3 +59,20 @@ function kindOf(stats: Stats): string {
 function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${n / (1024 * 1024)} MiB` : `${n / 1024} KiB`;
 }
+
+/** A CA bundle may hold every public root (~200 KiB); far below what could hurt. */
+export const CA_BUNDLE_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A file named by a flag (--password-file, --tls-*), for either backend: a regular file of bounded
+ * size, else one exit-2 line naming the flag (a FIFO or /dev/zero never hangs the run).
+ */
+export function readFlagFile(file: string, flag: string, maxBytes = SECRET_FILE_MAX_BYTES): string {
+  try {
+    return readRegularFileSync(file, `${flag} ${file}`, maxBytes);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new UsageError(`cannot read ${flag} ${file} (${code})`, 'check the path and its permissions');
+  }
+}

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { CA_BUNDLE_MAX_BYTES, readFlagFile } from '../../util/read-regular-file.js';
 import { UsageError } from '../../errors.js';
 import type { PostgresSpec } from './types.js';
 
@@ -85,10 +85,10 @@ export function parsePostgresSpec(input: PostgresSpecInput): PostgresSpec {
   if ((cert === undefined) !== (key === undefined)) {
     throw new UsageError(`--tls-cert and --tls-key go together (got only ${cert === undefined ? '--tls-key' : '--tls-cert'})`, 'pass the client certificate and its private key, both PEM files');
   }
-  if (ca !== undefined) spec.tlsCa = readFileOrThrow(ca, '--tls-ca');
+  if (ca !== undefined) spec.tlsCa = readFlagFile(ca, '--tls-ca', CA_BUNDLE_MAX_BYTES);
   if (cert !== undefined && key !== undefined) {
-    spec.tlsCert = readFileOrThrow(cert, '--tls-cert');
-    spec.tlsKey = readFileOrThrow(key, '--tls-key');
+    spec.tlsCert = readFlagFile(cert, '--tls-cert');
+    spec.tlsKey = readFlagFile(key, '--tls-key');
   }
   // TLS files without an sslmode mean "use TLS and check the server", as for rediss://.
   if (mode === null && (ca !== undefined || cert !== undefined)) spec.sslMode = 'verify-full';
@@ -99,16 +99,7 @@ export function parsePostgresSpec(input: PostgresSpecInput): PostgresSpec {
 }
 
 function readPasswordFile(file: string): string {
-  const password = readFileOrThrow(file, '--password-file').replace(/\r?\n$/, '');
+  const password = readFlagFile(file, '--password-file').replace(/\r?\n$/, '');
   if (password === '') throw new UsageError(`--password-file ${file} is empty`, 'write the database password into it');
   return password;
-}
-
-function readFileOrThrow(file: string, flag: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new UsageError(`cannot read ${flag} ${file} (${code})`, 'check the path and its permissions');
-  }
 }
