@@ -95,19 +95,9 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
         }
         await checkTopologyBackend(current);
         const schema = await ctx.schema();
-        const { parsePostgresSpec } = await import('./backend/postgres/url.js');
+        const { postgresSpecFromGlobals } = await import('./backend/postgres/url.js');
         const { connectPostgres } = await import('./backend/postgres/connection.js');
-        const spec = parsePostgresSpec({
-          url: current.url,
-          redacted: current.redacted,
-          schema,
-          passwordFile: globals.passwordFile,
-          tlsCa: globals.tlsCa,
-          tlsCert: globals.tlsCert,
-          tlsKey: globals.tlsKey,
-          timeoutMs: globals.timeout,
-        });
-        return connectPostgres(spec);
+        return connectPostgres(postgresSpecFromGlobals(current.url, current.redacted, schema, globals));
       })();
       return pgHandle;
     },

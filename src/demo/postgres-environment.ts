@@ -4,7 +4,7 @@ import { clientConfig, connectPostgres } from '../backend/postgres/connection.js
 import { runBullmqMigrations } from '../backend/postgres/migrate.js';
 import { quoteIdent } from '../backend/postgres/schema.js';
 import type { PostgresHandle, PostgresSpec } from '../backend/postgres/types.js';
-import { parsePostgresSpec } from '../backend/postgres/url.js';
+import { postgresSpecFromGlobals } from '../backend/postgres/url.js';
 import type { GlobalOptions } from '../context.js';
 import { redactUrl } from '../redis/url.js';
 import type { DemoBullmq, DemoEnvironment } from './environment.js';
@@ -24,16 +24,7 @@ function postgresBullmq(spec: PostgresSpec): DemoBullmq {
 }
 
 function specFor(url: string, schema: string, globals: GlobalOptions): PostgresSpec {
-  return parsePostgresSpec({
-    url,
-    redacted: redactUrl(url),
-    schema,
-    passwordFile: globals.passwordFile,
-    tlsCa: globals.tlsCa,
-    tlsCert: globals.tlsCert,
-    tlsKey: globals.tlsKey,
-    timeoutMs: globals.timeout,
-  });
+  return postgresSpecFromGlobals(url, redactUrl(url), schema, globals);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { CA_BUNDLE_MAX_BYTES, readFlagFile } from '../../util/read-regular-file.js';
 import { UsageError } from '../../errors.js';
+import type { GlobalOptions } from '../../context.js';
 import type { PostgresSpec } from './types.js';
 
 export interface PostgresSpecInput {
@@ -25,6 +26,20 @@ const KNOWN_PARAMS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ap
  * UsageError (exit 2). Parsed here rather than by pg, whose connection-string values silently
  * override explicit options (a --tls-ca would lose to the URL's sslmode).
  */
+/** The spec for `url` with the global file and timeout flags (--password-file, --tls-*, --timeout) applied. */
+export function postgresSpecFromGlobals(url: string, redacted: string, schema: string, globals: GlobalOptions): PostgresSpec {
+  return parsePostgresSpec({
+    url,
+    redacted,
+    schema,
+    passwordFile: globals.passwordFile,
+    tlsCa: globals.tlsCa,
+    tlsCert: globals.tlsCert,
+    tlsKey: globals.tlsKey,
+    timeoutMs: globals.timeout,
+  });
+}
+
 export function parsePostgresSpec(input: PostgresSpecInput): PostgresSpec {
   const bad = (why: string) => new UsageError(`invalid PostgreSQL URL "${input.redacted}": ${why}`, URL_HINT);
   if (!SCHEMA_NAME.test(input.schema) || input.schema.length > 63) {
