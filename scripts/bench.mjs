@@ -1,40 +1,56 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark in one run, one after the other (the machine has 2 cores, and
 // parallel benches would measure each other). Each bench starts and stops its own throwaway
-// redis-server or cluster on free loopback ports. Prints a summary table on stdout (progress on
-// stderr) and writes the same as JSON to bench-results/latest.json and bench-results/<time>.json
-// (schema queuectl/bench@1) so figures can be compared across versions.
-// Options: --only migrate,inspect,dlq,cluster   --quick (small sizes for a smoke run; labelled as
-//          not official and written to latest.quick.json / <time>.quick.json instead)
-//          --baseline-jobs N (hand-written migrate run; default 20000)  --no-million
+// redis-server, cluster or PostgreSQL on free loopback ports. This machine is shared and noisy, so
+// a figure counts as a ratio against an anchor measured in the same run on the same server (issue
+// 19): each row is "this ÷ the anchor's way" (hand-written BullMQ-API script, BullMQ's addBulk of
+// the same jobs, BullMQ's getJobCounts per queue, …); absolute figures are information only.
+// Prints a summary table on stdout (progress on stderr) and writes the same as JSON (schema
+// queuectl/bench@2, below) to bench-results/latest.json and bench-results/<time>.json; when a
+// previous latest.json of the same kind exists, each ratio is compared with it and a ratio that
+// moved the wrong way by more than 15% is flagged (summary line and `regressions` in the JSON).
+//
+// ADDING A BENCH: write scripts/bench/<name>.mjs exporting `run(options)` that resolves with
+// { bench: '<name>', rows, ...details } (throw when the bench broke: lost jobs, wrong counts, a CLI
+// error), each row made with `row()` from scripts/bench/summary.mjs — { label, value, unit, anchor:
+// { label, value, unit }, goal: { on: 'ratio', min } } and it computes `ratio` and `met` — then add
+// one line to REGISTRY below with its official and --quick sizes (passed to run() as options, with
+// `log`). Optionally add it to a GROUP. test/bench-smoke.test.ts runs every registered bench at
+// its quick sizes. Shared plumbing: scripts/bench/lib.mjs (Redis), pg-lib.mjs (PostgreSQL).
+//
+// Options: --only <names or groups, comma-separated>   --quick (small sizes for a smoke run;
+//          labelled as not official and written to latest.quick.json / <time>.quick.json instead)
+//          --baseline-jobs N (hand-written migrate sample, Redis and PostgreSQL)  --no-million
 // Exit: 0 when every bench ran, whether or not its goals were met (it is a measurement); 1 when a
 // bench broke (lost jobs, wrong counts, a CLI error); 2 for bad options.
+//
+// JSON (queuectl/bench@2): { schema, official, quick, only, startedAt, finishedAt, durationS, node,
+//   redis, postgres, machine, git, sizes, results: { <bench>: { bench, rows, …details } | { bench,
+//   error } }, summary: rows (each as in summary.mjs, plus `previous: { ratio, change, regressed }`
+//   when compared), goalsMet, broken: [bench], previous: { file, startedAt, commit, schema } | null,
+//   regressions: [{ bench, id, label, previous, now, change }] }.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { argv, root } from './bench/lib.mjs';
-import { summaryLines, summaryRows } from './bench/summary.mjs';
+import { argv, isMain, root } from './bench/lib.mjs';
+import { compareWithPrevious, summaryLines, summaryRows } from './bench/summary.mjs';
 
-const BENCHES = ['migrate', 'inspect', 'dlq', 'cluster'];
-
-/** Per-bench options: the official sizes (the issues' figures), or small ones for --quick. */
-const SIZES = {
-  official: {
-    migrate: { jobs: 200_000, baselineJobs: 20_000, million: true, memoryJobs: 1_000_000 },
-    inspect: { queues: 1000, jobsPerQueue: 1000, runs: 3 },
-    dlq: { jobs: 100_000 },
-    cluster: { jobs: 100_000 },
-  },
-  quick: {
-    migrate: { jobs: 20_000, baselineJobs: 2_000, million: true, memoryJobs: 100_000 },
-    inspect: { queues: 100, jobsPerQueue: 100, runs: 1 },
-    dlq: { jobs: 10_000 },
-    cluster: { jobs: 10_000 },
-  },
+/** name → sizes; the bench is scripts/bench/<name>.mjs. Official sizes are the issues' figures. */
+export const REGISTRY = {
+  migrate: { official: { jobs: 200_000, baselineJobs: 20_000, million: true, memoryJobs: 1_000_000 }, quick: { jobs: 20_000, baselineJobs: 2_000, million: true, memoryJobs: 100_000 } },
+  inspect: { official: { queues: 1000, jobsPerQueue: 1000, runs: 3 }, quick: { queues: 100, jobsPerQueue: 100, runs: 1 } },
+  dlq: { official: { jobs: 100_000 }, quick: { jobs: 10_000 } },
+  cluster: { official: { jobs: 100_000 }, quick: { jobs: 10_000 } },
+  'pg-inspect': { official: { queues: 1000, jobsPerQueue: 1000, runs: 3 }, quick: { queues: 50, jobsPerQueue: 100, runs: 1 } },
+  'pg-migrate': { official: { jobs: 200_000, baselineJobs: 20_000 }, quick: { jobs: 5_000, baselineJobs: 500 } },
 };
 
-const USAGE = `usage: node scripts/bench.mjs [--only ${BENCHES.join(',')}] [--quick] [--baseline-jobs N] [--no-million]`;
+/** Names for several benches at once in --only. */
+export const GROUPS = { redis: ['migrate', 'inspect', 'dlq', 'cluster'], postgres: ['pg-inspect', 'pg-migrate'] };
+
+const BENCHES = Object.keys(REGISTRY);
+const USAGE = `usage: node scripts/bench.mjs [--only ${[...BENCHES, ...Object.keys(GROUPS)].join(',')}] [--quick] [--baseline-jobs N] [--no-million]`;
 
 function usage(message) {
   process.stderr.write(`bench: ${message} — ${USAGE}\n`);
@@ -52,16 +68,17 @@ function parseOptions(list) {
     process.exit(0);
   }
   const a = argv(list);
-  const only = a.str('only')?.split(',').map((s) => s.trim()).filter(Boolean) ?? BENCHES;
-  const unknown = only.filter((b) => !BENCHES.includes(b));
-  if (unknown.length || only.length === 0) usage(`--only takes a comma list of ${BENCHES.join(', ')}`);
+  const asked = a.str('only')?.split(',').map((s) => s.trim()).filter(Boolean) ?? BENCHES;
+  const unknown = asked.filter((b) => !BENCHES.includes(b) && !GROUPS[b]);
+  if (unknown.length || asked.length === 0) usage(`--only takes a comma list of ${[...BENCHES, ...Object.keys(GROUPS)].join(', ')}`);
+  const only = new Set(asked.flatMap((b) => GROUPS[b] ?? [b]));
   const baselineJobs = a.num('baseline-jobs');
   if (baselineJobs !== undefined && !(Number.isInteger(baselineJobs) && baselineJobs > 0)) usage('--baseline-jobs takes a positive whole number');
   const quick = a.flag('quick');
-  const sizes = structuredClone(SIZES[quick ? 'quick' : 'official']);
-  if (baselineJobs) sizes.migrate.baselineJobs = baselineJobs;
-  if (a.flag('no-million')) sizes.migrate.million = false;
-  return { only: BENCHES.filter((b) => only.includes(b)), quick, sizes };
+  const sizes = Object.fromEntries(BENCHES.filter((b) => only.has(b)).map((b) => [b, structuredClone(REGISTRY[b][quick ? 'quick' : 'official'])]));
+  for (const b of ['migrate', 'pg-migrate']) if (baselineJobs && sizes[b]) sizes[b].baselineJobs = baselineJobs;
+  if (a.flag('no-million') && sizes.migrate) sizes.migrate.million = false;
+  return { only: BENCHES.filter((b) => only.has(b)), quick, sizes };
 }
 
 const firstLine = (cmd, args) => spawnSync(cmd, args, { cwd: root, encoding: 'utf8' }).stdout?.trim() ?? '';
@@ -73,6 +90,7 @@ function environment() {
   return {
     node: process.version,
     redis: /v=(\S+)/.exec(firstLine('redis-server', ['--version']))?.[1] ?? 'unknown',
+    postgres: null, // filled in from the first PostgreSQL bench that ran
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model?.trim() ?? 'unknown',
@@ -105,9 +123,12 @@ async function main() {
   }
   const finished = new Date();
   const broken = Object.values(results).filter((r) => r.error).map((r) => r.bench);
-  const summary = summaryRows(results);
+  const dir = join(root, 'bench-results');
+  const suffix = options.quick ? '.quick.json' : '.json';
+  const previous = readPrevious(join(dir, `latest${suffix}`));
+  const { rows: summary, regressions } = compareWithPrevious(summaryRows(results), previous);
   const doc = {
-    schema: 'queuectl/bench@1',
+    schema: 'queuectl/bench@2',
     official: !options.quick,
     quick: options.quick,
     only: options.only,
@@ -115,17 +136,18 @@ async function main() {
     finishedAt: finished.toISOString(),
     durationS: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
     ...env,
+    postgres: Object.values(results).find((r) => r.postgres)?.postgres ?? null,
     sizes: options.sizes,
     results,
     summary,
     goalsMet: summary.every((r) => r.met !== false),
     broken,
+    previous: previous ? { file: `bench-results/latest${suffix}`, startedAt: previous.startedAt ?? null, commit: previous.git?.commit ?? null, schema: previous.schema ?? null } : null,
+    regressions,
   };
   process.stdout.write(`${summaryLines(doc).join('\n')}\n`);
 
-  const dir = join(root, 'bench-results');
   mkdirSync(dir, { recursive: true });
-  const suffix = options.quick ? '.quick.json' : '.json';
   const stamp = started.toISOString().replace(/:/g, '-'); // ':' is awkward in file names on some systems
   const json = `${JSON.stringify(doc, null, 2)}\n`;
   for (const file of [`${stamp}${suffix}`, `latest${suffix}`]) writeFileSync(join(dir, file), json);
@@ -133,10 +155,22 @@ async function main() {
   return broken.length ? 1 : 0;
 }
 
-main().then(
-  (code) => { process.exitCode = code; },
-  (error) => {
-    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+/** The previous results of the same kind, or null (none yet, or unreadable: then nothing is compared). */
+function readPrevious(file) {
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+if (isMain(import.meta.url)) {
+  main().then(
+    (code) => { process.exitCode = code; },
+    (error) => {
+      process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

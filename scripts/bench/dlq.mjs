@@ -1,17 +1,24 @@
 #!/usr/bin/env node
-// Benchmark: `queuectl dlq retry --all --yes` of 100,000 failed jobs (goal: under 5 s).
+// Benchmark: `queuectl dlq retry --all --yes` of 100,000 failed jobs (the whole command) against
+// its anchor in the same run: BullMQ's own `Queue.retryJobs({ state: 'failed' })` of the same jobs.
 // Starts a throwaway redis-server on a free port (never 6379), seeds BullMQ-shaped failed job
 // hashes with pipelined writes, times the CLI, checks every job is back in `wait` exactly once,
-// and stops the server. Build first (`npm run build`).
+// re-seeds and times the anchor, and stops the server. Build first (`npm run build`).
 // Options: --jobs N (100000)  --batch N (CLI default)  --json.
 // Exit: 0 measured (goal met or not), 2 the bench broke (wrong result, non-zero exit).
 import { rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
 import { argv, cliError, int, isMain, requireBuild, runCli, standalone, startServer, stderrLog } from './lib.mjs';
+import { row } from './summary.mjs';
 
-export const GOALS = { ms: 5000 };
+/**
+ * BullMQ's retryJobs is one Lua call per 1,000 jobs with no checks; queuectl's retry follows the
+ * topology's dead-letter policy and reports what it did, so half that speed is the bar.
+ */
+export const GOALS = { ratio: 0.5 };
 const QUEUE = 'bench-dlq';
 
 /** `jobs` jobs that used up their 3 attempts, in the queue's failed set (the topology's `deadLetter: failed`). */
@@ -65,8 +72,28 @@ export async function run(options = {}) {
     const exact = doc.retried === jobs && waiting === jobs && unique === jobs && left === 0;
     if (!exact) throw new Error(`dlq retry: retried ${doc.retried} of ${jobs}, wait ${waiting} (${unique} distinct), failed left ${left}`);
     const ms = Math.round(r.ms);
-    log(`dlq retry --all: ${int(jobs)} failed jobs in ${ms} ms (${int(jobs / (r.ms / 1000))} jobs/s); goal < ${GOALS.ms} ms: ${ms < GOALS.ms ? 'met' : 'MISSED'}`);
-    return { bench: 'dlq', jobs, ms, jobsPerSec: Math.round(jobs / (r.ms / 1000)), retried: doc.retried, exact, goals: GOALS, ok: ms < GOALS.ms };
+    log(`dlq retry --all: ${int(jobs)} failed jobs in ${ms} ms (${int(jobs / (r.ms / 1000))} jobs/s)`);
+
+    await redis.flushall();
+    await seed(redis, jobs);
+    const queue = new Queue(QUEUE, { connection: { host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null } });
+    let anchorMs;
+    try {
+      await queue.waitUntilReady();
+      const started = process.hrtime.bigint();
+      await queue.retryJobs({ state: 'failed', count: 1000 });
+      anchorMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+    } finally {
+      await queue.close();
+    }
+    const back = await redis.llen(`${prefix}wait`);
+    if (back !== jobs) throw new Error(`BullMQ retryJobs put ${back} of ${jobs} back`);
+    log(`BullMQ retryJobs({ state: 'failed' }): ${int(jobs)} jobs in ${anchorMs} ms`);
+    const rows = [row({
+      bench: 'dlq', id: 'vs-retryjobs', label: `Redis dlq retry --all, ${int(jobs)} failed jobs, whole command`, value: ms, unit: 'ms',
+      anchor: { label: "BullMQ's Queue.retryJobs of the same jobs", value: anchorMs, unit: 'ms' }, goal: { on: 'ratio', min: GOALS.ratio },
+    })];
+    return { bench: 'dlq', jobs, ms, jobsPerSec: Math.round(jobs / (r.ms / 1000)), retried: doc.retried, exact, anchorMs, goals: GOALS, rows, ok: rows.every((x) => x.met !== false) };
   } finally {
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });

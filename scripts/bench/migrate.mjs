@@ -3,30 +3,58 @@
 // Starts a throwaway redis-server on a free port (never 6379), seeds a legacy queue
 // `eccb-smart-upload` with a mix of waiting, prioritized and delayed jobs across the three
 // smartupload.* names (numeric and custom ids, BullMQ 6.7.0-shaped keys written through
-// `redis-cli --pipe`), times the whole CLI run (plan + move + verify) with its peak RSS, re-seeds and
-// times the one-time script teams write (getJobs → add → remove), prints both and the ratio, then a
-// 1 M-job memory run. Always stops its server. Build first (`npm run build`).
+// `redis-cli --pipe`), times the whole CLI run (plan + move + verify) with its peak RSS; then, as
+// anchors on the same server, BullMQ's addBulk of the same jobs (1,000 a call, 4 in flight) and the
+// one-time script teams write (getJobs → add → remove), on a re-seeded sample; then a 1 M-job run
+// whose peak RSS is compared with the 200k one (flat memory). Always stops its server. Build first.
 // Options: --jobs N (200000)  --baseline-jobs N (20000: the same generator and mix; the public-API
 //          way runs at a constant per-job rate, ~2k jobs/s, so 200k would take ~100 s; pass
 //          --baseline-jobs 200000 for the full set)  --million / --no-million (env BENCH_MILLION=0|1;
 //          on by default: ~30 s more)  --memory-jobs N (1000000)  --json (one-line JSON on stdout).
-// Exit: 0 goals met, 1 a goal missed, 2 the bench broke (e.g. jobs lost).
+// Exit: 0 goals met, 1 a goal missed, 2 the bench broke (e.g. jobs lost). PostgreSQL: pg-migrate.mjs.
 import { join } from 'node:path';
 import { argv, cliError, int, isMain, pipeSeed, redisCli, requireBuild, resp, root, runCli, slowlog, standalone, startServer, stderrLog } from './lib.mjs';
+import { row } from './summary.mjs';
 
 export { startServer };
 
-const TOPOLOGY = join(root, 'examples/eccb-smart-upload.yaml');
-const LEGACY = 'eccb-smart-upload';
+export const TOPOLOGY = join(root, 'examples/eccb-smart-upload.yaml');
+export const LEGACY = 'eccb-smart-upload';
 const PREFIX = 'bull';
 const NAMES = ['smartupload.process', 'smartupload.secondPass', 'smartupload.autoCommit'];
-const OWNERS = { 'smartupload.process': 'eccb-smart-upload-process', 'smartupload.secondPass': 'eccb-smart-upload-secondpass', 'smartupload.autoCommit': 'eccb-smart-upload-autocommit' };
-export const GOALS = { jobsPerSec: 60_000, ratio: 20, rssMb: 150 };
+export const OWNERS = { 'smartupload.process': 'eccb-smart-upload-process', 'smartupload.secondPass': 'eccb-smart-upload-secondpass', 'smartupload.autoCommit': 'eccb-smart-upload-autocommit' };
+/**
+ * Ratio goals (issue 19 item 1): the whole command ≥ 25× the hand-written way and ≥ 2× BullMQ's
+ * addBulk of the same jobs; memory flat: peak RSS of the big run ≤ 1.25× that of the small one.
+ */
+export const GOALS = { vsHandWritten: 25, vsAddBulk: 2, rssGrowth: 1.25 };
 
 /**
- * The legacy queue as BullMQ 6.7.0 leaves it: per job a hash (name, data, opts, timestamp, delay,
- * priority); 60% in `wait` (LPUSH: oldest on the right), 20% prioritized (priority·2^32 + pc),
- * 20% delayed (due·4096 + n, due in an hour); every other job has a custom id, the rest numeric.
+ * The legacy queue's jobs, the same for every backend and every way of creating them: 60% waiting,
+ * 20% prioritized (priority 1-5), 20% delayed (due in an hour), over the three smartupload.* names;
+ * every other job has a custom id (`jobId`), the rest get BullMQ's numeric ids (1, 2, 3, …).
+ */
+export function* legacyJobs(jobs) {
+  for (let i = 1; i <= jobs; i++) {
+    const name = NAMES[i % 3];
+    const session = `s${i}`;
+    const customId = i % 2 === 0 ? `${name.split('.')[1].toLowerCase()}-${session}` : undefined;
+    const slot = i % 10;
+    const priority = slot === 6 || slot === 7 ? 1 + (i % 5) : 0;
+    const delay = slot >= 8 ? 3_600_000 : 0;
+    const opts = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, ...(priority ? { priority } : {}), ...(delay ? { delay } : {}) };
+    const data = { sessionId: session, fileId: `f${i}`, uploadedBy: `user${i % 50}`, pages: [1, 2, 3] };
+    yield { i, customId, name, data, opts, priority, delay };
+  }
+}
+
+/** `legacyJobs` as BullMQ addBulk entries (a custom id goes in opts.jobId, as producers pass it). */
+export const bulkEntry = (j) => ({ name: j.name, data: j.data, opts: j.customId ? { ...j.opts, jobId: j.customId } : j.opts });
+
+/**
+ * The legacy queue as BullMQ 6.7.0 leaves it on Redis, as raw writes for `redis-cli --pipe`: per
+ * job a hash (name, data, opts, timestamp, delay, priority); waiting jobs LPUSHed (oldest on the
+ * right), prioritized ones scored priority·2^32 + pc, delayed ones due·4096 + n.
  */
 export function* legacyCommands(jobs, now) {
   const key = (s) => `${PREFIX}:${LEGACY}:${s}`;
@@ -39,15 +67,8 @@ export function* legacyCommands(jobs, now) {
     if (delayed.length >= 2000 || (force && delayed.length)) { yield resp(['ZADD', key('delayed'), ...delayed]); delayed = []; }
   };
   let numeric = 0;
-  for (let i = 1; i <= jobs; i++) {
-    const name = NAMES[i % 3];
-    const session = `s${i}`;
-    const id = i % 2 === 0 ? `${name.split('.')[1].toLowerCase()}-${session}` : String(++numeric);
-    const slot = i % 10;
-    const priority = slot === 6 || slot === 7 ? 1 + (i % 5) : 0;
-    const delay = slot >= 8 ? 3_600_000 : 0;
-    const opts = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, ...(priority ? { priority } : {}), ...(delay ? { delay } : {}) };
-    const data = { sessionId: session, fileId: `f${i}`, uploadedBy: `user${i % 50}`, pages: [1, 2, 3] };
+  for (const { i, customId, name, data, opts, priority, delay } of legacyJobs(jobs)) {
+    const id = customId ?? String(++numeric);
     yield resp(['HSET', key(id), 'name', name, 'data', JSON.stringify(data), 'opts', JSON.stringify(opts), 'timestamp', now - jobs + i, 'delay', delay, 'priority', priority]);
     if (priority) prio.push(priority * 2 ** 32 + i, id);
     else if (delay) delayed.push((now + delay + (i % 1000)) * 4096 + (i % 4096), id);
@@ -73,13 +94,15 @@ async function timeMigrate(url) {
   return { ms: r.ms, rssMb: r.peakRssMb, doc: JSON.parse(r.stdout) };
 }
 
-/** The one-time script teams write with BullMQ's public API: page, re-add under the same id, remove. */
-async function handWritten(url) {
-  const { Queue } = await import('bullmq');
-  const { hostname, port } = new URL(url);
-  const connection = { host: hostname, port: Number(port), maxRetriesPerRequest: null };
-  const source = new Queue(LEGACY, { connection });
-  const dests = Object.fromEntries(Object.entries(OWNERS).map(([name, q]) => [name, new Queue(q, { connection })]));
+/**
+ * The one-time script teams write with BullMQ's public API: page, re-add under the same id,
+ * remove. `open(name)` makes a BullMQ Queue on the bench's backend; resolves with the time spent
+ * moving (opening and closing the queues excluded) and the number moved.
+ */
+export async function handWritten(open) {
+  const source = open(LEGACY);
+  const dests = Object.fromEntries(Object.entries(OWNERS).map(([name, q]) => [name, open(q)]));
+  await Promise.all([source, ...Object.values(dests)].map((q) => q.waitUntilReady()));
   const started = process.hrtime.bigint();
   let moved = 0;
   try {
@@ -94,19 +117,85 @@ async function handWritten(url) {
         moved++;
       }
     }
+    return { ms: Number(process.hrtime.bigint() - started) / 1e6, moved };
   } finally {
     await Promise.all([source, ...Object.values(dests)].map((q) => q.close()));
   }
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  return { ms, moved };
+}
+
+/**
+ * BullMQ's own addBulk of the same `jobs` jobs into their destination queues: 1,000 a call, 4
+ * calls in flight (issue 19's anchor for "how fast can BullMQ create these jobs at all").
+ * `open(name)` makes a Queue; resolves with the wall time in ms.
+ */
+export async function addBulkOfSameJobs(open, jobs, { perCall = 1000, inFlight = 4 } = {}) {
+  const byQueue = new Map();
+  for (const j of legacyJobs(jobs)) {
+    const q = OWNERS[j.name];
+    (byQueue.get(q) ?? byQueue.set(q, []).get(q)).push(bulkEntry(j));
+  }
+  const calls = [...byQueue].flatMap(([q, list]) => Array.from({ length: Math.ceil(list.length / perCall) }, (_, k) => ({ q, entries: list.slice(k * perCall, (k + 1) * perCall) })));
+  const queues = Object.fromEntries([...byQueue.keys()].map((q) => [q, open(q)]));
+  await Promise.all(Object.values(queues).map((q) => q.waitUntilReady()));
+  try {
+    let next = 0;
+    const started = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      while (next < calls.length) {
+        const call = calls[next++];
+        await queues[call.q].addBulk(call.entries);
+      }
+    }));
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  } finally {
+    await Promise.all(Object.values(queues).map((q) => q.close()));
+  }
 }
 
 const round = (n) => Math.round(n);
-const movedTotal = (doc) => Object.values(doc.moved).reduce((a, n) => a + n, 0);
+export const movedTotal = (doc) => Object.values(doc.moved).reduce((a, n) => a + n, 0);
+export const perSec = (jobs, ms) => round((jobs / ms) * 1000);
 
 /**
- * Runs the benchmark; returns one JSON-able result, throws when the bench broke (jobs lost,
- * unverified, a non-zero exit). `log` receives human lines (stderr by default).
+ * The summary rows every migrate bench reports (Redis here, PostgreSQL in pg-migrate.mjs): the
+ * whole command against the hand-written way and against addBulk, the move phase alone against the
+ * hand-written loop (like for like, information), and memory growth from the small run to the big one.
+ */
+export function migrateRows(bench, backend, r) {
+  const rows = [
+    row({
+      bench, id: 'vs-hand-written', label: `${backend} migrate --yes, ${int(r.queuectl.jobs)} mixed jobs, whole command`,
+      value: r.queuectl.jobsPerSec, unit: 'jobs/s',
+      anchor: { label: `hand-written getJobs → add → remove (${int(r.handWritten.jobs)} jobs, same mix)`, value: r.handWritten.jobsPerSec, unit: 'jobs/s' },
+      goal: r.goals.vsHandWritten ? { on: 'ratio', min: r.goals.vsHandWritten } : null,
+    }),
+    row({
+      bench, id: 'vs-addbulk', label: `${backend} migrate --yes, ${int(r.queuectl.jobs)} mixed jobs, whole command`,
+      value: r.queuectl.jobsPerSec, unit: 'jobs/s',
+      anchor: { label: `BullMQ addBulk of the same ${int(r.addBulk.jobs)} jobs (1,000 a call, 4 in flight)`, value: r.addBulk.jobsPerSec, unit: 'jobs/s' },
+      goal: r.goals.vsAddBulk ? { on: 'ratio', min: r.goals.vsAddBulk } : null,
+    }),
+  ];
+  if (r.queuectl.phases?.moveJobsPerSec) {
+    const p = r.queuectl.phases;
+    rows.push(row({
+      bench, id: 'move-phase-vs-hand-written', label: `  the move phase alone (plan ${int(p.planMs)} ms, move ${int(p.moveMs)} ms, verify ${int(p.verifyMs)} ms)`,
+      value: p.moveJobsPerSec, unit: 'jobs/s', anchor: { label: 'the hand-written loop (both timed over moving alone)', value: r.handWritten.jobsPerSec, unit: 'jobs/s' },
+    }));
+  }
+  if (r.memory) {
+    rows.push(row({
+      bench, id: 'rss-growth', label: `peak RSS of migrate, ${int(r.memory.big.jobs)} jobs`, value: r.memory.big.peakRssMb, unit: 'MB',
+      anchor: { label: `the same command on ${int(r.memory.small.jobs)} jobs`, value: r.memory.small.peakRssMb, unit: 'MB' },
+      better: 'lower', goal: { on: 'ratio', max: r.goals.rssGrowth },
+    }));
+  }
+  return rows;
+}
+
+/**
+ * Runs the benchmark; returns one JSON-able result with its summary rows, throws when the bench
+ * broke (jobs lost, unverified, a non-zero exit). `log` receives human lines (stderr by default).
  * @param {{ jobs?: number, baselineJobs?: number, million?: boolean, memoryJobs?: number, log?: (line: string) => void }} options
  */
 export async function run(options = {}) {
@@ -117,6 +206,9 @@ export async function run(options = {}) {
   const log = options.log ?? stderrLog;
   requireBuild();
   const server = await startServer();
+  const { Queue } = await import('bullmq');
+  const connection = { host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null };
+  const open = (name) => new Queue(name, { connection });
   try {
     let t = Date.now();
     await seed(server.port, jobs);
@@ -126,18 +218,21 @@ export async function run(options = {}) {
     if (movedTotal(q.doc) !== jobs || !q.doc.verified) throw new Error(`migrate moved ${movedTotal(q.doc)} of ${jobs} (verified: ${q.doc.verified})`);
     const slow = await slowlog(server.url);
     const timing = q.doc.timings ?? {};
-    const phases = { planMs: timing.planMs, moveMs: timing.moveMs, verifyMs: timing.verifyMs, moveJobsPerSec: timing.moveMs ? round((jobs / timing.moveMs) * 1000) : undefined };
-    const queuectl = { jobs, ms: round(q.ms), jobsPerSec: round((jobs / q.ms) * 1000), peakRssMb: round(q.rssMb), verified: q.doc.verified, slowlog: slow, phases };
+    const phases = { planMs: timing.planMs, moveMs: timing.moveMs, verifyMs: timing.verifyMs, moveJobsPerSec: timing.moveMs ? perSec(jobs, timing.moveMs) : undefined };
+    const queuectl = { jobs, ms: round(q.ms), jobsPerSec: perSec(jobs, q.ms), peakRssMb: round(q.rssMb), verified: q.doc.verified, slowlog: slow, phases };
     log(`queuectl migrate (plan + move + verify): ${int(jobs)} jobs in ${(q.ms / 1000).toFixed(2)}s = ${int(queuectl.jobsPerSec)} jobs/s, peak RSS ${queuectl.peakRssMb} MB; SLOWLOG > 10 ms: ${slow.length}`);
     log(`  phases: plan ${phases.planMs} ms, move ${phases.moveMs} ms (${int(phases.moveJobsPerSec ?? 0)} jobs/s), verify ${phases.verifyMs} ms; the rest is process start-up and connecting`);
 
+    redisCli(server.port, 'FLUSHALL');
+    const bulkMs = await addBulkOfSameJobs(open, jobs);
+    const addBulk = { jobs, ms: round(bulkMs), jobsPerSec: perSec(jobs, bulkMs) };
+    log(`BullMQ addBulk of the same ${int(jobs)} jobs (1,000 a call, 4 in flight): ${(bulkMs / 1000).toFixed(2)}s = ${int(addBulk.jobsPerSec)} jobs/s`);
+
     await seed(server.port, baselineJobs);
-    const h = await handWritten(server.url);
+    const h = await handWritten(open);
     if (h.moved !== baselineJobs) throw new Error(`hand-written script moved ${h.moved} of ${baselineJobs}`);
-    const baseline = { jobs: baselineJobs, ms: round(h.ms), jobsPerSec: round((baselineJobs / h.ms) * 1000) };
-    const ratio = Math.round((queuectl.jobsPerSec / baseline.jobsPerSec) * 10) / 10;
+    const baseline = { jobs: baselineJobs, ms: round(h.ms), jobsPerSec: perSec(baselineJobs, h.ms) };
     log(`hand-written getJobs → add → remove: ${int(baselineJobs)} jobs in ${(h.ms / 1000).toFixed(2)}s = ${int(baseline.jobsPerSec)} jobs/s`);
-    log(`ratio: ${ratio}× (goal ≥ ${GOALS.ratio}×; speed goal ≥ ${int(GOALS.jobsPerSec)} jobs/s)`);
 
     let memory;
     if (million) {
@@ -146,11 +241,16 @@ export async function run(options = {}) {
       log(`seeded ${int(memoryJobs)} jobs in ${((Date.now() - t) / 1000).toFixed(1)}s`);
       const m = await timeMigrate(server.url);
       if (movedTotal(m.doc) !== memoryJobs || !m.doc.verified) throw new Error(`migrate moved ${movedTotal(m.doc)} of ${memoryJobs} (verified: ${m.doc.verified})`);
-      memory = { jobs: memoryJobs, ms: round(m.ms), jobsPerSec: round((memoryJobs / m.ms) * 1000), peakRssMb: round(m.rssMb), verified: m.doc.verified };
-      log(`${int(memoryJobs)}-job run: ${(m.ms / 1000).toFixed(1)}s = ${int(memory.jobsPerSec)} jobs/s, peak RSS ${memory.peakRssMb} MB (goal < ${GOALS.rssMb} MB)`);
+      const big = { jobs: memoryJobs, ms: round(m.ms), jobsPerSec: perSec(memoryJobs, m.ms), peakRssMb: round(m.rssMb), verified: m.doc.verified };
+      memory = { small: { jobs, peakRssMb: queuectl.peakRssMb }, big };
+      log(`${int(memoryJobs)}-job run: ${(m.ms / 1000).toFixed(1)}s = ${int(big.jobsPerSec)} jobs/s, peak RSS ${big.peakRssMb} MB (${int(jobs)} jobs: ${queuectl.peakRssMb} MB)`);
     }
-    const ok = queuectl.jobsPerSec >= GOALS.jobsPerSec && ratio >= GOALS.ratio && queuectl.peakRssMb < GOALS.rssMb && (!memory || (memory.peakRssMb < GOALS.rssMb && memory.verified));
-    return { bench: 'migrate', queuectl, handWritten: baseline, ratio, memory, goals: GOALS, ok };
+    const result = { bench: 'migrate', queuectl, addBulk, handWritten: baseline, memory, goals: GOALS };
+    const rows = [
+      ...migrateRows('migrate', 'Redis', result),
+      row({ bench: 'migrate', id: 'slowlog', label: `SLOWLOG entries > 10 ms during the ${int(jobs)}-job migrate`, value: slow.length, unit: 'entries' }),
+    ];
+    return { ...result, rows, ok: rows.every((r) => r.met !== false) };
   } finally {
     await server.stop();
   }

@@ -1,78 +1,114 @@
-// Pure rendering for scripts/bench.mjs: bench results in, summary rows and text lines out.
-// A row is { bench, metric, value, unit, shown, goal, met }: `value`/`unit` for comparing runs
-// as data, `shown` and `goal` for people; `met` is true/false against a goal, null for a
-// reference figure that has none.
+// Rows, ratios and the summary (pure: no I/O), shared by every bench and scripts/bench.mjs.
+//
+// A figure on this shared, noisy machine only means something next to an anchor measured in the
+// same run on the same server (issue 19): the hand-written BullMQ-API way, BullMQ's own addBulk of
+// the same jobs, BullMQ's own getJobCounts per queue. So every row carries its anchor and the ratio
+// between them; the absolute figures are information only. A row (schema queuectl/bench@2):
+//   { bench, id, label, value, unit, anchor: { label, value, unit } | null,
+//     ratio: number | null, better: 'higher' | 'lower', goal: Goal | null, met: boolean | null }
+// `ratio` is value ÷ anchor for a rate (jobs/s) or a size (MB), anchor ÷ value for a duration (ms),
+// so that for speed rows "3×" always reads "three times as fast as the anchor". `better` says which
+// way the ratio should move (memory growth: lower). `goal` is { on: 'ratio' | 'value', min?, max? }.
 import { int } from './lib.mjs';
 
-const ms = (n) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${int(n)} ms`);
-const row = (bench, metric, value, unit, shown, goal, met) => ({ bench, metric, value, unit, shown, goal, met });
+/** Ratios are kept to 2 significant decimals below 10 and 1 above: finer is noise here. */
+const roundRatio = (r) => (r >= 10 ? Math.round(r * 10) / 10 : Math.round(r * 100) / 100);
 
-function migrateRows(r) {
-  const rows = [
-    row('migrate', `queuectl migrate, ${int(r.queuectl.jobs)} mixed jobs (plan + move + verify)`, r.queuectl.jobsPerSec, 'jobs/s', `${int(r.queuectl.jobsPerSec)} jobs/s`, `≥ ${int(r.goals.jobsPerSec)} jobs/s`, r.queuectl.jobsPerSec >= r.goals.jobsPerSec),
-    ...(r.queuectl.phases?.moveJobsPerSec ? [row('migrate', `  of which the move phase alone (plan ${int(r.queuectl.phases.planMs)} ms, move ${int(r.queuectl.phases.moveMs)} ms, verify ${int(r.queuectl.phases.verifyMs)} ms)`, r.queuectl.phases.moveJobsPerSec, 'jobs/s', `${int(r.queuectl.phases.moveJobsPerSec)} jobs/s`, 'reference', null)] : []),
-    row('migrate', `hand-written public API (getJobs → add → remove), ${int(r.handWritten.jobs)} jobs, same mix`, r.handWritten.jobsPerSec, 'jobs/s', `${int(r.handWritten.jobsPerSec)} jobs/s`, 'reference', null),
-    row('migrate', 'ratio queuectl ÷ hand-written', r.ratio, '×', `${r.ratio}×`, `≥ ${r.goals.ratio}×`, r.ratio >= r.goals.ratio),
-    // Like for like: the hand-written figure times its moving loop only (no start-up, no plan).
-    ...(r.queuectl.phases?.moveJobsPerSec ? [row('migrate', '  move phase ÷ hand-written loop (both timed over moving alone)', moveRatio(r), '×', `${moveRatio(r)}×`, 'reference', null)] : []),
-    row('migrate', `peak RSS, ${int(r.queuectl.jobs)} jobs`, r.queuectl.peakRssMb, 'MB', `${r.queuectl.peakRssMb} MB`, `< ${r.goals.rssMb} MB`, r.queuectl.peakRssMb < r.goals.rssMb),
-  ];
-  if (r.memory) {
-    rows.push(row('migrate', `peak RSS, ${int(r.memory.jobs)} jobs (${int(r.memory.jobsPerSec)} jobs/s)`, r.memory.peakRssMb, 'MB', `${r.memory.peakRssMb} MB`, `< ${r.goals.rssMb} MB`, r.memory.peakRssMb < r.goals.rssMb));
+const DURATION_UNITS = new Set(['ms', 's']);
+
+/**
+ * One summary row. `anchor` is the same work done the anchor's way in the same run ({ label,
+ * value, unit }); `better` defaults to 'lower' for durations and sizes, 'higher' otherwise.
+ * @param {{ bench: string, id: string, label: string, value: number, unit: string,
+ *   anchor?: { label: string, value: number, unit: string } | null, better?: 'higher' | 'lower',
+ *   goal?: { on: 'ratio' | 'value', min?: number, max?: number } | null }} spec
+ */
+export function row({ bench, id, label, value, unit, anchor = null, better, goal = null }) {
+  let ratio = null;
+  if (anchor && anchor.value > 0 && value > 0) {
+    ratio = roundRatio(DURATION_UNITS.has(unit) ? anchor.value / value : value / anchor.value);
   }
-  const slow = r.queuectl.slowlog ?? [];
-  rows.push(row('migrate', `SLOWLOG > 10 ms during the ${int(r.queuectl.jobs)}-job migrate`, slow.length, 'entries', slowText(slow), 'reference', null));
-  return rows;
+  const direction = better ?? (ratio !== null ? (unit === 'MB' ? 'lower' : 'higher') : DURATION_UNITS.has(unit) || unit === 'MB' || unit === 'entries' ? 'lower' : 'higher');
+  const measured = goal?.on === 'ratio' ? ratio : value;
+  const met = goal && measured !== null ? (goal.min === undefined || measured >= goal.min) && (goal.max === undefined || measured <= goal.max) : null;
+  return { bench, id, label, value, unit, anchor, ratio, better: direction, goal, met };
 }
 
-const moveRatio = (r) => Math.round((r.queuectl.phases.moveJobsPerSec / r.handWritten.jobsPerSec) * 10) / 10;
-
-function slowText(entries) {
-  if (entries.length === 0) return 'none';
-  const worst = entries.reduce((a, e) => (e.ms > a.ms ? e : a));
-  // SLOWLOG keeps 128 entries by default: more may have happened.
-  return `${entries.length >= 128 ? '≥ ' : ''}${entries.length} (worst ${worst.ms} ms ${worst.command.split(' ')[0]})`;
-}
-
-function inspectRows(r) {
-  return [
-    row('inspect', `inspect --all, ${int(r.queues)} queues / ${int(r.jobs)} jobs (best of ${r.runsMs.length})`, r.bestMs, 'ms', ms(r.bestMs), `< ${ms(r.goals.bestMs)}`, r.bestMs < r.goals.bestMs),
-    row('inspect', `SLOWLOG > ${r.slowlogThresholdMs} ms during inspect`, r.slowlog.length, 'entries', slowText(r.slowlog), 'empty', r.slowlog.length <= r.goals.slowlogEntries),
-  ];
-}
-
-const dlqRows = (r) => [
-  row('dlq', `dlq retry --all, ${int(r.jobs)} failed jobs (${int(r.jobsPerSec)} jobs/s)`, r.ms, 'ms', ms(r.ms), `< ${ms(r.goals.ms)}`, r.ms < r.goals.ms),
-];
-
-const clusterRows = (r) => [
-  row('cluster', `cross-slot migrate on a 3-master cluster, ${int(r.jobs)} jobs`, r.jobsPerSec, 'jobs/s', `${int(r.jobsPerSec)} jobs/s`, `≥ ${int(r.goals.jobsPerSec)} jobs/s`, r.jobsPerSec >= r.goals.jobsPerSec),
-];
-
-const ROWS = { migrate: migrateRows, inspect: inspectRows, dlq: dlqRows, cluster: clusterRows };
+/** The row that stands for a bench that broke (its error instead of figures). */
+export const brokenRow = (bench, error) => ({ bench, id: 'broken', label: `${bench} bench`, value: null, unit: null, anchor: null, ratio: null, better: 'higher', goal: null, met: false, broken: error });
 
 /** Summary rows for `results` ({ name: result | { error } }), in the order the benches ran. */
 export function summaryRows(results) {
-  return Object.entries(results).flatMap(([name, r]) =>
-    r.error ? [{ ...row(name, `${name} bench`, null, null, r.error, '—', false), broken: true }] : ROWS[name](r));
+  return Object.entries(results).flatMap(([name, r]) => (r.error ? [brokenRow(name, r.error)] : r.rows));
 }
 
+const REGRESSION = 0.15;
+
+/**
+ * Ratios against the previous results file of the same kind (official or quick): per row the
+ * previous ratio and the relative change, and the rows whose ratio moved the wrong way by more
+ * than 15%. A previous file of another schema (queuectl/bench@1 had no ratios) compares nothing.
+ */
+export function compareWithPrevious(rows, previous) {
+  if (!previous || previous.schema !== 'queuectl/bench@2') return { rows, regressions: [] };
+  const before = new Map((previous.summary ?? []).filter((r) => r.ratio != null).map((r) => [`${r.bench}/${r.id}`, r.ratio]));
+  const regressions = [];
+  const compared = rows.map((r) => {
+    const was = before.get(`${r.bench}/${r.id}`);
+    if (r.ratio == null || was == null || was === 0) return r;
+    const change = Math.round((r.ratio / was - 1) * 1000) / 1000;
+    const regressed = r.better === 'lower' ? change > REGRESSION : change < -REGRESSION;
+    const out = { ...r, previous: { ratio: was, change, regressed } };
+    if (regressed) regressions.push({ bench: r.bench, id: r.id, label: r.label, previous: was, now: r.ratio, change });
+    return out;
+  });
+  return { rows: compared, regressions };
+}
+
+const plain = (n, unit) => (unit === 'ms' ? (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${int(n)} ms`) : `${n >= 100 ? int(n) : n} ${unit}`);
+const goalText = (g) => {
+  if (!g) return '';
+  const suffix = g.on === 'ratio' ? '×' : '';
+  if (g.min !== undefined && g.max !== undefined) return `${g.min}–${g.max}${suffix}`;
+  return g.min !== undefined ? `≥ ${g.min}${suffix}` : `≤ ${g.max}${suffix}`;
+};
 const status = (r) => (r.broken ? 'BROKE' : r.met === null ? '' : r.met ? 'met' : 'MISSED');
+const changeText = (r) => {
+  if (!r.previous) return '';
+  const pct = `${r.previous.change >= 0 ? '+' : ''}${Math.round(r.previous.change * 100)}%`;
+  return r.previous.regressed ? `${pct} REGRESSED` : pct;
+};
 
 /** The summary as aligned text lines: a header about the run, then one line per row. */
 export function summaryLines(doc) {
   const head = [
     doc.quick ? 'queuectl bench — QUICK smoke run: small sizes, NOT the official figures' : 'queuectl bench',
-    `${doc.startedAt} · commit ${doc.git.commit?.slice(0, 10) ?? 'unknown'}${doc.git.dirty ? ' (uncommitted changes)' : ''} · node ${doc.node} · redis ${doc.redis} · ${doc.machine.cpus} CPUs, ${int(doc.machine.memoryMb)} MB · load avg ${doc.machine.loadavg.join(' ')}`,
+    `${doc.startedAt} · commit ${doc.git.commit?.slice(0, 10) ?? 'unknown'}${doc.git.dirty ? ' (uncommitted changes)' : ''} · node ${doc.node} · redis ${doc.redis}${doc.postgres ? ` · postgres ${doc.postgres}` : ''} · ${doc.machine.cpus} CPUs, ${int(doc.machine.memoryMb)} MB · load avg ${doc.machine.loadavg.join(' ')}`,
+    'ratio = this ÷ its anchor measured in the same run (speed: times as fast); figures on the right are information only',
     '',
   ];
-  const table = [['metric', 'measured', 'goal', ''], ...doc.summary.map((r) => [r.metric, r.shown, r.goal, status(r)])];
+  const table = [['metric', 'ratio', 'goal', '', 'vs previous', 'measured (info)']];
+  for (const r of doc.summary) {
+    const metric = `${r.bench}: ${r.label}${r.anchor ? ` — vs ${r.anchor.label}` : ''}`;
+    const info = r.broken ? r.broken : `${plain(r.value, r.unit)}${r.anchor ? ` vs ${plain(r.anchor.value, r.anchor.unit)}` : ''}`;
+    table.push([metric, r.ratio === null ? '' : `${r.ratio}×`, goalText(r.goal), status(r), changeText(r), info]);
+  }
   const widths = table[0].map((_, i) => Math.max(...table.map((cells) => cells[i].length)));
   const lines = table.map((cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const goals = doc.summary.filter((r) => r.met !== null && !r.broken);
   const missed = goals.filter((r) => !r.met).length;
   const tail = ['', `${goals.length - missed} of ${goals.length} goals met${doc.broken.length ? `; BROKEN: ${doc.broken.join(', ')}` : ''}`];
+  if (doc.previous && doc.previous.schema !== 'queuectl/bench@2') {
+    tail.push(`${doc.previous.file} (${doc.previous.startedAt}) has schema ${doc.previous.schema}, without ratios: nothing compared`);
+  } else if (doc.previous) {
+    const n = doc.regressions.length;
+    tail.push(n === 0
+      ? `compared with ${doc.previous.file} (${doc.previous.startedAt}): no ratio regressed by more than 15%`
+      : `compared with ${doc.previous.file} (${doc.previous.startedAt}): ${n} ratio${n === 1 ? '' : 's'} REGRESSED by more than 15%: ${doc.regressions.map((g) => `${g.bench}/${g.id} ${g.previous}× → ${g.now}×`).join(', ')}`);
+  } else {
+    tail.push('no previous results file of this kind to compare with');
+  }
   if (doc.quick) tail.push('quick sizes: start-up costs dominate, so met/missed above says little; run `npm run bench` for the official figures');
   return [...head, ...lines, ...tail];
 }
