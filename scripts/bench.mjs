@@ -14,8 +14,8 @@
 // { bench: '<name>', rows, ...details } (throw when the bench broke: lost jobs, wrong counts, a CLI
 // error), each row made with `row()` from scripts/bench/summary.mjs — { label, value, unit, anchor:
 // { label, value, unit }, goal: { on: 'ratio', min } } and it computes `ratio` and `met` — then add
-// one line to REGISTRY below with its official and --quick sizes (passed to run() as options, with
-// `log`). Optionally add it to a GROUP. test/bench-smoke.test.ts runs every registered bench at
+// one line to REGISTRY in scripts/bench/registry.mjs with its official and --quick sizes (passed
+// to run() as options, with `log`). Optionally add it to a GROUP there. test/bench-smoke.test.ts runs every registered bench at
 // its quick sizes. Shared plumbing: scripts/bench/lib.mjs (Redis), pg-lib.mjs (PostgreSQL).
 //
 // Options: --only <names or groups, comma-separated>   --quick (small sizes for a smoke run;
@@ -34,20 +34,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { argv, isMain, root } from './bench/lib.mjs';
+import { GROUPS, REGISTRY } from './bench/registry.mjs';
 import { compareWithPrevious, summaryLines, summaryRows } from './bench/summary.mjs';
-
-/** name → sizes; the bench is scripts/bench/<name>.mjs. Official sizes are the issues' figures. */
-export const REGISTRY = {
-  migrate: { official: { jobs: 200_000, baselineJobs: 20_000, million: true, memoryJobs: 1_000_000 }, quick: { jobs: 20_000, baselineJobs: 2_000, million: true, memoryJobs: 100_000 } },
-  inspect: { official: { queues: 1000, jobsPerQueue: 1000, runs: 3 }, quick: { queues: 100, jobsPerQueue: 100, runs: 1 } },
-  dlq: { official: { jobs: 100_000 }, quick: { jobs: 10_000 } },
-  cluster: { official: { jobs: 100_000 }, quick: { jobs: 10_000 } },
-  'pg-inspect': { official: { queues: 1000, jobsPerQueue: 1000, runs: 3 }, quick: { queues: 50, jobsPerQueue: 100, runs: 1 } },
-  'pg-migrate': { official: { jobs: 200_000, baselineJobs: 20_000 }, quick: { jobs: 5_000, baselineJobs: 500 } },
-};
-
-/** Names for several benches at once in --only. */
-export const GROUPS = { redis: ['migrate', 'inspect', 'dlq', 'cluster'], postgres: ['pg-inspect', 'pg-migrate'] };
 
 const BENCHES = Object.keys(REGISTRY);
 const USAGE = `usage: node scripts/bench.mjs [--only ${[...BENCHES, ...Object.keys(GROUPS)].join(',')}] [--quick] [--baseline-jobs N] [--no-million]`;

@@ -37,7 +37,8 @@ function queueBatches(q, perQueue) {
   return { first: chunks(toFinish), rest: chunks(rest), completed: share, failed: share };
 }
 
-async function seed(url, pool, queues, perQueue) {
+/** Seeds `queues` queues named bench-0, bench-1, … of `perQueue` jobs each; resolves with their names. */
+export async function seed(url, pool, queues, perQueue) {
   const names = Array.from({ length: queues }, (_, q) => `bench-${q}`);
   const plans = names.map((q) => queueBatches(q, perQueue));
   await addBulkTimed(pool, plans.flatMap((p) => p.first));

@@ -33,7 +33,7 @@ export async function startPostgres() {
     try {
       await runMigrations(client, SCHEMA);
       const version = (await client.query('SHOW server_version')).rows[0].server_version;
-      return { url: server.url, shownUrl: server.shownUrl, port: server.port, version, stop };
+      return { url: server.url, shownUrl: server.shownUrl, port: server.port, dataDir: server.dataDir, version, stop };
     } finally {
       await client.end();
     }
