@@ -122,8 +122,8 @@ export async function run(options = {}) {
     log(slow.length === 0 ? 'SLOWLOG (> 10 ms): empty' : `SLOWLOG (> 10 ms): ${slow.length} entries\n${slow.map((e) => `  ${e.ms} ms  ${e.command}`).join('\n')}`);
     const rows = [
       row({
-        bench: 'inspect', id: 'vs-getjobcounts', label: `Redis inspect --all --json, ${int(queues)} queues / ${int(counted)} jobs, whole command (best of ${runs})`,
-        value: bestMs, unit: 'ms', anchor: { label: "BullMQ's getJobCounts per queue, same server", value: anchorBestMs, unit: 'ms' },
+        bench: 'inspect', id: 'vs-getjobcounts', label: `inspect --all --json, ${int(queues)} queues / ${int(counted)} jobs, best of ${runs}`,
+        value: bestMs, unit: 'ms', anchor: { label: 'BullMQ getJobCounts per queue', value: anchorBestMs, unit: 'ms' },
         goal: { on: 'ratio', min: GOALS.ratio },
       }),
       row({ bench: 'inspect', id: 'slowlog', label: `SLOWLOG entries > ${SLOWLOG_US / 1000} ms during inspect`, value: slow.length, unit: 'entries', goal: { on: 'value', max: GOALS.slowlogEntries } }),

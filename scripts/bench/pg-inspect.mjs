@@ -118,9 +118,9 @@ export async function run(options = {}) {
     const rows = [
       row({
         bench: 'pg-inspect', id: 'vs-getjobcounts',
-        label: `PostgreSQL inspect --json, ${int(queues)} queues / ${int(counted)} jobs, whole command (best of ${runs})`,
+        label: `inspect --json, ${int(queues)} queues / ${int(counted)} jobs, best of ${runs}`,
         value: bestMs, unit: 'ms',
-        anchor: { label: "BullMQ's getJobCounts per queue, same database", value: anchorBestMs, unit: 'ms' },
+        anchor: { label: 'BullMQ getJobCounts per queue', value: anchorBestMs, unit: 'ms' },
         goal: { on: 'ratio', min: GOALS.ratio },
       }),
     ];

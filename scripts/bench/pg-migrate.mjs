@@ -87,7 +87,7 @@ export async function run(options = {}) {
     log(`peak RSS: ${q.rssMb} MB for ${int(jobs)} jobs, ${small.rssMb} MB for ${int(baselineJobs)}`);
 
     const result = { bench: 'pg-migrate', postgres: server.version, queuectl, addBulk, handWritten: baseline, memory, goals: GOALS };
-    const rows = migrateRows('pg-migrate', 'PostgreSQL', result);
+    const rows = migrateRows('pg-migrate', result);
     return { ...result, rows, ok: rows.every((r) => r.met !== false) };
   } finally {
     await pool.end().catch(() => undefined);

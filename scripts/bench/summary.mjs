@@ -84,7 +84,9 @@ export function summaryLines(doc) {
   const head = [
     doc.quick ? 'queuectl bench — QUICK smoke run: small sizes, NOT the official figures' : 'queuectl bench',
     `${doc.startedAt} · commit ${doc.git.commit?.slice(0, 10) ?? 'unknown'}${doc.git.dirty ? ' (uncommitted changes)' : ''} · node ${doc.node} · redis ${doc.redis}${doc.postgres ? ` · postgres ${doc.postgres}` : ''} · ${doc.machine.cpus} CPUs, ${int(doc.machine.memoryMb)} MB · load avg ${doc.machine.loadavg.join(' ')}`,
-    'ratio = this ÷ its anchor measured in the same run (speed: times as fast); figures on the right are information only',
+    'ratio = queuectl ÷ its anchor, measured in the same run on the same server (speed: times as fast); queuectl is timed',
+    'as the whole command (Node start-up included), anchors in-process; pg-* rows run on PostgreSQL, the others on Redis;',
+    'the absolute figures on the right are information only',
     '',
   ];
   const table = [['metric', 'ratio', 'goal', '', 'vs previous', 'measured (info)']];
