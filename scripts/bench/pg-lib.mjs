@@ -21,11 +21,21 @@ export async function startPostgres() {
   const binDir = await findPostgresBinDir();
   if (!binDir) throw new Error('initdb and pg_ctl were not found (PATH, pg_config --bindir, /usr/lib/postgresql/*/bin): install PostgreSQL, e.g. `apt-get install postgresql`');
   const server = await startThrowawayPostgres(binDir, { prefix: 'queuectl-bench-pg-' });
+  // If the bench dies before its `finally` runs (an uncaught error, Ctrl-C, kill), the server must
+  // not outlive it: 'exit' runs on the way out, and a signal goes through 'exit' too.
   const onExit = () => server.stopSync();
+  const onSignal = (signal) => {
+    process.stderr.write(`bench: ${signal}: stopping the throwaway PostgreSQL\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
   process.on('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const stop = async () => {
     await server.stop();
     process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   };
   try {
     const client = new pg.Client({ connectionString: server.url });
