@@ -6,9 +6,10 @@
 // 19): each row is "this ÷ the anchor's way" (hand-written BullMQ-API script, BullMQ's addBulk of
 // the same jobs, BullMQ's getJobCounts per queue, …); absolute figures are information only.
 // Prints a summary table on stdout (progress on stderr) and writes the same as JSON (schema
-// queuectl/bench@2, below) to bench-results/latest.json and bench-results/<time>.json; when a
-// previous latest.json of the same kind exists, each ratio is compared with it and a ratio that
-// moved the wrong way by more than 15% is flagged (summary line and `regressions` in the JSON).
+// queuectl/bench@2, below) to bench-results/latest.json and bench-results/<time>.json. Each ratio
+// is compared with the newest earlier bench-results/<time>.json of the same kind (official or
+// quick) that has that row, and one that moved the wrong way by more than 15% is flagged (in the
+// summary and in `regressions` in the JSON).
 //
 // ADDING A BENCH: write scripts/bench/<name>.mjs exporting `run(options)` that resolves with
 // { bench: '<name>', rows, ...details } (throw when the bench broke: lost jobs, wrong counts, a CLI
@@ -26,11 +27,11 @@
 //
 // JSON (queuectl/bench@2): { schema, official, quick, only, startedAt, finishedAt, durationS, node,
 //   redis, postgres, machine, git, sizes, results: { <bench>: { bench, rows, …details } | { bench,
-//   error } }, summary: rows (each as in summary.mjs, plus `previous: { ratio, change, regressed }`
-//   when compared), goalsMet, broken: [bench], previous: { file, startedAt, commit, schema } | null,
-//   regressions: [{ bench, id, label, previous, now, change }] }.
+//   error } }, summary: rows (each as in summary.mjs, plus `previous: { ratio, change, regressed,
+//   startedAt, file }` when compared), goalsMet, broken: [bench], compared: number of rows compared,
+//   regressions: [{ bench, id, label, previous, now, change, file }] }.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { argv, isMain, root } from './bench/lib.mjs';
@@ -113,7 +114,7 @@ async function main() {
   const broken = Object.values(results).filter((r) => r.error).map((r) => r.bench);
   const dir = join(root, 'bench-results');
   const suffix = options.quick ? '.quick.json' : '.json';
-  const previous = readPrevious(join(dir, `latest${suffix}`));
+  const previous = readPrevious(dir, options.quick);
   const { rows: summary, regressions } = compareWithPrevious(summaryRows(results), previous);
   const doc = {
     schema: 'queuectl/bench@2',
@@ -130,7 +131,7 @@ async function main() {
     summary,
     goalsMet: summary.every((r) => r.met !== false),
     broken,
-    previous: previous ? { file: `bench-results/latest${suffix}`, startedAt: previous.startedAt ?? null, commit: previous.git?.commit ?? null, schema: previous.schema ?? null } : null,
+    compared: summary.filter((r) => r.previous).length,
     regressions,
   };
   process.stdout.write(`${summaryLines(doc).join('\n')}\n`);
@@ -143,14 +144,22 @@ async function main() {
   return broken.length ? 1 : 0;
 }
 
-/** The previous results of the same kind, or null (none yet, or unreadable: then nothing is compared). */
-function readPrevious(file) {
-  if (!existsSync(file)) return null;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return null;
+/**
+ * The earlier results files of the same kind (official or quick), newest first, each with its
+ * `file` name; unreadable ones are skipped. latest*.json is a copy of the newest, so it is left out.
+ */
+function readPrevious(dir, quick) {
+  if (!existsSync(dir)) return [];
+  const mine = (f) => f.endsWith('.json') && !f.startsWith('latest') && f.endsWith('.quick.json') === quick;
+  const docs = [];
+  for (const f of readdirSync(dir).filter(mine).sort().reverse()) {
+    try {
+      docs.push({ ...JSON.parse(readFileSync(join(dir, f), 'utf8')), file: `bench-results/${f}` });
+    } catch {
+      // a half-written or foreign file: not comparable
+    }
   }
+  return docs;
 }
 
 if (isMain(import.meta.url)) {

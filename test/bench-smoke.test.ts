@@ -79,26 +79,34 @@ describe('bench rows and summary', () => {
     // 24 → 20 is -16.7%: flagged; 2.2 → 2 is -9%: not; memory 0.9 → 1.1 grew 22% where lower is better: flagged.
     expect(regressions.map((r) => `${r.bench}/${r.id}`)).toEqual(['migrate/vs-hand-written', 'migrate/rss-growth']);
     expect(rows.map((r) => r.previous?.regressed)).toEqual([true, false, true]);
-    expect(compareWithPrevious([migrate], { schema: 'queuectl/bench@1', summary: [] }).regressions).toEqual([]);
+    expect(compareWithPrevious([migrate], { schema: 'queuectl/bench@1', summary: [{ ...migrate, ratio: 40 }] }).rows[0]?.previous).toBeUndefined();
     expect(compareWithPrevious([migrate], null).rows[0]?.previous).toBeUndefined();
+  });
+
+  it('compares each row with the newest earlier run that has it (a run with --only has some rows only)', () => {
+    const newer = { schema: 'queuectl/bench@2', file: 'bench-results/b.json', summary: [{ ...inspect, ratio: 2 }] };
+    const older = { schema: 'queuectl/bench@2', file: 'bench-results/a.json', summary: [{ ...migrate, ratio: 30 }, { ...inspect, ratio: 9 }] };
+    const { rows, regressions } = compareWithPrevious([migrate, inspect], [newer, older]);
+    expect(rows.map((r) => [r.previous?.ratio, r.previous?.file])).toEqual([[30, 'bench-results/a.json'], [2, 'bench-results/b.json']]);
+    expect(regressions.map((r) => r.id)).toEqual(['vs-hand-written']);
   });
 
   const doc = (summary: SummaryRow[], extra: object = {}) => ({
     quick: true, startedAt: '2026-01-01T00:00:00.000Z', git: { commit: 'abc', dirty: false }, node: 'v20', redis: '7.0.15', postgres: '15.2',
-    machine: { cpus: 2, memoryMb: 1024, loadavg: [0, 0, 0] }, summary, broken: [], previous: null, regressions: [], ...extra,
+    machine: { cpus: 2, memoryMb: 1024, loadavg: [0, 0, 0] }, summary, broken: [], regressions: [], ...extra,
   });
 
   it('prints ratios first, absolute figures as information, a broken bench, and the regressions', () => {
     const summary = summaryRows({ migrate: { bench: 'migrate', rows: [migrate, inspect] }, cluster: { bench: 'cluster', error: 'cross-slot migrate: moved 99 of 100' } });
-    const { rows, regressions } = compareWithPrevious(summary, { schema: 'queuectl/bench@2', summary: [{ ...migrate, ratio: 24 }] });
-    const text = summaryLines(doc(rows, { broken: ['cluster'], regressions, previous: { file: 'bench-results/latest.quick.json', startedAt: 'then', schema: 'queuectl/bench@2' } })).join('\n');
+    const { rows, regressions } = compareWithPrevious(summary, [{ schema: 'queuectl/bench@2', file: 'bench-results/then.quick.json', summary: [{ ...migrate, ratio: 24 }] }]);
+    const text = summaryLines(doc(rows, { broken: ['cluster'], regressions })).join('\n');
     expect(text).toContain('NOT the official figures');
     expect(text).toMatch(/migrate 200k — vs hand-written +20× +≥ 25× +MISSED +-17% REGRESSED +40,000 jobs\/s vs 2,000 jobs\/s/);
     expect(text).toMatch(/inspect — vs getJobCounts +2× +≥ 1× +met +500 ms vs 1,000 ms/);
     expect(text).toMatch(/cross-slot migrate: moved 99 of 100/);
     expect(text).toContain('1 of 2 goals met; BROKEN: cluster');
-    expect(text).toContain('1 ratio REGRESSED by more than 15%: migrate/vs-hand-written 24× → 20×');
-    expect(summaryLines(doc([migrate])).join('\n')).toContain('no previous results file of this kind');
+    expect(text).toContain('1 ratio compared with earlier runs (bench-results/then.quick.json): 1 REGRESSED by more than 15%: migrate/vs-hand-written 24× → 20×');
+    expect(summaryLines(doc([migrate])).join('\n')).toContain('nothing compared');
   });
 
   it('registers every bench by one file scripts/bench/<name>.mjs exporting run(), with official and quick sizes; the postgres group names the PostgreSQL rows', async () => {

@@ -45,22 +45,29 @@ export function summaryRows(results) {
 const REGRESSION = 0.15;
 
 /**
- * Ratios against the previous results file of the same kind (official or quick): per row the
- * previous ratio and the relative change, and the rows whose ratio moved the wrong way by more
- * than 15%. A previous file of another schema (queuectl/bench@1 had no ratios) compares nothing.
+ * Ratios against earlier results files of the same kind (official or quick; `previous` newest
+ * first): each row is compared with the newest earlier run that has it (a run with --only has
+ * only some rows), giving the previous ratio, its file and the relative change; a ratio that moved
+ * the wrong way by more than 15% is a regression. Files of another schema (queuectl/bench@1 had no
+ * ratios) are skipped.
  */
 export function compareWithPrevious(rows, previous) {
-  if (!previous || previous.schema !== 'queuectl/bench@2') return { rows, regressions: [] };
-  const before = new Map((previous.summary ?? []).filter((r) => r.ratio != null).map((r) => [`${r.bench}/${r.id}`, r.ratio]));
+  const docs = (Array.isArray(previous) ? previous : previous ? [previous] : []).filter((d) => d?.schema === 'queuectl/bench@2');
+  const before = new Map();
+  for (const d of docs) {
+    for (const r of d.summary ?? []) {
+      const key = `${r.bench}/${r.id}`;
+      if (r.ratio != null && r.ratio > 0 && !before.has(key)) before.set(key, { ratio: r.ratio, startedAt: d.startedAt ?? null, file: d.file ?? null });
+    }
+  }
   const regressions = [];
   const compared = rows.map((r) => {
     const was = before.get(`${r.bench}/${r.id}`);
-    if (r.ratio == null || was == null || was === 0) return r;
-    const change = Math.round((r.ratio / was - 1) * 1000) / 1000;
+    if (r.ratio == null || !was) return r;
+    const change = Math.round((r.ratio / was.ratio - 1) * 1000) / 1000;
     const regressed = r.better === 'lower' ? change > REGRESSION : change < -REGRESSION;
-    const out = { ...r, previous: { ratio: was, change, regressed } };
-    if (regressed) regressions.push({ bench: r.bench, id: r.id, label: r.label, previous: was, now: r.ratio, change });
-    return out;
+    if (regressed) regressions.push({ bench: r.bench, id: r.id, label: r.label, previous: was.ratio, now: r.ratio, change, file: was.file });
+    return { ...r, previous: { ratio: was.ratio, change, regressed, startedAt: was.startedAt, file: was.file } };
   });
   return { rows: compared, regressions };
 }
@@ -101,15 +108,15 @@ export function summaryLines(doc) {
   const goals = doc.summary.filter((r) => r.met !== null && !r.broken);
   const missed = goals.filter((r) => !r.met).length;
   const tail = ['', `${goals.length - missed} of ${goals.length} goals met${doc.broken.length ? `; BROKEN: ${doc.broken.join(', ')}` : ''}`];
-  if (doc.previous && doc.previous.schema !== 'queuectl/bench@2') {
-    tail.push(`${doc.previous.file} (${doc.previous.startedAt}) has schema ${doc.previous.schema}, without ratios: nothing compared`);
-  } else if (doc.previous) {
-    const n = doc.regressions.length;
-    tail.push(n === 0
-      ? `compared with ${doc.previous.file} (${doc.previous.startedAt}): no ratio regressed by more than 15%`
-      : `compared with ${doc.previous.file} (${doc.previous.startedAt}): ${n} ratio${n === 1 ? '' : 's'} REGRESSED by more than 15%: ${doc.regressions.map((g) => `${g.bench}/${g.id} ${g.previous}× → ${g.now}×`).join(', ')}`);
+  const compared = doc.summary.filter((r) => r.previous).length;
+  if (compared === 0) {
+    tail.push('no earlier results file of this kind with these rows: nothing compared');
   } else {
-    tail.push('no previous results file of this kind to compare with');
+    const n = doc.regressions.length;
+    const against = [...new Set(doc.summary.filter((r) => r.previous).map((r) => r.previous.file ?? r.previous.startedAt))].join(', ');
+    tail.push(n === 0
+      ? `${compared} ratio${compared === 1 ? '' : 's'} compared with earlier runs (${against}): none regressed by more than 15%`
+      : `${compared} ratio${compared === 1 ? '' : 's'} compared with earlier runs (${against}): ${n} REGRESSED by more than 15%: ${doc.regressions.map((g) => `${g.bench}/${g.id} ${g.previous}× → ${g.now}×`).join(', ')}`);
   }
   if (doc.quick) tail.push('quick sizes: start-up costs dominate, so met/missed above says little; run `npm run bench` for the official figures');
   return [...head, ...lines, ...tail];
