@@ -22,21 +22,24 @@ export async function startPostgres() {
   if (!binDir) throw new Error('initdb and pg_ctl were not found (PATH, pg_config --bindir, /usr/lib/postgresql/*/bin): install PostgreSQL, e.g. `apt-get install postgresql`');
   const server = await startThrowawayPostgres(binDir, { prefix: 'queuectl-bench-pg-' });
   // If the bench dies before its `finally` runs (an uncaught error, Ctrl-C, kill), the server must
-  // not outlive it: 'exit' runs on the way out, and a signal goes through 'exit' too.
+  // not outlive it: 'exit' stops it synchronously; a signal that comes while the `finally` is
+  // already stopping it waits for that stop (else the folder could be left behind).
+  let stopping;
   const onExit = () => server.stopSync();
   const onSignal = (signal) => {
     process.stderr.write(`bench: ${signal}: stopping the throwaway PostgreSQL\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    const code = signal === 'SIGINT' ? 130 : 143;
+    if (stopping) void stopping.finally(() => process.exit(code));
+    else process.exit(code);
   };
   process.on('exit', onExit);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const stop = async () => {
-    await server.stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const stop = () => (stopping ??= server.stop().finally(() => {
     process.off('exit', onExit);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-  };
+  }));
   try {
     const client = new pg.Client({ connectionString: server.url });
     await client.connect();
