@@ -1,0 +1,102 @@
+import type { Context } from '../context.js';
+import { ExitCode, QueuectlError, UsageError } from '../errors.js';
+import { forBackend, type PerBackend } from '../backend/select.js';
+import { splitRef } from '../dlq/refs.js';
+import { assertKnownQueues, unknownQueueError } from '../util/queue-names.js';
+import type { JobView } from '../inspect/read-job.js';
+import type { JobSite } from './site.js';
+
+const sites: PerBackend<(ctx: Context) => Promise<JobSite>> = {
+  redis: async (ctx) => (await import('./redis-site.js')).redisJobSite(ctx),
+  postgres: async (ctx) => (await import('./postgres-site.js')).postgresJobSite(ctx),
+};
+
+/** The site for the URL in force, plus the queue names it knows; `run` gets both and the site is closed after. */
+export async function withJobSite<T>(ctx: Context, run: (site: JobSite) => Promise<T>): Promise<T> {
+  const site = await forBackend(ctx, sites)(ctx);
+  try {
+    return await run(site);
+  } finally {
+    await site.close();
+  }
+}
+
+/** Declared, legacy and live queue names: what a queue argument may name. */
+export async function knownQueues(ctx: Context, site: JobSite): Promise<string[]> {
+  const topology = (await ctx.topologyIfAny())?.topology;
+  const declared = [...Object.keys(topology?.queues ?? {}), ...Object.keys(topology?.legacy ?? {})];
+  const live = await site.guard(() => site.inspect.discover());
+  return [...new Set([...declared, ...live])];
+}
+
+/** Queue arguments checked against the known names: exit 2 with a did-you-mean for the first that names nothing. */
+export async function checkQueueNames(ctx: Context, site: JobSite, names: string[]): Promise<string[]> {
+  if (names.length === 0) throw new UsageError('name at least one queue', '`queuectl inspect --all` lists the queues');
+  assertKnownQueues(names, await knownQueues(ctx, site));
+  return [...new Set(names)];
+}
+
+/**
+ * `<queue>/<id>`, split at the longest known queue name (ids and queue names may hold "/"). A
+ * queue that names nothing is exit 2 with a did-you-mean; a bare id points at `job find`.
+ */
+export async function resolveRef(ctx: Context, site: JobSite, ref: string): Promise<{ queue: string; id: string }> {
+  const known = await knownQueues(ctx, site);
+  const { queue, id } = splitRef(ref, known);
+  if (queue !== undefined && id !== '') return { queue, id };
+  const slash = ref.indexOf('/');
+  if (slash <= 0 || slash === ref.length - 1) {
+    throw new UsageError(`"${ref}" is not a job reference <queue>/<id>`, `\`queuectl job find ${ref}\` says which queue holds a job id`);
+  }
+  throw unknownQueueError({ name: ref.slice(0, slash), known });
+}
+
+/** A job reference that names no job: exit 2, like any bad reference. */
+export function jobNotFound(queue: string, id: string): UsageError {
+  return new UsageError(`job ${queue}/${id} not found`, `\`queuectl job find ${id}\` looks in every queue`);
+}
+
+/** BullMQ would refuse (or must not be asked): the job or queue is in a state that forbids it. Exit 1, nothing changed. */
+export function refused(message: string, hint?: string): QueuectlError {
+  return new QueuectlError(message, ExitCode.checkFailed, hint);
+}
+
+/**
+ * Errors BullMQ raises when a job is not in the state an operation needs (its finishedErrors and
+ * obliterate's refusals): a race with a worker after our own check. Anything else is the backend's.
+ */
+const BULLMQ_REFUSAL = /^(Missing key for job|Missing lock for job|Job .* (is not in the|is locked|belongs to|has pending|could not be removed)|Cannot obliterate)/;
+
+/** Runs one BullMQ operation; its refusal becomes one line (exit 1) naming the target. */
+export async function bullmq<T>(site: JobSite, what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof QueuectlError) && BULLMQ_REFUSAL.test(message)) {
+      throw refused(`BullMQ refused to ${what}: ${message.replace(/\.\s*\w+$/, '')}`, 'nothing was changed; check the state with `queuectl job show`');
+    }
+    return site.guard(() => Promise.reject(error));
+  }
+}
+
+/**
+ * The confirmation every destructive operation asks, naming what and where. Off a terminal it is
+ * exit 2 without --yes (the prompt module's rule, shared with dlq and migrate).
+ */
+export async function confirmOn(ctx: Context, site: JobSite, action: string): Promise<boolean> {
+  const yes = await ctx.prompt.confirm(`${action} on ${site.where}?`);
+  if (!yes) ctx.out.note('nothing changed');
+  return yes;
+}
+
+/** Each named job, read before anything changes (inspect's reader); a missing one is exit 2. */
+export async function readJobs(site: JobSite, queue: string, ids: string[]): Promise<JobView[]> {
+  const jobs: JobView[] = [];
+  for (const id of ids) {
+    const job = await site.guard(() => site.inspect.readJob(queue, id));
+    if (!job) throw jobNotFound(queue, id);
+    jobs.push(job);
+  }
+  return jobs;
+}
