@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { positiveInt } from '../dlq/filters.js';
+import { didYouMean } from '../topology/problems.js';
 import { DURATION_HINT, formatDuration, parseDuration } from '../topology/durations.js';
 import { bullmq, checkQueueNames, confirmOn, withJobSite } from '../jobs/open.js';
 import { jobsPhrase } from '../jobs/plan.js';
@@ -70,5 +71,6 @@ export async function run(opts: QueueCleanOptions, ctx: Context, args: string[] 
 function parseState(value: string | undefined): CleanState {
   if (value === undefined) throw new UsageError('queue clean needs --state', `one of ${CLEAN_STATES.join(', ')}`);
   if ((CLEAN_STATES as readonly string[]).includes(value)) return value as CleanState;
-  throw new UsageError(`--state "${value}" cannot be cleaned`, `queue clean removes finished jobs: --state ${CLEAN_STATES.join(' or ')} (remove one waiting or delayed job with \`queuectl job remove\`)`);
+  const guess = didYouMean(value, [...CLEAN_STATES]);
+  throw new UsageError(`--state "${value}" cannot be cleaned`, guess ? `did you mean "${guess}"?` : `queue clean removes finished jobs: --state ${CLEAN_STATES.join(' or ')} (remove one waiting or delayed job with \`queuectl job remove\`)`);
 }

@@ -1,0 +1,56 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Queue, Worker } from 'bullmq';
+import { bullConnection, clusterClient, clusterUrl, redisUrl, uniqueName } from './helpers/redis.js';
+import { runCli } from './helpers/cli.js';
+import { queueOpsScenario, type OpsBackend } from './queue-ops-scenario.js';
+
+const opened: { close(): Promise<unknown> }[] = [];
+afterAll(async () => {
+  await Promise.allSettled(opened.splice(0).map((o) => o.close()));
+});
+const keep = <T extends { close(): Promise<unknown> }>(o: T) => (opened.push(o), o);
+
+describe('queue and job operations on Redis', () => {
+  it('a single node: every operation on real jobs in every state, read back through BullMQ', async () => {
+    const prefix = uniqueName('qo'); // discovery sees only this test's queues
+    const backend: OpsBackend = {
+      globals: { redis: redisUrl(), prefix },
+      queue: (name) => keep(new Queue(name, { connection: bullConnection(), prefix })),
+      worker: (name, processor, concurrency) => keep(new Worker(name, processor, { connection: bullConnection(), prefix, concurrency })),
+    };
+    await queueOpsScenario(backend, uniqueName('mail'), uniqueName('other'));
+  });
+
+  it('a cluster: the same, with a hash-tagged prefix', async () => {
+    const prefix = `{${uniqueName('qo')}}`;
+    const backend: OpsBackend = {
+      globals: { redis: clusterUrl(), prefix },
+      queue: (name) => keep(new Queue(name, { connection: clusterClient(), prefix })),
+      worker: (name, processor, concurrency) => keep(new Worker(name, processor, { connection: clusterClient(), prefix, concurrency })),
+    };
+    await queueOpsScenario(backend, uniqueName('mail'), uniqueName('other'));
+  });
+
+  it('the CLI: help leads with examples; off a terminal a destructive command without --yes is exit 2 and changes nothing', async () => {
+    const prefix = uniqueName('qo');
+    const name = uniqueName('q');
+    const queue = keep(new Queue(name, { connection: bullConnection(), prefix }));
+    await queue.add('a', {}, { jobId: 'j1' });
+    for (const args of [['queue', 'clean'], ['queue', 'obliterate'], ['job', 'remove'], ['job', 'find']]) {
+      const help = await runCli([...args, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout.trimStart()).toMatch(/^Examples:\n {2}queuectl /);
+    }
+    const base = ['--url', redisUrl(), '--prefix', prefix];
+    const noYes = await runCli(['queue', 'obliterate', name, ...base]);
+    expect(noYes.code).toBe(2);
+    expect(noYes.stderr).toBe(`queuectl: obliterating ${name} needs a typed confirmation and stdin is not a terminal — rerun with --yes (or --confirm ${name})\n`);
+    const remove = await runCli(['job', 'remove', `${name}/j1`, ...base]);
+    expect(remove.code).toBe(2);
+    expect(remove.stderr).toMatch(/needs a confirmation and stdin is not a terminal — rerun with --yes\n$/);
+    expect(await queue.getJobState('j1')).toBe('waiting');
+    const done = await runCli(['job', 'remove', `${name}/j1`, '--yes', ...base]);
+    expect(done.code).toBe(0);
+    expect(await queue.getJob('j1')).toBeUndefined();
+  });
+});
