@@ -8,6 +8,11 @@ import type { JobSite } from './site.js';
 
 const factory = createPostgresBackend as never;
 
+/** Which of the queues ($1) hold job $2: one primary-key (queue, id) probe per queue, in the order given. */
+export const FIND_SQL = (s: string) => `
+  SELECT q.name AS queue FROM unnest($1::text[]) WITH ORDINALITY AS q(name, n)
+   WHERE EXISTS (SELECT 1 FROM ${s}.job j WHERE j.queue = q.name AND j.id = $2) ORDER BY q.n`;
+
 /**
  * queue/job operations on BullMQ's PostgreSQL backend (the Redis twin is redis-site.ts). Every
  * query is index-backed: a job is found by primary key (queue, id) per queue, and clean's
@@ -37,11 +42,7 @@ export async function postgresJobSite(ctx: Context): Promise<JobSite> {
       return queue;
     },
     findJob: (id, names) => guard(async () => {
-      const rows = await handle.query<{ queue: string }>(
-        `SELECT q.name AS queue FROM unnest($1::text[]) WITH ORDINALITY AS q(name, n)
-          WHERE EXISTS (SELECT 1 FROM ${s}.job j WHERE j.queue = q.name AND j.id = $2) ORDER BY q.n`,
-        [names, id],
-      );
+      const rows = await handle.query<{ queue: string }>(FIND_SQL(s), [names, id]);
       return rows.map((r) => r.queue);
     }),
     cleanCandidates: (queue, state, cutoff, limit, sample) => guard(async () => {
