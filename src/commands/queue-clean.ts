@@ -42,8 +42,10 @@ export async function run(opts: QueueCleanOptions, ctx: Context, args: string[] 
       olderThan: formatDuration(age), cutoff: new Date(cutoff).toISOString(), limit: limit ?? null,
       planned: plan.count, firstIds: plan.ids, removed: 0, interrupted: false,
     };
-    const what = `${jobsPhrase(plan.count)} ${state} in ${queue} before ${doc.cutoff} (older than ${doc.olderThan})`;
-    ctx.out.print(`${dryRun ? 'would remove' : 'to remove:'} ${what}${plan.ids.length ? `\n  ${plan.ids.join(' ')}${plan.count > plan.ids.length ? ` … (${plan.count - plan.ids.length} more)` : ''}` : ''}${dryRun ? '\ndry run: nothing changed' : ''}`);
+    const what = `${plan.count} ${state} job${plan.count === 1 ? '' : 's'} of ${queue} that finished before ${doc.cutoff} (older than ${doc.olderThan})`;
+    const shown = plan.ids.length ? `\n  ${plan.ids.join(' ')}${plan.count > plan.ids.length ? ` … (${plan.count - plan.ids.length} more)` : ''}` : '';
+    ctx.out.print(plan.count === 0 ? `nothing to remove: no ${state} job of ${queue} finished before ${doc.cutoff} (older than ${doc.olderThan})`
+      : `${dryRun ? 'would remove' : 'to remove:'} ${what}${shown}${dryRun ? '\ndry run: nothing changed' : ''}`);
     if (dryRun || plan.count === 0 || !(await confirmOn(ctx, site, `Remove ${what}`))) {
       ctx.out.printJson(doc);
       return 0;
