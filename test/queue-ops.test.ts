@@ -49,6 +49,10 @@ describe('queue and job operations on Redis', () => {
     expect(remove.code).toBe(2);
     expect(remove.stderr).toMatch(/needs a confirmation and stdin is not a terminal — rerun with --yes\n$/);
     expect(await queue.getJobState('j1')).toBe('waiting');
+    // A --prefix that holds nothing is named as the mistake, not the queue.
+    const wrongPrefix = await runCli(['queue', 'pause', name, '--url', redisUrl(), '--prefix', `${prefix}x`]);
+    expect(wrongPrefix.code).toBe(2);
+    expect(wrongPrefix.stderr).toMatch(/^queuectl: no BullMQ queue exists under prefix ".*x"; .*--prefix/);
     const done = await runCli(['job', 'remove', `${name}/j1`, '--yes', ...base]);
     expect(done.code).toBe(0);
     expect(await queue.getJob('j1')).toBeUndefined();

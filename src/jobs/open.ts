@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { ExitCode, QueuectlError, UsageError } from '../errors.js';
 import { forBackend, type PerBackend } from '../backend/select.js';
 import { splitRef } from '../dlq/refs.js';
-import { assertKnownQueues, unknownQueueError } from '../util/queue-names.js';
+import { unknownQueueError } from '../util/queue-names.js';
 import type { JobView } from '../inspect/read-job.js';
 import type { JobSite } from './site.js';
 
@@ -29,10 +29,24 @@ export async function knownQueues(ctx: Context, site: JobSite): Promise<string[]
   return [...new Set([...declared, ...live])];
 }
 
+/**
+ * A queue name that names nothing: when nothing is live here at all, the likelier mistake is the
+ * namespace (`--prefix bul`), and inspect's verdict says so; otherwise a did-you-mean among `known`.
+ */
+async function unknownQueue(site: JobSite, name: string, known: string[]): Promise<Error> {
+  if ((await site.guard(() => site.inspect.discover())).length === 0) {
+    const verdict = await site.guard(() => site.inspect.emptyVerdict());
+    if (verdict.error) return verdict.error;
+  }
+  return unknownQueueError({ name, known });
+}
+
 /** Queue arguments checked against the known names: exit 2 with a did-you-mean for the first that names nothing. */
 export async function checkQueueNames(ctx: Context, site: JobSite, names: string[]): Promise<string[]> {
   if (names.length === 0) throw new UsageError('name at least one queue', '`queuectl inspect --all` lists the queues');
-  assertKnownQueues(names, await knownQueues(ctx, site));
+  const known = await knownQueues(ctx, site);
+  const unknown = names.find((name) => !known.includes(name));
+  if (unknown !== undefined) throw await unknownQueue(site, unknown, known);
   return [...new Set(names)];
 }
 
@@ -48,7 +62,7 @@ export async function resolveRef(ctx: Context, site: JobSite, ref: string): Prom
   if (slash <= 0 || slash === ref.length - 1) {
     throw new UsageError(`"${ref}" is not a job reference <queue>/<id>`, `\`queuectl job find ${ref}\` says which queue holds a job id`);
   }
-  throw unknownQueueError({ name: ref.slice(0, slash), known });
+  throw await unknownQueue(site, ref.slice(0, slash), known);
 }
 
 /** A job reference that names no job: exit 2, like any bad reference. */
