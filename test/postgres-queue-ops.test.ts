@@ -9,7 +9,7 @@ describe('queue and job operations on PostgreSQL (BullMQ on createPostgresBacken
     await migrateBullmq(url);
     const backend: OpsBackend = {
       globals: { redis: url },
-      queue: (name) => pgQueue(url, name),
+      queue: (name, opts) => pgQueue(url, name, 'bullmq', opts),
       worker: (name, processor, concurrency) => pgWorker(url, name, processor, 'bullmq', { concurrency }),
     };
     await queueOpsScenario(backend, 'mail', 'other');

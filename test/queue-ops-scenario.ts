@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { Processor, Queue, Worker } from 'bullmq';
+import type { Processor, Queue, QueueOptions, Worker } from 'bullmq';
 import type { Context, GlobalOptions } from '../src/context.js';
 import { QueuectlError, formatError } from '../src/errors.js';
 import { testContext } from './helpers/context.js';
@@ -13,7 +13,8 @@ import { until } from './helpers/wait.js';
 export interface OpsBackend {
   /** Global options that point the commands at this backend (url, prefix). */
   globals: Partial<GlobalOptions>;
-  queue(name: string): Queue;
+  /** The application's Queue; `opts` as the application would give them. */
+  queue(name: string, opts?: Partial<QueueOptions>): Queue;
   worker(name: string, processor: Processor, concurrency: number): Worker;
 }
 
@@ -58,10 +59,27 @@ const cmd = {
   logs: () => import('../src/commands/job-logs.js'),
 };
 
+/** BullMQ's Job.remove on a job a worker holds, through the commands' wrapper: the error it becomes. */
+async function raceRemove(backend: OpsBackend, queue: Queue, id: string): Promise<QueuectlError> {
+  const { bullmq, withJobSite } = await import('../src/jobs/open.js');
+  const t = testContext(backend.globals);
+  const job = (await queue.getJob(id))!;
+  try {
+    await withJobSite(t.ctx, (site) => bullmq(site, `remove ${queue.name}/${id}`, () => job.remove()));
+  } catch (error) {
+    if (error instanceof QueuectlError) return error;
+    throw error;
+  } finally {
+    await t.ctx.close();
+  }
+  throw new Error('BullMQ removed an active job');
+}
+
 const state = async (queue: Queue, id: string) => (await queue.getJob(id)) ? queue.getJobState(id) : 'gone';
 
 export async function queueOpsScenario(backend: OpsBackend, q: string, other: string): Promise<void> {
-  const queue = backend.queue(q);
+  // The application keeps 77 events (meta opts.maxLenEvents): no queuectl operation may reset it.
+  const queue = backend.queue(q, { streams: { events: { maxLen: 77 } } });
   const second = backend.queue(other);
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
@@ -117,6 +135,11 @@ export async function queueOpsScenario(backend: OpsBackend, q: string, other: st
     const active = await op(cmd.remove, [`${q}/a1`], {}, { yes: true });
     expect(active.code).toBe(1);
     expect(active.stderr).toMatch(/job .*\/a1 is active: only .* jobs can be removed — a worker holds it/);
+    expect(await state(queue, 'a1')).toBe('active');
+    // Should a worker take a job between queuectl's check and its call, BullMQ's own refusal is one line too.
+    const raced = await raceRemove(backend, queue, 'a1');
+    expect(raced).toMatchObject({ exitCode: 1 });
+    expect(raced.message).toMatch(/^BullMQ refused to remove .*a1: Job a1 (could not be removed because it is locked|is locked)/);
     expect(await state(queue, 'a1')).toBe('active');
     // dry run and no --yes off a terminal change nothing; the prompt names the target
     expect((await op(cmd.remove, [`${q}/w1`], { dryRun: true })).stdout).toContain(`would remove ${q}/w1 (send): waiting → removed`);
@@ -183,6 +206,8 @@ export async function queueOpsScenario(backend: OpsBackend, q: string, other: st
     expect(await queue.getCompletedCount()).toBe(0);
     expect((await op(cmd.clean, [q], { state: 'complete', olderThan: '0' })).stderr).toContain('did you mean "completed"?');
 
+    expect((await queue.getMeta()).maxLenEvents).toBe(77);
+
     // queue obliterate: refused while a job is active (and left running, not paused), then done
     const busy = await op(cmd.obliterate, [q], {}, { yes: true });
     expect(busy.code).toBe(1);
@@ -198,7 +223,7 @@ export async function queueOpsScenario(backend: OpsBackend, q: string, other: st
     expect((await op(cmd.obliterate, [q], { confirm: other })).code).toBe(2);
     expect(await queue.getJobCounts()).toEqual(before);
     const gone = await op(cmd.obliterate, [q], {}, { yes: true, json: true });
-    expect(gone.json).toMatchObject({ obliterated: true, deleted: Object.values(before).reduce((a, b) => a + b, 0) });
+    expect({ ...gone.json, before, stderr: gone.stderr }).toMatchObject({ obliterated: true, deleted: Object.values(before).reduce((a, b) => a + b, 0) });
     expect(Object.values(await queue.getJobCounts()).every((n) => n === 0)).toBe(true);
     expect(await second.getJob('x1')).toBeDefined(); // the other queue is untouched
   } finally {

@@ -15,7 +15,7 @@ describe('queue and job operations on Redis', () => {
     const prefix = uniqueName('qo'); // discovery sees only this test's queues
     const backend: OpsBackend = {
       globals: { redis: redisUrl(), prefix },
-      queue: (name) => keep(new Queue(name, { connection: bullConnection(), prefix })),
+      queue: (name, opts) => keep(new Queue(name, { ...opts, connection: bullConnection(), prefix })),
       worker: (name, processor, concurrency) => keep(new Worker(name, processor, { connection: bullConnection(), prefix, concurrency })),
     };
     await queueOpsScenario(backend, uniqueName('mail'), uniqueName('other'));
@@ -25,7 +25,7 @@ describe('queue and job operations on Redis', () => {
     const prefix = `{${uniqueName('qo')}}`;
     const backend: OpsBackend = {
       globals: { redis: clusterUrl(), prefix },
-      queue: (name) => keep(new Queue(name, { connection: clusterClient(), prefix })),
+      queue: (name, opts) => keep(new Queue(name, { ...opts, connection: clusterClient(), prefix })),
       worker: (name, processor, concurrency) => keep(new Worker(name, processor, { connection: clusterClient(), prefix, concurrency })),
     };
     await queueOpsScenario(backend, uniqueName('mail'), uniqueName('other'));

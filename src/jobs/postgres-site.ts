@@ -36,7 +36,7 @@ export async function postgresJobSite(ctx: Context): Promise<JobSite> {
     where: `${spec.redacted} (schema ${spec.schema})`,
     inspect,
     queue(name) {
-      const queue = new Queue(name, { connection: { ...clientConfig(spec), schema: spec.schema } as never }, factory);
+      const queue = new Queue(name, { connection: { ...clientConfig(spec), schema: spec.schema } as never, skipMetasUpdate: true }, factory);
       queue.on('error', () => undefined);
       queues.push(queue);
       return queue;

@@ -16,7 +16,7 @@ export async function redisJobSite(ctx: Context): Promise<JobSite> {
     where: `${handle.spec.redacted} (${handle.mode === 'cluster' ? 'cluster' : `db ${handle.spec.db ?? 0}`}, prefix ${prefix})`,
     inspect,
     queue(name) {
-      const queue = new Queue(name, { connection: handle.bullmqConnection() as ConnectionOptions, prefix });
+      const queue = new Queue(name, { connection: handle.bullmqConnection() as ConnectionOptions, prefix, skipMetasUpdate: true });
       queue.on('error', () => undefined); // connection trouble surfaces as the failing call's error
       queues.push(queue);
       return queue;

@@ -14,7 +14,11 @@ export interface JobSite {
   readonly where: string;
   /** inspect's reads: queue discovery, counts and pause flags, one job. */
   readonly inspect: InspectSource;
-  /** BullMQ's Queue for `name` on this backend; closed by close(). */
+  /**
+   * BullMQ's Queue for `name` on this backend; closed by close(). Made with skipMetasUpdate: a new
+   * Queue otherwise writes its meta (version, opts.maxLenEvents) in the background, which would
+   * overwrite the application's settings, and could land after an obliterate and bring the queue back.
+   */
   queue(name: string): Queue;
   /** Which of `queues` hold a job with this id: one probe per queue, in one round trip. */
   findJob(id: string, queues: string[]): Promise<string[]>;
