@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
-import { bullConnection, clusterClient, clusterUrl, redisUrl, uniqueName } from './helpers/redis.js';
+import { bullConnection, client, clusterClient, clusterUrl, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
 import { runCli } from './helpers/cli.js';
 import { queueOpsScenario, type OpsBackend } from './queue-ops-scenario.js';
 
@@ -56,5 +56,23 @@ describe('queue and job operations on Redis', () => {
     const done = await runCli(['job', 'remove', `${name}/j1`, '--yes', ...base]);
     expect(done.code).toBe(0);
     expect(await queue.getJob('j1')).toBeUndefined();
+  });
+
+  it('a Redis that stops answering mid-operation is exit 3 after --timeout, never a hang', async () => {
+    const server = await startRedis();
+    try {
+      const name = uniqueName('q');
+      const queue = keep(new Queue(name, { connection: bullConnection(server.url) }));
+      await queue.add('a', {});
+      // Reads still answer; BullMQ's pause script is a write and waits behind the pause.
+      await client(server.url).call('CLIENT', 'PAUSE', '30000', 'WRITE');
+      const stuck = await runCli(['queue', 'pause', name, '--url', server.url, '--timeout', '1000'], { timeoutMs: 20_000 });
+      expect(stuck.code).toBe(3);
+      expect(stuck.stderr.trim().split('\n')).toHaveLength(1);
+      expect(stuck.stderr).toMatch(/^queuectl: .*redis:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+      await client(server.url).call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      await server.stop();
+    }
   });
 });

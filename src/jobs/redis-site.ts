@@ -16,7 +16,9 @@ export async function redisJobSite(ctx: Context): Promise<JobSite> {
     where: `${handle.spec.redacted} (${handle.mode === 'cluster' ? 'cluster' : `db ${handle.spec.db ?? 0}`}, prefix ${prefix})`,
     inspect,
     queue(name) {
-      const queue = new Queue(name, { connection: handle.bullmqConnection() as ConnectionOptions, prefix, skipMetasUpdate: true });
+      // The CLI's own client (bounded commands, no reconnect loop), shared: a Queue never blocks, so
+      // a Redis that dies mid-operation is exit 3 after --timeout, not a wait forever.
+      const queue = new Queue(name, { connection: handle.client as ConnectionOptions, prefix, skipMetasUpdate: true });
       queue.on('error', () => undefined); // connection trouble surfaces as the failing call's error
       queues.push(queue);
       return queue;
