@@ -31,7 +31,8 @@ export function totalJobs(counts: QueueCounts): number {
 
 /** `waiting 3, delayed 1, …` for the states that hold jobs; `no jobs` when none do. */
 export function describeCounts(counts: QueueCounts): string {
-  const parts = Object.entries(counts).filter(([, n]) => n > 0).map(([state, n]) => `${state} ${n}`);
+  // BullMQ's state names (waiting-children), not the field names.
+  const parts = Object.entries(counts).filter(([, n]) => n > 0).map(([state, n]) => `${state.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${n}`);
   return parts.length ? parts.join(', ') : 'no jobs';
 }
 
