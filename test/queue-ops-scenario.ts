@@ -12,7 +12,7 @@ import { until } from './helpers/wait.js';
  */
 export interface OpsBackend {
   /** Global options that point the commands at this backend (url, prefix). */
-  globals: Partial<GlobalOptions>;
+  globals: Partial<GlobalOptions> & { yaml?: string };
   /** The application's Queue; `opts` as the application would give them. */
   queue(name: string, opts?: Partial<QueueOptions>): Queue;
   worker(name: string, processor: Processor, concurrency: number): Worker;

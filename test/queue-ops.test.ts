@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { bullConnection, client, clusterClient, clusterUrl, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
 import { runCli } from './helpers/cli.js';
-import { queueOpsScenario, type OpsBackend } from './queue-ops-scenario.js';
+import { queueOpsScenario, runOp, type OpsBackend } from './queue-ops-scenario.js';
 
 const opened: { close(): Promise<unknown> }[] = [];
 afterAll(async () => {
@@ -74,5 +74,19 @@ describe('queue and job operations on Redis', () => {
       await client(server.url).call('CLIENT', 'UNPAUSE').catch(() => undefined);
       await server.stop();
     }
+  });
+
+  it('queue names come from the topology too: a declared queue with no keys yet is accepted, a typo of it gets a did-you-mean', async () => {
+    const prefix = uniqueName('qo');
+    const yaml = `version: 1\nprefix: "${prefix}"\nqueues:\n  eccb-ocr: { jobs: [ocr.process] }\nlegacy:\n  eccb-smart-upload: { note: old }\n`;
+    const backend: OpsBackend = { globals: { redis: redisUrl(), prefix, yaml }, queue: () => { throw new Error('unused'); }, worker: () => { throw new Error('unused'); } };
+    const typo = await runOp(backend, () => import('../src/commands/queue-pause.js'), ['eccb-orc']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe('"eccb-orc" is not a declared, legacy or live queue — did you mean "eccb-ocr"?');
+    const legacyTypo = await runOp(backend, () => import('../src/commands/job-show.js'), ['eccb-smart-uplaod/1']);
+    expect(legacyTypo.stderr).toContain('did you mean "eccb-smart-upload"?');
+    const declared = await runOp(backend, () => import('../src/commands/queue-pause.js'), ['eccb-ocr'], { dryRun: true });
+    expect(declared).toMatchObject({ code: 0, stdout: 'would pause eccb-ocr (was running)\ndry run: nothing changed\n' });
+    expect((await runOp(backend, () => import('../src/commands/job-show.js'), ['eccb-ocr/42'])).stderr).toBe('job eccb-ocr/42 not found — `queuectl job find 42` looks in every queue');
   });
 });
