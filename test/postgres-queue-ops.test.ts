@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { freePort } from './helpers/redis.js';
 import { freshDatabase, migrateBullmq, pgQueue, pgWorker, sql } from './helpers/postgres.js';
 import { FIND_SQL } from '../src/jobs/postgres-site.js';
 import { queueOpsScenario, runOp, type OpsBackend } from './queue-ops-scenario.js';
@@ -28,5 +30,14 @@ describe('queue and job operations on PostgreSQL (BullMQ on createPostgresBacken
     const plan = await sql(url, `EXPLAIN ${FIND_SQL('bullmq').replace('$1::text[]', "ARRAY['big','other']::text[]").replace('$2', "'j1'")}`);
     expect(JSON.stringify(plan)).not.toMatch(/Seq Scan on job/);
     expect(JSON.stringify(plan)).toMatch(/Index (Only )?Scan/);
+  });
+
+  it('on a closed port every queue and job command is exit 3 in one line naming PostgreSQL, password hidden', async () => {
+    const url = `postgres://app:pw@127.0.0.1:${await freePort()}/db`;
+    for (const args of [['queue', 'pause', 'q'], ['queue', 'clean', 'q', '--state', 'failed', '--older-than', '1d', '--yes'], ['queue', 'obliterate', 'q', '--yes'], ['job', 'find', '1'], ['job', 'remove', 'q/1', '--yes'], ['job', 'logs', 'q/1']]) {
+      const r = await runCli([...args, '--url', url]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toMatch(/^queuectl: PostgreSQL at postgres:\/\/app:\*\*\*@127\.0\.0\.1:\d+\/db refused the connection[^\n]*\n$/);
+    }
   });
 });
