@@ -89,4 +89,26 @@ describe('queue and job operations on Redis', () => {
     expect(declared).toMatchObject({ code: 0, stdout: 'would pause eccb-ocr (was running)\ndry run: nothing changed\n' });
     expect((await runOp(backend, () => import('../src/commands/job-show.js'), ['eccb-ocr/42'])).stderr).toBe('job eccb-ocr/42 not found — `queuectl job find 42` looks in every queue');
   });
+
+  it('a queue the topology declares needs no discovery: no SCAN of the keyspace', async () => {
+    const server = await startRedis();
+    try {
+      const yaml = `version: 1\nqueues:\n  mail: { jobs: [send] }\n`;
+      const queue = keep(new Queue('mail', { connection: bullConnection(server.url) }));
+      await queue.add('send', {}, { jobId: 'j1' });
+      const scans = async () => Number(/cmdstat_scan:calls=(\d+)/.exec(String(await client(server.url).info('commandstats')))?.[1] ?? 0);
+      const before = await scans();
+      const backend: OpsBackend = { globals: { redis: server.url, yaml }, queue: () => queue, worker: () => { throw new Error('unused'); } };
+      expect((await runOp(backend, () => import('../src/commands/queue-pause.js'), ['mail'])).code).toBe(0);
+      expect((await runOp(backend, () => import('../src/commands/job-show.js'), ['mail/j1'])).code).toBe(0);
+      expect((await runOp(backend, () => import('../src/commands/job-promote.js'), ['mail/j1'])).code).toBe(1);
+      expect(await scans()).toBe(before);
+      expect(await queue.isPaused()).toBe(true);
+      // An undeclared name is looked up live (and a typo of it gets its did-you-mean).
+      expect((await runOp(backend, () => import('../src/commands/queue-resume.js'), ['mails'])).stderr).toContain('did you mean "mail"?');
+      expect(await scans()).toBeGreaterThan(before);
+    } finally {
+      await server.stop();
+    }
+  });
 });

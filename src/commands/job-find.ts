@@ -13,7 +13,7 @@ export async function run(_opts: unknown, ctx: Context, args: string[] = []): Pr
   if (args.length !== 1 || args[0] === '') throw new UsageError('job find takes one job id', 'queuectl job find <id>');
   const [id] = args;
   return withJobSite(ctx, async (site) => {
-    const queues = await knownQueues(ctx, site);
+    const { known: queues } = await knownQueues(ctx, site);
     const holders = await site.findJob(id, queues);
     const matches = [];
     for (const queue of holders) {

@@ -11,7 +11,7 @@ const sites: PerBackend<(ctx: Context) => Promise<JobSite>> = {
   postgres: async (ctx) => (await import('./postgres-site.js')).postgresJobSite(ctx),
 };
 
-/** The site for the URL in force, plus the queue names it knows; `run` gets both and the site is closed after. */
+/** The site for the URL in force; `run` gets it and the site is closed after. */
 export async function withJobSite<T>(ctx: Context, run: (site: JobSite) => Promise<T>): Promise<T> {
   const site = await forBackend(ctx, sites)(ctx);
   try {
@@ -21,49 +21,62 @@ export async function withJobSite<T>(ctx: Context, run: (site: JobSite) => Promi
   }
 }
 
-/** Declared, legacy and live queue names: what a queue argument may name. */
-export async function knownQueues(ctx: Context, site: JobSite): Promise<string[]> {
+/** The topology's declared and legacy queue names (none without a topology). */
+async function declaredQueues(ctx: Context): Promise<string[]> {
   const topology = (await ctx.topologyIfAny())?.topology;
-  const declared = [...Object.keys(topology?.queues ?? {}), ...Object.keys(topology?.legacy ?? {})];
+  return [...Object.keys(topology?.queues ?? {}), ...Object.keys(topology?.legacy ?? {})];
+}
+
+/** Declared, legacy and live queue names: what a queue argument may name (discovery walks the backend). */
+export async function knownQueues(ctx: Context, site: JobSite): Promise<{ known: string[]; live: string[] }> {
   const live = await site.guard(() => site.inspect.discover());
-  return [...new Set([...declared, ...live])];
+  return { known: [...new Set([...(await declaredQueues(ctx)), ...live])], live };
 }
 
 /**
  * A queue name that names nothing: when nothing is live here at all, the likelier mistake is the
  * namespace (`--prefix bul`), and inspect's verdict says so; otherwise a did-you-mean among `known`.
  */
-async function unknownQueue(site: JobSite, name: string, known: string[]): Promise<Error> {
-  if ((await site.guard(() => site.inspect.discover())).length === 0) {
+async function unknownQueue(site: JobSite, name: string, { known, live }: { known: string[]; live: string[] }): Promise<Error> {
+  if (live.length === 0) {
     const verdict = await site.guard(() => site.inspect.emptyVerdict());
     if (verdict.error) return verdict.error;
   }
   return unknownQueueError({ name, known });
 }
 
-/** Queue arguments checked against the known names: exit 2 with a did-you-mean for the first that names nothing. */
+/**
+ * Queue arguments checked against the known names: exit 2 with a did-you-mean for the first that
+ * names nothing. Names the topology declares need no discovery (a SCAN of the keyspace on Redis).
+ */
 export async function checkQueueNames(ctx: Context, site: JobSite, names: string[]): Promise<string[]> {
   if (names.length === 0) throw new UsageError('name at least one queue', '`queuectl inspect --all` lists the queues');
+  const declared = await declaredQueues(ctx);
+  if (names.every((name) => declared.includes(name))) return [...new Set(names)];
   const known = await knownQueues(ctx, site);
-  const unknown = names.find((name) => !known.includes(name));
+  const unknown = names.find((name) => !known.known.includes(name));
   if (unknown !== undefined) throw await unknownQueue(site, unknown, known);
   return [...new Set(names)];
 }
 
 /**
- * `<queue>/<id>`, split at the longest known queue name (ids and queue names may hold "/"). A
- * queue that names nothing is exit 2 with a did-you-mean; a bare id points at `job find`.
+ * `<queue>/<id>`, split at the longest known queue name (ids and queue names may hold "/"); a
+ * declared queue is matched first, without discovery. A queue that names nothing is exit 2 with a
+ * did-you-mean; a bare id points at `job find`.
  */
 export async function resolveRef(ctx: Context, site: JobSite, ref: string): Promise<{ queue: string; id: string }> {
+  if (!ref.includes('/')) throw notARef(ref);
+  const declared = splitRef(ref, await declaredQueues(ctx));
+  if (declared.queue !== undefined && declared.id !== '') return { queue: declared.queue, id: declared.id };
   const known = await knownQueues(ctx, site);
-  const { queue, id } = splitRef(ref, known);
+  const { queue, id } = splitRef(ref, known.known);
   if (queue !== undefined && id !== '') return { queue, id };
   const slash = ref.indexOf('/');
-  if (slash <= 0 || slash === ref.length - 1) {
-    throw new UsageError(`"${ref}" is not a job reference <queue>/<id>`, `\`queuectl job find ${ref}\` says which queue holds a job id`);
-  }
+  if (slash === 0 || slash === ref.length - 1) throw notARef(ref);
   throw await unknownQueue(site, ref.slice(0, slash), known);
 }
+
+const notARef = (ref: string) => new UsageError(`"${ref}" is not a job reference <queue>/<id>`, `\`queuectl job find ${ref}\` says which queue holds a job id`);
 
 /** A job reference that names no job: exit 2, like any bad reference. */
 export function jobNotFound(queue: string, id: string): UsageError {
