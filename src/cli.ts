@@ -1,6 +1,7 @@
 import { Argument, Command, Option } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
+import { registerQueueOps } from './cli-queue-ops.js';
 
 /**
  * Every command and option is declared here, once. Actions import their command module only when
@@ -216,6 +217,8 @@ Examples:
   dlq.command('stats').description('per queue: dead letters, the oldest, top 5 failure reasons (sampled from the newest 10k)')
     .option('--queue <name>', 'only these queues, repeatable or comma-separated', collect)
     .action(action(() => import('./commands/dlq-stats.js'), 'both'));
+
+  registerQueueOps(program, action);
 
   program
     .command('demo')

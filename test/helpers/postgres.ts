@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, inject } from 'vitest';
-import { Queue, Worker, createPostgresBackend, runMigrations, type Processor } from 'bullmq';
+import { Queue, Worker, createPostgresBackend, runMigrations, type Processor, type QueueOptions } from 'bullmq';
 
 /**
  * The run's throwaway PostgreSQL (test/setup/postgres-process.ts), superuser URL. Each test works
@@ -74,8 +74,8 @@ export async function migrateBullmq(url: string, schema = 'bullmq'): Promise<num
 }
 
 /** A real BullMQ Queue on createPostgresBackend (closed after the file's tests). */
-export function pgQueue(url: string, name: string, schema = 'bullmq'): Queue {
-  const queue = new Queue(name, { connection: { connectionString: url, schema } as never }, createPostgresBackend as never);
+export function pgQueue(url: string, name: string, schema = 'bullmq', opts: Partial<QueueOptions> = {}): Queue {
+  const queue = new Queue(name, { ...opts, connection: { connectionString: url, schema } as never }, createPostgresBackend as never);
   openQueues.push(queue);
   return queue;
 }
