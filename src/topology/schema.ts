@@ -251,6 +251,7 @@ const scheduler = strict({
     const cron = cronProblem(s.pattern, s.tz);
     if (cron) problem('pattern', cron);
   }
+  if (s.immediately && s.every !== undefined) problem('immediately', 'an every scheduler already fires at once; immediately applies to a pattern only (BullMQ warns and ignores it) — remove it');
   if (s.immediately && s.startDate !== undefined) problem('immediately', 'immediately and startDate do not go together (BullMQ refuses the pair) — keep one');
   if (s.startDate !== undefined && s.endDate !== undefined && s.endDate <= s.startDate) problem('endDate', 'endDate is not after startDate — the scheduler would never fire');
 });

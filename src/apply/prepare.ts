@@ -1,0 +1,45 @@
+import type { PerBackend } from '../backend/select.js';
+import { forBackend } from '../backend/select.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+import { unknownQueueError } from '../util/queue-names.js';
+import type { SettingsApplier } from './applier.js';
+import { planChanges } from './plan.js';
+import type { Plan } from './types.js';
+
+/** plan/apply's reads and writes, side by side: Redis (redis-applier.ts) and PostgreSQL (postgres-applier.ts). */
+const appliers: PerBackend<(ctx: Context) => Promise<SettingsApplier>> = {
+  redis: async (ctx) => (await import('./redis-applier.js')).redisApplier(ctx),
+  postgres: async (ctx) => (await import('./postgres-applier.js')).postgresApplier(ctx),
+};
+
+/** The flags `topology plan` and `topology apply` share. */
+export interface PlanFlags {
+  prune?: boolean;
+  target?: string;
+}
+
+/**
+ * Reads the live state and plans: the first half of both commands. The caller closes the applier
+ * (also when this throws after opening it, hence it is handed over before planning).
+ */
+export async function openApplier(ctx: Context): Promise<SettingsApplier> {
+  return forBackend(ctx, appliers)(ctx);
+}
+
+export async function preparePlan(ctx: Context, applier: SettingsApplier, flags: PlanFlags): Promise<Plan> {
+  const { topology } = await ctx.topology();
+  const declared = Object.keys(topology.queues);
+  const state = await applier.readState(declared);
+  const target = flags.target;
+  if (target !== undefined && !topology.queues[target]) {
+    const liveWithSchedulers = new Set(state.schedulers.map((s) => s.queue));
+    if (!liveWithSchedulers.has(target)) {
+      throw unknownQueueError({ name: target, known: [...declared, ...liveWithSchedulers], flag: '--target', isNot: 'is neither a declared queue nor a live queue holding schedulers' });
+    }
+    if (!flags.prune) {
+      throw new UsageError(`--target "${target}" is not declared in the file`, 'declare it under queues:, or add --prune to remove its schedulers');
+    }
+  }
+  return planChanges(topology, state, { prune: Boolean(flags.prune), target });
+}
