@@ -34,7 +34,7 @@ queues:
     paused: true
     schedulers:
       nightly-report: { pattern: "0 3 * * *", tz: Europe/Madrid, job: { name: report.nightly, data: { kind: full }, opts: { attempts: 3 } } }
-      heartbeat: { every: 30s, job: { name: report.ping } }
+      heartbeat: { every: 30s, job: { name: report.ping, data: { a: [1, 2] }, opts: { backoff: { type: exponential, delay: 1000 }, keepLogs: 20, removeOnFail: { age: 3600, count: 10 } } } }
 workers:
   w: { queues: [reports] }
 `;
@@ -58,7 +58,7 @@ workers:
     expect(applied.code).toBe(0);
     expect(applied.json()).toMatchObject({ schema: 'queuectl/topology-apply@1', applied: 6 });
     expect(await sql(url, 'SELECT scheduler_id, pattern, every_ms::int AS every, tz, template_opts FROM bullmq.scheduler WHERE queue = $1 ORDER BY scheduler_id', ['reports'])).toEqual([
-      { scheduler_id: 'heartbeat', pattern: null, every: 30000, tz: null, template_opts: {} },
+      { scheduler_id: 'heartbeat', pattern: null, every: 30000, tz: null, template_opts: { backoff: { type: 'exponential', delay: 1000 }, keepLogs: 20, removeOnFail: { age: 3600, count: 10 } } },
       { scheduler_id: 'nightly-report', pattern: '0 3 * * *', every: null, tz: 'Europe/Madrid', template_opts: { attempts: 3 } },
     ]);
     expect(await reports.isPaused()).toBe(true);

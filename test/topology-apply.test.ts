@@ -40,7 +40,7 @@ queues:
     paused: true
     schedulers:
       nightly-report: { pattern: "0 3 * * *", tz: Europe/Madrid, job: { name: report.nightly, data: { kind: full }, opts: { attempts: 3 } } }
-      heartbeat: { every: 30s, job: { name: report.ping } }
+      heartbeat: { every: 30s, job: { name: report.ping, opts: { keepLogs: 20, removeDependencyOnFailure: true, backoff: { type: exponential, delay: 1000 } } } }
   mail:
     jobs: [mail.send]
 workers:
