@@ -103,5 +103,8 @@ describe('diff and plan', () => {
     const ended = topology();
     ended.queues.reports!.schedulers!.nightly!.endDate = 1000;
     expect(() => planChanges(ended, state, { prune: false, now: 2000 })).toThrow(/scheduler "nightly" of queue "reports" ends at 1970-01-01T00:00:01\.000Z, which has passed/);
+    // Live and unchanged past its end: nothing to write, nothing refused.
+    const finished = { ...state, schedulers: [live({ pattern: '0 3 * * *', endDate: 1000, job: { name: 'report.nightly', data: { a: 1, b: 2 }, opts: {} } })] };
+    expect(planChanges(ended, finished, { prune: false, now: 2000 }).changes.filter((c) => c.resource === 'scheduler')).toEqual([]);
   });
 });

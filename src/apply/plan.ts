@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { schedulerDiff, type FieldChange } from '../schedules/compare.js';
 import type { LiveScheduler } from '../schedules/types.js';
-import type { QueueSpec, Topology } from '../topology/types.js';
+import type { QueueSpec, SchedulerSpec, Topology } from '../topology/types.js';
 import type { LiveQueueSettings, LiveState, Plan, PlannedChange } from './types.js';
 
 export interface PlanOptions {
@@ -44,21 +44,26 @@ function schedulerChanges(spec: QueueSpec, live: LiveScheduler[], now: number): 
   const creates: PlannedChange[] = [];
   const updates: PlannedChange[] = [];
   const declared = Object.values(spec.schedulers ?? {});
+  // BullMQ refuses to upsert a scheduler whose endDate has passed: say so before anything is
+  // written. One already live and unchanged past its end is left as it is.
+  const writable = (own: SchedulerSpec) => {
+    if (own.endDate === undefined || own.endDate > now) return;
+    throw new UsageError(
+      `scheduler "${own.id}" of queue "${spec.name}" ends at ${new Date(own.endDate).toISOString()}, which has passed (BullMQ refuses it)`,
+      'move its endDate later, or remove the scheduler from the file',
+    );
+  };
   for (const own of declared) {
-    // BullMQ refuses an endDate in the past: say so before anything is written.
-    if (own.endDate !== undefined && own.endDate <= now) {
-      throw new UsageError(
-        `scheduler "${own.id}" of queue "${spec.name}" ends at ${new Date(own.endDate).toISOString()}, which has passed (BullMQ refuses it)`,
-        `move its endDate later, or remove the scheduler from the file`,
-      );
-    }
     const current = live.find((s) => s.id === own.id && !s.legacy);
     if (!current) {
+      writable(own);
       creates.push({ action: 'create', queue: spec.name, resource: 'scheduler', id: own.id, fields: [], declared: own });
       continue;
     }
     const fields = schedulerDiff(own, current);
-    if (fields.length > 0) updates.push({ action: 'update', queue: spec.name, resource: 'scheduler', id: own.id, fields, declared: own, live: current });
+    if (fields.length === 0) continue;
+    writable(own);
+    updates.push({ action: 'update', queue: spec.name, resource: 'scheduler', id: own.id, fields, declared: own, live: current });
   }
   const removals = live.filter((s) => s.legacy || !spec.schedulers?.[s.id]).map(removal);
   return [...creates, ...updates, ...removals];

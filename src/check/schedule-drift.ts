@@ -37,7 +37,7 @@ export function scheduleFindings(topology: Topology, schedulers: LiveScheduler[]
         rule: 'paused-drift',
         severity: 'error',
         queue: spec.name,
-        message: `queue is ${q.paused ? 'paused' : 'running'} but the file says paused: ${spec.paused} — ${FIX} (or queuectl queue ${spec.paused ? 'pause' : 'resume'})`,
+        message: `queue is ${q.paused ? 'paused' : 'running'} but the file says paused: ${spec.paused} — ${FIX}`,
       });
     }
   }
