@@ -25,6 +25,7 @@ describe('topology apply on PostgreSQL', () => {
     await reports.upsertJobScheduler('nightly-report', { pattern: '0 4 * * *', tz: 'Europe/Madrid' }, { name: 'report.nightly', data: { kind: 'full' } });
     await reports.upsertJobScheduler('nightly-v0', { pattern: '0 2 * * *' }, { name: 'report.nightly' });
     await reports.setGlobalConcurrency(5);
+    await reports.setGlobalRateLimit(5, 1000);
     const yaml = `version: 1
 queues:
   reports:
@@ -40,18 +41,18 @@ workers:
 `;
     const check = await command(b, 'check', yaml);
     expect(check.code).toBe(1);
-    expect(check.json().findings.map((f: { rule: string }) => f.rule)).toEqual(['meta-concurrency-drift', 'scheduler-undeclared', 'scheduler-drift', 'scheduler-missing', 'paused-drift']);
-    expect(check.json().findings[2].message).toContain('pattern "0 4 * * *" live, "0 3 * * *" declared; job.opts {} live, {"attempts":3} declared');
+    expect(check.json().findings.map((f: { rule: string }) => f.rule)).toEqual(['meta-concurrency-drift', 'meta-ratelimit-drift', 'scheduler-undeclared', 'scheduler-drift', 'scheduler-missing', 'paused-drift']);
+    expect(check.json().findings[3].message).toContain('pattern "0 4 * * *" live, "0 3 * * *" declared; job.opts {} live, {"attempts":3} declared');
 
     const plan = await command(b, 'plan', yaml);
     expect(plan.code).toBe(1);
     expect(plan.json()).toMatchObject({
       schema: 'queuectl/topology-plan@1',
       target: expect.stringMatching(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/qc_\w+ \(schema bullmq\)$/),
-      summary: { create: 2, update: 3, delete: 1 },
+      summary: { create: 1, update: 4, delete: 1 },
     });
     expect(plan.json().changes.map((c: { action: string; resource: string; id?: string }) => `${c.action} ${c.resource} ${c.id ?? ''}`.trim())).toEqual([
-      'create scheduler heartbeat', 'update scheduler nightly-report', 'delete scheduler nightly-v0', 'update concurrency', 'create rateLimit', 'update paused',
+      'create scheduler heartbeat', 'update scheduler nightly-report', 'delete scheduler nightly-v0', 'update concurrency', 'update rateLimit', 'update paused',
     ]);
 
     const applied = await command(b, 'apply', yaml, {}, { yes: true });

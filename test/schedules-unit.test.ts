@@ -99,6 +99,15 @@ describe('diff and plan', () => {
     const plan = planChanges(topology({ concurrency: 3, paused: true }), state, { prune: false });
     expect(plan.changes.map((c) => `${c.action} ${c.resource} ${c.id ?? ''}`.trim())).toEqual(['create scheduler nightly', 'delete scheduler old', 'update paused']);
     expect(plan.leftAlone).toEqual([{ queue: 'stray', schedulers: 1 }]);
+    // A global limit is changed or removed where one is set live (as check judges it), never created.
+    const unset = { ...state, queues: [{ ...state.queues[0]!, meta: {} }] };
+    expect(planChanges(topology({ concurrency: 3, rateLimit: { max: 1, duration: 1000 } }), unset, { prune: false }).changes.map((c) => c.resource)).toEqual(['scheduler', 'scheduler']);
+    const halfSet = { ...state, queues: [{ ...state.queues[0]!, meta: { concurrency: 3, max: 1 } }] };
+    expect(planChanges(topology({ concurrency: 3, rateLimit: { max: 1, duration: 1000 } }), halfSet, { prune: false }).changes.map((c) => c.resource)).toEqual(['scheduler', 'scheduler']);
+    expect(planChanges(topology(), halfSet, { prune: false }).changes.filter((c) => c.resource !== 'scheduler')).toEqual([
+      { action: 'delete', queue: 'reports', resource: 'concurrency', fields: [{ field: 'concurrency', from: 3 }] },
+      { action: 'delete', queue: 'reports', resource: 'rateLimit', fields: [{ field: 'rateLimit', from: { max: 1, duration: undefined } }] },
+    ]);
     expect(planChanges(topology(), state, { prune: true, target: 'stray' }).changes.map((c) => c.id)).toEqual(['stray-one']);
     const ended = topology();
     ended.queues.reports!.schedulers!.nightly!.endDate = 1000;

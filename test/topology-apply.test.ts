@@ -59,6 +59,7 @@ describe('topology apply on Redis', () => {
     await reports.upsertJobScheduler('nightly-report', { pattern: '0 4 * * *', tz: 'Europe/Madrid' }, { name: 'report.nightly', data: { kind: 'full' }, opts: { attempts: 3 } });
     await reports.upsertJobScheduler('nightly-v0', { pattern: '0 2 * * *' }, { name: 'report.nightly' });
     await reports.setGlobalConcurrency(5);
+    await reports.setGlobalRateLimit(5, 1000);
     const yaml = reportsYaml(prefix);
 
     const text = await command(b, 'plan', yaml, {}, { json: false });
@@ -68,9 +69,9 @@ describe('topology apply on Redis', () => {
     expect(text.stdout).toMatch(/~ scheduler nightly-report\n\s+pattern: "0 4 \* \* \*" → "0 3 \* \* \*"/);
     expect(text.stdout).toMatch(/- scheduler nightly-v0: pattern "0 2 \* \* \*" → report\.nightly \(fires next at \d{4}-/);
     expect(text.stdout).toMatch(/~ concurrency: 5 → 2/);
-    expect(text.stdout).toMatch(/\+ rate limit: none → 10 per 1000 ms/);
+    expect(text.stdout).toMatch(/~ rate limit: 5 per 1000 ms → 10 per 1000 ms/);
     expect(text.stdout).toMatch(/~ paused: false → true/);
-    expect(text.stdout).toContain('Plan: 2 to create, 3 to change, 1 to remove.');
+    expect(text.stdout).toContain('Plan: 1 to create, 4 to change, 1 to remove.');
 
     const json = await command(b, 'plan', yaml);
     expect(json.code).toBe(1);
@@ -82,10 +83,10 @@ describe('topology apply on Redis', () => {
         { action: 'update', queue: 'reports', resource: 'scheduler', id: 'nightly-report', fields: [{ field: 'pattern', from: '0 4 * * *', to: '0 3 * * *' }] },
         { action: 'delete', queue: 'reports', resource: 'scheduler', id: 'nightly-v0', schedule: { pattern: '0 2 * * *', job: 'report.nightly', next: expect.any(Number) } },
         { action: 'update', queue: 'reports', resource: 'concurrency', fields: [{ field: 'concurrency', from: 5, to: 2 }] },
-        { action: 'create', queue: 'reports', resource: 'rateLimit', fields: [{ field: 'rateLimit', to: { max: 10, duration: 1000 } }] },
+        { action: 'update', queue: 'reports', resource: 'rateLimit', fields: [{ field: 'rateLimit', from: { max: 5, duration: 1000 }, to: { max: 10, duration: 1000 } }] },
         { action: 'update', queue: 'reports', resource: 'paused', fields: [{ field: 'paused', from: false, to: true }] },
       ],
-      summary: { create: 2, update: 3, delete: 1 },
+      summary: { create: 1, update: 4, delete: 1 },
       leftAlone: [],
     });
 

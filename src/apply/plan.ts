@@ -73,20 +73,29 @@ function removal(s: LiveScheduler): PlannedChange {
   return { action: 'delete', queue: s.queue, resource: s.legacy ? 'repeatable' : 'scheduler', id: s.id, fields: [], live: s };
 }
 
-/** Global concurrency and rate limit as the file says (none means removed), pause state when declared. */
+/**
+ * Global concurrency and rate limit exactly where `topology check` finds meta drift: a live value
+ * other than the file's is set to it, or removed when the file has none. Where no global value is
+ * set, none is created: the file's `concurrency` and `rateLimit` are also what each worker is given,
+ * and turning them into a cap over all workers would slow a fleet down unasked. Pause state only
+ * when the file declares it.
+ */
 function settingChanges(spec: QueueSpec, q: LiveQueueSettings | undefined): PlannedChange[] {
   const meta = q?.meta ?? {};
   const changes: PlannedChange[] = [];
   const setting = (resource: 'concurrency' | 'rateLimit', from: unknown, to: unknown) => {
-    if (from === undefined && to === undefined) return;
-    if (from !== undefined && to !== undefined && JSON.stringify(from) === JSON.stringify(to)) return;
-    const action = from === undefined ? 'create' : to === undefined ? 'delete' : 'update';
-    const field: FieldChange = { field: resource, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+    if (from === undefined) return;
+    if (to !== undefined && JSON.stringify(from) === JSON.stringify(to)) return;
+    const action = to === undefined ? 'delete' : 'update';
+    const field: FieldChange = { field: resource, from, ...(to === undefined ? {} : { to }) };
     changes.push({ action, queue: spec.name, resource, fields: [field] });
   };
   setting('concurrency', meta.concurrency, spec.concurrency);
   const liveRate = meta.max !== undefined || meta.duration !== undefined ? { max: meta.max, duration: meta.duration } : undefined;
-  setting('rateLimit', liveRate, spec.rateLimit ? { max: spec.rateLimit.max, duration: spec.rateLimit.duration } : undefined);
+  // check judges a half-set limit (max or duration alone) by the half that is set; so does plan.
+  const file = spec.rateLimit;
+  const agrees = file !== undefined && (meta.max === undefined || meta.max === file.max) && (meta.duration === undefined || meta.duration === file.duration);
+  setting('rateLimit', agrees ? undefined : liveRate, file ? { max: file.max, duration: file.duration } : undefined);
   const paused = q?.paused ?? false;
   if (spec.paused !== undefined && spec.paused !== paused) {
     changes.push({ action: 'update', queue: spec.name, resource: 'paused', fields: [{ field: 'paused', from: paused, to: spec.paused }] });
