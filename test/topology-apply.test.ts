@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
-import { bullConnection, client, redisUrl, uniqueName } from './helpers/redis.js';
+import { bullConnection, client, clusterClient, clusterUrl, redisUrl, uniqueName } from './helpers/redis.js';
 import { runCli } from './helpers/cli.js';
 import { tempFile } from './helpers/temp.js';
 import { command, staleScheduleScenario, type Backend } from './schedules-scenario.js';
@@ -200,5 +200,22 @@ describe('topology apply on Redis', () => {
     expect(yes.code).toBe(0);
     expect(JSON.parse(yes.stdout)).toMatchObject({ schema: 'queuectl/topology-apply@1', applied: 1 });
     expect(await b.queue('mail').getJobSchedulersCount()).toBe(0);
+  });
+
+  it('on a Redis Cluster with a hash-tag prefix: a stale scheduler and an old-style repeatable job go, the declared one stays', async () => {
+    const redis = clusterClient();
+    const prefix = `{${uniqueName('c')}}`;
+    const q = new Queue('reports', { connection: redis, prefix });
+    opened.push(q);
+    await q.upsertJobScheduler('tick-v1', { every: 60_000 }, { name: 'report.ping' });
+    await q.upsertJobScheduler('tick-v2', { every: 60_000 }, { name: 'report.ping' });
+    await redis.zadd(`${prefix}:reports:repeat`, Date.now() + 60_000, 'report.ping::::60000');
+    const yaml = `version: 1\nprefix: "${prefix}"\nqueues:\n  reports: { jobs: [report.ping], schedulers: { tick-v2: { every: 1m, job: { name: report.ping } } } }\nworkers:\n  w: { queues: [reports] }\n`;
+    const b = { ...redisBackend(prefix), url: clusterUrl() };
+    const applied = await command(b, 'apply', yaml, {}, { yes: true });
+    expect(applied.code).toBe(0);
+    expect(applied.json().changes.map((c: { resource: string; id: string }) => `${c.resource} ${c.id}`)).toEqual(['repeatable report.ping::::60000', 'scheduler tick-v1']);
+    expect(await redis.zrange(`${prefix}:reports:repeat`, 0, -1)).toEqual(['tick-v2']);
+    expect((await command(b, 'check', yaml)).json().findings.filter((f: { rule: string }) => f.rule.startsWith('scheduler'))).toEqual([]);
   });
 });
