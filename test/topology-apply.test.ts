@@ -218,4 +218,15 @@ describe('topology apply on Redis', () => {
     expect(await redis.zrange(`${prefix}:reports:repeat`, 0, -1)).toEqual(['tick-v2']);
     expect((await command(b, 'check', yaml)).json().findings.filter((f: { rule: string }) => f.rule.startsWith('scheduler'))).toEqual([]);
   });
+
+  it('refuses to plan or apply a scheduler whose job name its queue does not own (exit 2, the file\'s line)', async () => {
+    const prefix = uniqueName('p');
+    const file = tempFile('sched', 'queuectl.yaml', `version: 1\nprefix: "${prefix}"\nqueues:\n  mail:\n    jobs: [mail.send]\n    schedulers:\n      digest: { every: 1m, job: { name: report.ping } }\nworkers:\n  w: { queues: [mail] }\n`);
+    for (const cmd of ['plan', 'apply']) {
+      const r = await runCli(['topology', cmd, '--yes', '-c', file, '--url', redisUrl()]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^queuectl: \S+queuectl\.yaml \(line 7\): scheduler "digest" makes jobs named "report\.ping", which queue "mail" does not own .* — fix the file first; queuectl topology validate lists every problem\n$/);
+    }
+    expect(await client().exists(`${prefix}:mail:repeat`)).toBe(0);
+  });
 });

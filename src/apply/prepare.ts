@@ -2,6 +2,7 @@ import type { PerBackend } from '../backend/select.js';
 import { forBackend } from '../backend/select.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
+import { lint } from '../topology/lint.js';
 import { unknownQueueError } from '../util/queue-names.js';
 import type { SettingsApplier } from './applier.js';
 import { planChanges } from './plan.js';
@@ -28,7 +29,13 @@ export async function openApplier(ctx: Context): Promise<SettingsApplier> {
 }
 
 export async function preparePlan(ctx: Context, applier: SettingsApplier, flags: PlanFlags): Promise<Plan> {
-  const { topology } = await ctx.topology();
+  const { topology, source } = await ctx.topology();
+  // A scheduler whose jobs its queue does not own would misroute every job it makes: never write one.
+  const unowned = lint(topology, {}, source).filter((f) => f.rule === 'scheduler-job-unowned');
+  if (unowned.length > 0) {
+    const where = unowned[0]!.line === undefined ? '' : ` (line ${unowned[0]!.line})`;
+    throw new UsageError(`${source.file}${where}: ${unowned[0]!.message}`, 'fix the file first; queuectl topology validate lists every problem');
+  }
   const declared = Object.keys(topology.queues);
   const state = await applier.readState(declared);
   const target = flags.target;
