@@ -4,6 +4,9 @@ import { bullConnection, client, clusterClient, clusterUrl, redisUrl, uniqueName
 import { runCli } from './helpers/cli.js';
 import { tempFile } from './helpers/temp.js';
 import { command, staleScheduleScenario, type Backend } from './schedules-scenario.js';
+import { run as applyCommand } from '../src/commands/topology-apply.js';
+import { InterruptedError } from '../src/errors.js';
+import { testContext } from './helpers/context.js';
 import { createHash } from 'node:crypto';
 
 /** Schedules as code on Redis: topology check / plan / apply with real BullMQ. */
@@ -228,5 +231,20 @@ describe('topology apply on Redis', () => {
       expect(r.stderr).toMatch(/^queuectl: \S+queuectl\.yaml \(line 7\): scheduler "digest" makes jobs named "report\.ping", which queue "mail" does not own .* — fix the file first; queuectl topology validate lists every problem\n$/);
     }
     expect(await client().exists(`${prefix}:mail:repeat`)).toBe(0);
+  });
+
+  it('Ctrl-C before the first change: exit 130, nothing changed', async () => {
+    const prefix = uniqueName('p');
+    const b = redisBackend(prefix);
+    await b.queue('mail').upsertJobScheduler('digest', { every: 60_000 }, { name: 'mail.send' });
+    const abort = new AbortController();
+    abort.abort();
+    const t = testContext({ yaml: `version: 1\nprefix: "${prefix}"\nqueues:\n  mail: { jobs: [mail.send] }\nworkers:\n  w: { queues: [mail] }\n`, yes: true, signal: abort.signal });
+    try {
+      await expect(applyCommand({}, t.ctx)).rejects.toBeInstanceOf(InterruptedError);
+    } finally {
+      await t.ctx.close();
+    }
+    expect(await b.queue('mail').getJobSchedulersCount()).toBe(1);
   });
 });

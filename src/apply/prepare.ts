@@ -1,7 +1,7 @@
 import type { PerBackend } from '../backend/select.js';
 import { forBackend } from '../backend/select.js';
 import type { Context } from '../context.js';
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { lint } from '../topology/lint.js';
 import { unknownQueueError } from '../util/queue-names.js';
 import type { SettingsApplier } from './applier.js';
@@ -37,7 +37,14 @@ export async function preparePlan(ctx: Context, applier: SettingsApplier, flags:
     throw new UsageError(`${source.file}${where}: ${unowned[0]!.message}`, 'fix the file first; queuectl topology validate lists every problem');
   }
   const declared = Object.keys(topology.queues);
-  const state = await applier.readState(declared);
+  let state;
+  try {
+    state = await applier.readState(declared);
+  } catch (error) {
+    // A read cut short by Ctrl-C surfaces as a connection or abort error: it is an interruption.
+    if (ctx.signal.aborted && !(error instanceof InterruptedError)) throw new InterruptedError('interrupted while reading the live queues', 'nothing was changed; rerun the same command');
+    throw error;
+  }
   const target = flags.target;
   if (target !== undefined && !topology.queues[target]) {
     const liveWithSchedulers = new Set(state.schedulers.map((s) => s.queue));
