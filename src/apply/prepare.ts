@@ -20,14 +20,16 @@ export interface PlanFlags {
   target?: string;
 }
 
-/**
- * Reads the live state and plans: the first half of both commands. The caller closes the applier
- * (also when this throws after opening it, hence it is handed over before planning).
- */
+/** The backend's applier; the caller closes it (also when planning throws, hence it is opened apart). */
 export async function openApplier(ctx: Context): Promise<SettingsApplier> {
   return forBackend(ctx, appliers)(ctx);
 }
 
+/**
+ * Reads the live state and plans: the first half of both commands. Refuses, before reading, a file
+ * with a scheduler its queue cannot own, and a --target that names nothing (did-you-mean) or an
+ * undeclared queue without --prune.
+ */
 export async function preparePlan(ctx: Context, applier: SettingsApplier, flags: PlanFlags): Promise<Plan> {
   const { topology, source } = await ctx.topology();
   // A scheduler whose jobs its queue does not own would misroute every job it makes: never write one.

@@ -1,9 +1,10 @@
 import { CronExpressionParser } from 'cron-parser';
 
 /**
- * Cron patterns and time zones of `schedulers:`, judged by cron-parser: the library (and major
- * version) BullMQ 6 itself parses them with (job-scheduler.js), so a pattern the file accepts is one
- * BullMQ accepts, and the next fire time we print is the one BullMQ will use.
+ * Cron patterns and time zones of `schedulers:`, judged by cron-parser: the library (and the exact
+ * version, pinned in package.json) BullMQ 6 itself parses them with (job-scheduler.js), so a
+ * pattern the file accepts is one BullMQ accepts. The next fire times queuectl prints are the ones
+ * BullMQ stored, never recomputed.
  */
 
 /** A problem with a time zone name, or undefined when the runtime knows it. */
@@ -25,14 +26,5 @@ export function cronProblem(pattern: string, tz?: string): string | undefined {
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     return `invalid cron pattern "${pattern}": ${why} — e.g. "0 3 * * *" (03:00 every day) or "*/15 * * * * *" (every 15 s, with seconds)`;
-  }
-}
-
-/** When a cron pattern fires next after `after` (epoch ms), as BullMQ computes it; undefined when never. */
-export function nextCronFire(pattern: string, tz: string | undefined, after: number): number | undefined {
-  try {
-    return CronExpressionParser.parse(pattern, { currentDate: new Date(after), ...(tz ? { tz } : {}) }).next().getTime();
-  } catch {
-    return undefined;
   }
 }
