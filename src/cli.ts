@@ -72,7 +72,7 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
       }
     };
 
-  const topology = program.command('topology').description('validate, check and draw the declared queue topology');
+  const topology = program.command('topology').description('validate, check, plan, apply and draw the declared queue topology');
   topology
     .command('validate')
     .description('static check of the topology file: schema and lint rules')
@@ -85,6 +85,21 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .addOption(new Option('--sample <n>', 'jobs read from each end of each state when not --deep').default('50'))
     .addHelpText('after', '\nExamples:\n  queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"\n  queuectl topology check --json > drift.json || exit 1\n\nExit: 0 in sync, 1 drift, 2 bad topology file or a --prefix under which no queue exists while others do, 3 Redis/PostgreSQL error (on PostgreSQL also a missing or other-version BullMQ schema).\nWhen the prefix in use holds no queue at all, a warning names the prefixes that do.')
     .action(action(() => import('./commands/topology-check.js'), 'both'));
+  topology
+    .command('plan')
+    .description('what topology apply would change: schedulers, global concurrency and rate limit, pause state (terraform style)')
+    .option('--prune', 'also remove the schedulers of live queues the file does not declare')
+    .option('--target <queue>', 'only this queue')
+    .addHelpText('after', '\nExamples:\n  queuectl topology plan -c queuectl.yaml --url "$REDIS_URL"\n  queuectl topology plan --json > plan.json\n\nExit: 0 no changes, 1 changes to make, 2 bad topology file or --target, 3 Redis/PostgreSQL error.')
+    .action(action(() => import('./commands/topology-plan.js'), 'both'));
+  topology
+    .command('apply')
+    .description("make the live queues match the file with BullMQ's own calls: upsert/remove job schedulers (old-style repeatable jobs too), set concurrency, rate limit, pause state")
+    .option('--dry-run', 'print the plan and change nothing (the same as topology plan)')
+    .option('--prune', 'also remove the schedulers of live queues the file does not declare')
+    .option('--target <queue>', 'only this queue')
+    .addHelpText('after', '\nExamples:\n  queuectl topology apply --dry-run\n  queuectl topology apply --yes --json\n  queuectl topology apply --target reports\n\nAsks once, naming the server and prefix or schema (--yes off a terminal). A second apply plans nothing.\nExit: 0 applied or nothing to do (--dry-run: 1 when there are changes), 2 bad topology file, --target or no --yes off a terminal, 3 Redis/PostgreSQL error, 130 interrupted (rerun to finish).')
+    .action(action(() => import('./commands/topology-apply.js'), 'both'));
   topology
     .command('graph')
     .description('draw job names → queues → workers → dead-letter path')

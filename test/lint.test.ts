@@ -59,6 +59,7 @@ describe('lint', () => {
     ['no-retention', (t) => delete t.queues.a!.removeOnComplete, 'error'],
     ['no-dead-letter', (t) => delete t.queues.a!.deadLetter, 'error'],
     ['job-options-unknown-job', (t) => (t.queues.a!.jobOptions = { 'a.rum': { priority: 5 } }), 'error'],
+    ['scheduler-job-unowned', (t) => (t.queues.a!.schedulers = { nightly: { id: 'nightly', pattern: '0 3 * * *', job: { name: 'b.run' } } }), 'error'],
     ['dead-letter-removed', (t) => (t.queues.a!.removeOnFail = true), 'error'],
     ['dead-letter-retried', (t) => {
       t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };

@@ -3,6 +3,7 @@ import { lint } from '../topology/lint.js';
 import { migrateCommand, statesToMove } from '../migrate/advice.js';
 import type { Finding, Topology } from '../topology/types.js';
 import { postgresFindings } from './postgres-drift.js';
+import { scheduleFindings } from './schedule-drift.js';
 import type { LiveFacts, MisroutedJobs, WorkerConnection } from './types.js';
 
 export interface DriftOptions {
@@ -28,6 +29,10 @@ export const CHECK_RULES = [
   'worker-undeclared-queue',
   'meta-concurrency-drift',
   'meta-ratelimit-drift',
+  'scheduler-undeclared',
+  'scheduler-drift',
+  'scheduler-missing',
+  'paused-drift',
   'connections-headroom',
   'long-transaction',
   'job-table-bloat',
@@ -54,6 +59,7 @@ export function drift(topology: Topology, live: LiveFacts, options: DriftOptions
     ...live.queues.flatMap((q) => queueFindings(topology, q, namespace)),
     ...live.misrouted.map((m) => misrouted(topology, m, live.deep)),
     ...undeclaredWorkers(topology, live.workers ?? []),
+    ...(live.schedulers ? scheduleFindings(topology, live.schedulers, live.queues) : []),
   ];
   return sortFindings(findings);
 }

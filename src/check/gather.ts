@@ -1,6 +1,7 @@
 import { discoverQueues } from '../inspect/discover.js';
 import { readQueues, type QueueTarget } from '../inspect/read-queues.js';
 import { readRedisHealth } from '../redis/health.js';
+import { redisScheduleReader } from '../schedules/redis-reader.js';
 import type { RedisHandle } from '../redis/types.js';
 import type { Topology } from '../topology/types.js';
 import { findMisrouted } from './sample-names.js';
@@ -19,7 +20,7 @@ export interface GatherOptions {
 /**
  * Reads what `topology check` compares on Redis (behind CheckSource: redis-source.ts; the
  * PostgreSQL twin is postgres-source.ts), with read commands only (SCAN, LLEN/ZCARD, LRANGE/ZRANGE,
- * HGET/HMGET, EXISTS, INFO, CONFIG GET, CLIENT LIST), so a read-only ACL user can run it.
+ * HGET/HMGET/HGETALL, EXISTS, INFO, CONFIG GET, CLIENT LIST), so a read-only ACL user can run it.
  * Declared and legacy queues are read even when SCAN does not find them.
  */
 export async function gatherLiveFacts(handle: RedisHandle, topology: Topology, prefix: string, options: GatherOptions): Promise<LiveFacts> {
@@ -33,10 +34,11 @@ export async function gatherLiveFacts(handle: RedisHandle, topology: Topology, p
   for (const name of discovered) if (!known.has(name)) targets.push({ name, kind: 'undeclared' });
 
   // Workers come from our own CLIENT LIST parse: it also finds workers of queues with no keys.
-  const [queues, health, workers] = await Promise.all([
+  const [queues, health, workers, schedulers] = await Promise.all([
     readQueues(handle, prefix, targets, { workers: false }),
     readRedisHealth(handle),
     readWorkerConnections(masters, prefix),
+    redisScheduleReader(handle, prefix).read(Object.keys(topology.queues)),
   ]);
 
   const sampled = samplingTargets(topology).filter((name) => queues.some((q) => q.name === name && q.exists));
@@ -49,7 +51,7 @@ export async function gatherLiveFacts(handle: RedisHandle, topology: Topology, p
       findMisrouted(handle.client, prefix, name, new Set(topology.queues[name]!.jobs), options)));
     misrouted.push(...found.flat());
   }
-  return { queues, health, misrouted, workers, deep: options.deep };
+  return { queues, health, misrouted, workers, deep: options.deep, schedulers };
 }
 
 /**

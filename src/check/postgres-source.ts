@@ -4,6 +4,7 @@ import type { PostgresHandle } from '../backend/postgres/types.js';
 import { discoverQueues, matchWorkers, readNamedSessions, readQueues } from '../inspect/postgres-source.js';
 import type { QueueTarget } from '../inspect/read-queues.js';
 import { toNumber } from '../inspect/reads.js';
+import { postgresScheduleReader } from '../schedules/postgres-reader.js';
 import type { Topology } from '../topology/types.js';
 import { samplingTargets } from './gather.js';
 import { findMisroutedPostgres } from './postgres-names.js';
@@ -36,6 +37,7 @@ export async function postgresCheckSource(ctx: Context, topology: Topology): Pro
       const queues = await readQueues(handle, s, targets);
       const workers = workerConnections(await readNamedSessions(handle), discovered);
       const postgres = await readServerFacts(handle, s);
+      const schedulers = await postgresScheduleReader(handle, s).read(Object.keys(topology.queues));
 
       const sampled = samplingTargets(topology).filter((name) => queues.some((q) => q.name === name && q.exists));
       const misrouted: MisroutedJobs[] = [];
@@ -43,7 +45,7 @@ export async function postgresCheckSource(ctx: Context, topology: Topology): Pro
       for (const name of sampled) {
         misrouted.push(...(await findMisroutedPostgres(handle, s, name, new Set(topology.queues[name]!.jobs), options)));
       }
-      return { queues, postgres, misrouted, workers, deep: options.deep };
+      return { queues, postgres, misrouted, workers, deep: options.deep, schedulers };
     },
     emptyVerdict: async () => ({ warning: `no BullMQ queue exists in schema "${handle.spec.schema}" on ${handle.spec.redacted} yet` }),
   };

@@ -1,4 +1,5 @@
 import type { LiveQueue, RedisHealth } from '../inspect/types.js';
+import type { LiveScheduler } from '../schedules/types.js';
 
 /** Jobs of one name found in a declared queue that does not own that name. */
 export interface MisroutedJobs {
@@ -36,6 +37,8 @@ export interface LiveFacts {
   workers?: WorkerConnection[];
   /** True when every job was read (--deep), false when job names were sampled. */
   deep: boolean;
+  /** Job schedulers (and old-style repeatable jobs) of the declared queues. */
+  schedulers?: LiveScheduler[];
 }
 
 /** What `topology check` reads of a PostgreSQL server beyond the queues (postgres-source.ts). */

@@ -1,6 +1,6 @@
 import type { ParsedTopology } from './schema.js';
 import { dict } from '../util/dict.js';
-import type { JobNameOptions, LegacyQueueSpec, QueueSpec, Topology, WorkerSpec } from './types.js';
+import type { JobNameOptions, LegacyQueueSpec, QueueSpec, SchedulerSpec, Topology, WorkerSpec } from './types.js';
 
 /**
  * Parsed file → the `Topology` every module reads: `defaults` merged into each queue (a queue's
@@ -12,7 +12,16 @@ export function normalizeTopology(parsed: ParsedTopology): Topology {
   // dict(): a queue named "constructor" or "toString" is not already there.
   const queues = dict<QueueSpec>();
   for (const [name, own] of Object.entries(parsed.queues)) {
-    const merged: QueueSpec = { name, ...dropUndefined(defaults), ...dropUndefined(own) };
+    const { schedulers, ...rest } = own;
+    const merged: QueueSpec = { name, ...dropUndefined(defaults), ...dropUndefined(rest) };
+    if (schedulers) {
+      // Keyed by scheduler ids, which are user data; a template with no name takes the id, as in BullMQ.
+      const byId = dict<SchedulerSpec>();
+      for (const [id, { job, ...repeat }] of Object.entries(schedulers)) {
+        byId[id] = { id, ...dropUndefined(repeat), job: job ? dropUndefined(job) : { name: id } };
+      }
+      merged.schedulers = byId;
+    }
     if (defaults.alerts && own.alerts) merged.alerts = { ...dropUndefined(defaults.alerts), ...dropUndefined(own.alerts) };
     if (own.jobOptions) {
       // Keyed by job names, which are user data: no prototype (a job named "constructor" is fine).

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { cronProblem, timeZoneProblem } from './cron.js';
 import { DURATION_HINT, durationProblem, formatDuration, parseDuration } from './durations.js';
 import { describeValue, issueMessage, unknownKeyMessage } from './problems.js';
 import type { Backoff, DeadLetter, DeadLetterFields, Retention } from './types.js';
@@ -202,11 +203,66 @@ const queueOptions = {
   payload: payload.optional(),
 };
 
+/** A scheduler's startDate/endDate: an ISO 8601 date-time or epoch milliseconds; normalized to ms. */
+const instant = z.custom<string | number>().transform((value, ctx): number => {
+  const ms = typeof value === 'number' ? value : typeof value === 'string' && /\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  ctx.addIssue({ code: 'custom', message: `invalid date ${describeValue(value)} — write an ISO 8601 date-time such as 2026-01-31T03:00:00Z, or epoch milliseconds`, input: value });
+  return z.NEVER;
+});
+
+/** Options BullMQ's upsertJobScheduler refuses or ignores in a template (JobSchedulerTemplateOptions). */
+const NOT_IN_TEMPLATE = ['jobId', 'repeat', 'delay', 'deduplication', 'debounce'];
+const schedulerJob = strict({
+  name: z.string().min(1),
+  data: z.record(z.string(), z.unknown()).optional(),
+  opts: z.record(z.string(), z.unknown()).superRefine((opts, ctx) => {
+    for (const key of Object.keys(opts)) {
+      if (NOT_IN_TEMPLATE.includes(key)) ctx.addIssue({ code: 'custom', path: [key], message: `a scheduler's job template takes no ${key} — the scheduler sets ids and timing itself; remove it` });
+    }
+  }).optional(),
+});
+
+/**
+ * `schedulers.<id>`: a BullMQ job scheduler. Exactly one of `pattern` (cron, parsed by the library
+ * BullMQ uses: cron.ts) or `every`; `tz` only with a pattern; `immediately` not with `startDate`
+ * (BullMQ refuses that pair).
+ */
+const scheduler = strict({
+  pattern: z.string().min(1).optional(),
+  tz: z.string().min(1).optional(),
+  every: duration.optional(),
+  limit: count('limit').optional(),
+  startDate: instant.optional(),
+  endDate: instant.optional(),
+  immediately: z.boolean().optional(),
+  job: schedulerJob.optional(),
+}).superRefine((s, ctx) => {
+  const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (s.pattern === undefined && s.every === undefined) problem('pattern', 'missing — give a cron pattern (pattern: "0 3 * * *") or an interval (every: 30s)');
+  if (s.pattern !== undefined && s.every !== undefined) problem('every', 'a scheduler takes a pattern or every, not both — remove one');
+  if (s.every === 0) problem('every', 'every must be more than 0 — e.g. every: 30s');
+  if (s.tz !== undefined) {
+    const tzProblem = timeZoneProblem(s.tz);
+    if (tzProblem) problem('tz', tzProblem);
+    else if (s.pattern === undefined) problem('tz', 'tz applies to a cron pattern only — remove it, or use pattern:');
+  }
+  if (s.pattern !== undefined) {
+    const cron = cronProblem(s.pattern, s.tz);
+    if (cron) problem('pattern', cron);
+  }
+  if (s.immediately && s.every !== undefined) problem('immediately', 'an every scheduler already fires at once; immediately applies to a pattern only (BullMQ warns and ignores it) — remove it');
+  if (s.immediately && s.startDate !== undefined) problem('immediately', 'immediately and startDate do not go together (BullMQ refuses the pair) — keep one');
+  if (s.startDate !== undefined && s.endDate !== undefined && s.endDate <= s.startDate) problem('endDate', 'endDate is not after startDate — the scheduler would never fire');
+});
+
 const queue = strict({
   jobs: z.array(z.string().min(1), { error: (i) => (i.input === undefined ? 'missing — list the job names this queue owns: jobs: [name]' : undefined) })
     .min(1, { error: 'jobs must not be empty — list the job names this queue owns' }),
   jobId: z.string().min(1).optional(),
   jobOptions: z.record(z.string(), jobNameOptions).optional(),
+  schedulers: z.record(z.string().min(1), scheduler).nullish(),
+  paused: z.boolean().optional(),
   ...queueOptions,
 });
 

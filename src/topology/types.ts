@@ -108,6 +108,27 @@ export interface QueueSpec {
   jobOptions?: Record<string, JobNameOptions>;
   alerts?: Alerts;
   payload?: PayloadSchema;
+  /** BullMQ job schedulers by id (`topology apply` upserts them, removes live ones not listed). */
+  schedulers?: Record<string, SchedulerSpec>;
+  /** The declared pause state; absent means the file does not manage it. */
+  paused?: boolean;
+}
+
+/**
+ * One BullMQ job scheduler, as Queue.upsertJobScheduler(id, repeat, job) takes it: exactly one of
+ * `pattern` (cron, with optional `tz`) or `every`. Dates are epoch milliseconds.
+ */
+export interface SchedulerSpec {
+  id: string;
+  pattern?: string;
+  tz?: string;
+  every?: Millis;
+  limit?: number;
+  startDate?: number;
+  endDate?: number;
+  immediately?: boolean;
+  /** The template of every job it produces: a name the queue owns, data, BullMQ job options. */
+  job: { name: string; data?: Record<string, unknown>; opts?: Record<string, unknown> };
 }
 
 export interface WorkerSpec {

@@ -4,6 +4,7 @@ import { jobIdFields, jobIds, queueNames } from './names.js';
 import { deadLetter, dedup, retention, retries } from './reliability.js';
 import { clusterPrefix } from './cluster.js';
 import { jobOptions } from './job-options.js';
+import { schedulerJobs } from './schedulers.js';
 
 export type { LintOptions, Rule, RuleFinding } from './types.js';
 
@@ -22,6 +23,7 @@ export const rules: readonly Rule[] = [
   retention,
   deadLetter,
   jobOptions,
+  schedulerJobs,
   clusterPrefix,
 ];
 
@@ -39,6 +41,7 @@ export const ruleIds = [
   'job-id-field-unknown',
   'job-id-field-optional',
   'job-options-unknown-job',
+  'scheduler-job-unowned',
   'dedup-missing',
   'no-retries',
   'no-backoff',
