@@ -94,6 +94,7 @@ export async function runMove(opts: MigrateOptions, ctx: Context, engine: MoveEn
 async function onePass(opts: MigrateOptions, ctx: Context, engine: MoveEngine, run: RunIdentity, start: NonNullable<MoveEngine['startOnePass']>): Promise<number> {
   let mark = Date.now();
   const { plan, jobs } = await start();
+  if (ctx.signal.aborted) throw new InterruptedError(`interrupted while planning ${opts.from}; nothing was moved`, 'rerun the same command');
   if (plan.blocked.length > 0) throw badKeyError(plan.blocked, 'plan');
   const planMs = Date.now() - mark;
   const before = await engine.count();
