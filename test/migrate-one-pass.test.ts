@@ -5,6 +5,7 @@ import { testContext, type TestContext } from './helpers/context.js';
 import { startRedis } from './helpers/redis.js';
 import { yamlFor } from './migrate-fixture.js';
 import { locateAll, seedLegacy } from './migrate-seed.js';
+import { closeOpenQueues, freshDatabase, migrateBullmq, pgQueue } from './helpers/postgres.js';
 
 /**
  * `migrate --yes` moves in one pass: the move's own classification is the plan, so each job is
@@ -99,4 +100,48 @@ describe('migrate --yes: one pass', () => {
     expect(stayed).toBeGreaterThan(3);
     expect([...left.values()].flat().filter((at) => at.state !== 'failed')).toHaveLength(stayed);
   });
+});
+
+describe('migrate --yes on PostgreSQL: one pass', () => {
+  const pgYaml = `version: 1\nqueues:\n  alpha: { jobs: [a.process], dedup: none }\n  beta: { jobs: [b.second], dedup: none }\nworkers:\n  w: { queues: [alpha, beta] }\nlegacy:\n  legacy: { note: shared }\n`;
+
+  /** A fresh database holding the same legacy queue: moving jobs, an unowned one, a collision and a duplicate. */
+  async function seeded(): Promise<string> {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    const alpha = pgQueue(url, 'alpha');
+    for (let i = 0; i < 40; i++) await legacy.add(i % 3 ? 'a.process' : 'b.second', { i }, { jobId: `j${i}` });
+    await legacy.add('b.second', { p: 1 }, { priority: 2, jobId: 'p1' });
+    await legacy.add('a.process', { later: true }, { delay: 3_600_000, jobId: 'later' });
+    await legacy.add('mystery', {}, { jobId: 'unowned-1' });
+    await alpha.add('a.process', { theirs: true }, { jobId: 'j1' });
+    await alpha.add('a.process', { i: 2 }, { jobId: 'j2' });
+    await closeOpenQueues();
+    return url;
+  }
+
+  it('the same document, report and verification as plan + confirm + move', async () => {
+    const runs: { code: number; doc: Record<string, unknown>; stdout: string }[] = [];
+    for (const twoPass of [true, false]) {
+      const url = await seeded();
+      for (const json of [true, false]) {
+        const t = testContext({ yaml: pgYaml, json, yes: !twoPass, redis: url });
+        if (twoPass) Object.assign(t.ctx, { prompt: { ...t.ctx.prompt, yes: false, interactive: true, confirm: async () => true } });
+        const code = await run({ from: 'legacy' }, t.ctx);
+        await t.ctx.close();
+        // The second run (human output) finds only what stays: the same on both paths too.
+        runs.push({ code, doc: json ? t.json() : {}, stdout: json ? '' : t.stdout() });
+      }
+    }
+    const [twoJson, twoHuman, oneJson, oneHuman] = runs;
+    const doc = oneJson.doc as { verified: boolean; skipped: { reason: string }[]; duplicates: unknown[] };
+    expect(doc.verified).toBe(true);
+    expect(doc.skipped.map((s) => s.reason).sort()).toEqual(['collision', 'unowned']);
+    expect(doc.duplicates).toHaveLength(1);
+    expect(withoutTimings(oneJson.doc)).toEqual(withoutTimings(twoJson.doc));
+    expect(oneJson.code).toBe(twoJson.code);
+    expect(oneHuman.stdout).toBe(twoHuman.stdout);
+    expect(oneHuman.code).toBe(twoHuman.code);
+  }, 60_000);
 });
