@@ -83,6 +83,8 @@ describe('migrate run lifecycle', () => {
         if (/^eval/i.test(args[0] ?? '') && args.some((a) => a.includes(s.legacy))) controller.abort();
       });
       const t = testContext({ yaml: s.yaml, yes: true, signal: controller.signal });
+      // A real run plans first when someone at a terminal confirms (with --yes it moves in one pass: below).
+      if (!dryRun) Object.assign(t.ctx, { prompt: { ...t.ctx.prompt, yes: false, interactive: true, confirm: async () => true } });
       const planning = run({ from: s.legacy, batch: '1', dryRun }, t.ctx);
       await expect(planning).rejects.toThrow(InterruptedError);
       await expect(planning).rejects.toThrow(/interrupted while planning/);
@@ -90,6 +92,14 @@ describe('migrate run lifecycle', () => {
       expect(t.stdout() + t.stderr()).not.toMatch(/Plan:|Nothing to move|Dry run|moved 0 of/);
       expect((await redis.llen(`bull:${s.a}:wait`)) + (await redis.llen(`bull:${s.b}:wait`))).toBe(0);
     }
+    // --yes: one pass, whose planning is the key checks before the first batch. Ctrl-C by then
+    // stops it the same way.
+    const controller = new AbortController();
+    controller.abort();
+    const t = testContext({ yaml: s.yaml, yes: true, signal: controller.signal });
+    await expect(run({ from: s.legacy, batch: '1' }, t.ctx)).rejects.toThrow(/interrupted while planning .*; nothing was moved/);
+    expect(t.stdout() + t.stderr()).not.toMatch(/Plan:|Nothing to move|moved 0 of/);
+    expect((await redis.llen(`bull:${s.a}:wait`)) + (await redis.llen(`bull:${s.b}:wait`))).toBe(0);
   });
 
   it('drain: a wrong or missing --confirm is refused before the wait, not after it', async () => {

@@ -54,7 +54,7 @@ async function validateCpuMs(file: string): Promise<{ ms: number; errors: number
   const before = process.cpuUsage();
   const { topology, source } = await loadTopologyFile(file);
   const report = buildReport(source.file, lint(topology, {}, source));
-  renderReport(report, topology, false);
+  await renderReport(report, topology, false);
   const used = process.cpuUsage(before);
   return { ms: (used.user + used.system) / 1000, errors: report.errors };
 }

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { ExitCode, InterruptedError, QueuectlError, RedisError, UsageError } from '../errors.js';
+import { ExitCode, QueuectlError, RedisError } from '../errors.js';
 import type { RedisHandle } from '../redis/types.js';
 import { toRedisError } from '../redis/errors.js';
 import type { Topology } from '../topology/types.js';
@@ -10,12 +10,9 @@ import { acquireRunLease, type RunLease } from '../migrate/run-lease.js';
 import { engineFor } from '../migrate/engine.js';
 import { runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
-import { movingTotal, problemStays } from '../migrate/plan.js';
-import { badKeyError } from '../migrate/bad-keys.js';
-import { createProgress } from '../migrate/progress.js';
-import { migrateDocument, renderIdOutcomes, renderLeftOut, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
+import { renderStatus } from '../migrate/render.js';
 import { buildRouting, type Routing } from '../migrate/routing.js';
-import { verify } from '../migrate/verify.js';
+import { runMove, type MoveEngine } from '../migrate/move-run.js';
 import { forBackend, type PerBackend } from '../backend/select.js';
 
 type Runner = (raw: Record<string, unknown>, ctx: Context) => Promise<number>;
@@ -99,78 +96,28 @@ async function holdRun(client: RedisHandle['client'], prefix: string, intent: st
 
 async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string, topology: Topology, routing: Routing, intent: string, run: ResolvedRun): Promise<number> {
   const client = handle.client;
-  const { runId, key: jKey, continues } = run;
-  // --json keeps stderr for the error alone (scripts read it as one line); the document says `continued`.
-  if (continues && !opts.dryRun && !ctx.out.json) ctx.out.note(`Continuing run ${runId}, which did not finish.`);
+  const { runId, key: journalKey } = run;
   // On a cluster with one hash tag per queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
-  const engine = engineFor(handle.mode, prefix, routing, jKey, runId);
-  if (!opts.dryRun) await engine.prepare(client, (m) => ctx.out.note(m), ctx.signal);
-  const scan = () => engine.scan({ client, prefix, topology, routing, states: opts.states, batch: opts.batch, signal: ctx.signal });
-  let mark = Date.now();
-  const plan = await scan().catch((error: unknown) => {
-    throw (opts.dryRun && scriptsRefused(error, handle)) || error;
-  });
-  // A plan cut short by Ctrl-C is partial: never print it, or move by it, as if it were complete.
-  if (ctx.signal.aborted) throw new InterruptedError(`interrupted while planning ${opts.from}; nothing was moved`, opts.dryRun ? 'rerun the dry run' : 'rerun the same command');
-  const planMs = Date.now() - mark;
-  const problemsBefore = problemStays(plan).length > 0;
-  const total = movingTotal(plan);
-
-  if (opts.dryRun) {
-    ctx.out.printJson(migrateDocument({ runId, plan, remaining: plan, moved: {}, dryRun: true, verified: false, problems: [] }));
-    ctx.out.print(renderPlan(plan, ctx.out.color));
-    ctx.out.print(`Dry run (run ${runId}): nothing was changed.`);
-    if (plan.blocked.length > 0) throw badKeyError(plan.blocked, 'plan');
-    return problemsBefore ? ExitCode.checkFailed : ExitCode.ok;
-  }
-  // A key of the wrong type would refuse the first batch that touches it: say so before moving any.
-  if (plan.blocked.length > 0) throw badKeyError(plan.blocked, 'plan');
-  if (!ctx.out.json) ctx.out.note(renderPlan(plan, ctx.out.color));
-  if (total > 0 || opts.follow) {
-    const what = opts.follow ? `Move ${total} job(s) now and keep moving arrivals` : `Move ${total} job(s)`;
-    if (!(await ctx.prompt.confirm(`${what} out of ${opts.from}?`))) {
-      ctx.out.note('Nothing moved.');
-      return ExitCode.checkFailed;
-    }
-  }
-
-  const before = await engine.count(client, prefix, routing.dests, opts.states);
-  await claimRun(client, prefix, intent, runId);
-  await openJournal(client, jKey, { id: runId, source: opts.from, to: routing.to, names: opts.names, states: opts.states, plan, planned: total });
-  const progress = createProgress(ctx.out, total);
-  mark = Date.now();
-  const result = await engine.apply({
-    client, prefix, routing, states: opts.states, journalKey: jKey, batch: opts.batch, rate: opts.rate,
-    follow: opts.follow ? { quietMs: opts.quietMs } : undefined, signal: ctx.signal, onProgress: (p) => progress.update(p),
-  });
-  progress.done();
-  const moveMs = Date.now() - mark;
-  if (result.interrupted) {
-    await closeJournal(client, jKey, 'interrupted', Math.max(0, total - result.total)).catch(() => undefined);
-    throw new InterruptedError(`interrupted after moving ${result.total} of ${total} job(s) from ${opts.from} (run ${runId}); every job is either in ${opts.from} or in its destination`, 'rerun the same command to continue; `queuectl migrate status` shows progress');
-  }
-
-  mark = Date.now();
-  const remaining = await scan();
-  if (ctx.signal.aborted) {
-    await closeJournal(client, jKey, 'interrupted', Math.max(0, total - result.total)).catch(() => undefined);
-    throw new InterruptedError(`interrupted while verifying, after moving ${result.total} job(s) from ${opts.from} (run ${runId})`, 'rerun the same command to verify and finish the run');
-  }
-  const afterCounts = await engine.count(client, prefix, routing.dests, opts.states);
-  const check = verify({ planned: plan, moved: result.moved, removed: result.removed, after: remaining, before, afterCounts, follow: opts.follow });
-  const left = movingTotal(remaining);
-  const timings = { planMs, moveMs, verifyMs: Date.now() - mark };
-  await closeJournal(client, jKey, check.verified ? 'done' : 'unverified', left, check.problems.join('; '));
-
-  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings, ids: result, continued: continues }));
-  const movedLine = Object.entries(result.moved).map(([d, row]) => `${d} ${Object.values(row).reduce((a, n) => a + (n ?? 0), 0)}`).join(', ');
-  ctx.out.print(`Moved ${result.total} job(s) from ${opts.from}${movedLine ? ` → ${movedLine}` : ''} (run ${runId}).`);
-  for (const line of renderIdOutcomes(result)) ctx.out.print(line);
-  const stays = [...renderStays(remaining, ctx.out.color), ...renderLeftOut(remaining)];
-  if (stays.length > 0) ctx.out.print(stays.join('\n'));
-  if (check.verified) ctx.out.print('Verified: counts per destination and state balance.');
-  else for (const problem of check.problems) ctx.out.warn(`verification: ${problem}`);
-  return check.verified && problemStays(remaining).length === 0 ? ExitCode.ok : ExitCode.checkFailed;
+  const engine = engineFor(handle.mode, prefix, routing, journalKey, runId);
+  const { states, batch, rate } = opts;
+  const moveOptions = { client, prefix, routing, states, journalKey, signal: ctx.signal };
+  const onePass = engine.startOnePass;
+  const redis: MoveEngine = {
+    prepare: () => engine.prepare(client, (m) => ctx.out.note(m), ctx.signal),
+    scan: () => engine.scan({ client, prefix, topology, routing, states, batch, signal: ctx.signal }),
+    startOnePass: onePass && (() => onePass(moveOptions)),
+    count: () => engine.count(client, prefix, routing.dests, states),
+    async open(plan, planned) {
+      await claimRun(client, prefix, intent, runId);
+      await openJournal(client, journalKey, { id: runId, source: opts.from, to: routing.to, names: opts.names, states, plan, planned });
+    },
+    move: ({ record, onProgress }) => engine.apply({
+      ...moveOptions, batch, rate, follow: opts.follow ? { quietMs: opts.quietMs } : undefined, onProgress, record: record && { plan: record, topology },
+    }),
+    close: (state, left, note) => closeJournal(client, journalKey, state, left, note),
+    dryRunError: (error) => scriptsRefused(error, handle),
+  };
+  return runMove(opts, ctx, redis, run);
 }
 
 /** The Redis side of `--strategy drain` (the watch and the delete are in src/migrate/drain-run.ts). */

@@ -1,9 +1,8 @@
-import { Chalk } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import type { Context } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { isValid, lint } from '../topology/lint.js';
 import type { Finding, Topology } from '../topology/types.js';
-import { renderTable } from '../ui/table.js';
 
 /** The `--json` document of `topology validate` (stable: queuectl/topology-validate@1). */
 export interface ValidateReport {
@@ -27,7 +26,7 @@ export async function run(_opts: Record<string, unknown>, ctx: Context): Promise
   if (ctx.out.json) {
     ctx.out.printJson(report);
   } else {
-    ctx.out.print(renderReport(report, topology, ctx.out.color));
+    ctx.out.print(await renderReport(report, topology, ctx.out.color));
   }
   return report.valid ? ExitCode.ok : ExitCode.checkFailed;
 }
@@ -44,11 +43,19 @@ export function buildReport(file: string, findings: Finding[]): ValidateReport {
   };
 }
 
-/** The human output: a findings table (when there are any) and one summary line. */
-export function renderReport(report: ValidateReport, topology: Topology, color: boolean): string {
-  const c = new Chalk({ level: color ? 1 : 0 });
+/** Colours without loading chalk when there are none (CI and pre-commit hooks write to a pipe). */
+type Paint = Pick<ChalkInstance, 'red' | 'yellow' | 'green'>;
+const plain: Paint = { red: String, yellow: String, green: String } as unknown as Paint;
+
+/**
+ * The human output: a findings table (when there are any) and one summary line. `topology
+ * validate` is a CI and pre-commit step: chalk and the table load only when they are used.
+ */
+export async function renderReport(report: ValidateReport, topology: Topology, color: boolean): Promise<string> {
+  const c: Paint = color ? new (await import('chalk')).Chalk({ level: 1 }) : plain;
   const parts: string[] = [];
   if (report.findings.length > 0) {
+    const { renderTable } = await import('../ui/table.js');
     const rows = report.findings.map((f) => [
       f.rule,
       f.severity === 'error' ? c.red(f.severity) : c.yellow(f.severity),
@@ -67,7 +74,7 @@ function where(f: Finding): string {
   return f.line === undefined ? f.path : `${f.path}:${f.line}`;
 }
 
-function summary(report: ValidateReport, topology: Topology, c: InstanceType<typeof Chalk>): string {
+function summary(report: ValidateReport, topology: Topology, c: Paint): string {
   const warnings = plural(report.warnings, 'warning');
   if (!report.valid) return `${report.file}: ${c.red(plural(report.errors, 'error'))}, ${warnings}`;
   const counts = [

@@ -5,7 +5,9 @@ import { destinationKeys, queuePrefix, type MovableState } from './keys.js';
 import type { Routing } from './routing.js';
 import { loadLua } from '../util/lua.js';
 import { sleep } from '../util/sleep.js';
-import { refusal } from './bad-keys.js';
+import { addBadKeys, badKeysOf, refusal } from './bad-keys.js';
+import { addMove, recordIdOutcomes, recordStays, type Plan } from './plan.js';
+import type { Topology } from '../topology/types.js';
 
 /** destination → state → jobs. */
 export type Moves = Record<string, Partial<Record<MovableState, number>>>;
@@ -37,6 +39,12 @@ export interface ApplyOptions {
   follow?: { quietMs: number; pollMs?: number };
   signal?: AbortSignal;
   onProgress?: (progress: ApplyProgress) => void;
+  /**
+   * A one-pass run: the move's own classification of every job it reads fills this plan (moves,
+   * stays, renamed, duplicates), so nothing reads the source twice. Not with `follow` (each pass
+   * re-reads what stays).
+   */
+  record?: { plan: Plan; topology: Topology };
 }
 
 export interface ApplyResult {
@@ -97,6 +105,46 @@ export function recordIdPolicy(result: ApplyResult, dests: string[], state: Mova
 }
 
 /**
+ * One call's classification into a one-pass run's plan, as the dry run's scanPlan records it. A
+ * call sent beside the one before it re-reads that call's stays (see IN_FLIGHT): those are
+ * counted once. Returns this call's stays, for the next call of the same round.
+ */
+function recordCall(record: NonNullable<ApplyOptions['record']>, routing: Routing, state: MovableState, earlier: string[], stays: string[], perDest: number[], renamed: (string | number)[], dups: (string | number)[]): string[] {
+  const { plan, topology } = record;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < earlier.length; i += 3) seen.set(earlier[i], (seen.get(earlier[i]) ?? 0) + 1);
+  const fresh: string[] = [];
+  for (let i = 0; i < stays.length; i += 3) {
+    const again = seen.get(stays[i]) ?? 0;
+    if (again > 0) seen.set(stays[i], again - 1);
+    else fresh.push(stays[i], stays[i + 1], stays[i + 2]);
+  }
+  recordIdOutcomes(plan, routing.dests, state, renamed, dups);
+  perDest.forEach((n, i) => n > 0 && addMove(plan, routing.dests[i], state, n));
+  plan.scanned += recordStays(plan, fresh, routing, topology, state) + perDest.reduce((a, n) => a + n, 0);
+  return stays;
+}
+
+/**
+ * Before the first write of a one-pass run: every key each state's batches touch besides the
+ * jobs' own (source state, events, meta and id, the journal, each destination's ten keys), checked
+ * by move-batch.lua in its check mode; what is wrong goes to `plan.blocked`. The jobs' own keys
+ * are checked by each batch, which is refused whole when one is wrong.
+ */
+export async function checkMoveKeys(options: Pick<ApplyOptions, 'client' | 'prefix' | 'routing' | 'states' | 'journalKey'>, plan: Plan): Promise<void> {
+  const { prefix, routing } = options;
+  const client = withMoveScript(options.client);
+  const src = queuePrefix(prefix, routing.from);
+  const destKeys = routing.dests.flatMap((d) => destinationKeys(prefix, d));
+  const config = JSON.stringify({ dests: routing.dests.map((d) => queuePrefix(prefix, d)), names: routing.dests, routes: routing.routes });
+  const replies = await Promise.all(options.states.map((state) => {
+    const keys = [src + state, src + 'events', src + 'meta', options.journalKey, ...destKeys, src + 'id'];
+    return client[SCRIPT](keys.length, ...keys, state, src, 0, '', '', config, 'check', '');
+  }));
+  for (const reply of replies) addBadKeys(plan.blocked, badKeysOf(reply[5]));
+}
+
+/**
  * Moves jobs state by state, oldest first, one atomic script call per batch. Stops between two
  * calls on abort, so whatever happened is consistent and a rerun continues it.
  */
@@ -124,7 +172,9 @@ export async function applyMoves(options: ApplyOptions): Promise<ApplyResult> {
         const depth: number = options.rate || keptSome ? 1 : IN_FLIGHT;
         keptSome = false;
         const calls = Array.from({ length: depth }, () => client[SCRIPT](keys.length, ...keys, state, src, batch, boundary, tombstone, config, ''));
+        let earlier: string[] = [];
         for (const [n, next, done, stays, perDest, , renamed, dups] of await Promise.all(calls).catch(refusal)) {
+          if (options.record) earlier = recordCall(options.record, routing, state, earlier, stays, perDest, renamed, dups);
           recordIdPolicy(result, routing.dests, state, renamed, dups);
           perDest.forEach((count, i) => {
             if (count > 0) {

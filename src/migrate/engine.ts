@@ -1,13 +1,14 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisMode } from '../redis/types.js';
-import { applyMoves, type ApplyOptions, type ApplyResult } from './apply.js';
+import { applyMoves, checkMoveKeys, type ApplyOptions, type ApplyResult } from './apply.js';
 import { acquireLease, applyCrossSlot, recoverCrossSlot, releaseLease, type CrossSlotRun } from './cross-slot.js';
 import { crossSlotLayout, leaseOwner } from './cross-slot-keys.js';
 import { countCrossSlot, scanCrossSlot } from './cross-slot-plan.js';
-import type { MovableState } from './keys.js';
-import type { Plan } from './plan.js';
+import { queuePrefix, type MovableState } from './keys.js';
+import { emptyPlan, type Plan } from './plan.js';
 import type { Routing } from './routing.js';
-import { scanPlan, type ScanOptions } from './scan.js';
+import { addNeverMoving, scanPlan, type ScanOptions } from './scan.js';
+import { execReads, toNumber } from '../inspect/reads.js';
 import { countDestinations, type Counts } from './verify.js';
 
 /**
@@ -20,10 +21,27 @@ export interface Engine {
   prepare(client: Redis | Cluster, note: (message: string) => void, signal?: AbortSignal): Promise<void>;
   scan(options: ScanOptions): Promise<Plan>;
   count(client: Redis | Cluster, prefix: string, dests: string[], states: MovableState[]): Promise<Counts>;
+  /** Applies `options.record` (a one-pass run, see move-run.ts); absent: this engine plans first. */
   apply(options: ApplyOptions): Promise<ApplyResult>;
+  startOnePass?(options: Omit<ApplyOptions, 'batch'>): Promise<{ plan: Plan; jobs: number }>;
 }
 
-const singleSlot: Engine = { crossSlot: false, prepare: async () => undefined, scan: scanPlan, count: countDestinations, apply: applyMoves };
+/**
+ * A one-pass run's starting plan on one slot: what never moves (as scanPlan adds it), and the keys
+ * every batch touches checked before the first write; `jobs`: the source states' sizes.
+ */
+async function startOnePass(options: Omit<ApplyOptions, 'batch'>): Promise<{ plan: Plan; jobs: number }> {
+  const { client, prefix, routing, states } = options;
+  const plan = emptyPlan(routing, states);
+  const src = queuePrefix(prefix, routing.from);
+  // In the dry run's order, so the first key named is the same.
+  await checkMoveKeys(options, plan);
+  await addNeverMoving(client, plan, src, !routing.fromDeclared);
+  const sizes = await execReads(client, states.map((s) => [s === 'wait' ? 'llen' : 'zcard', src + s]));
+  return { plan, jobs: sizes.reduce((a: number, n) => a + toNumber(n), 0) };
+}
+
+const singleSlot: Engine = { crossSlot: false, prepare: async () => undefined, scan: scanPlan, count: countDestinations, apply: applyMoves, startOnePass };
 
 /**
  * On one node, or a cluster where source, destinations and journal share a hash tag: the

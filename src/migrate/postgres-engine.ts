@@ -135,7 +135,6 @@ async function classify(ctx: PgEngineContext, rows: Row[]): Promise<Verdicts> {
 
 /** The plan: every movable state read in windows and classified, plus what stays for other reasons. Counts only. */
 export async function scanPostgres(ctx: PgEngineContext, states: MovableState[]): Promise<Plan> {
-  const s = schemaOf(ctx.handle);
   const plan = emptyPlan(ctx.routing, states);
   for (const state of states) {
     let cursor = START;
@@ -147,8 +146,19 @@ export async function scanPostgres(ctx: PgEngineContext, states: MovableState[])
       cursor = WINDOW[state].next(rows[rows.length - 1]);
     }
   }
+  await addNeverMovingPg(ctx, plan);
+  return plan;
+}
+
+/**
+ * Jobs that never move (still being processed, parents waiting for their children) and the ones
+ * the plan leaves unread (`outside`), as addNeverMoving does on Redis (scan.ts): for the plan, and
+ * as where a one-pass run's plan starts.
+ */
+export async function addNeverMovingPg(ctx: PgEngineContext, plan: Plan): Promise<void> {
+  const s = schemaOf(ctx.handle);
   const legacy = !ctx.routing.fromDeclared;
-  const left: LeftState[] = [...MOVABLE_STATES.filter((st) => !states.includes(st)), ...(legacy ? ['completed' as const] : [])];
+  const left: LeftState[] = [...MOVABLE_STATES.filter((st) => !plan.states.includes(st)), ...(legacy ? ['completed' as const] : [])];
   const [side] = await ctx.handle.query<{ active: string; active_ids: string[]; children: string; child_ids: string[] } & Record<string, unknown>>(
     `SELECT (SELECT count(*) FROM ${s}.job WHERE queue = $1 AND state = 'active')::text AS active,
             ARRAY(SELECT id FROM ${s}.job WHERE queue = $1 AND state = 'active' LIMIT 5) AS active_ids,
@@ -160,10 +170,27 @@ export async function scanPostgres(ctx: PgEngineContext, states: MovableState[])
   if (Number(side.active) > 0) addStay(plan, 'active', Number(side.active), side.active_ids, undefined, 'active');
   if (Number(side.children) > 0) addStay(plan, 'flow', Number(side.children), side.child_ids, undefined, 'waiting-children');
   left.forEach((st, i) => Number(side[`c${i}`]) > 0 && (plan.outside[st] = Number(side[`c${i}`])));
-  return plan;
 }
 
-function record(plan: Plan, state: MovableState, v: Verdicts): void {
+/** Jobs in the source's movable states (what a one-pass run will read). */
+export async function countSource(ctx: PgEngineContext, states: MovableState[]): Promise<number> {
+  const counts = await countPostgres(ctx.handle, [ctx.routing.from], states);
+  return Object.values(counts[ctx.routing.from] ?? {}).reduce((a: number, n) => a + (n ?? 0), 0);
+}
+
+/**
+ * A committed batch's verdicts into a one-pass run's plan, as the plan would have counted them (a
+ * job a busy deduplication lock kept is a routed `locked` stay; postgres-busy.ts). Without
+ * `stays`, only what moved or was removed: a re-walk of the state re-reads what stayed.
+ */
+export function recordVerdicts(plan: Plan, state: MovableState, outcome: BatchOutcome, stays: boolean): void {
+  const v = outcome.verdicts;
+  plan.scanned += stays ? outcome.read : v.moves.length + v.duplicates.length;
+  record(plan, state, v, stays);
+}
+
+/** One batch's verdicts into a plan; without `stays`, only what moved or was removed. */
+function record(plan: Plan, state: MovableState, v: Verdicts, stays = true): void {
   for (const m of v.moves) {
     addMove(plan, m.dest, state);
     if (m.rename) {
@@ -175,6 +202,7 @@ function record(plan: Plan, state: MovableState, v: Verdicts): void {
     addTo(plan.duplicates, d.dest, state, 1);
     if (plan.duplicateExamples.length < 5) plan.duplicateExamples.push(d.row.id);
   }
+  if (!stays) return;
   for (const st of v.stays) {
     addStay(plan, st.reason, 1, [st.row.id], st.row.name, state);
     if (st.dest) addTo(plan.routedStays, st.dest, state, 1);
@@ -205,6 +233,8 @@ export interface BatchOutcome {
   stayed: ApplyResult['stayed'];
   /** Jobs left in place because their deduplication id was busy (the run accounts for them: postgres-busy.ts). */
   busy: BusyJob[];
+  /** What the batch decided for each row it read: a one-pass run's plan (recordVerdicts). */
+  verdicts: Verdicts;
 }
 
 /**
@@ -217,7 +247,7 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   const { handle, routing } = ctx;
   const s = schemaOf(handle);
   const rows = await readWindow(ctx, state, cursor, true);
-  const outcome: BatchOutcome = { read: rows.length, last: rows[rows.length - 1], moved: dict(), removed: dict(), renamed: [], duplicates: [], stayed: [], busy: [] };
+  const outcome: BatchOutcome = { read: rows.length, last: rows[rows.length - 1], moved: dict(), removed: dict(), renamed: [], duplicates: [], stayed: [], busy: [], verdicts: { moves: [], duplicates: [], stays: [], untouched: { owned: 0, filtered: 0 } } };
   if (rows.length === 0) return outcome;
   // BullMQ serializes every add and finish of a deduplication id on this advisory lock, taken
   // before it touches a job row; we already hold the rows, so waiting for it could deadlock with a
@@ -234,10 +264,11 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   const v = await classify(ctx, free);
   for (const row of rows) {
     if (free.includes(row)) continue;
-    v.stays.push({ row, reason: 'locked' });
     const route = routeName(routing, ctx.topology, row.name);
+    v.stays.push({ row, reason: 'locked', dest: 'dest' in route ? route.dest : undefined });
     if ('dest' in route) outcome.busy.push({ id: row.id, name: row.name, dest: route.dest, state });
   }
+  outcome.verdicts = v;
   for (const st of v.stays) if (outcome.stayed.length < 5) outcome.stayed.push({ id: st.row.id, reason: st.reason, name: st.row.name });
 
   const newIds = await assignIds(handle, routing.from, v.moves);

@@ -1,28 +1,25 @@
 import type { Context } from '../context.js';
 import { requireCompatibleSchema } from '../backend/postgres/schema.js';
 import type { PostgresHandle } from '../backend/postgres/types.js';
-import { ExitCode, InterruptedError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { runDrain } from './drain-run.js';
 import { postgresDrainSite } from './postgres-drain.js';
-import { dict } from '../util/dict.js';
 import { sleep } from '../util/sleep.js';
-import type { ApplyResult, Moves } from './apply.js';
+import { emptyResult, type ApplyProgress, type ApplyResult, type Moves } from './apply.js';
 import { runIdOf, type MovableState } from './keys.js';
 import type { MigrateOptions } from './options.js';
-import { movingTotal, problemStays } from './plan.js';
-import { createProgress } from './progress.js';
-import { migrateDocument, renderIdOutcomes, renderLeftOut, renderPlan, renderStatus, renderStays } from './render.js';
+import { emptyPlan, type Plan } from './plan.js';
+import { renderStatus } from './render.js';
 import { buildRouting } from './routing.js';
-import { verify } from './verify.js';
+import { runMove, type MoveEngine } from './move-run.js';
 import { accountBusyStays, type BusyJob } from './postgres-busy.js';
-import { countPostgres, moveBatch, scanPostgres, START_CURSOR, STATE_WINDOWS, type Cursor, type PgEngineContext } from './postgres-engine.js';
+import { addNeverMovingPg, countPostgres, countSource, moveBatch, recordVerdicts, scanPostgres, START_CURSOR, STATE_WINDOWS, type Cursor, type PgEngineContext } from './postgres-engine.js';
 import { closePgJournal, ensureJournal, listPgJournals, lockRun, openPgJournal, recordBatch, resolvePgRun } from './postgres-journal.js';
 
 /**
- * `queuectl migrate` on BullMQ's PostgreSQL backend, within one schema: the same plan, confirm,
- * move, verify and documents as on Redis (src/commands/migrate.ts), with the Postgres move engine
- * (postgres-engine.ts) and journal (postgres-journal.ts). The plan, verify and render modules are
- * shared.
+ * `queuectl migrate` on BullMQ's PostgreSQL backend, within one schema: the run itself (plan,
+ * confirm, move, verify, report; one pass with --yes) is move-run.ts, shared with Redis; here its
+ * Postgres engine (postgres-engine.ts) and journal (postgres-journal.ts), and the run's lock.
  */
 export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Promise<number> {
   const { topology } = await ctx.topology();
@@ -42,58 +39,22 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
       run = now;
     }
   }
-  const { runId, continues } = run;
-  if (continues && !opts.dryRun && !ctx.out.json) ctx.out.note(`Continuing run ${runId}, which did not finish.`);
-
-  const scan = () => scanPostgres(engine, opts.states);
-  let mark = Date.now();
-  const plan = await scan();
-  if (ctx.signal.aborted) throw new InterruptedError(`interrupted while planning ${opts.from}; nothing was moved`, opts.dryRun ? 'rerun the dry run' : 'rerun the same command');
-  const planMs = Date.now() - mark;
-  const total = movingTotal(plan);
-  if (opts.dryRun) {
-    ctx.out.printJson(migrateDocument({ runId, plan, remaining: plan, moved: {}, dryRun: true, verified: false, problems: [] }));
-    ctx.out.print(renderPlan(plan, ctx.out.color));
-    ctx.out.print(`Dry run (run ${runId}): nothing was changed.`);
-    return problemStays(plan).length > 0 ? ExitCode.checkFailed : ExitCode.ok;
-  }
-  if (!ctx.out.json) ctx.out.note(renderPlan(plan, ctx.out.color));
-  const what = opts.follow ? `Move ${total} job(s) now and keep moving arrivals` : `Move ${total} job(s)`;
-  if ((total > 0 || opts.follow) && !(await ctx.prompt.confirm(`${what} out of ${opts.from}?`))) {
-    ctx.out.note('Nothing moved.');
-    return ExitCode.checkFailed;
-  }
-
-  const before = await countPostgres(handle, routing.dests, opts.states);
-  await openPgJournal(handle, intent, { id: runId, source: opts.from, to: routing.to, names: opts.names, states: opts.states, plan, planned: total });
-  const progress = createProgress(ctx.out, total);
-  mark = Date.now();
   const busy = new Map<string, BusyJob>();
-  const result = await applyPostgres(engine, runId, opts, ctx.signal, busy, (moved, state) => progress.update({ moved, state, elapsedMs: Date.now() - mark }));
-  progress.done();
-  const moveMs = Date.now() - mark;
-  if (result.interrupted) {
-    await closePgJournal(handle, runId, 'interrupted', Math.max(0, total - result.total)).catch(() => undefined);
-    throw new InterruptedError(`interrupted after moving ${result.total} of ${total} job(s) from ${opts.from} (run ${runId}); every job is either in ${opts.from} or in its destination`, 'rerun the same command to continue; `queuectl migrate status` shows progress');
-  }
-
-  mark = Date.now();
-  const remaining = await scan();
-  await accountBusyStays(handle, opts.from, busy, remaining);
-  const afterCounts = await countPostgres(handle, routing.dests, opts.states);
-  const check = verify({ planned: plan, moved: result.moved, removed: result.removed, after: remaining, before, afterCounts, follow: opts.follow });
-  const left = movingTotal(remaining);
-  await closePgJournal(handle, runId, check.verified ? 'done' : 'unverified', left, check.problems.join('; '));
-
-  ctx.out.printJson(migrateDocument({ runId, plan, remaining, moved: result.moved, dryRun: false, verified: check.verified, problems: check.problems, timings: { planMs, moveMs, verifyMs: Date.now() - mark }, ids: result, continued: continues }));
-  const movedLine = Object.entries(result.moved).map(([d, row]) => `${d} ${Object.values(row).reduce((a, n) => a + (n ?? 0), 0)}`).join(', ');
-  ctx.out.print(`Moved ${result.total} job(s) from ${opts.from}${movedLine ? ` → ${movedLine}` : ''} (run ${runId}).`);
-  for (const line of renderIdOutcomes(result)) ctx.out.print(line);
-  const stays = [...renderStays(remaining, ctx.out.color), ...renderLeftOut(remaining)];
-  if (stays.length > 0) ctx.out.print(stays.join('\n'));
-  if (check.verified) ctx.out.print('Verified: counts per destination and state balance.');
-  else for (const problem of check.problems) ctx.out.warn(`verification: ${problem}`);
-  return check.verified && problemStays(remaining).length === 0 ? ExitCode.ok : ExitCode.checkFailed;
+  const postgres: MoveEngine = {
+    prepare: async () => undefined,
+    scan: () => scanPostgres(engine, opts.states),
+    async startOnePass() {
+      const plan = emptyPlan(routing, opts.states);
+      await addNeverMovingPg(engine, plan);
+      return { plan, jobs: await countSource(engine, opts.states) };
+    },
+    count: () => countPostgres(handle, routing.dests, opts.states),
+    open: (plan, planned) => openPgJournal(handle, intent, { id: run.runId, source: opts.from, to: routing.to, names: opts.names, states: opts.states, plan, planned }),
+    move: ({ record, onProgress }) => applyPostgres(engine, run.runId, opts, ctx.signal, busy, record, onProgress),
+    settle: (remaining) => accountBusyStays(handle, opts.from, busy, remaining),
+    close: (state, left, note) => closePgJournal(handle, run.runId, state, left, note),
+  };
+  return runMove(opts, ctx, postgres, run);
 }
 
 /** Errors a batch's transaction may meet under concurrency with BullMQ's own functions: retried. */
@@ -105,13 +66,13 @@ const RETRYABLE = new Set(['40P01', '40001']);
  * put back are picked up; Ctrl-C stops between batches. With --follow, the whole walk repeats
  * until nothing moved for --quiet-for (the cutover window, as on Redis: apply.ts).
  */
-async function applyPostgres(engine: PgEngineContext, runId: string, opts: MigrateOptions, signal: AbortSignal, busy: Map<string, BusyJob>, onProgress: (moved: number, state: MovableState) => void): Promise<ApplyResult> {
-  const result: ApplyResult = { moved: dict(), total: 0, interrupted: false, stayed: [], renamed: [], duplicates: [], removed: dict() };
+async function applyPostgres(engine: PgEngineContext, runId: string, opts: MigrateOptions, signal: AbortSignal, busy: Map<string, BusyJob>, record: Plan | undefined, onProgress: (progress: ApplyProgress) => void): Promise<ApplyResult> {
+  const result = emptyResult();
   const started = Date.now();
   let quietSince = Date.now();
   for (;;) {
     const before = result.total;
-    for (const state of opts.states) if (!(await walkState(engine, runId, state, opts, signal, result, busy, started, onProgress))) return { ...result, interrupted: true };
+    for (const state of opts.states) if (!(await walkState(engine, runId, state, opts, signal, result, busy, started, record, onProgress))) return { ...result, interrupted: true };
     if (!opts.follow) return result;
     if (result.total > before) quietSince = Date.now();
     else if (Date.now() - quietSince >= opts.quietMs) return result;
@@ -119,8 +80,12 @@ async function applyPostgres(engine: PgEngineContext, runId: string, opts: Migra
   }
 }
 
-/** One state, in passes of batches (into `result`); false when Ctrl-C stopped it. */
-async function walkState(engine: PgEngineContext, runId: string, state: MovableState, opts: MigrateOptions, signal: AbortSignal, result: ApplyResult, busy: Map<string, BusyJob>, started: number, onProgress: (moved: number, state: MovableState) => void): Promise<boolean> {
+/**
+ * One state, in passes of batches (into `result`); false when Ctrl-C stopped it. A one-pass run's
+ * plan (`record`) takes every verdict of the first pass, and only what later passes moved: they
+ * re-read what stayed.
+ */
+async function walkState(engine: PgEngineContext, runId: string, state: MovableState, opts: MigrateOptions, signal: AbortSignal, result: ApplyResult, busy: Map<string, BusyJob>, started: number, record: Plan | undefined, onProgress: (progress: ApplyProgress) => void): Promise<boolean> {
   const { handle } = engine;
   for (let pass = 0; pass < 3; pass++) {
     let cursor: Cursor = START_CURSOR;
@@ -128,6 +93,8 @@ async function walkState(engine: PgEngineContext, runId: string, state: MovableS
     for (;;) {
       if (signal.aborted) return false;
       const outcome = await inTransaction(handle, () => moveBatch(engine, state, cursor, (moved, renamed) => recordBatch(handle, runId, moved, renamed)));
+      // Once committed (a retried transaction classifies again).
+      if (record) recordVerdicts(record, state, outcome, pass === 0);
       if (outcome.read === 0 || !outcome.last) break;
       cursor = STATE_WINDOWS[state].next(outcome.last);
       const n = add(result.moved, outcome.moved);
@@ -138,7 +105,7 @@ async function walkState(engine: PgEngineContext, runId: string, state: MovableS
       result.duplicates.push(...outcome.duplicates);
       for (const b of outcome.busy) busy.set(b.id, b);
       for (const s of outcome.stayed) if (result.stayed.length < 20) result.stayed.push(s);
-      onProgress(result.total, state);
+      onProgress({ moved: result.total, state, elapsedMs: Date.now() - started });
       if (opts.rate) {
         const due = started + (result.total / opts.rate) * 1000;
         if (due > Date.now()) await sleep(due - Date.now(), signal);

@@ -1,4 +1,4 @@
-import { isScalar, visit, type Document, type LineCounter } from 'yaml';
+import { isScalar, visit, type Document, type LineCounter } from '../vendor/yaml.js';
 
 /** A YAML problem in the shape of yaml's own errors, as load.ts words them. */
 export interface YamlProblem {

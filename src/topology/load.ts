@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, type Document } from '../vendor/yaml.js';
 import { TopologyError, UsageError } from '../errors.js';
 import { readRegularFileSync, TOPOLOGY_FILE_MAX_BYTES } from '../util/read-regular-file.js';
 import { duplicateKeyProblems } from './duplicate-keys.js';

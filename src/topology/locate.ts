@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Pair, type YAMLMap } from '../vendor/yaml.js';
 
 /**
  * Maps a path in the parsed file (`['queues', 'eccb-ocr', 'backoff', 'delay']`) to the 1-based

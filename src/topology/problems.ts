@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../vendor/zod.js';
 
 /**
  * Turns zod issues into the one-line problems the user sees:

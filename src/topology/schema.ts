@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../vendor/zod.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
 import { DURATION_HINT, durationProblem, formatDuration, parseDuration } from './durations.js';
 import { describeValue, issueMessage, unknownKeyMessage } from './problems.js';

@@ -4,6 +4,8 @@ import { escapeControls } from './escape.js';
 /** The one place that asks the person anything. Off a terminal it refuses and asks for --yes. */
 export interface Prompter {
   readonly interactive: boolean;
+  /** `--yes`: every confirmation is answered yes, so a command may skip what only the question needed. */
+  readonly yes: boolean;
   /** Resolves true when confirmed; `--yes` answers for the person. */
   confirm(message: string): Promise<boolean>;
   /** Asks the person to type `expected` (for the most dangerous actions); `--confirm=<x>` answers for them. */
@@ -27,6 +29,7 @@ export function createPrompter(options: PrompterOptions): Prompter {
     new UsageError(`${what} needs a confirmation and stdin is not a terminal`, 'rerun with --yes');
   return {
     interactive: options.interactive,
+    yes: options.yes,
     async confirm(message) {
       if (options.yes) return true;
       if (!options.interactive) throw needTerminal(message);

@@ -20,7 +20,10 @@
                  routes: { <job name>: <destination index> } } ("*" routes every name)
   ARGV[7] "" to move; else a dry run: classify the window at this offset from the oldest job,
           write nothing, and count in movedPerDest the jobs that would move (the plan uses this,
-          so plan and move decide with the same code)
+          so plan and move decide with the same code); "check": read no job, only check the keys
+          every batch of this state touches (source, journal, every destination) and return them
+          in badKeys (a one-pass run's check before its first write: job-level keys are checked
+          by each batch, which is refused whole)
   ARGV[8] dry runs only: "" checks each job's flow and lock keys and its id in every destination
           here; else JSON { flagged: { <id>: "flow" | "locked" }, check: [ per destination: does
           it hold any job ] } from a SCAN the caller just took, so the plan reads one hash per job
@@ -57,6 +60,7 @@ local dests = cfg.dests
 local routes = cfg.routes
 local isList = state == 'wait'
 local dry = ARGV[7] ~= ''
+local checkOnly = ARGV[7] == 'check'
 local dryOffset = tonumber(ARGV[7]) or 0
 local snapshot = dry and ARGV[8] and ARGV[8] ~= '' and cjson.decode(ARGV[8]) or nil
 local bad = {}            -- keys that are not what BullMQ keeps there (key-check.lua)
@@ -77,8 +81,12 @@ for d = 1, #dests do perDest[d] = 0 end
 expectType(bad, KEYS[1], isList and 'list' or 'zset')
 expectType(bad, KEYS[2], 'stream')
 expectMeta(bad, KEYS[3])
-if not dry then expectType(bad, KEYS[4], 'hash') end
+if not dry or checkOnly then expectType(bad, KEYS[4], 'hash') end
 if srcIdKey then expectCounter(bad, srcIdKey) end
+if checkOnly then
+  for d = 1, #dests do expectDestination(bad, destKeys(d)) end
+  return { 0, boundary, 1, {}, perDest, bad, {}, {} }
+end
 if #bad > 0 then
   if dry then return { 0, boundary, 1, {}, perDest, bad, {}, {} } end
   return refuseBadKeys(bad)
