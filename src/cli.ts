@@ -120,7 +120,8 @@ prefix that is deleted afterwards (on PostgreSQL: a scratch schema made by BullM
 dropped afterwards). Fields that vary per request (requestId, traceId, timestamp,
 createdAt…, or described "per request" in the payload schema) differ between the copies, as they
 would between real producers. A canary worker fails the first attempt and lets the retry succeed.
-Passes when: 1 job, 2 executions (1 failure + 1 success), n-1 copies reported duplicated.
+Passes when: 1 job, exactly 1 completion (attempts shows the failed first run too: 2 is normal),
+n-1 copies reported duplicated. JSON: attempts, completions per queue (executions = attempts, deprecated).
 
 Examples:
   queuectl dedup-check
