@@ -120,7 +120,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
           timeoutMs: globals.timeout,
           env,
         });
-        return connect(spec);
+        return connect(spec, { warn: (text) => out.warn(text) });
       })();
       return handle;
     },
