@@ -14,7 +14,7 @@ export function buildProgram(version: string, makeContext: ContextFactory, onExi
   const program = new Command('queuectl')
     .description('Run BullMQ job queues on Redis (and, for a first set of commands, PostgreSQL) safely: topology as code, inspection, drift checks, migrations, dead letters.')
     .version(version, '-V, --version')
-    .option('-c, --config <file>', 'topology file (default: $QUEUECTL_CONFIG, else queuectl.yaml|yml|json|config.{ts,mjs,js} here)')
+    .option('-c, --config <file>', 'topology file, - for stdin (default: $QUEUECTL_CONFIG, else queuectl.yaml|yml|json|config.{ts,mjs,js} here or in a parent up to the repository root)')
     .option('--url <url>', 'where the queues live: redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…], or postgres://[user[:pass]@]host[:port]/db[?sslmode=…] (default: $QUEUECTL_URL, else $REDIS_URL, else redis://127.0.0.1:6379); a password here is in your shell history and briefly in ps: prefer --password-file or REDIS_URL/QUEUECTL_URL')
     .option('--redis <url>', 'alias of --url')
     .option('--schema <name>', "BullMQ's schema on PostgreSQL (default: the topology's schema, else bullmq)")
@@ -40,7 +40,7 @@ Examples:
 
 Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis or PostgreSQL error, 130 interrupted.
 
-Trust: like a Makefile, a queuectl.config.{ts,mjs,js} in the working directory is executed by most
+Trust: like a Makefile, a queuectl.config.{ts,mjs,js} found (here, or up to the repository root) is executed by most
 commands. queuectl refuses one not owned by you or writable by group/others; YAML/JSON is only read.`);
 
   /**
