@@ -1,6 +1,7 @@
 import { Argument, Command, Option } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
+import type { OutputFormat } from './ui/layout.js';
 
 /**
  * Every command and option is declared here, once. Actions import their command module only when
@@ -23,7 +24,10 @@ export function buildProgram(version: string, makeContext: ContextFactory, onExi
     .option('--tls-cert <file>', 'client certificate (PEM) for a server that asks for one (tls-auth-clients)')
     .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
     .option('--prefix <p>', "BullMQ key prefix on Redis (default: the topology's prefix, else bull)")
-    .option('--json', 'one JSON document on stdout, nothing else there')
+    .option('--json', 'one JSON document on stdout, nothing else there (same as -o json)')
+    .addOption(new Option('-o, --output <format>', 'human: fits the terminal (default); wide: every column, full width; plain: tab-separated, no colour; json: as --json').choices(['human', 'wide', 'plain', 'json']))
+    .option('-q, --quiet', 'no notes or progress on stderr; warnings and errors still')
+    .option('-v, --verbose', 'also say what is used (topology file, server, database) and more detail')
     .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)')
     .option('-y, --yes', 'answer yes to confirmations (required off a terminal for destructive commands)')
     .addOption(new Option('--timeout <ms>', 'connect and per-command timeout in ms').default('5000'))
@@ -275,11 +279,24 @@ function readGlobals(raw: Record<string, unknown>): GlobalOptions {
     tlsCert: notBlank(raw.tlsCert, '--tls-cert', 'name the client certificate file'),
     tlsKey: notBlank(raw.tlsKey, '--tls-key', 'name the private key file'),
     prefix: notBlank(raw.prefix, '--prefix', "give the BullMQ key prefix, or leave --prefix out to use the topology's (else bull)"),
-    json: Boolean(raw.json),
+    ...outputFormat(raw),
+    quiet: Boolean(raw.quiet),
+    verbose: Boolean(raw.verbose),
     color: raw.color !== false,
     yes: Boolean(raw.yes),
     timeout,
   };
+}
+
+/** --json and -o/--output are one setting; both given must agree. --quiet and --verbose exclude each other. */
+function outputFormat(raw: Record<string, unknown>): { json: boolean; output: OutputFormat } {
+  const output = raw.output as OutputFormat | undefined;
+  if (raw.json && output !== undefined && output !== 'json') {
+    throw new UsageError(`--json and -o ${output} ask for different output`, 'give one of them (--json is -o json)');
+  }
+  if (raw.quiet && raw.verbose) throw new UsageError('--quiet and --verbose contradict each other', 'give one of them');
+  const format = raw.json ? 'json' : output ?? 'human';
+  return { json: format === 'json', output: format };
 }
 
 /**

@@ -23,7 +23,10 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
   const env = options.env ?? process.env;
   const out = createOutput({
     json: globals.json,
-    color: options.stdout ? false : shouldUseColor(globals.color, globals.json),
+    format: globals.output,
+    quiet: globals.quiet,
+    verbose: globals.verbose,
+    color: options.stdout ? false : shouldUseColor(globals.color, globals.json, globals.output),
     stdout: options.stdout as never,
     stderr: options.stderr as never,
   });
@@ -40,6 +43,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
     loaded ??= (async () => {
       const { findTopologyFile, loadTopologyFile } = await import('./topology/load.js');
       const file = await findTopologyFile({ config: globals.config, cwd, env });
+      out.detail(file === undefined ? 'topology: none found' : `topology: ${file === '-' ? 'stdin' : file}`);
       return file === undefined ? undefined : loadTopologyFile(file);
     })();
     return loaded;
@@ -97,6 +101,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
         const schema = await ctx.schema();
         const { postgresSpecFromGlobals } = await import('./backend/postgres/url.js');
         const { connectPostgres } = await import('./backend/postgres/connection.js');
+        out.detail(`server: ${current.redacted} (schema ${schema})`);
         return connectPostgres(postgresSpecFromGlobals(current.url, current.redacted, schema, globals));
       })();
       return pgHandle;
@@ -120,6 +125,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
           timeoutMs: globals.timeout,
           env,
         });
+        out.detail(`server: ${current.redacted}${spec.db ? '' : ' (db 0)'}`);
         return connect(spec, { warn: (text) => out.warn(text) });
       })();
       return handle;

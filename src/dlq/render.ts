@@ -27,7 +27,7 @@ export function renderList(items: DlqItem[], options: { color: boolean; now: num
   if (items.length === 0) return 'No dead letters match.';
   const rows = items.map((i) => [i.ref, i.queue === i.holder ? i.queue : `${i.queue || '?'} ← ${i.holder}`, i.name,
     i.unreadable !== undefined ? oneLine(`unreadable: ${i.unreadable}`, 60) : oneLine(i.failedReason, 60), i.unreadable !== undefined ? '?' : i.attemptsMade, formatAgo(i.failedAt, options.now)]);
-  const table = renderTable(['ref', 'queue', 'name', 'reason', 'attempts', 'failed'], rows, { color: options.color, borders: false, alignRight: [4] });
+  const table = renderTable(['ref', 'queue', 'name', 'reason', 'attempts', 'failed'], rows, { color: options.color, borders: false, alignRight: [4], dropFirst: [4, 2, 1] });
   const more = options.limit !== undefined && items.length >= options.limit ? `\n(first ${options.limit}; --limit <n> or --all for more)` : '';
   return table + more;
 }
@@ -56,7 +56,7 @@ export function renderStats(rows: StatsRow[], options: { color: boolean; now: nu
   const table = renderTable(['queue', 'dead letters', 'in', 'oldest', 'top reasons'],
     rows.map((r) => [r.queue, r.count, r.style === 'failed' ? 'failed set' : r.holder, r.oldestAt === null ? '-' : formatAgo(r.oldestAt, options.now),
       r.topReasons.map((t) => `${t.count}× ${oneLine(t.reason, 50)}`).join('\n') || '-']),
-    { color: options.color, alignRight: [1] });
+    { color: options.color, alignRight: [1], dropFirst: [2] });
   const sampled = rows.filter((r) => r.sampled < r.count);
   return sampled.length ? `${table}\n(top reasons from the newest ${sampled[0].sampled} of large sets)` : table;
 }

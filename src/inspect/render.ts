@@ -105,7 +105,9 @@ export function renderQueueTable(rows: InspectRow[], options: RenderOptions): st
     return cells;
   });
   const numeric = head.map((_, i) => i).filter((i) => i >= 2 && head[i] !== 'paused' && head[i] !== 'alert');
-  const table = rows.length === 0 ? '(no queues)' : renderTable(head, body, { color: options.color, alignRight: numeric, borders: false });
+  // On a narrow terminal the least telling columns go first (-o wide shows them all).
+  const dropFirst = ['completed Δ/s', 'waiting Δ/s', 'prioritized', 'paused', 'kind', 'completed', 'workers', 'delayed', 'active'].map((name) => head.indexOf(name)).filter((i) => i >= 0);
+  const table = rows.length === 0 ? '(no queues)' : renderTable(head, body, { color: options.color, alignRight: numeric, borders: false, dropFirst });
   const reasons = rows.filter((r) => r.alert.reasons.length > 0)
     .map((r) => `  ${paintLevel(r.alert.level, r.alert.level, options.color)} ${r.queue.name}: ${r.alert.reasons.join(', ')}`);
   return [table, ...reasons].join('\n');
