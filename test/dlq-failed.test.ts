@@ -128,6 +128,16 @@ describe('dlq stats', () => {
 });
 
 describe('dlq retry and discard (failed sets)', () => {
+  it('a declined confirmation exits 1 and changes nothing, as answering "n" to migrate', async () => {
+    const t = ctxFor();
+    const no = { interactive: true, confirm: async () => false, confirmByTyping: async () => false, pick: async () => [], select: async () => undefined as never };
+    const declined = { ...t.ctx, prompt: no };
+    expect(await retry({}, declined, [`${qa}/a-1`])).toBe(1);
+    expect(await discard({ reason: 'not now' }, declined, [`${qa}/a-1`])).toBe(1);
+    expect(await redis.zscore(`${prefix}:${qa}:failed`, 'a-1')).not.toBeNull();
+    await t.ctx.close();
+  });
+
   it('needs --yes off a terminal, and --dry-run changes nothing', async () => {
     await expect(retry({}, ctxFor().ctx, [`${qa}/a-1`])).rejects.toMatchObject({ exitCode: 2, hint: 'rerun with --yes' });
     const t = ctxFor({ json: true });

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { InterruptedError, UsageError } from '../errors.js';
+import { ExitCode, InterruptedError, UsageError } from '../errors.js';
 import { MEMBER_ONLY } from '../dlq/apply.js';
 import { positiveInt, positiveNumber, type FilterFlags } from '../dlq/filters.js';
 import { planDiscard } from '../dlq/plan.js';
@@ -56,7 +56,7 @@ export async function run(opts: DlqDiscardOptions, ctx: Context, args: string[] 
     if (plan.items.length === 0) return finish(0);
     if (!(await ctx.prompt.confirm(`Discard ${plan.items.length} dead letter${plan.items.length === 1 ? '' : 's'} (failed jobs are deleted)?`))) {
       ctx.out.note('nothing discarded');
-      return finish(0);
+      return finish(ExitCode.checkFailed); // declined: as answering "n" to migrate (README "Exit codes")
     }
     const outcome = await store.discard(plan.items, reason, {
       topology, rate, batch, signal: ctx.signal, who: whoAmI(), onProgress: progressReporter(ctx, 'discard'),
