@@ -17,6 +17,14 @@ export interface RuntimeOptions {
   stderr?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
+/** `redis://h:6379 (db 0, prefix bull)` or `postgres://app:***@db/app (schema bullmq)`, for prompts. */
+export async function describeTarget(ctx: Context): Promise<string> {
+  const target = ctx.target();
+  if (target.kind === 'postgres') return `${target.redacted} (schema ${await ctx.schema()})`;
+  const db = /\/(\d+)$/.exec(target.redacted)?.[1];
+  return `${target.redacted} (${db ? '' : 'db 0, '}prefix ${await ctx.prefix()})`;
+}
+
 /** Builds the real Context: files from cwd, Redis from the flags, the person at the terminal. */
 export function createContext(globals: GlobalOptions, options: RuntimeOptions = {}): Context {
   const cwd = options.cwd ?? process.cwd();
@@ -31,7 +39,8 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
     stderr: options.stderr as never,
   });
   const interactive = (options.stdinIsTTY ?? Boolean(process.stdin.isTTY)) && !globals.json;
-  const prompt = createPrompter({ yes: globals.yes, interactive });
+  // Every question names the server and database it is about (contract: prompts name the target).
+  const prompt = createPrompter({ yes: globals.yes, interactive, target: () => describeTarget(ctx) });
   const signal = options.signal ?? new AbortController().signal;
 
   let loaded: Promise<LoadedTopology | undefined> | undefined;
