@@ -1,7 +1,9 @@
 import { Argument, Command, Option } from 'commander';
+import { helpCommandFor, helpLayout, QueuectlCommand, withDefault } from './cli-help.js';
 import type { Context, GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
 import { registerQueueOps } from './cli-queue-ops.js';
+import type { OutputFormat } from './ui/layout.js';
 
 /**
  * Every command and option is declared here, once. Actions import their command module only when
@@ -12,10 +14,10 @@ export type ContextFactory = (globals: GlobalOptions) => Context;
 type Runner = (opts: Record<string, unknown>, ctx: Context, args: string[]) => Promise<number>;
 
 export function buildProgram(version: string, makeContext: ContextFactory, onExitCode: (code: number) => void): Command {
-  const program = new Command('queuectl')
+  const program = new QueuectlCommand('queuectl')
     .description('Run BullMQ job queues on Redis (and, for a first set of commands, PostgreSQL) safely: topology as code, inspection, drift checks, migrations, dead letters.')
     .version(version, '-V, --version')
-    .option('-c, --config <file>', 'topology file (default: $QUEUECTL_CONFIG, else queuectl.yaml|yml|json|config.{ts,mjs,js} here)')
+    .option('-c, --config <file>', 'topology file, - for stdin (default: $QUEUECTL_CONFIG, else queuectl.yaml|yml|json|config.{ts,mjs,js} here or in a parent up to the repository root)')
     .option('--url <url>', 'where the queues live: redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…], or postgres://[user[:pass]@]host[:port]/db[?sslmode=…] (default: $QUEUECTL_URL, else $REDIS_URL, else redis://127.0.0.1:6379); a password here is in your shell history and briefly in ps: prefer --password-file or REDIS_URL/QUEUECTL_URL')
     .option('--redis <url>', 'alias of --url')
     .option('--schema <name>', "BullMQ's schema on PostgreSQL (default: the topology's schema, else bullmq)")
@@ -24,24 +26,28 @@ export function buildProgram(version: string, makeContext: ContextFactory, onExi
     .option('--tls-cert <file>', 'client certificate (PEM) for a server that asks for one (tls-auth-clients)')
     .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
     .option('--prefix <p>', "BullMQ key prefix on Redis (default: the topology's prefix, else bull)")
-    .option('--json', 'one JSON document on stdout, nothing else there')
+    .option('--json', 'one JSON document on stdout, nothing else there (same as -o json)')
+    .addOption(new Option('-o, --output <format>', 'human: fits the terminal (default); wide: every column, full width; plain: tab-separated, no colour; json: as --json').choices(['human', 'wide', 'plain', 'json']))
+    .option('-q, --quiet', 'no notes or progress on stderr; warnings and errors still')
+    .option('-v, --verbose', 'also say what is used (topology file, server, database) and more detail')
     .option('--no-color', 'plain output (also when NO_COLOR is set or stdout is not a terminal)')
     .option('-y, --yes', 'answer yes to confirmations (required off a terminal for destructive commands)')
-    .addOption(new Option('--timeout <ms>', 'connect and per-command timeout in ms').default('5000'))
+    .addOption(withDefault(new Option('--timeout <ms>', 'connect and per-command timeout in ms'), '5000'))
     .showSuggestionAfterError(true)
     // Set before any subcommand exists: subcommands copy these settings when created.
     .exitOverride()
     .configureOutput({ outputError: () => undefined }) // main.ts rewords errors as one line
+    .configureHelp(helpLayout())
+    .examples([
+      'queuectl topology validate -c queuectl.yaml',
+      'queuectl inspect --redis redis://127.0.0.1:6379',
+      'queuectl topology check --json            # the CI drift gate: exit 0 in sync, 1 drift',
+      'queuectl migrate --from eccb-smart-upload --dry-run',
+    ])
     .addHelpText('after', `
-Examples:
-  queuectl topology validate -c queuectl.yaml
-  queuectl inspect --redis redis://127.0.0.1:6379
-  queuectl topology check --json            # the CI drift gate: exit 0 in sync, 1 drift
-  queuectl migrate --from eccb-smart-upload --dry-run
-
 Exit codes: 0 ok, 1 check found problems, 2 usage or input error, 3 Redis or PostgreSQL error, 130 interrupted.
 
-Trust: like a Makefile, a queuectl.config.{ts,mjs,js} in the working directory is executed by most
+Trust: like a Makefile, a queuectl.config.{ts,mjs,js} found (here, or up to the repository root) is executed by most
 commands. queuectl refuses one not owned by you or writable by group/others; YAML/JSON is only read.`);
 
   /**
@@ -72,25 +78,43 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
       }
     };
 
-  const topology = program.command('topology').description('validate, check, plan, apply and draw the declared queue topology');
+  const topology = program.command('topology').description('validate, check, plan, apply and draw the declared queue topology')
+    .examples([
+      'queuectl topology validate                # schema and lint rules, offline',
+      'queuectl topology check --json            # declared versus live: the CI drift gate',
+      'queuectl topology plan                    # what apply would change',
+      'queuectl topology graph > topology.mmd',
+    ]);
   topology
     .command('validate')
     .description('static check of the topology file: schema and lint rules')
-    .addHelpText('after', '\nExamples:\n  queuectl topology validate -c examples/eccb-smart-upload.yaml\n  queuectl topology validate --json\n\nExit: 0 clean (warnings allowed), 1 lint errors, 2 unreadable or invalid file.')
+    .examples([
+      'queuectl topology validate -c examples/eccb-smart-upload.yaml',
+      'queuectl topology validate --json',
+    ])
+    .addHelpText('after', '\nExit: 0 clean (warnings allowed), 1 lint errors, 2 unreadable or invalid file.')
     .action(action(() => import('./commands/topology-validate.js'), 'offline'));
   topology
     .command('check')
     .description('the CI drift gate: declared topology versus live Redis or PostgreSQL')
     .option('--deep', 'read every job (in batches) to find misrouted job names, not only a sample')
-    .addOption(new Option('--sample <n>', 'jobs read from each end of each state when not --deep').default('50'))
-    .addHelpText('after', '\nExamples:\n  queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"\n  queuectl topology check --json > drift.json || exit 1\n\nExit: 0 in sync, 1 drift, 2 bad topology file or a --prefix under which no queue exists while others do, 3 Redis/PostgreSQL error (on PostgreSQL also a missing or other-version BullMQ schema).\nWhen the prefix in use holds no queue at all, a warning names the prefixes that do.')
+    .addOption(withDefault(new Option('--sample <n>', 'jobs read from each end of each state when not --deep'), '50'))
+    .examples([
+      'queuectl topology check -c queuectl.yaml --redis "$REDIS_URL"',
+      'queuectl topology check --json > drift.json || exit 1',
+    ])
+    .addHelpText('after', '\nExit: 0 in sync, 1 drift, 2 bad topology file or a --prefix under which no queue exists while others do, 3 Redis/PostgreSQL error (on PostgreSQL also a missing or other-version BullMQ schema).\nWhen the prefix in use holds no queue at all, a warning names the prefixes that do.')
     .action(action(() => import('./commands/topology-check.js'), 'both'));
   topology
     .command('plan')
     .description('what topology apply would change: schedulers, global concurrency and rate limit, pause state (terraform style)')
     .option('--prune', 'also remove the schedulers of live queues the file does not declare')
     .option('--target <queue>', 'only this queue')
-    .addHelpText('after', '\nExamples:\n  queuectl topology plan -c queuectl.yaml --url "$REDIS_URL"\n  queuectl topology plan --json > plan.json\n\nExit: 0 no changes, 1 changes to make, 2 bad topology file or --target, 3 Redis/PostgreSQL error.')
+    .examples([
+      'queuectl topology plan -c queuectl.yaml --url "$REDIS_URL"',
+      'queuectl topology plan --json > plan.json',
+    ])
+    .addHelpText('after', '\nExit: 0 no changes, 1 changes to make, 2 bad topology file or --target, 3 Redis/PostgreSQL error.')
     .action(action(() => import('./commands/topology-plan.js'), 'both'));
   topology
     .command('apply')
@@ -98,13 +122,21 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .option('--dry-run', 'print the plan and change nothing (the same as topology plan)')
     .option('--prune', 'also remove the schedulers of live queues the file does not declare')
     .option('--target <queue>', 'only this queue')
-    .addHelpText('after', '\nExamples:\n  queuectl topology apply --dry-run\n  queuectl topology apply --yes --json\n  queuectl topology apply --target reports\n\nAsks once, naming the server and prefix or schema (--yes off a terminal). A second apply plans nothing.\nExit: 0 applied or nothing to do (--dry-run: 1 when there are changes), 2 bad topology file, --target or no --yes off a terminal, 3 Redis/PostgreSQL error, 130 interrupted (rerun to finish).')
+    .examples([
+      'queuectl topology apply --dry-run',
+      'queuectl topology apply --yes --json',
+      'queuectl topology apply --target reports',
+    ])
+    .addHelpText('after', '\nAsks once, naming the server and prefix or schema (--yes off a terminal). A second apply plans nothing.\nExit: 0 applied or nothing to do (--dry-run: 1 when there are changes), 2 bad topology file, --target or no --yes off a terminal, 3 Redis/PostgreSQL error, 130 interrupted (rerun to finish).')
     .action(action(() => import('./commands/topology-apply.js'), 'both'));
   topology
     .command('graph')
     .description('draw job names → queues → workers → dead-letter path')
-    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot']).default('mermaid'))
-    .addHelpText('after', '\nExamples:\n  queuectl topology graph > topology.mmd\n  queuectl topology graph --format dot | dot -Tsvg > topology.svg')
+    .addOption(withDefault(new Option('--format <format>', 'output format').choices(['mermaid', 'dot']), 'mermaid'))
+    .examples([
+      'queuectl topology graph > topology.mmd',
+      'queuectl topology graph --format dot | dot -Tsvg > topology.svg',
+    ])
     .action(action(() => import('./commands/topology-graph.js'), 'offline'));
 
   program
@@ -112,23 +144,40 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .description('queues, counts per state, oldest waiting job, workers and Redis health; `inspect job <queue> <id>` shows one job')
     .argument('[queue...]', 'queues to show (default: declared and legacy queues, plus discovered ones with --all)')
     .option('--all', 'include undeclared queues found by SCAN')
-    .option('--watch [seconds]', 'redraw in place every few seconds (default 2) with rates of change')
-    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42\n\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
+    .option('--watch [seconds]', 'redraw in place every few seconds with rates of change (default: 2)')
+    .examples([
+      'queuectl inspect',
+      'queuectl inspect --all --json',
+      'queuectl inspect eccb-smart-upload-process --watch 5',
+      'queuectl inspect job eccb-smart-upload-process process-42',
+    ])
+    .addHelpText('after', '\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
     .action(action(() => import('./commands/inspect.js'), 'both'));
 
   program
     .command('doctor')
     .description('connectivity, latency, Redis version, eviction policy, persistence, memory, cluster slots, BullMQ versions; on PostgreSQL: server version, BullMQ schema version, connection headroom, oldest transaction')
     .option('--migrate', "PostgreSQL: first run BullMQ's own migrations (runMigrations of the BullMQ queuectl ships), after confirmation (--yes off a terminal)")
-    .addHelpText('after', '\nExamples:\n  queuectl doctor --redis redis://127.0.0.1:6379\n  queuectl doctor --json\n  queuectl doctor --url postgres://app@db:5432/app --schema bullmq --password-file pw\n  queuectl doctor --migrate --url postgres://app@db:5432/app --password-file pw\n\nExit: 0 healthy (warnings allowed), 1 a check failed (a missing or other-version BullMQ schema too), 2 --migrate declined off a terminal, 3 unreachable or a migration failed (rolled back).')
+    .examples([
+      'queuectl doctor --redis redis://127.0.0.1:6379',
+      'queuectl doctor --json',
+      'queuectl doctor --url postgres://app@db:5432/app --schema bullmq --password-file pw',
+      'queuectl doctor --migrate --url postgres://app@db:5432/app --password-file pw',
+    ])
+    .addHelpText('after', '\nExit: 0 healthy (warnings allowed), 1 a check failed (a missing or other-version BullMQ schema too), 2 --migrate declined off a terminal, 3 unreachable or a migration failed (rolled back).')
     .action(action(() => import('./commands/doctor.js'), 'both'));
 
   program
     .command('dedup-check')
     .description('prove that duplicate enqueues of one session make one job and one successful execution (on a scratch prefix)')
     .option('--queue <name...>', 'queues to check, repeatable or comma-separated (default: every declared queue)')
-    .addOption(new Option('--copies <n>', 'concurrent copies of one synthetic session to enqueue').default('5'))
+    .addOption(withDefault(new Option('--copies <n>', 'concurrent copies of one synthetic session to enqueue'), '5'))
     .option('--live', 'check the real queues instead: add a canary job delayed 10 years, count it, remove it (asks first; --yes off a terminal)')
+    .examples([
+      'queuectl dedup-check',
+      'queuectl dedup-check --queue eccb-ocr,eccb-smart-upload-process --copies 10 --json',
+      'queuectl dedup-check --live --yes --redis "$STAGING_REDIS_URL"',
+    ])
     .addHelpText('after', `
 How it works: for each queue with a jobId template, n producers on separate connections enqueue one
 synthetic session (queuectl-dedup-<random>) at once, with the queue's job options, on a scratch
@@ -136,12 +185,8 @@ prefix that is deleted afterwards (on PostgreSQL: a scratch schema made by BullM
 dropped afterwards). Fields that vary per request (requestId, traceId, timestamp,
 createdAt…, or described "per request" in the payload schema) differ between the copies, as they
 would between real producers. A canary worker fails the first attempt and lets the retry succeed.
-Passes when: 1 job, 2 executions (1 failure + 1 success), n-1 copies reported duplicated.
-
-Examples:
-  queuectl dedup-check
-  queuectl dedup-check --queue eccb-ocr,eccb-smart-upload-process --copies 10 --json
-  queuectl dedup-check --live --yes --redis "$STAGING_REDIS_URL"
+Passes when: 1 job, exactly 1 completion (attempts shows the failed first run too: 2 is normal),
+n-1 copies reported duplicated. JSON: attempts, completions per queue (executions = attempts, deprecated).
 
 Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/PostgreSQL error, 130 interrupted.`)
     .action(action(() => import('./commands/dedup-check.js'), 'both'));
@@ -151,28 +196,28 @@ Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/Po
     .description('move jobs out of a legacy queue into the queue that owns each job name: planned, atomic per batch, resumable, verified')
     .option('--from <queue>', 'the queue to empty: a legacy queue, or a declared one (then only jobs it does not own move)')
     .option('--to <queue>', "send every job to this declared queue (default: the legacy entry's `to`, else each name's owner)")
-    .addOption(new Option('--states <list>', 'states to move, comma-separated: wait,prioritized,delayed,failed').default('wait,prioritized,delayed'))
+    .addOption(withDefault(new Option('--states <list>', 'states to move, comma-separated: wait,prioritized,delayed,failed'), 'wait,prioritized,delayed'))
     .option('--names <list>', 'only jobs with these names, comma-separated')
     .option('--dry-run', 'print the plan (what moves where, what stays and why) and change nothing')
-    .addOption(new Option('--batch <n>', 'jobs per atomic step (small enough that each stays under ~10 ms of Redis time)').default('250'))
+    .addOption(withDefault(new Option('--batch <n>', 'jobs per atomic step (small enough that each stays under ~10 ms of Redis time)'), '250'))
     .option('--rate <jobs/s>', 'move at most this many jobs per second')
     .option('--follow', 'keep moving new arrivals until the source has had nothing to move for --quiet-for')
-    .option('--quiet-for <dur>', 'with --follow or --strategy drain: how long the source must stay quiet (default 10s)')
-    .addOption(new Option('--strategy <strategy>', 'move the jobs, or let old workers drain the queue and then delete it').choices(['move', 'drain']).default('move'))
+    .option('--quiet-for <dur>', 'with --follow or --strategy drain: how long the source must stay quiet (default: 10s)')
+    .addOption(withDefault(new Option('--strategy <strategy>', 'move the jobs, or let old workers drain the queue and then delete it').choices(['move', 'drain']), 'move'))
     .option('--confirm <name>', 'with --strategy drain: the queue name, confirming key deletion off a terminal')
     .option('--include-failed', 'with --strategy drain: also delete the failed jobs left behind (by default the delete refuses while any remain)')
+    .examples([
+      'queuectl migrate --from eccb-smart-upload --dry-run',
+      'queuectl migrate --from eccb-smart-upload --yes --json',
+      'queuectl migrate --from eccb-smart-upload --follow --quiet-for 30s --rate 5000',
+      'queuectl migrate --from eccb-smart-upload --strategy drain --confirm eccb-smart-upload',
+      'queuectl migrate status',
+    ])
     .addHelpText('after', `
 Each batch is one Lua script: a job is either still in the source or fully in its destination
 (same id, data, options, attempts, timestamps, priority, due time, logs, deduplication key), so a
 crash, a lost connection or Ctrl-C never loses or duplicates a job; rerun the same command to finish.
 Active jobs, flows, scheduler jobs and ids the destination already holds stay and are reported.
-
-Examples:
-  queuectl migrate --from eccb-smart-upload --dry-run
-  queuectl migrate --from eccb-smart-upload --yes --json
-  queuectl migrate --from eccb-smart-upload --follow --quiet-for 30s --rate 5000
-  queuectl migrate --from eccb-smart-upload --strategy drain --confirm eccb-smart-upload
-  queuectl migrate status
 
 Exit: 0 moved and verified, 1 jobs left unmoved or counts that do not balance, 2 bad flags or
 topology, 3 Redis or PostgreSQL error, 130 interrupted (rerun to continue).`)
@@ -180,57 +225,92 @@ topology, 3 Redis or PostgreSQL error, 130 interrupted (rerun to continue).`)
   migrate
     .command('status')
     .description('migration runs recorded in Redis or PostgreSQL: progress, and whether anything is left to finish')
+    .examples([
+      'queuectl migrate status',
+      'queuectl migrate status --json            # runs, states covered, moved and left',
+      'queuectl migrate status --url postgres://app@db:5432/app --password-file pw',
+    ])
     .action(action(() => import('./commands/migrate.js').then((m) => ({ run: m.runStatus })), 'both'));
 
   const dlq = program
     .command('dlq')
     .description("dead letters (each queue's failed set, or its dead-letter queue): list, show, retry, discard, stats; alone on a terminal: a picker")
+    .examples([
+      'queuectl dlq list --queue eccb-ocr --since 1h --match-reason "timeout"',
+      'queuectl dlq show eccb-ocr/ocr-42',
+      'queuectl dlq retry --all --name ocr.process --dry-run',
+      'queuectl dlq retry --all --canary 5 --rate 200 --yes',
+      'queuectl dlq discard eccb-ocr/ocr-42 --reason "corrupt upload, customer told"',
+      'queuectl dlq stats --json',
+    ])
     .addHelpText('after', `
 A reference is <queue>/<id> (a dead-letter queue item: <dead-letter queue>/<id>, or the
-<queue>/<id> of the job it carries), or a bare id when only one dead letter has it.
-
-Examples:
-  queuectl dlq list --queue eccb-ocr --since 1h --reason "timeout"
-  queuectl dlq show eccb-ocr/ocr-42
-  queuectl dlq retry --all --name ocr.process --dry-run
-  queuectl dlq retry --all --canary 5 --rate 200 --yes
-  queuectl dlq discard eccb-ocr/ocr-42 --reason "corrupt upload, customer told"
-  queuectl dlq stats --json`)
+<queue>/<id> of the job it carries), or a bare id when only one dead letter has it.`)
     .action(action(() => import('./commands/dlq.js'), 'both'));
   // Repeatable, not variadic: a variadic option would swallow the references that follow it.
   const collect = (value: string, previous: string[] = []) => [...previous, value];
-  const dlqFilters = (command: Command, regexFlag: string) => command
+  // One meaning per flag name: --reason is the text discard records; the regex filter is --match-reason everywhere.
+  const dlqFilters = <T extends Command>(command: T): T => command
     .option('--queue <name>', 'only these queues (declared or dead-letter queues), repeatable or comma-separated', collect)
     .option('--name <name>', 'only jobs with these names, repeatable or comma-separated', collect)
-    .option(`${regexFlag} <regex>`, 'only failure reasons matching this regular expression')
+    .option('--match-reason <regex>', 'only failure reasons matching this regular expression')
     .option('--since <dur>', 'only dead letters that failed within this long (5m, 1h, 7d)')
     .option('--older-than <dur>', 'only dead letters that failed longer ago than this')
     .option('--org <value>', 'only jobs whose payload orgId (or organizationId) is this')
     .option('--limit <n>', 'at most this many (the newest)');
-  dlqFilters(dlq.command('list').description('dead letters across declared queues, newest first (read-only)'), '--reason')
-    .option('--all', 'no --limit: list every match (default limit 50)')
+  /** `--reason` on list/retry once was the regex filter: now a usage error that names --match-reason, never a silent other meaning. */
+  const reasonIsNotAFilter = () => new Option('--reason <text>').hideHelp().argParser((): string => {
+    throw new UsageError('--reason is the text `dlq discard` records; the failure-reason filter is --match-reason', 'rerun with --match-reason "<regex>"');
+  });
+  dlqFilters(dlq.command('list').description('dead letters across declared queues, newest first (read-only)'))
+    .examples([
+      'queuectl dlq list',
+      'queuectl dlq list --queue eccb-ocr --since 1h --match-reason "timeout"',
+      'queuectl dlq list --all --json | jq -r \'.items[].ref\'',
+    ])
+    .addOption(reasonIsNotAFilter())
+    .option('--all', 'no --limit: list every match (--limit is 50 by default)')
     .addHelpText('after', '\nJSON: { schema: "queuectl/dlq-list@1", items: [{ ref, queue, id, name, failedReason, attemptsMade, failedAt }] }')
     .action(action(() => import('./commands/dlq-list.js'), 'both'));
   dlq.command('show').argument('<ref>', '<queue>/<id> or a bare id').description('everything about one dead letter: reason, stack trace, payload, options')
+    .examples([
+      'queuectl dlq show eccb-ocr/ocr-42',
+      'queuectl dlq show ocr-42 --json           # a bare id when only one dead letter has it',
+    ])
     .action(action(() => import('./commands/dlq-show.js'), 'both'));
-  dlqFilters(dlq.command('retry').argument('[ref...]', 'dead letters to retry').description('put dead letters back in their own queue under their original id, attempts reset: planned, confirmed, atomic per batch, never twice'), '--reason')
+  dlqFilters(dlq.command('retry').argument('[ref...]', 'dead letters to retry').description('put dead letters back in their own queue under their original id, attempts reset: planned, confirmed, atomic per batch, never twice'))
+    .examples([
+      'queuectl dlq retry eccb-ocr/ocr-42',
+      'queuectl dlq retry --all --name ocr.process --dry-run',
+      'queuectl dlq retry --all --match-reason "ECONNRESET" --canary 5 --rate 200 --yes',
+    ])
+    .addOption(reasonIsNotAFilter())
     .option('--all', 'retry every dead letter the filters match')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--rate <jobs/s>', 'retry at most this many per second')
-    .option('--batch <n>', 'items per atomic step (default 250)')
+    .option('--batch <n>', 'items per atomic step (default: 250)')
     .option('--canary <n>', 'retry the n oldest first, wait for the workers to finish them, stop if any fails again')
-    .option('--canary-timeout <dur>', 'how long to wait for the canaries (default 2m)')
+    .option('--canary-timeout <dur>', 'how long to wait for the canaries (default: 2m)')
     .addHelpText('after', '\nExit: 0 done, 1 items refused or left (undeclared queue, id taken, canary failed), 2 bad reference or flags, 3 Redis error, 130 interrupted (rerun to continue).')
     .action(action(() => import('./commands/dlq-retry.js'), 'both'));
-  dlqFilters(dlq.command('discard').argument('[ref...]', 'dead letters to discard').description('remove failed jobs, or mark dead-letter queue items discarded; the reason is recorded'), '--match')
-    .requiredOption('--reason <text>', 'why (recorded with each item: Redis <prefix>:queuectl:dlq:discarded, PostgreSQL the queue\'s events); the regex filter is --match here')
+  dlqFilters(dlq.command('discard').argument('[ref...]', 'dead letters to discard').description('remove failed jobs, or mark dead-letter queue items discarded; the reason is recorded'))
+    .requiredOption('--reason <text>', 'why (recorded with each item: Redis <prefix>:queuectl:dlq:discarded, PostgreSQL the queue\'s events); filter by failure reason with --match-reason')
+    .addOption(new Option('--match <regex>', 'deprecated: --match-reason').hideHelp())
+    .examples([
+      'queuectl dlq discard eccb-ocr/ocr-42 --reason "corrupt upload, customer told"',
+      'queuectl dlq discard --all --queue eccb-ocr --match-reason "^invalid PDF" --reason "bad input" --dry-run',
+    ])
     .option('--all', 'discard every dead letter the filters match')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--rate <jobs/s>', 'discard at most this many per second')
-    .option('--batch <n>', 'items per atomic step (default 250)')
+    .option('--batch <n>', 'items per atomic step (default: 250)')
     .action(action(() => import('./commands/dlq-discard.js'), 'both'));
   dlq.command('stats').description('per queue: dead letters, the oldest, top 5 failure reasons (sampled from the newest 10k)')
     .option('--queue <name>', 'only these queues, repeatable or comma-separated', collect)
+    .examples([
+      'queuectl dlq stats',
+      'queuectl dlq stats --queue eccb-ocr --json',
+    ])
     .action(action(() => import('./commands/dlq-stats.js'), 'both'));
 
   registerQueueOps(program, action);
@@ -238,8 +318,15 @@ Examples:
   program
     .command('demo')
     .description('a guided tour on a throwaway redis-server or PostgreSQL: the ECCB legacy queue split with inspect, check, migrate, dlq and dedup-check')
-    .addOption(new Option('--jobs <n>', 'jobs in the legacy queue at the start').default('5000'))
+    .addOption(withDefault(new Option('--jobs <n>', 'jobs in the legacy queue at the start'), '5000'))
     .addOption(new Option('--backend <kind>', 'where the demo runs when no --url is given: a throwaway redis-server or PostgreSQL').choices(['redis', 'postgres']))
+    .examples([
+      'npm run demo',
+      'queuectl demo --yes',
+      'queuectl demo --redis redis://127.0.0.1:6380',
+      'queuectl demo --backend postgres --yes',
+      'queuectl demo --url postgres://me@127.0.0.1/scratch',
+    ])
     .addHelpText('after', `
 Starts redis-server from the PATH on a free loopback port (no persistence, deleted at the end), or
 uses --redis under a scratch prefix queuectl-demo-<random> whose keys it deletes afterwards. With
@@ -249,13 +336,6 @@ schema queuectl_demo_<random> dropped afterwards; BullMQ's own migrations make t
 step runs the real queuectl and checks its exit code; on a terminal it waits for Enter between
 steps (--yes runs straight through).
 
-Examples:
-  npm run demo
-  queuectl demo --yes
-  queuectl demo --redis redis://127.0.0.1:6380
-  queuectl demo --backend postgres --yes
-  queuectl demo --url postgres://me@127.0.0.1/scratch
-
 Exit: 0 every step did what it should, 1 a step did not (named), 2 no redis-server/PostgreSQL and no --url, 3 server error, 130 interrupted.`)
     .action(action(() => import('./commands/demo.js'), 'both'));
 
@@ -263,13 +343,25 @@ Exit: 0 every step did what it should, 1 a step did not (named), 2 no redis-serv
     .command('completion')
     .description('print a bash or zsh completion script for queuectl')
     .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
-    .addHelpText('after', `
-Examples:
-  source <(queuectl completion bash)                       # bash, this shell; add it to ~/.bashrc to keep it
-  queuectl completion zsh > "\${fpath[1]}/_queuectl"        # zsh, then start a new shell`)
+    .examples([
+      'source <(queuectl completion bash)                       # bash, this shell; add it to ~/.bashrc to keep it',
+      'queuectl completion zsh > "${fpath[1]}/_queuectl"        # zsh, then start a new shell',
+    ])
     .action(action(() => import('./commands/completion.js'), 'offline'));
 
+  pointErrorsAtOwnHelp(program);
   return program;
+}
+
+/**
+ * A usage error commander finds (unknown option, missing argument) names the help of the command it
+ * came from, `queuectl migrate --help`, not the root's: main.ts reads `helpCommand`.
+ */
+function pointErrorsAtOwnHelp(command: Command): void {
+  command.exitOverride((error) => {
+    throw Object.assign(error, { helpCommand: helpCommandFor(command) });
+  });
+  for (const sub of command.commands) pointErrorsAtOwnHelp(sub);
 }
 
 /** setTimeout's ceiling: a larger delay fires at once (with a Node warning), so every command would "time out". */
@@ -292,11 +384,24 @@ function readGlobals(raw: Record<string, unknown>): GlobalOptions {
     tlsCert: notBlank(raw.tlsCert, '--tls-cert', 'name the client certificate file'),
     tlsKey: notBlank(raw.tlsKey, '--tls-key', 'name the private key file'),
     prefix: notBlank(raw.prefix, '--prefix', "give the BullMQ key prefix, or leave --prefix out to use the topology's (else bull)"),
-    json: Boolean(raw.json),
+    ...outputFormat(raw),
+    quiet: Boolean(raw.quiet),
+    verbose: Boolean(raw.verbose),
     color: raw.color !== false,
     yes: Boolean(raw.yes),
     timeout,
   };
+}
+
+/** --json and -o/--output are one setting; both given must agree. --quiet and --verbose exclude each other. */
+function outputFormat(raw: Record<string, unknown>): { json: boolean; output: OutputFormat } {
+  const output = raw.output as OutputFormat | undefined;
+  if (raw.json && output !== undefined && output !== 'json') {
+    throw new UsageError(`--json and -o ${output} ask for different output`, 'give one of them (--json is -o json)');
+  }
+  if (raw.quiet && raw.verbose) throw new UsageError('--quiet and --verbose contradict each other', 'give one of them');
+  const format = raw.json ? 'json' : output ?? 'human';
+  return { json: format === 'json', output: format };
 }
 
 /**

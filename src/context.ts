@@ -1,4 +1,5 @@
 import type { Output } from './output.js';
+import type { OutputFormat } from './ui/layout.js';
 import type { Prompter } from './ui/prompt.js';
 import type { LoadedTopology } from './topology/types.js';
 import type { RedisHandle } from './redis/types.js';
@@ -17,7 +18,14 @@ export interface GlobalOptions {
   tlsCert?: string;
   tlsKey?: string;
   prefix?: string;
+  /** --json, or -o json. */
   json: boolean;
+  /** -o/--output: human (fits the terminal), wide, plain or json. */
+  output?: OutputFormat;
+  /** --quiet: no notes or progress on stderr (warnings and errors still). */
+  quiet?: boolean;
+  /** --verbose: also say what is used (topology file, server, database) and extra detail. */
+  verbose?: boolean;
   color: boolean;
   yes: boolean;
   timeout: number;

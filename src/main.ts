@@ -74,7 +74,8 @@ function reportTo(write: (line: string) => void, error: unknown): number {
     if (error.code === 'commander.help') return ExitCode.ok;
     const what = error.message.replace(/^error:\s*/, '').split('\n')[0];
     const suggestion = error.message.split('\n').find((l) => l.startsWith('(Did you mean'));
-    write(`queuectl: ${what} — ${suggestion ? `${suggestion.slice(1, -1)}; ` : ''}see 'queuectl --help'\n`);
+    const help = (error as CommanderError & { helpCommand?: string }).helpCommand ?? 'queuectl --help';
+    write(`queuectl: ${what} — ${suggestion ? `${suggestion.slice(1, -1)}; ` : ''}see '${help}'\n`);
     return ExitCode.usage;
   }
   if (error instanceof TopologyError) {

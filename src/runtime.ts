@@ -17,18 +17,30 @@ export interface RuntimeOptions {
   stderr?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
+/** `redis://h:6379 (db 0, prefix bull)` or `postgres://app:***@db/app (schema bullmq)`, for prompts. */
+export async function describeTarget(ctx: Context): Promise<string> {
+  const target = ctx.target();
+  if (target.kind === 'postgres') return `${target.redacted} (schema ${await ctx.schema()})`;
+  const db = /\/(\d+)$/.exec(target.redacted)?.[1];
+  return `${target.redacted} (${db ? '' : 'db 0, '}prefix ${await ctx.prefix()})`;
+}
+
 /** Builds the real Context: files from cwd, Redis from the flags, the person at the terminal. */
 export function createContext(globals: GlobalOptions, options: RuntimeOptions = {}): Context {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const out = createOutput({
     json: globals.json,
-    color: options.stdout ? false : shouldUseColor(globals.color, globals.json),
+    format: globals.output,
+    quiet: globals.quiet,
+    verbose: globals.verbose,
+    color: options.stdout ? false : shouldUseColor(globals.color, globals.json, globals.output),
     stdout: options.stdout as never,
     stderr: options.stderr as never,
   });
   const interactive = (options.stdinIsTTY ?? Boolean(process.stdin.isTTY)) && !globals.json;
-  const prompt = createPrompter({ yes: globals.yes, interactive });
+  // Every question names the server and database it is about (contract: prompts name the target).
+  const prompt = createPrompter({ yes: globals.yes, interactive, target: () => describeTarget(ctx) });
   const signal = options.signal ?? new AbortController().signal;
 
   let loaded: Promise<LoadedTopology | undefined> | undefined;
@@ -40,6 +52,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
     loaded ??= (async () => {
       const { findTopologyFile, loadTopologyFile } = await import('./topology/load.js');
       const file = await findTopologyFile({ config: globals.config, cwd, env });
+      out.detail(file === undefined ? 'topology: none found' : `topology: ${file === '-' ? 'stdin' : file}`);
       return file === undefined ? undefined : loadTopologyFile(file);
     })();
     return loaded;
@@ -97,6 +110,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
         const schema = await ctx.schema();
         const { postgresSpecFromGlobals } = await import('./backend/postgres/url.js');
         const { connectPostgres } = await import('./backend/postgres/connection.js');
+        out.detail(`server: ${current.redacted} (schema ${schema})`);
         return connectPostgres(postgresSpecFromGlobals(current.url, current.redacted, schema, globals));
       })();
       return pgHandle;
@@ -120,7 +134,8 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
           timeoutMs: globals.timeout,
           env,
         });
-        return connect(spec);
+        out.detail(`server: ${current.redacted}${spec.db ? '' : ' (db 0)'}`);
+        return connect(spec, { warn: (text) => out.warn(text) });
       })();
       return handle;
     },

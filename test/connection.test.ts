@@ -199,3 +199,17 @@ describe('isRedisFailure', () => {
     expect(isRedisFailure('text')).toBe(false);
   });
 });
+
+describe('--password-file against a server that needs none', () => {
+  it('says so in one queuectl line, never ioredis\'s raw [WARN], and goes on', async () => {
+    const { runCli } = await import('./helpers/cli.js');
+    const pw = join(dir, 'unneeded-pw');
+    writeFileSync(pw, 'not-needed\n');
+    const result = await runCli(['inspect', '--json', '--url', redisUrl(), '--password-file', pw, '--prefix', uniqueName('nopw')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/\[WARN\]/);
+    const lines = result.stderr.split('\n').filter((l) => /does not require a password/.test(l));
+    expect(lines).toEqual([expect.stringMatching(/^warning: redis:\/\/127\.0\.0\.1:\d+ does not require a password; .* — leave it out for this server$/)]);
+    expect(() => JSON.parse(result.stdout)).not.toThrow();
+  });
+});

@@ -73,14 +73,14 @@ describe('dedup-check on a scratch prefix', () => {
   const onScratch = (yaml: string, opts: Record<string, unknown> = {}, globals: Record<string, unknown> = {}) => dedupCheck(yaml, opts, { redis: scratch.url, ...globals });
   const scratchKeysLeft = () => scratchKeysOn(scratch.url);
 
-  it('passes a topology where every template dedups: one job, two executions, n-1 duplicates', async () => {
+  it('passes a topology where every template dedups: one job, two attempts, exactly one completion, n-1 duplicates', async () => {
     const { code, report, stderr } = await onScratch(PASSING);
     expect(code, JSON.stringify(report)).toBe(0);
     expect(report.schema).toBe('queuectl/dedup-check@1');
-    expect(report.results.map((r) => [r.queue, r.jobs, r.executions, r.ok])).toEqual([
-      ['process', 1, 2, true],
-      ['secondpass', 1, 2, true],
-      ['ocr', 1, 2, true],
+    expect(report.results.map((r) => [r.queue, r.jobs, r.attempts, r.completions, r.ok])).toEqual([
+      ['process', 1, 2, 1, true],
+      ['secondpass', 1, 2, 1, true],
+      ['ocr', 1, 2, 1, true],
     ]);
     expect(report.results[1].detail).toMatch(/deduplication key set/);
     // Retention that frees a completed id is a warning, not a failure.
@@ -117,7 +117,7 @@ queues:
 `);
     expect(code).toBe(1);
     expect(report.results).toEqual([
-      { queue: 'loose', jobs: 0, executions: 0, ok: true, detail: 'dedup: none — not checked', warnings: [] },
+      { queue: 'loose', jobs: 0, attempts: 0, completions: 0, executions: 0, ok: true, detail: 'dedup: none — not checked', warnings: [] },
       expect.objectContaining({ queue: 'ruleless', ok: false, detail: expect.stringMatching(/no jobId template and no "dedup: none"/) }),
     ]);
   });

@@ -34,8 +34,8 @@ describe('queuectl dedup-check (built CLI)', () => {
   it('prints a table and exits 1 when a queue fails', async () => {
     const result = await runCli(['dedup-check', '-c', file, '--redis', redisUrl(), '--copies', '3']);
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stdout).toMatch(/^queue\s+jobs\s+executions\s+ok\s+detail/);
-    expect(result.stdout).toMatch(/broken\s+0\s+0\s+✗\s+jobId "b:\{sessionId\}" contains ":"/);
+    expect(result.stdout).toMatch(/^queue\s+jobs\s+attempts\s+completions\s+ok\s+detail/);
+    expect(result.stdout).toMatch(/broken\s+0\s+0\s+0\s+✗\s+jobId "b:\{sessionId\}" contains ":"/);
     expect(result.stdout).toMatch(/dedup-check: 1 of 3 queue\(s\) fail/);
   });
 

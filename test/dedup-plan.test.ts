@@ -104,16 +104,18 @@ describe('plans and verdicts', () => {
     expect(plan).toMatchObject({ kind: 'check', warnings: [expect.stringMatching(/only the deduplication id keeps copies together/)] });
   });
 
-  it('passes one job with two executions and n-1 duplicates, and explains n jobs', () => {
+  it('passes one job with exactly one completion and n-1 duplicates, and explains n jobs', () => {
     const plan = planQueue(spec({ jobId: 'p-{requestId}' }), 5, 'queuectl-dedup-x');
     if (plan.kind !== 'check') throw new Error(plan.detail);
     expect(new Set(plan.copies.map((c) => c.jobId)).size).toBe(5);
-    const ok = scratchVerdict(plan, { jobs: 1, executions: 2, successes: 1, duplicateEvents: 4, settled: true, settleMs: 10_000 });
-    expect(ok.ok).toBe(true);
-    const bad = scratchVerdict(plan, { jobs: 5, executions: 10, successes: 5, duplicateEvents: 0, settled: true, settleMs: 10_000 });
+    const ok = scratchVerdict(plan, { jobs: 1, attempts: 2, completions: 1, duplicateEvents: 4, settled: true, settleMs: 10_000 });
+    expect(ok).toMatchObject({ ok: true, attempts: 2, completions: 1 });
+    const twice = scratchVerdict(plan, { jobs: 1, attempts: 3, completions: 2, duplicateEvents: 4, settled: true, settleMs: 10_000 });
+    expect(twice).toMatchObject({ ok: false, detail: expect.stringMatching(/2 completions of one job, expected exactly 1/) });
+    const bad = scratchVerdict(plan, { jobs: 5, attempts: 10, completions: 5, duplicateEvents: 0, settled: true, settleMs: 10_000 });
     expect(bad).toMatchObject({ ok: false, jobs: 5 });
     expect(bad.detail).toMatch(/5 jobs from 5 copies of one session — jobId "p-\{requestId\}" reads requestId, which varies per request/);
-    const slow = scratchVerdict(plan, { jobs: 1, executions: 1, successes: 0, duplicateEvents: 4, settled: false, settleMs: 10_000 });
+    const slow = scratchVerdict(plan, { jobs: 1, attempts: 1, completions: 0, duplicateEvents: 4, settled: false, settleMs: 10_000 });
     expect(slow.detail).toMatch(/did not settle within 10s/);
   });
 });

@@ -29,10 +29,16 @@ const base = () => ['-c', config, '--redis', redisUrl()];
 
 describe('queuectl dlq (spawned)', () => {
   it('bad input exits 2 with one line: a regex that does not compile, an unknown reference', async () => {
-    const regex = await runCli(['dlq', 'list', '--reason', '([a-', ...base()]);
+    const regex = await runCli(['dlq', 'list', '--match-reason', '([a-', ...base()]);
     expect(regex.code).toBe(2);
     expect(regex.stderr.trim().split('\n')).toHaveLength(1);
-    expect(regex.stderr).toMatch(/^queuectl: --reason "\(\[a-" is not a valid regular expression/);
+    expect(regex.stderr).toMatch(/^queuectl: --match-reason "\(\[a-" is not a valid regular expression/);
+    // One meaning per flag name: --reason is the text discard records, never a filter (issue 18.9).
+    for (const command of ['list', 'retry']) {
+      const old = await runCli(['dlq', command, '--all', '--reason', 'timeout', ...base()]);
+      expect(old.code).toBe(2);
+      expect(old.stderr).toMatch(/^queuectl: --reason is the text `dlq discard` records; the failure-reason filter is --match-reason — rerun with --match-reason/);
+    }
     const unknown = await runCli(['dlq', 'show', 'nope-42', ...base()]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown job reference "nope-42"');

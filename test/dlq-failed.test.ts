@@ -69,7 +69,7 @@ describe('dlq list (failed sets)', () => {
     expect((await listRefs({ queue: [qb] })).sort()).toEqual([`${qb}/shared-9`]);
     expect((await listRefs({ name: ['a.work'] })).sort()).toEqual([`${qa}/a-1`, `${qa}/a-2`]);
     expect((await listRefs({ name: ['a.other,b.work'] })).sort()).toEqual([`${qa}/shared-9`, `${qb}/shared-9`]);
-    expect((await listRefs({ reason: '^timeout' })).sort()).toEqual([`${qa}/a-1`, `${qa}/shared-9`]);
+    expect((await listRefs({ matchReason: '^timeout' })).sort()).toEqual([`${qa}/a-1`, `${qa}/shared-9`]);
     expect((await listRefs({ since: '1h' })).length).toBe(3);
     expect(await listRefs({ olderThan: '1h' })).toEqual([`${qa}/a-2`]);
     expect((await listRefs({ org: 'org-1' })).sort()).toEqual([`${qa}/a-1`, `${qb}/shared-9`]);
@@ -85,7 +85,7 @@ describe('dlq list (failed sets)', () => {
   });
 
   it('rejects a regex that does not compile, a bad duration and an undeclared --queue (exit 2)', async () => {
-    await expect(list({ reason: '(' }, ctxFor().ctx)).rejects.toThrow(UsageError);
+    await expect(list({ matchReason: '(' }, ctxFor().ctx)).rejects.toThrow(UsageError);
     await expect(list({ since: 'soon' }, ctxFor().ctx)).rejects.toThrow(/not a duration/);
     await expect(list({ queue: ['nope'] }, ctxFor().ctx)).rejects.toThrow(/not a declared queue/);
   });
@@ -128,6 +128,16 @@ describe('dlq stats', () => {
 });
 
 describe('dlq retry and discard (failed sets)', () => {
+  it('a declined confirmation exits 1 and changes nothing, as answering "n" to migrate', async () => {
+    const t = ctxFor();
+    const no = { interactive: true, yes: false, confirm: async () => false, confirmByTyping: async () => false, pick: async () => [], select: async () => undefined as never };
+    const declined = { ...t.ctx, prompt: no };
+    expect(await retry({}, declined, [`${qa}/a-1`])).toBe(1);
+    expect(await discard({ reason: 'not now' }, declined, [`${qa}/a-1`])).toBe(1);
+    expect(await redis.zscore(`${prefix}:${qa}:failed`, 'a-1')).not.toBeNull();
+    await t.ctx.close();
+  });
+
   it('needs --yes off a terminal, and --dry-run changes nothing', async () => {
     await expect(retry({}, ctxFor().ctx, [`${qa}/a-1`])).rejects.toMatchObject({ exitCode: 2, hint: 'rerun with --yes' });
     const t = ctxFor({ json: true });
@@ -154,9 +164,9 @@ describe('dlq retry and discard (failed sets)', () => {
 
   it('discard needs --reason, removes the job and records who, why and when', async () => {
     await expect(discard({}, ctxFor({ yes: true }).ctx, [`${qb}/shared-9`])).rejects.toThrow(/--reason/);
-    await expect(discard({ reason: 'x', match: '[' }, ctxFor({ yes: true }).ctx, [])).rejects.toThrow(/--match/);
+    await expect(discard({ reason: 'x', matchReason: '[' }, ctxFor({ yes: true }).ctx, [])).rejects.toThrow(/--match-reason/);
     const t = ctxFor({ yes: true, json: true });
-    expect(await discard({ reason: 'customer deleted the upload', all: true, queue: [qb], match: 'bad' }, t.ctx)).toBe(0);
+    expect(await discard({ reason: 'customer deleted the upload', all: true, queue: [qb], matchReason: 'bad' }, t.ctx)).toBe(0);
     expect(t.json()).toMatchObject({ discarded: 1 });
     expect(await redis.exists(`${prefix}:${qb}:shared-9`)).toBe(0);
     expect(await redis.zcard(`${prefix}:${qb}:failed`)).toBe(0);

@@ -33,12 +33,12 @@ describe('dlq pure parts', () => {
   });
 
   it('filters: time window, regex, names; bad input is a usage error', () => {
-    const f = parseFilters({ since: '1h', olderThan: '10m', reason: 'time.?out', name: ['x,y'] }, 10_000_000);
+    const f = parseFilters({ since: '1h', olderThan: '10m', matchReason: 'time.?out', name: ['x,y'] }, 10_000_000);
     const item = parseFailedItem('a', '1', 10_000_000 - 30 * 60_000, ['x', 'timeout', '1', null, null])!;
     expect(matches(item, f)).toBe(true);
     expect(matches({ ...item, failedAt: 10_000_000 }, f)).toBe(false);
     expect(matches({ ...item, name: 'q' }, f)).toBe(false);
-    expect(() => parseFilters({ reason: '*' }, 0)).toThrow(/not a valid regular expression/);
+    expect(() => parseFilters({ matchReason: '*' }, 0)).toThrow(/not a valid regular expression/);
     expect(() => parseFilters({ olderThan: 'x' }, 0)).toThrow(/not a duration/);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateAlert, formatAge, heldJobs } from '../src/inspect/alerts.js';
+import { evaluateAlert, heldJobs } from '../src/inspect/alerts.js';
+import { formatAge } from '../src/ui/format.js';
 import { discoveryPattern, queueNameOf } from '../src/inspect/discover.js';
 import { escapeGlob } from '../src/redis/scan.js';
 import { parseClientList, parseQueueReads, workerClientName } from '../src/inspect/read-queues.js';

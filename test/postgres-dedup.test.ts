@@ -56,10 +56,10 @@ describe('dedup-check on PostgreSQL', () => {
     const before = await schemas(url);
     const { code, report } = await dedupCheck(url, PASSING, { copies: '4' });
     expect(code, JSON.stringify(report)).toBe(1);
-    expect(report.results.map((r) => [r.queue, r.jobs, r.executions, r.ok])).toEqual([
-      ['process', 1, 2, true],
-      ['secondpass', 1, 2, true],
-      ['perrequest', 4, 8, false],
+    expect(report.results.map((r) => [r.queue, r.jobs, r.attempts, r.completions, r.ok])).toEqual([
+      ['process', 1, 2, 1, true],
+      ['secondpass', 1, 2, 1, true],
+      ['perrequest', 4, 8, 4, false],
     ]);
     expect(report.results[1].detail).toMatch(/deduplication key set/);
     expect(report.results[2].detail).toMatch(/^4 jobs from 4 copies of one session — jobId "process-\{requestId\}" reads requestId/);

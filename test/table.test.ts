@@ -48,3 +48,45 @@ describe('renderTable (borderless)', () => {
     expect(ms).toBeLessThan(1500);
   });
 });
+
+describe('renderTable fits the terminal', () => {
+  const head = ['queue', 'kind', 'waiting', 'prioritized', 'failed', 'alert'];
+  const rows = [['eccb-smart-upload-process', 'declared', 12, 0, 3, 'ok'], ['eccb-ocr', 'legacy', 40_000, 5, 0, 'critical']];
+  const longest = (text: string) => Math.max(...text.split('\n').map((l) => l.length));
+
+  it('drops columns by priority, then narrows text with "…", to the width given', () => {
+    const full = renderTable(head, rows, { alignRight: [2, 3, 4], layout: { plain: false } });
+    expect(longest(full)).toBeGreaterThan(60);
+    const narrow = renderTable(head, rows, { alignRight: [2, 3, 4], dropFirst: [3, 1], layout: { plain: false, width: 50 } });
+    expect(longest(narrow)).toBeLessThanOrEqual(50);
+    expect(narrow.split('\n')[0]).toMatch(/^queue\s+waiting\s+failed\s+alert$/);
+    const tiny = renderTable(head, rows, { alignRight: [2, 3, 4], dropFirst: [3, 1], layout: { plain: false, width: 40 } });
+    expect(longest(tiny)).toBeLessThanOrEqual(40);
+    expect(tiny).toMatch(/^eccb-smart-u… +12 +3  ok$/m);
+  });
+
+  it('wraps a wrapped column tighter instead of overflowing', () => {
+    const text = renderTable(['rule', 'message'], [['no-retries', 'queue eccb-ocr has no attempts: a failed job is never retried, add attempts: 3']], { wrap: { 1: 70 }, layout: { plain: false, width: 40 } });
+    expect(longest(text)).toBeLessThanOrEqual(40);
+    expect(text.replace(/\s+/g, " ")).toMatch(/never retried, add attempts: 3$/);
+  });
+
+  it('keeps full width without a width (a pipe, -o wide), and -o plain is tab-separated', () => {
+    expect(renderTable(head, rows, { dropFirst: [3, 1], layout: { plain: false } }).split('\n')[0]).toMatch(/prioritized/);
+    expect(renderTable(head, rows, { color: true, layout: { plain: true } }).split('\n')).toEqual([
+      'queue\tkind\twaiting\tprioritized\tfailed\talert',
+      'eccb-smart-upload-process\tdeclared\t12\t0\t3\tok',
+      'eccb-ocr\tlegacy\t40000\t5\t0\tcritical',
+    ]);
+  });
+});
+
+describe('layoutFor', () => {
+  it('fits a terminal for human output only', async () => {
+    const { layoutFor } = await import('../src/ui/layout.js');
+    expect(layoutFor('human', { isTTY: true, columns: 100 })).toEqual({ plain: false, width: 100 });
+    expect(layoutFor('human', { isTTY: false, columns: 100 })).toEqual({ plain: false });
+    expect(layoutFor('wide', { isTTY: true, columns: 100 })).toEqual({ plain: false });
+    expect(layoutFor('plain', { isTTY: true, columns: 100 })).toEqual({ plain: true });
+  });
+});

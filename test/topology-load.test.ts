@@ -298,6 +298,36 @@ describe('findTopologyFile', () => {
     expect(await findTopologyFile({ cwd: dir, env: {} })).toBe(join(dir, 'queuectl.config.ts'));
   });
 
+  it('searches upward from cwd to the repository root (the directory with .git), and no further', async () => {
+    const root = tempDir('load');
+    const repo = join(root, 'repo');
+    const deep = join(repo, 'services', 'api');
+    mkdirSync(deep, { recursive: true });
+    mkdirSync(join(repo, '.git'));
+    writeFileSync(join(root, 'queuectl.yaml'), '{}'); // above the repository: never found from inside
+    expect(await findTopologyFile({ cwd: deep, env: {} })).toBeUndefined();
+    writeFileSync(join(repo, 'queuectl.json'), '{}');
+    expect(await findTopologyFile({ cwd: deep, env: {} })).toBe(join(repo, 'queuectl.json'));
+    writeFileSync(join(repo, 'services', 'queuectl.yml'), '{}'); // the nearest wins
+    expect(await findTopologyFile({ cwd: deep, env: {} })).toBe(join(repo, 'services', 'queuectl.yml'));
+    // Outside any repository only cwd is searched (a parent's queuectl.config.ts is nothing the user chose).
+    const loose = join(root, 'loose', 'sub');
+    mkdirSync(loose, { recursive: true });
+    expect(await findTopologyFile({ cwd: loose, env: {} })).toBeUndefined();
+  });
+
+  it('-c - reads the topology from stdin', async () => {
+    const { runCli } = await import('./helpers/cli.js');
+    const { readFileSync } = await import('node:fs');
+    const yaml = readFileSync(new URL('../examples/eccb-smart-upload.yaml', import.meta.url), 'utf8');
+    const ok = await runCli(['topology', 'validate', '-c', '-', '--json'], { input: yaml });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ file: '<stdin>' });
+    const bad = await runCli(['topology', 'validate', '-c', '-'], { input: '{"queues": [' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^queuectl: <stdin>: .*invalid JSON/);
+  });
+
   it('fails with a usage error for a named file that is missing or a directory', async () => {
     const dir = tempDir('load');
     await expect(findTopologyFile({ config: 'nope.yaml', cwd: dir, env: {} })).rejects.toThrow(UsageError);

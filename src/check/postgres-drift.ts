@@ -1,4 +1,4 @@
-import { formatAge } from '../doctor/postgres-checks.js';
+import { formatAgePrecise } from '../ui/format.js';
 import type { Finding, Topology } from '../topology/types.js';
 import type { PostgresCheckFacts } from './types.js';
 
@@ -48,7 +48,7 @@ function longTransactions(f: PostgresCheckFacts): Finding[] {
     .map((t) => ({
       rule: 'long-transaction',
       severity: t.ageSeconds >= TRANSACTION_ERROR_S ? 'error' as const : 'warning' as const,
-      message: `pid ${t.pid}${t.applicationName ? ` (${t.applicationName})` : ''}, user ${t.user}, has had a transaction open for ${formatAge(t.ageSeconds)} (${t.state}) — it holds back vacuum of the job table; end it (pg_terminate_backend(${t.pid})) and fix the client that leaves it open`,
+      message: `pid ${t.pid}${t.applicationName ? ` (${t.applicationName})` : ''}, user ${t.user}, has had a transaction open for ${formatAgePrecise(t.ageSeconds * 1000)} (${t.state}) — it holds back vacuum of the job table; end it (pg_terminate_backend(${t.pid})) and fix the client that leaves it open`,
     }));
 }
 

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { InterruptedError, UsageError } from '../errors.js';
+import { ExitCode, InterruptedError, UsageError } from '../errors.js';
 import { MEMBER_ONLY } from '../dlq/apply.js';
 import { positiveInt, positiveNumber, type FilterFlags } from '../dlq/filters.js';
 import { planDiscard } from '../dlq/plan.js';
@@ -8,9 +8,10 @@ import { countBy, renderPlan } from '../dlq/render.js';
 import { openScope, progressReporter, whoAmI } from '../dlq/scope.js';
 import { selectItems } from '../dlq/select.js';
 
-export interface DlqDiscardOptions extends Omit<FilterFlags, 'reason'> {
-  /** The recorded reason (required). The regex filter is --match here. */
+export interface DlqDiscardOptions extends FilterFlags {
+  /** The recorded reason (required). The regex filter is --match-reason, as in list and retry. */
   reason?: string;
+  /** Deprecated spelling of --match-reason (it only ever meant the filter). */
   match?: string;
   all?: boolean;
   dryRun?: boolean;
@@ -26,11 +27,15 @@ export interface DlqDiscardOptions extends Omit<FilterFlags, 'reason'> {
  */
 export async function run(opts: DlqDiscardOptions, ctx: Context, args: string[] = []): Promise<number> {
   const reason = opts.reason?.trim();
-  if (!reason) throw new UsageError('dlq discard needs --reason <text>, recorded with every discarded item', 'for example --reason "bad input, customer notified" (filter by failure reason with --match <regex>)');
+  if (!reason) throw new UsageError('dlq discard needs --reason <text>, recorded with every discarded item', 'for example --reason "bad input, customer notified" (filter by failure reason with --match-reason <regex>)');
+  if (opts.match !== undefined) {
+    if (opts.matchReason !== undefined) throw new UsageError('--match and --match-reason both given', '--match is the old spelling of --match-reason: give one');
+    ctx.out.warn('--match is deprecated: use --match-reason <regex> (the same filter, in every dlq command)');
+  }
   const limit = positiveInt('--limit', opts.limit);
   const rate = positiveNumber('--rate', opts.rate);
   const batch = positiveInt('--batch', opts.batch);
-  const scope = await openScope(ctx, { ...opts, reason: opts.match }, '--match');
+  const scope = await openScope(ctx, { ...opts, matchReason: opts.matchReason ?? opts.match });
   const { store, topology } = scope;
   return store.guard(async () => {
     const selection = await selectItems(scope, args, Boolean(opts.all), limit, 'discard');
@@ -51,7 +56,7 @@ export async function run(opts: DlqDiscardOptions, ctx: Context, args: string[] 
     if (plan.items.length === 0) return finish(0);
     if (!(await ctx.prompt.confirm(`Discard ${plan.items.length} dead letter${plan.items.length === 1 ? '' : 's'} (failed jobs are deleted)?`))) {
       ctx.out.note('nothing discarded');
-      return finish(0);
+      return finish(ExitCode.checkFailed); // declined: as answering "n" to migrate (README "Exit codes")
     }
     const outcome = await store.discard(plan.items, reason, {
       topology, rate, batch, signal: ctx.signal, who: whoAmI(), onProgress: progressReporter(ctx, 'discard'),

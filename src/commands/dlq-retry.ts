@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { InterruptedError, UsageError } from '../errors.js';
+import { ExitCode, InterruptedError, UsageError } from '../errors.js';
 import type { ApplyOutcome } from '../dlq/apply.js';
 import type { CanaryResult } from '../dlq/canary.js';
 import { positiveInt, positiveNumber, type FilterFlags } from '../dlq/filters.js';
@@ -58,7 +58,7 @@ export async function run(opts: DlqRetryOptions, ctx: Context, args: string[] = 
     if (plan.items.length === 0) return finish(hard.length ? 1 : 0);
     if (!(await ctx.prompt.confirm(`Retry ${plan.items.length} dead letter${plan.items.length === 1 ? '' : 's'}?`))) {
       ctx.out.note('nothing retried');
-      return finish(0);
+      return finish(ExitCode.checkFailed); // declined: as answering "n" to migrate (README "Exit codes")
     }
     const apply = { topology, rate, batch, signal: ctx.signal, who: whoAmI() };
     const outcomes: ApplyOutcome[] = [];

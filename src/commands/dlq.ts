@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
-import { age } from '../dlq/render.js';
+import { formatAgo } from '../ui/format.js';
 import { openScope } from '../dlq/scope.js';
 
 /**
@@ -18,7 +18,7 @@ export async function run(_opts: unknown, ctx: Context): Promise<number> {
     return 0;
   }
   const picked = await ctx.prompt.pick('Dead letters (newest first):', items.map((i) => ({
-    name: `${i.ref}  ${i.name}  ${(i.unreadable !== undefined ? `unreadable: ${i.unreadable}` : i.failedReason).split('\n')[0].slice(0, 60)}  ${age(i.failedAt, scope.now)}`, value: i.ref,
+    name: `${i.ref}  ${i.name}  ${(i.unreadable !== undefined ? `unreadable: ${i.unreadable}` : i.failedReason).split('\n')[0].slice(0, 60)}  ${formatAgo(i.failedAt, scope.now)}`, value: i.ref,
   })));
   if (picked.length === 0) {
     ctx.out.note('nothing picked');

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { Topology } from '../topology/types.js';
 import { evaluateAlert } from '../inspect/alerts.js';
 import { unknownQueueError } from '../util/queue-names.js';
@@ -99,7 +99,9 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
       return escapeControls(`${stamp}\n${renderQueueTable(rows, { color: ctx.out.color, rates: true })}\n\n${renderBackendHealth(health, { color: ctx.out.color })}`, ctx.out.color);
     },
   });
-  return 0;
+  // --watch only ends on Ctrl-C: exit 130 like every interrupted command (contract), so a script
+  // that wraps it can tell "stopped by the user" from "finished".
+  return ctx.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
 }
 
 function watchInterval(watch: InspectOptions['watch']): number | undefined {

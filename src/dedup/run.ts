@@ -35,7 +35,7 @@ function asResult(site: DedupSite, plan: QueuePlan, error: unknown): DedupResult
   const message = error instanceof Error ? error.message : String(error);
   const trouble = site.connectionTrouble(plan.queue, message);
   if (trouble) throw trouble;
-  return { queue: plan.queue, jobs: 0, executions: 0, ok: false, detail: `BullMQ refused the check: ${message.split('\n')[0]}`, warnings: [] };
+  return { queue: plan.queue, jobs: 0, attempts: 0, completions: 0, executions: 0, ok: false, detail: `BullMQ refused the check: ${message.split('\n')[0]}`, warnings: [] };
 }
 
 /**
@@ -56,7 +56,7 @@ export async function runPlansOn(site: DedupSite, plans: QueuePlan[], settings: 
     for (const plan of plans) {
       throwIfAborted(settings.signal);
       if (plan.kind !== 'check') {
-        results.push({ queue: plan.queue, jobs: 0, executions: 0, ok: plan.kind === 'skip', detail: plan.detail, warnings: [] });
+        results.push({ queue: plan.queue, jobs: 0, attempts: 0, completions: 0, executions: 0, ok: plan.kind === 'skip', detail: plan.detail, warnings: [] });
         continue;
       }
       settings.onQueue?.(plan.queue);

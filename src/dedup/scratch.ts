@@ -39,19 +39,19 @@ export async function observeOnScratch(site: DedupSite, plan: CheckPlan, setting
     const duplicateEvents = await site.duplicateReports(plan.queue, prefix, from, undefined, events.duplicated);
     const dedupKey = plan.spec.deduplication ? await site.dedupKey(plan.queue, prefix, String(plan.copies[0].deduplicationId)) : undefined;
 
-    let executions = 0;
-    let successes = 0;
+    let attempts = 0;
+    let completions = 0;
     const started = new Set<string>();
     const settled = new Set<string>();
     worker = site.worker(
       plan.queue,
       prefix,
       async (job: Job) => {
-        executions += 1;
+        attempts += 1;
         const first = !started.has(String(job.id));
         started.add(String(job.id));
         if (first) throw new Error('queuectl dedup-check canary: the first attempt fails on purpose');
-        successes += 1;
+        completions += 1;
         return 'ok';
       },
       {
@@ -65,7 +65,7 @@ export async function observeOnScratch(site: DedupSite, plan: CheckPlan, setting
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) settled.add(String(job.id));
     });
     const done = await waitFor(() => settled.size >= jobs, settings.settleMs, signal);
-    return { jobs, executions, successes, duplicateEvents, settled: done, settleMs: settings.settleMs, dedupKey };
+    return { jobs, attempts, completions, duplicateEvents, settled: done, settleMs: settings.settleMs, dedupKey };
   } finally {
     await worker?.close(true).catch(() => undefined);
     await events.close().catch(() => undefined);

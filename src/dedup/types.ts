@@ -3,7 +3,11 @@ export interface DedupResult {
   queue: string;
   /** Jobs the n concurrent copies created (1 is right). */
   jobs: number;
-  /** Times the canary worker ran the work (2 is right: one failure, one successful retry). */
+  /** Times the canary worker ran the work: the failed first attempt plus the retry (2 normally). */
+  attempts: number;
+  /** Runs that succeeded: exactly 1 is right (more would be duplicate work). */
+  completions: number;
+  /** Deprecated: the same number as `attempts`, kept for readers of queuectl/dedup-check@1. */
   executions: number;
   ok: boolean;
   /** Why it failed, or what was checked; warnings are appended too. */

@@ -8,8 +8,10 @@ type CheckPlan = Extract<QueuePlan, { kind: 'check' }>;
 export interface ScratchObservation {
   /** Jobs on the scratch queue, all states, after every copy was added. */
   jobs: number;
-  executions: number;
-  successes: number;
+  /** Runs of the canary worker, failed or not. */
+  attempts: number;
+  /** Runs that succeeded. */
+  completions: number;
   /** `duplicated` + `deduplicated` events BullMQ emitted. */
   duplicateEvents: number;
   /** False when the canary did not finish within the bound. */
@@ -27,8 +29,8 @@ export interface LiveObservation {
   removed: boolean;
 }
 
-function result(plan: CheckPlan, jobs: number, executions: number, problems: string[], fine: string): DedupResult {
-  return { queue: plan.queue, jobs, executions, ok: problems.length === 0, detail: problems.length ? problems.join('; ') : fine, warnings: plan.warnings };
+function result(plan: CheckPlan, jobs: number, runs: { attempts: number; completions: number }, problems: string[], fine: string): DedupResult {
+  return { queue: plan.queue, jobs, attempts: runs.attempts, completions: runs.completions, executions: runs.attempts, ok: problems.length === 0, detail: problems.length ? problems.join('; ') : fine, warnings: plan.warnings };
 }
 
 function jobsProblem(plan: CheckPlan, jobs: number): string | undefined {
@@ -40,7 +42,7 @@ function jobsProblem(plan: CheckPlan, jobs: number): string | undefined {
   return `${jobs} jobs from ${n} copies of one session${why}`;
 }
 
-/** Pure: one job, one successful execution after one failure, n-1 duplicates reported. */
+/** Pure: one job, exactly one completion (its first attempt fails on purpose), n-1 duplicates reported. */
 export function scratchVerdict(plan: CheckPlan, seen: ScratchObservation): DedupResult {
   const n = plan.copies.length;
   const attempts = plan.spec.attempts ?? 1;
@@ -48,11 +50,10 @@ export function scratchVerdict(plan: CheckPlan, seen: ScratchObservation): Dedup
   const jobs = jobsProblem(plan, seen.jobs);
   if (jobs) problems.push(jobs);
   if (!seen.settled) {
-    problems.push(`the canary did not settle within ${formatMillis(seen.settleMs)} (${seen.executions} executions so far)`);
+    problems.push(`the canary did not settle within ${formatMillis(seen.settleMs)} (${seen.attempts} attempts, ${seen.completions} completions so far)`);
   } else if (seen.jobs === 1) {
     if (attempts < 2) problems.push(`attempts ${attempts}: the failed first attempt is never retried, so the work never completes`);
-    else if (seen.successes !== 1) problems.push(`${seen.successes} successful executions, expected 1`);
-    else if (seen.executions !== 2) problems.push(`${seen.executions} executions, expected 2 (one failure, one retry)`);
+    else if (seen.completions !== 1) problems.push(`${seen.completions} completions of one job, expected exactly 1`);
   }
   // Every copy that made no job must have been reported: n - jobs duplicated events.
   if (seen.duplicateEvents !== Math.max(n - seen.jobs, 0)) {
@@ -67,7 +68,7 @@ export function scratchVerdict(plan: CheckPlan, seen: ScratchObservation): Dedup
   }
   let fine = `1 job from ${n} copies (${n - 1} reported duplicated); failed once, succeeded on retry`;
   if (dedup) fine += `; deduplication key set${dedup.ttl !== undefined ? ` with TTL ≤ ${formatMillis(dedup.ttl)}` : ''}`;
-  return result(plan, seen.jobs, seen.executions, problems, fine);
+  return result(plan, seen.jobs, seen, problems, fine);
 }
 
 /** Pure: the live canary made one job and it was removed again. */
@@ -79,5 +80,5 @@ export function liveVerdict(plan: CheckPlan, seen: LiveObservation): DedupResult
   if (seen.jobs === 1 && seen.duplicateEvents !== n - 1) problems.push(`live: BullMQ reported ${seen.duplicateEvents} of ${n - 1} copies as duplicated`);
   if (!seen.removed) problems.push(`live: canary job ${seen.jobIds.join(', ')} could not be removed — remove it by hand`);
   const fine = `live: 1 canary job (${seen.jobIds[0]}) from ${n} copies (${n - 1} reported duplicated), removed`;
-  return result(plan, seen.jobs, 0, problems, fine);
+  return result(plan, seen.jobs, { attempts: 0, completions: 0 }, problems, fine);
 }

@@ -2,11 +2,14 @@ import { UsageError } from '../errors.js';
 import { DURATION_HINT, parseDuration } from '../topology/durations.js';
 import type { DlqFilters, DlqItem } from './types.js';
 
-/** Filter flags as commander gives them. `--reason` is the regex filter (discard calls it `--match`). */
+/**
+ * Filter flags as commander gives them. The failure-reason regex is `--match-reason` in every dlq
+ * command: `--reason` means only the text `discard` records (README "One meaning per flag").
+ */
 export interface FilterFlags {
   queue?: string | string[];
   name?: string | string[];
-  reason?: string;
+  matchReason?: string;
   since?: string;
   olderThan?: string;
   org?: string;
@@ -27,17 +30,17 @@ function duration(flag: string, value: string | undefined): number | undefined {
 }
 
 /** Validates the flags (bad regex or duration: exit 2) and turns durations into absolute times. */
-export function parseFilters(flags: FilterFlags, now: number, reasonFlag = '--reason'): DlqFilters {
+export function parseFilters(flags: FilterFlags, now: number): DlqFilters {
   const filters: DlqFilters = {};
   const queues = list(flags.queue);
   if (queues) filters.queues = queues;
   const names = list(flags.name);
   if (names) filters.names = names;
-  if (flags.reason !== undefined) {
+  if (flags.matchReason !== undefined) {
     try {
-      filters.reason = new RegExp(flags.reason);
+      filters.reason = new RegExp(flags.matchReason);
     } catch (error) {
-      throw new UsageError(`${reasonFlag} "${flags.reason}" is not a valid regular expression: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`, 'escape special characters, e.g. --reason "timeout \\(30s\\)"');
+      throw new UsageError(`--match-reason "${flags.matchReason}" is not a valid regular expression: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`, 'escape special characters, e.g. --match-reason "timeout \\(30s\\)"');
     }
   }
   const since = duration('--since', flags.since);

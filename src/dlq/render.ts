@@ -1,4 +1,5 @@
 import { renderTable } from '../ui/table.js';
+import { formatAgo } from '../ui/format.js';
 import { dict } from '../util/dict.js';
 import { describeBlocking, type Blocking } from './preflight.js';
 import type { DlqItem } from './types.js';
@@ -17,15 +18,6 @@ export function listDocument(items: DlqItem[]) {
   };
 }
 
-/** "3m ago"-style age, for tables. */
-export function age(ms: number, now: number): string {
-  const s = Math.max(0, Math.round((now - ms) / 1000));
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
-  return `${Math.floor(s / 86_400)}d ago`;
-}
-
 function oneLine(text: string, max: number): string {
   const line = text.split('\n')[0];
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
@@ -34,8 +26,8 @@ function oneLine(text: string, max: number): string {
 export function renderList(items: DlqItem[], options: { color: boolean; now: number; limit?: number }): string {
   if (items.length === 0) return 'No dead letters match.';
   const rows = items.map((i) => [i.ref, i.queue === i.holder ? i.queue : `${i.queue || '?'} ← ${i.holder}`, i.name,
-    i.unreadable !== undefined ? oneLine(`unreadable: ${i.unreadable}`, 60) : oneLine(i.failedReason, 60), i.unreadable !== undefined ? '?' : i.attemptsMade, age(i.failedAt, options.now)]);
-  const table = renderTable(['ref', 'queue', 'name', 'reason', 'attempts', 'failed'], rows, { color: options.color, borders: false, alignRight: [4] });
+    i.unreadable !== undefined ? oneLine(`unreadable: ${i.unreadable}`, 60) : oneLine(i.failedReason, 60), i.unreadable !== undefined ? '?' : i.attemptsMade, formatAgo(i.failedAt, options.now)]);
+  const table = renderTable(['ref', 'queue', 'name', 'reason', 'attempts', 'failed'], rows, { color: options.color, borders: false, alignRight: [4], dropFirst: [4, 2, 1] });
   const more = options.limit !== undefined && items.length >= options.limit ? `\n(first ${options.limit}; --limit <n> or --all for more)` : '';
   return table + more;
 }
@@ -62,9 +54,9 @@ export function countBy<T>(items: T[], key: (item: T) => string): Record<string,
 export function renderStats(rows: StatsRow[], options: { color: boolean; now: number }): string {
   if (rows.length === 0) return 'No declared queues.';
   const table = renderTable(['queue', 'dead letters', 'in', 'oldest', 'top reasons'],
-    rows.map((r) => [r.queue, r.count, r.style === 'failed' ? 'failed set' : r.holder, r.oldestAt === null ? '-' : age(r.oldestAt, options.now),
+    rows.map((r) => [r.queue, r.count, r.style === 'failed' ? 'failed set' : r.holder, r.oldestAt === null ? '-' : formatAgo(r.oldestAt, options.now),
       r.topReasons.map((t) => `${t.count}× ${oneLine(t.reason, 50)}`).join('\n') || '-']),
-    { color: options.color, alignRight: [1] });
+    { color: options.color, alignRight: [1], dropFirst: [2] });
   const sampled = rows.filter((r) => r.sampled < r.count);
   return sampled.length ? `${table}\n(top reasons from the newest ${sampled[0].sampled} of large sets)` : table;
 }

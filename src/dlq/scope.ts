@@ -19,9 +19,9 @@ export interface DlqScope {
 }
 
 /** Topology, prefix, filters (validated before connecting) and the sources they select. */
-export async function openScope(ctx: Context, flags: FilterFlags, reasonFlag?: string): Promise<DlqScope> {
+export async function openScope(ctx: Context, flags: FilterFlags): Promise<DlqScope> {
   const now = Date.now();
-  const filters = parseFilters(flags, now, reasonFlag);
+  const filters = parseFilters(flags, now);
   const { topology } = await ctx.topology();
   const sources = dlqSources(topology, filters.queues);
   const store = await forBackend(ctx, {

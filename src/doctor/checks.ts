@@ -1,5 +1,6 @@
 import type { ServerReport } from '../redis/health.js';
 import { CLUSTER_SLOTS, compareVersions } from '../redis/info.js';
+import { formatBytes } from '../ui/format.js';
 
 /** Pure: the facts doctor gathered in, the checks it reports out. No I/O, no printing. */
 
@@ -179,13 +180,3 @@ export function worstStatus(checks: Check[]): CheckStatus {
   return checks.reduce<CheckStatus>((worst, c) => (rank(c.status) > rank(worst) ? c.status : worst), 'ok');
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}

@@ -1,6 +1,7 @@
 import type { SchemaState } from '../backend/postgres/schema.js';
 import { schemaProblem } from '../backend/postgres/schema.js';
 import { median, type Check } from './checks.js';
+import { formatAgePrecise } from '../ui/format.js';
 
 /** Pure: doctor's PostgreSQL facts in, checks out (the Redis twin is checks.ts). No I/O, no printing. */
 
@@ -80,15 +81,10 @@ function connections(f: PostgresDoctorFacts): Check {
 function oldestTransaction(t: PostgresDoctorFacts['oldestTransaction']): Check {
   if (!t) return { id: 'oldest-transaction', status: 'ok', detail: 'no other open transaction' };
   const who = `pid ${t.pid}${t.applicationName ? ` (${t.applicationName})` : ''}, user ${t.user}, ${t.state}`;
-  const detail = `open for ${formatAge(t.ageSeconds)}: ${who}`;
+  const detail = `open for ${formatAgePrecise(t.ageSeconds * 1000)}: ${who}`;
   const why = 'it holds back vacuum, so finished jobs leave dead rows that slow every claim';
   if (t.ageSeconds >= TRANSACTION_FAIL_S) return { id: 'oldest-transaction', status: 'fail', detail: `${detail}; ${why}` };
   if (t.ageSeconds >= TRANSACTION_WARN_S) return { id: 'oldest-transaction', status: 'warn', detail: `${detail}; ${why}` };
   return { id: 'oldest-transaction', status: 'ok', detail };
 }
 
-export function formatAge(seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
-}

@@ -1,5 +1,6 @@
 import type { Alerts, Threshold } from '../topology/types.js';
 import type { LiveQueue, QueueCounts } from './types.js';
+import { formatAge } from '../ui/format.js';
 
 export type AlertLevel = 'ok' | 'warning' | 'critical';
 
@@ -57,13 +58,3 @@ export function evaluateAlert(queue: Pick<LiveQueue, 'kind' | 'counts' | 'oldest
   return { level: worstLevel(levels), reasons };
 }
 
-/** A short human age: 850ms → 0s, 3s, 4m, 2h, 3d. */
-export function formatAge(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h`;
-  return `${Math.floor(h / 24)}d`;
-}

@@ -1,6 +1,5 @@
 import { Chalk } from 'chalk';
-import { formatBytes } from '../doctor/checks.js';
-import { formatAge } from '../doctor/postgres-checks.js';
+import { formatAgePrecise, formatBytes } from '../ui/format.js';
 
 /** inspect's PostgreSQL health line (the Redis twin is RedisHealth in types.ts, renderHealth in render.ts). */
 export interface PostgresHealth {
@@ -25,13 +24,13 @@ export function renderPostgresHealth(h: PostgresHealth, options: { color: boolea
   const lines = [
     `PostgreSQL ${h.version} · schema ${h.schema} v${h.schemaVersion} (BullMQ expects v${h.expectedSchemaVersion}) · ` +
       `connections ${h.connections.used}/${h.connections.max} · job table ${formatBytes(h.jobTable.bytes)}, ` +
-      `${h.jobTable.deadRows} dead rows · oldest transaction ${h.oldestTransactionSeconds === null ? 'none' : formatAge(h.oldestTransactionSeconds)}`,
+      `${h.jobTable.deadRows} dead rows · oldest transaction ${h.oldestTransactionSeconds === null ? 'none' : formatAgePrecise(h.oldestTransactionSeconds * 1000)}`,
   ];
   if (total > 1000 && h.jobTable.deadRows / total > BLOAT_WARN) {
     lines.push(c.yellow(`warning: ${Math.round((100 * h.jobTable.deadRows) / total)}% of the job table is dead rows — autovacuum is behind or held back by a long transaction`));
   }
   if (h.oldestTransactionSeconds !== null && h.oldestTransactionSeconds >= TRANSACTION_WARN_S) {
-    lines.push(c.yellow(`warning: a transaction has been open for ${formatAge(h.oldestTransactionSeconds)}; it holds back vacuum (queuectl doctor names it)`));
+    lines.push(c.yellow(`warning: a transaction has been open for ${formatAgePrecise(h.oldestTransactionSeconds * 1000)}; it holds back vacuum (queuectl doctor names it)`));
   }
   return lines.join('\n');
 }

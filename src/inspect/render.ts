@@ -1,6 +1,7 @@
 import { Chalk } from 'chalk';
 import { renderTable } from '../ui/table.js';
-import { formatAge, type AlertLevel, type AlertResult } from './alerts.js';
+import { formatAge, formatBytes } from '../ui/format.js';
+import type { AlertLevel, AlertResult } from './alerts.js';
 import type { JobView } from './read-job.js';
 import type { LiveQueue, RedisHealth } from './types.js';
 import type { BackendHealth } from './source.js';
@@ -104,18 +105,12 @@ export function renderQueueTable(rows: InspectRow[], options: RenderOptions): st
     return cells;
   });
   const numeric = head.map((_, i) => i).filter((i) => i >= 2 && head[i] !== 'paused' && head[i] !== 'alert');
-  const table = rows.length === 0 ? '(no queues)' : renderTable(head, body, { color: options.color, alignRight: numeric, borders: false });
+  // On a narrow terminal the least telling columns go first (-o wide shows them all).
+  const dropFirst = ['completed Δ/s', 'waiting Δ/s', 'prioritized', 'paused', 'kind', 'completed', 'workers', 'delayed', 'active'].map((name) => head.indexOf(name)).filter((i) => i >= 0);
+  const table = rows.length === 0 ? '(no queues)' : renderTable(head, body, { color: options.color, alignRight: numeric, borders: false, dropFirst });
   const reasons = rows.filter((r) => r.alert.reasons.length > 0)
     .map((r) => `  ${paintLevel(r.alert.level, r.alert.level, options.color)} ${r.queue.name}: ${r.alert.reasons.join(', ')}`);
   return [table, ...reasons].join('\n');
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) value /= 1024, unit++;
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /** The Redis health lines under the table; a red warning when the eviction policy may drop jobs. */

@@ -71,6 +71,7 @@ export async function runDrain(opts: MigrateOptions, ctx: Context, site: DrainSi
   let deleted = 0;
   if (yes) deleted = await site.remove(opts.includeFailed);
   ctx.out.printJson({ ...document, [deletedField]: deleted, removed: yes ? { failed: last.failed, completed: last.completed } : { failed: 0, completed: 0 } });
-  ctx.out.print(yes ? `Deleted ${deleted} ${site.unit.replace(/s$/, '')}(s) of ${opts.from}. They held ${what}.` : `Kept the ${site.unit} of ${opts.from}.`);
-  return ExitCode.ok;
+  ctx.out.print(yes ? `Deleted ${deleted} ${site.unit.replace(/s$/, '')}(s) of ${opts.from}. They held ${what}.` : `Kept the ${site.unit} of ${opts.from}: the confirmation did not match.`);
+  // A mistyped confirmation is a "no": exit 1, as answering "n" to migrate's question.
+  return yes ? ExitCode.ok : ExitCode.checkFailed;
 }

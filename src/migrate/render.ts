@@ -139,7 +139,7 @@ export function renderStatus(runs: JournalRecord[], color = false): string {
     new Date(r.started || r.updated).toISOString(),
     new Date(r.updated).toISOString(),
   ]);
-  return renderTable(['run', 'from', 'to', 'states', 'state', 'moved', 'left', 'started', 'updated'], rows, { color, alignRight: [5] });
+  return renderTable(['run', 'from', 'to', 'states', 'state', 'moved', 'left', 'started', 'updated'], rows, { color, alignRight: [5], dropFirst: [7, 3, 2] });
 }
 
 /**

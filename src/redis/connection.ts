@@ -3,6 +3,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { RedisError } from '../errors.js';
 import { isAuthError, toRedisError } from './errors.js';
 import type { ConnectionSpec, RedisHandle, RedisMode } from './types.js';
+import { muteUnneededPasswordWarning, takeUnneededPasswordNotice } from './unneeded-password.js';
 
 /** How long close() waits for QUIT to be answered before dropping the socket. */
 const QUIT_GRACE_MS = 500;
@@ -11,8 +12,9 @@ const QUIT_GRACE_MS = 500;
  * Opens a connection that fails within spec.timeoutMs (exit 3), never retrying forever: a refused
  * port, a wrong password, or a listener that accepts and never answers all end as one RedisError.
  */
-export async function connect(spec: ConnectionSpec): Promise<RedisHandle> {
+export async function connect(spec: ConnectionSpec, notes: { warn?: (text: string) => void } = {}): Promise<RedisHandle> {
   const errors: Error[] = [];
+  if (spec.password !== undefined) muteUnneededPasswordWarning();
   const client = spec.mode === 'cluster' ? new Cluster(spec.nodes, cliClusterOptions(spec)) : new Redis(cliRedisOptions(spec));
   // Without a listener ioredis prints "Unhandled error event" with a stack; we keep the errors to
   // explain a failed connect, and later errors surface through the rejected command instead.
@@ -33,6 +35,9 @@ export async function connect(spec: ConnectionSpec): Promise<RedisHandle> {
     throw withProtocolHint(toRedisError(cause, spec), cause, spec);
   }
   errors.length = 0; // only the connect's errors matter; don't accumulate for the process's lifetime
+  if (takeUnneededPasswordNotice()) {
+    notes.warn?.(`${spec.redacted} does not require a password; the one given (--password-file or the URL) was not used — leave it out for this server`);
+  }
   return new Handle(spec, client);
 }
 

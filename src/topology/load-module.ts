@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { TopologyError, UsageError } from '../errors.js';
 
 /**
@@ -14,7 +15,7 @@ import { TopologyError, UsageError } from '../errors.js';
 export async function importModule(file: string, shown: string): Promise<unknown> {
   assertTrusted(file, shown);
   const { createJiti } = await import('jiti');
-  const jiti = createJiti(import.meta.url, { moduleCache: false });
+  const jiti = createJiti(import.meta.url, { moduleCache: false, alias: { queuectl: runningPackageEntry() } });
   let namespace: Record<string, unknown>;
   try {
     namespace = (await settled(jiti.import(file), shown)) as Record<string, unknown>;
@@ -38,6 +39,16 @@ export async function importModule(file: string, shown: string): Promise<unknown
     throw new TopologyError(shown, ['the default export is a function — export the topology object itself: `export default defineTopology({ ... })`']);
   }
   return plainData(value, shown);
+}
+
+/**
+ * `import { defineTopology } from 'queuectl'` in a config file must load the queuectl that runs it:
+ * a global install is nowhere on the config's own node_modules path. dist/index.js when built
+ * (this file is dist/topology/load-module.js), src/index.ts when the tests run the sources.
+ */
+function runningPackageEntry(): string {
+  const built = fileURLToPath(new URL('../index.js', import.meta.url));
+  return existsSync(built) ? built : fileURLToPath(new URL('../index.ts', import.meta.url));
 }
 
 /** Bounds on the default export's size: far above a real topology, far below exhausting memory. */
@@ -134,10 +145,29 @@ function moduleFailure(error: unknown, file: string): string {
   const err = error instanceof Error ? error : new Error(String(error));
   const text = `${err.message}\n${err.stack ?? ''}`;
   const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const at = new RegExp(`${escaped}:(\\d+)(?::(\\d+))?`).exec(text);
   const first = err.message.split('\n')[0]!.trim().replace(/^ParseError: /, 'syntax error: ').replace(/\s+$/, '');
+  // A missing import is reported at the transpiled require (line 1, column 200-odd): point at the import in the source instead.
+  const missing = /Cannot find (?:module|package) '([^']+)'/.exec(first);
+  const at = missing ? importLine(file, missing[1]!) : new RegExp(`${escaped}:(\\d+)(?::(\\d+))?`).exec(text);
   const where = at ? `line ${at[1]}${at[2] ? `, column ${at[2]}` : ''}: ` : '';
   const what = /syntax error|Unexpected|Cannot find|Cannot use import/i.test(first) ? first : `the module threw ${err.name}: ${first}`;
   return `${where}${what} — fix the module so it loads with node`;
 }
 
+
+/** [, line, column] of the first import/require of `specifier` in the module's own text. */
+function importLine(file: string, specifier: string): [string, string, string?] | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(file, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i < lines.length; i++) {
+    for (const quote of ["'", '"', '`']) {
+      const column = lines[i]!.indexOf(`${quote}${specifier}${quote}`);
+      if (column !== -1) return ['', String(i + 1), String(column + 1)];
+    }
+  }
+  return undefined;
+}

@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { extname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from '../vendor/yaml.js';
 import { TopologyError, UsageError } from '../errors.js';
 import { readRegularFileSync, TOPOLOGY_FILE_MAX_BYTES } from '../util/read-regular-file.js';
+import { formatBytes } from '../ui/format.js';
 import { duplicateKeyProblems } from './duplicate-keys.js';
 import { importModule } from './load-module.js';
 import { createLineLocator } from './locate.js';
@@ -18,7 +19,15 @@ export interface LoadOptions {
   env: NodeJS.ProcessEnv;
 }
 
-/** Looked for in the working directory, in this order, when no file is named (contract). */
+/** `-c -`: the topology comes from stdin (YAML or JSON; a module cannot be piped). */
+export const STDIN_TOPOLOGY = '-';
+
+/**
+ * Looked for in the working directory, in this order, when no file is named (contract); then in
+ * each parent up to the repository root (the first directory holding `.git`), like git, ESLint and
+ * Prettier. Outside a repository only the working directory is searched: a queuectl.config.ts is
+ * executed, and one in some parent of /tmp or $HOME is nothing the user chose.
+ */
 export const DEFAULT_FILES = ['queuectl.yaml', 'queuectl.yml', 'queuectl.json', 'queuectl.config.ts', 'queuectl.config.mjs', 'queuectl.config.js'];
 const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
 
@@ -29,21 +38,54 @@ export async function findTopologyFile(options: LoadOptions): Promise<string | u
   if (options.config === undefined && fromEnv !== undefined && fromEnv.trim() === '') {
     throw new UsageError('QUEUECTL_CONFIG is set but empty', 'give it the path of the topology file, or unset it to use ./queuectl.yaml');
   }
+  if (options.config === STDIN_TOPOLOGY) return STDIN_TOPOLOGY;
   const named = options.config ? { file: options.config, via: '-c' } : fromEnv ? { file: fromEnv, via: 'QUEUECTL_CONFIG' } : undefined;
   if (named) {
     const file = resolve(options.cwd, named.file);
     await assertReadableFile(file, named.via === '-c' ? 'check the path given to -c' : 'check the path in QUEUECTL_CONFIG');
     return file;
   }
-  for (const name of DEFAULT_FILES) {
-    const file = resolve(options.cwd, name);
-    if (await stat(file).then((s) => s.isFile(), () => false)) return file;
+  for (const dir of await searchedDirectories(resolve(options.cwd))) {
+    for (const name of DEFAULT_FILES) {
+      const file = join(dir, name);
+      if (await stat(file).then((s) => s.isFile(), () => false)) return file;
+    }
   }
   return undefined;
 }
 
+/** cwd, then its parents up to and including the one that holds `.git` (a directory, or a worktree's file); only cwd when none does. */
+async function searchedDirectories(cwd: string): Promise<string[]> {
+  const chain: string[] = [];
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    chain.push(dir);
+    if (await stat(join(dir, '.git')).then(() => true, () => false)) return chain;
+    if (dirname(dir) === dir) return [cwd];
+  }
+}
+
+/** The topology piped to `-c -`, bounded like a file; a terminal on stdin is a usage error, not a hang. */
+async function readStdinTopology(stdin: NodeJS.ReadStream = process.stdin): Promise<string> {
+  if (stdin.isTTY) throw new UsageError('-c - reads the topology from stdin, but stdin is a terminal', 'pipe the file in: queuectl topology validate -c - < queuectl.yaml');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin) {
+    size += (chunk as Buffer).length;
+    if (size > TOPOLOGY_FILE_MAX_BYTES) {
+      stdin.destroy();
+      throw new UsageError(`the topology on stdin is larger than ${formatBytes(TOPOLOGY_FILE_MAX_BYTES)}`, 'check that it is the right file');
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Loads, parses and validates a topology file. Throws TopologyError / UsageError (exit 2). */
 export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
+  if (file === STDIN_TOPOLOGY) {
+    const text = await readStdinTopology();
+    return parseText(text, '<stdin>', text.trimStart().startsWith('{') ? 'json' : 'yaml');
+  }
   const shown = displayPath(file);
   const ext = extname(file).toLowerCase();
   if (MODULE_EXTENSIONS.has(ext)) {
@@ -51,8 +93,10 @@ export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
     const data = await importModule(file, shown);
     return validate(data, { file: shown, format: 'module', lineOf: () => undefined });
   }
-  const text = readText(file, shown);
-  const format = ext === '.json' ? 'json' : 'yaml';
+  return parseText(readText(file, shown), shown, ext === '.json' ? 'json' : 'yaml');
+}
+
+function parseText(text: string, shown: string, format: 'json' | 'yaml'): LoadedTopology {
   const counter = new LineCounter();
   // uniqueKeys: false — yaml's own duplicate-key check is quadratic; duplicateKeyProblems() is not.
   const doc = parseDocument(text, { lineCounter: counter, merge: format === 'yaml', prettyErrors: true, uniqueKeys: false });

@@ -19,12 +19,27 @@ export interface Prompter {
 export interface PrompterOptions {
   yes: boolean;
   interactive: boolean;
+  /**
+   * The server and database a confirmation is about (`redis://…:6379 (db 0, prefix bull)`,
+   * `postgres://app:***@db/app (schema bullmq)`): the URL may have come silently from the
+   * environment, so every question names it. Undefined for offline commands.
+   */
+  target?: () => Promise<string | undefined>;
+}
+
+/** "Move 40 jobs out of legacy?" → "Move 40 jobs out of legacy on redis://h:6379 (db 0, prefix bull)?" */
+export function namingTarget(message: string, target: string | undefined): string {
+  if (!target) return message;
+  const url = target.split(' ')[0]!;
+  if (message.includes(url)) return message;
+  return message.endsWith('?') ? `${message.slice(0, -1)} on ${target}?` : `${message} (on ${target})`;
 }
 
 /** Prompts show queue names, job names and failure reasons: never raw control sequences. */
 const safeChoices = <T>(choices: { name: string; value: T }[]) => choices.map((c) => ({ ...c, name: escapeControls(c.name) }));
 
 export function createPrompter(options: PrompterOptions): Prompter {
+  const named = async (message: string) => namingTarget(message, await options.target?.().catch(() => undefined));
   const needTerminal = (what: string) =>
     new UsageError(`${what} needs a confirmation and stdin is not a terminal`, 'rerun with --yes');
   return {
@@ -34,7 +49,7 @@ export function createPrompter(options: PrompterOptions): Prompter {
       if (options.yes) return true;
       if (!options.interactive) throw needTerminal(message);
       const { confirm } = await import('@inquirer/prompts');
-      return confirm({ message: escapeControls(message), default: false });
+      return confirm({ message: escapeControls(await named(message)), default: false });
     },
     async confirmByTyping(message, expected, given) {
       if (given !== undefined) {
@@ -45,7 +60,7 @@ export function createPrompter(options: PrompterOptions): Prompter {
         throw new UsageError(`${message} needs a typed confirmation and stdin is not a terminal`, `pass --confirm=${expected}`);
       }
       const { input } = await import('@inquirer/prompts');
-      const answer = await input({ message: escapeControls(`${message} Type "${expected}" to confirm:`) });
+      const answer = await input({ message: escapeControls(`${await named(message)} Type "${expected}" to confirm:`) });
       return answer.trim() === expected;
     },
     async pick(message, choices) {

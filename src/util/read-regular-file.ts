@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { formatBytes } from '../ui/format.js';
 
 /**
  * Topology files: far above any real one (4 MiB holds some 30,000 queues), and below what would
@@ -54,10 +55,6 @@ function kindOf(stats: Stats): string {
   if (stats.isBlockDevice()) return 'a block device';
   if (stats.isSocket()) return 'a socket';
   return 'not a plain file';
-}
-
-function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${n / (1024 * 1024)} MiB` : `${n / 1024} KiB`;
 }
 
 /** A CA bundle may hold every public root (~200 KiB); far below what could hurt. */

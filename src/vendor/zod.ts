@@ -3,5 +3,5 @@
  * with them (scripts/bundle-vendor.mjs), so `topology validate` loads one file instead of zod's
  * ninety-odd (its every locale, JSON Schema tooling…): a CI and pre-commit step, paid per run.
  */
-export { array, boolean, custom, enum, int, literal, NEVER, number, record, strictObject, string, tuple, union, ZodType } from 'zod';
+export { array, boolean, custom, enum, int, literal, NEVER, number, record, strictObject, string, tuple, union, unknown, ZodType } from 'zod';
 export type { core, input, output, RefinementCtx } from 'zod';
