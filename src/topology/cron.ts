@@ -1,4 +1,11 @@
-import { CronExpressionParser } from 'cron-parser';
+import { createRequire } from 'node:module';
+
+/**
+ * cron-parser (with luxon) loads only when a file declares a cron `pattern`: `topology validate`
+ * of a file without one is a CI and pre-commit step whose start-up is held by what it loads.
+ * cron-parser is CommonJS, so a synchronous require fits the synchronous schema check.
+ */
+const cronParser = (): typeof import('cron-parser') => createRequire(import.meta.url)('cron-parser');
 
 /**
  * Cron patterns and time zones of `schedulers:`, judged by cron-parser: the library (and the exact
@@ -21,7 +28,7 @@ export function timeZoneProblem(tz: string): string | undefined {
 export function cronProblem(pattern: string, tz?: string): string | undefined {
   if (tz !== undefined && timeZoneProblem(tz)) return undefined; // reported on tz itself
   try {
-    CronExpressionParser.parse(pattern, tz ? { tz } : {}).next();
+    cronParser().CronExpressionParser.parse(pattern, tz ? { tz } : {}).next();
     return undefined;
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
