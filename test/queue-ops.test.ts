@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
-import { bullConnection, client, clusterClient, clusterUrl, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
+import { Redis } from 'ioredis';
+import { bullConnection, clusterClient, clusterUrl, redisUrl, startRedis, uniqueName } from './helpers/redis.js';
 import { runCli } from './helpers/cli.js';
 import { queueOpsScenario, runOp, type OpsBackend } from './queue-ops-scenario.js';
 
@@ -8,6 +9,8 @@ const opened: { close(): Promise<unknown> }[] = [];
 afterAll(async () => {
   await Promise.allSettled(opened.splice(0).map((o) => o.close()));
 });
+/** Clients of a private server, closed before it stops (else they reconnect and complain). */
+const closing: (() => Promise<unknown>)[] = [];
 const keep = <T extends { close(): Promise<unknown> }>(o: T) => (opened.push(o), o);
 
 describe('queue and job operations on Redis', () => {
@@ -60,18 +63,21 @@ describe('queue and job operations on Redis', () => {
 
   it('a Redis that stops answering mid-operation is exit 3 after --timeout, never a hang', async () => {
     const server = await startRedis();
+    const admin = new Redis(server.url);
     try {
       const name = uniqueName('q');
-      const queue = keep(new Queue(name, { connection: bullConnection(server.url) }));
+      const queue = new Queue(name, { connection: bullConnection(server.url) });
+      closing.push(() => queue.close(), () => admin.quit());
       await queue.add('a', {});
       // Reads still answer; BullMQ's pause script is a write and waits behind the pause.
-      await client(server.url).call('CLIENT', 'PAUSE', '30000', 'WRITE');
+      await admin.call('CLIENT', 'PAUSE', '30000', 'WRITE');
       const stuck = await runCli(['queue', 'pause', name, '--url', server.url, '--timeout', '1000'], { timeoutMs: 20_000 });
       expect(stuck.code).toBe(3);
       expect(stuck.stderr.trim().split('\n')).toHaveLength(1);
       expect(stuck.stderr).toMatch(/^queuectl: .*redis:\/\/127\.0\.0\.1:\d+/);
     } finally {
-      await client(server.url).call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      await Promise.allSettled(closing.splice(0).map((close) => close()));
       await server.stop();
     }
   });
@@ -79,7 +85,7 @@ describe('queue and job operations on Redis', () => {
   it('queue names come from the topology too: a declared queue with no keys yet is accepted, a typo of it gets a did-you-mean', async () => {
     const prefix = uniqueName('qo');
     const yaml = `version: 1\nprefix: "${prefix}"\nqueues:\n  eccb-ocr: { jobs: [ocr.process] }\nlegacy:\n  eccb-smart-upload: { note: old }\n`;
-    const backend: OpsBackend = { globals: { redis: redisUrl(), prefix, yaml }, queue: () => { throw new Error('unused'); }, worker: () => { throw new Error('unused'); } };
+    const backend: OpsBackend = { globals: { redis: redisUrl(), yaml }, queue: () => { throw new Error('unused'); }, worker: () => { throw new Error('unused'); } };
     const typo = await runOp(backend, () => import('../src/commands/queue-pause.js'), ['eccb-orc']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toBe('"eccb-orc" is not a declared, legacy or live queue — did you mean "eccb-ocr"?');
@@ -94,9 +100,11 @@ describe('queue and job operations on Redis', () => {
     const server = await startRedis();
     try {
       const yaml = `version: 1\nqueues:\n  mail: { jobs: [send] }\n`;
-      const queue = keep(new Queue('mail', { connection: bullConnection(server.url) }));
+      const queue = new Queue('mail', { connection: bullConnection(server.url) });
+      const admin = new Redis(server.url);
+      closing.push(() => queue.close(), () => admin.quit());
       await queue.add('send', {}, { jobId: 'j1' });
-      const scans = async () => Number(/cmdstat_scan:calls=(\d+)/.exec(String(await client(server.url).info('commandstats')))?.[1] ?? 0);
+      const scans = async () => Number(/cmdstat_scan:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
       const before = await scans();
       const backend: OpsBackend = { globals: { redis: server.url, yaml }, queue: () => queue, worker: () => { throw new Error('unused'); } };
       expect((await runOp(backend, () => import('../src/commands/queue-pause.js'), ['mail'])).code).toBe(0);
@@ -108,6 +116,7 @@ describe('queue and job operations on Redis', () => {
       expect((await runOp(backend, () => import('../src/commands/queue-resume.js'), ['mails'])).stderr).toContain('did you mean "mail"?');
       expect(await scans()).toBeGreaterThan(before);
     } finally {
+      await Promise.allSettled(closing.splice(0).map((close) => close()));
       await server.stop();
     }
   });

@@ -3,6 +3,7 @@ import { ExitCode, QueuectlError, UsageError } from '../errors.js';
 import { forBackend, type PerBackend } from '../backend/select.js';
 import { splitRef } from '../dlq/refs.js';
 import { unknownQueueError } from '../util/queue-names.js';
+import { didYouMean } from '../topology/problems.js';
 import type { JobView } from '../inspect/read-job.js';
 import type { JobSite } from './site.js';
 
@@ -34,11 +35,11 @@ export async function knownQueues(ctx: Context, site: JobSite): Promise<{ known:
 }
 
 /**
- * A queue name that names nothing: when nothing is live here at all, the likelier mistake is the
- * namespace (`--prefix bul`), and inspect's verdict says so; otherwise a did-you-mean among `known`.
+ * A queue name that names nothing: a did-you-mean when a known name is close; else, when nothing
+ * is live here at all, the likelier mistake is the namespace (`--prefix bul`) and inspect's verdict says so.
  */
 async function unknownQueue(site: JobSite, name: string, { known, live }: { known: string[]; live: string[] }): Promise<Error> {
-  if (live.length === 0) {
+  if (live.length === 0 && didYouMean(name, known) === undefined) {
     const verdict = await site.guard(() => site.inspect.emptyVerdict());
     if (verdict.error) return verdict.error;
   }
