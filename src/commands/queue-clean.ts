@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { InterruptedError, UsageError } from '../errors.js';
+import { ExitCode, InterruptedError, UsageError } from '../errors.js';
 import { positiveInt } from '../dlq/filters.js';
 import { didYouMean } from '../topology/problems.js';
 import { DURATION_HINT, formatDuration, parseDuration } from '../topology/durations.js';
@@ -46,9 +46,13 @@ export async function run(opts: QueueCleanOptions, ctx: Context, args: string[] 
     const shown = plan.ids.length ? `\n  ${plan.ids.join(' ')}${plan.count > plan.ids.length ? ` … (${plan.count - plan.ids.length} more)` : ''}` : '';
     ctx.out.print(plan.count === 0 ? `nothing to remove: no ${state} job of ${queue} finished before ${doc.cutoff} (older than ${doc.olderThan})`
       : `${dryRun ? 'would remove' : 'to remove:'} ${what}${shown}${dryRun ? '\ndry run: nothing changed' : ''}`);
-    if (dryRun || plan.count === 0 || !(await confirmOn(ctx, site, `Remove ${what}`))) {
+    if (dryRun || plan.count === 0) {
       ctx.out.printJson(doc);
       return 0;
+    }
+    if (!(await confirmOn(ctx, site, `Remove ${what}`))) {
+      ctx.out.printJson(doc);
+      return ExitCode.checkFailed; // declined: as answering "n" to migrate (README "Exit codes")
     }
     const q = site.queue(queue);
     for (;;) {

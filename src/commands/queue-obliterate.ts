@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { bullmq, checkQueueNames, refused, withJobSite } from '../jobs/open.js';
 import { describeCounts, jobsPhrase, totalJobs } from '../jobs/plan.js';
 
@@ -40,7 +40,7 @@ export async function run(opts: QueueObliterateOptions, ctx: Context, args: stri
     if (!(await confirmObliterate(ctx, `${what} on ${site.where}?`, queue, opts.confirm))) {
       ctx.out.note('nothing changed');
       ctx.out.printJson(doc);
-      return 0;
+      return ExitCode.checkFailed; // declined: as answering "n" to migrate (README "Exit codes")
     }
     const q = site.queue(queue);
     await bullmq(site, `obliterate ${queue}`, () => q.obliterate());

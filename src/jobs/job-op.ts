@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Context } from '../context.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { JobState, JobView } from '../inspect/read-job.js';
 import { bullmq, confirmOn, jobNotFound, readJobs, refused, resolveRef, withJobSite } from './open.js';
 
@@ -46,7 +46,7 @@ export async function runJobOp(spec: JobOp, opts: JobOpOptions, ctx: Context, ar
     }
     if (spec.confirm && !(await confirmOn(ctx, site, `${capitalize(spec.op)} job ${plan}`))) {
       ctx.out.printJson(doc);
-      return 0;
+      return ExitCode.checkFailed; // declined: as answering "n" to migrate (README "Exit codes")
     }
     const q = site.queue(queue);
     const job = await site.guard(() => q.getJob(id));
