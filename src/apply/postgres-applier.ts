@@ -31,7 +31,7 @@ export async function postgresApplier(ctx: Context): Promise<SettingsApplier> {
   const connection = { ...clientConfig(spec, { boundQueries: false }), schema: spec.schema } as never;
   // A queue whose scheduler has made no job yet (or whose jobs were cleaned) has no job or meta row.
   const schedulerQueues = async () => (await handle.query<{ queue: string }>(`SELECT DISTINCT queue FROM ${s}.scheduler`)).map((r) => r.queue);
-  const writes = bullmqWrites((name) => new Queue(name, { connection }, factory));
+  const writes = bullmqWrites((name) => new Queue(name, { connection, skipMetasUpdate: true }, factory));
   return {
     where: `${spec.redacted} (schema ${spec.schema})`,
     readState: (declared) => guard(async () =>

@@ -20,7 +20,7 @@ export async function redisApplier(ctx: Context): Promise<SettingsApplier> {
   const handle = await ctx.redis();
   const guard = <T>(run: () => Promise<T>) => mapRedisErrors(handle.spec, run);
   const connection = handle.duplicate();
-  const writes = bullmqWrites((name) => new Queue(name, { connection: connection as never, prefix }));
+  const writes = bullmqWrites((name) => new Queue(name, { connection: connection as never, prefix, skipMetasUpdate: true }));
   const client = handle.client as typeof handle.client & Record<string, (...args: unknown[]) => Promise<unknown>>;
   if (!(REMOVE_REPEATABLE in client)) {
     client.defineCommand(REMOVE_REPEATABLE, { numberOfKeys: 4, lua: loadLua(new URL('../schedules/lua/remove-repeatable.lua', import.meta.url)) });

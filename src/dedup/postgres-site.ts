@@ -23,7 +23,7 @@ export function postgresDedupSite(handle: PostgresHandle): DedupSite {
   return {
     nsKind: 'schema',
     producer: (queue, schema) => {
-      const q = new Queue(queue, { connection: connection(schema) }, factory);
+      const q = new Queue(queue, { connection: connection(schema), skipMetasUpdate: true }, factory);
       return { queue: q, close: () => q.close() };
     },
     worker: (queue, schema, processor, options) => new Worker(queue, processor, { ...options, connection: connection(schema) }, factory),

@@ -16,7 +16,7 @@ export function redisDedupSite(handle: RedisHandle): DedupSite {
     nsKind: 'prefix',
     producer: (queue, prefix) => {
       const own = handle.duplicate();
-      const q = new Queue(queue, { connection: own, prefix });
+      const q = new Queue(queue, { connection: own, prefix, skipMetasUpdate: true });
       return {
         queue: q,
         // BullMQ leaves connections it was given open: they are ours to close.
