@@ -18,7 +18,8 @@ const DURATION_UNITS = new Set(['ms', 's']);
 
 /**
  * One summary row. `anchor` is the same work done the anchor's way in the same run ({ label,
- * value, unit }); `better` defaults to 'lower' for durations and sizes, 'higher' otherwise.
+ * value, unit }); `better` (which way the ratio should move) defaults to 'lower' for sizes (MB),
+ * 'higher' otherwise.
  * @param {{ bench: string, id: string, label: string, value: number, unit: string,
  *   anchor?: { label: string, value: number, unit: string } | null, better?: 'higher' | 'lower',
  *   goal?: { on: 'ratio' | 'value', min?: number, max?: number } | null }} spec
@@ -28,7 +29,8 @@ export function row({ bench, id, label, value, unit, anchor = null, better, goal
   if (anchor && anchor.value > 0 && value > 0) {
     ratio = roundRatio(DURATION_UNITS.has(unit) ? anchor.value / value : value / anchor.value);
   }
-  const direction = better ?? (ratio !== null ? (unit === 'MB' ? 'lower' : 'higher') : DURATION_UNITS.has(unit) || unit === 'MB' || unit === 'entries' ? 'lower' : 'higher');
+  // A speed ratio should grow; a size ratio (memory growth) should not. Rows without an anchor have no ratio to compare.
+  const direction = better ?? (unit === 'MB' ? 'lower' : 'higher');
   const measured = goal?.on === 'ratio' ? ratio : value;
   const met = goal && measured !== null ? (goal.min === undefined || measured >= goal.min) && (goal.max === undefined || measured <= goal.max) : null;
   return { bench, id, label, value, unit, anchor, ratio, better: direction, goal, met };
