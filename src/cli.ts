@@ -8,7 +8,8 @@ import type { OutputFormat } from './ui/layout.js';
  * Every command and option is declared here, once. Actions import their command module only when
  * they run, so `queuectl --help` and `--version` never load BullMQ or ioredis.
  */
-export type ContextFactory = (globals: GlobalOptions) => Context;
+/** Async so that runtime.ts (and what it loads) is only imported when a command runs, never for --help. */
+export type ContextFactory = (globals: GlobalOptions) => Promise<Context>;
 
 type Runner = (opts: Record<string, unknown>, ctx: Context, args: string[]) => Promise<number>;
 
@@ -60,7 +61,7 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
       const opts = command.opts();
       const args = command.args;
       const globals = readGlobals(command.optsWithGlobals());
-      const ctx = makeContext(globals);
+      const ctx = await makeContext(globals);
       try {
         if (backends === 'redis' && ctx.target().kind === 'postgres') {
           throw new UsageError(
