@@ -12,7 +12,7 @@ import { runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
 import { movingTotal, problemStays } from '../migrate/plan.js';
 import { badKeyError } from '../migrate/bad-keys.js';
-import { createProgress } from '../migrate/progress.js';
+import { createProgress } from '../ui/progress.js';
 import { migrateDocument, renderIdOutcomes, renderLeftOut, renderPlan, renderStatus, renderStays } from '../migrate/render.js';
 import { buildRouting, type Routing } from '../migrate/routing.js';
 import { verify } from '../migrate/verify.js';

@@ -10,7 +10,7 @@ import type { ApplyResult, Moves } from './apply.js';
 import { runIdOf, type MovableState } from './keys.js';
 import type { MigrateOptions } from './options.js';
 import { movingTotal, problemStays } from './plan.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../ui/progress.js';
 import { migrateDocument, renderIdOutcomes, renderLeftOut, renderPlan, renderStatus, renderStays } from './render.js';
 import { buildRouting } from './routing.js';
 import { verify } from './verify.js';
