@@ -314,13 +314,17 @@ Exit: 0 every step did what it should, 1 a step did not (named), 2 no redis-serv
 
   program
     .command('completion')
-    .description('print a bash or zsh completion script for queuectl')
-    .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
+    .description('print a bash, zsh or fish completion script for queuectl (queue names come from the topology)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .examples([
       'source <(queuectl completion bash)                       # bash, this shell; add it to ~/.bashrc to keep it',
       'queuectl completion zsh > "${fpath[1]}/_queuectl"        # zsh, then start a new shell',
+      'queuectl completion fish > ~/.config/fish/completions/queuectl.fish',
     ])
     .action(action(() => import('./commands/completion.js'), 'offline'));
+  // Called by the completion scripts for queue names (migrate --from, inspect, --queue).
+  program.command('__complete-queues', { hidden: true })
+    .action(action(() => import('./commands/completion.js').then((m) => ({ run: m.runQueues })), 'offline'));
 
   pointErrorsAtOwnHelp(program);
   return program;
