@@ -9,7 +9,8 @@ import type { OutputFormat } from './ui/layout.js';
  * Every command and option is declared here, once. Actions import their command module only when
  * they run, so `queuectl --help` and `--version` never load BullMQ or ioredis.
  */
-export type ContextFactory = (globals: GlobalOptions) => Context;
+/** Async so that runtime.ts (and what it loads) is only imported when a command runs, never for --help. */
+export type ContextFactory = (globals: GlobalOptions) => Promise<Context>;
 
 type Runner = (opts: Record<string, unknown>, ctx: Context, args: string[]) => Promise<number>;
 
@@ -61,7 +62,7 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
       const opts = command.opts();
       const args = command.args;
       const globals = readGlobals(command.optsWithGlobals());
-      const ctx = makeContext(globals);
+      const ctx = await makeContext(globals);
       try {
         if (backends === 'redis' && ctx.target().kind === 'postgres') {
           throw new UsageError(
@@ -341,13 +342,17 @@ Exit: 0 every step did what it should, 1 a step did not (named), 2 no redis-serv
 
   program
     .command('completion')
-    .description('print a bash or zsh completion script for queuectl')
-    .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
+    .description('print a bash, zsh or fish completion script for queuectl (queue names come from the topology)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .examples([
       'source <(queuectl completion bash)                       # bash, this shell; add it to ~/.bashrc to keep it',
       'queuectl completion zsh > "${fpath[1]}/_queuectl"        # zsh, then start a new shell',
+      'queuectl completion fish > ~/.config/fish/completions/queuectl.fish',
     ])
     .action(action(() => import('./commands/completion.js'), 'offline'));
+  // Called by the completion scripts for queue names (migrate --from, inspect, --queue).
+  program.command('__complete-queues', { hidden: true })
+    .action(action(() => import('./commands/completion.js').then((m) => ({ run: m.runQueues })), 'offline'));
 
   pointErrorsAtOwnHelp(program);
   return program;

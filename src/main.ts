@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { buildProgram } from './cli.js';
-import { createContext } from './runtime.js';
-import { hideSecretsInArgv } from './redis/argv.js';
+import type { GlobalOptions } from './context.js';
 import { escapeControls } from './ui/escape.js';
 import { ExitCode, InterruptedError, QueuectlError, TopologyError, formatError } from './errors.js';
 
@@ -11,7 +10,8 @@ import { ExitCode, InterruptedError, QueuectlError, TopologyError, formatError }
  * to the contract's exit codes and prints each as one line (stack traces only with QUEUECTL_DEBUG=1).
  */
 export async function main(argv: string[]): Promise<void> {
-  hideSecretsInArgv(argv);
+  // Only a URL can carry a password; without one (`--help`, most runs) the URL parser is not even loaded.
+  if (argv.some((arg) => arg.includes('://'))) (await import('./redis/argv.js')).hideSecretsInArgv(argv);
   // Node exits 0 when the event loop runs empty, even with the command still pending (a promise
   // nothing will settle). An unfinished run must never pass a CI gate: say so and exit 1. The first
   // time the loop empties, a more specific 'beforeExit' handler (the topology module loader) may
@@ -49,7 +49,8 @@ export async function runMain(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
 
   let exitCode: number = ExitCode.ok;
-  const program = buildProgram(packageVersion(), (globals) => createContext(globals, { signal: interrupts.signal }), (code) => {
+  const makeContext = async (globals: GlobalOptions) => (await import('./runtime.js')).createContext(globals, { signal: interrupts.signal });
+  const program = buildProgram(packageVersion(), makeContext, (code) => {
     exitCode = code;
   });
   try {

@@ -176,6 +176,16 @@ describe('dlq retry and discard (failed sets)', () => {
     expect(entry.by).toContain('@');
   });
 
+  it('canary: a retried job no worker has picked up is "waiting", never "running"', async () => {
+    const q = uniqueName('qw');
+    const wyaml = yaml.replace(`  ${qb}: { jobs: [b.work] }`, `  ${qb}: { jobs: [b.work] }\n  ${q}: { jobs: [w.work] }`).replace(`[${qa}, ${qb}]`, `[${qa}, ${qb}, ${q}]`);
+    await failJobs(prefix, q, [{ name: 'w.work', id: 'w-1', data: {} }]);
+    const t = testContext({ yaml: wyaml, yes: true, json: true });
+    expect(await retry({ all: true, queue: [q], canary: '1', canaryTimeout: '1s' }, t.ctx)).toBe(1);
+    expect(t.json().canary).toMatchObject({ ok: false, timedOut: true, states: [expect.objectContaining({ id: 'w-1', state: 'waiting' })] });
+    await t.ctx.close();
+  });
+
   it('canary: retries n first, stops when one fails again', async () => {
     const q = uniqueName('qc');
     const cyaml = yaml.replace(`  ${qb}: { jobs: [b.work] }`, `  ${qb}: { jobs: [b.work] }\n  ${q}: { jobs: [c.work] }`).replace(`[${qa}, ${qb}]`, `[${qa}, ${qb}, ${q}]`);

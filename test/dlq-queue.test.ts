@@ -75,7 +75,7 @@ describe('dlq over a dead-letter queue', () => {
     expect(all[0]).toMatchObject({ queue: q, failedReason: expect.stringContaining('cannot process') });
     expect(all[0].ref.startsWith(`${dlqName}/`)).toBe(true);
     expect((await items({ org: 'org-2' })).map((i) => i.id)).toEqual(['up-2']);
-    expect((await items({ reason: 'up-1$' })).map((i) => i.id)).toEqual(['up-1']);
+    expect((await items({ matchReason: 'up-1$' })).map((i) => i.id)).toEqual(['up-1']);
     expect((await items({ queue: [q] })).length).toBe(2);
     expect((await items({ since: '1h' })).length).toBe(2);
     expect((await items({ olderThan: '1h' })).length).toBe(0);

@@ -9,7 +9,8 @@ const program = buildProgram('0.0.0-test', () => {
 
 function every(command: Command, path: string[] = []): [string, Command][] {
   const here: [string, Command][] = [[['queuectl', ...path].join(' '), command]];
-  return here.concat(command.commands.flatMap((sub) => every(sub, [...path, sub.name()])));
+  const visible = command.commands.filter((sub) => !(sub as unknown as { _hidden?: boolean })._hidden);
+  return here.concat(visible.flatMap((sub) => every(sub, [...path, sub.name()])));
 }
 
 describe('every --help (issue 18.1)', () => {

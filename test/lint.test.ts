@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lint } from '../src/topology/lint.js';
+import { formatPath, lint } from '../src/topology/lint.js';
 import { ruleIds } from '../src/topology/rules/index.js';
 import { parseIdTemplate, jobIdProblem } from '../src/topology/rules/template.js';
 import type { QueueSpec, Topology } from '../src/topology/types.js';
@@ -322,5 +322,13 @@ describe('queuectl topology validate / graph (built CLI)', () => {
     const dot = await runCli(['topology', 'graph', '--format', 'dot', '-c', 'examples/eccb-smart-upload.yaml']);
     expect(dot.code).toBe(0);
     expect(dot.stdout).toMatch(/^digraph topology \{/);
+  });
+});
+
+describe('lint locations (issue 18.8)', () => {
+  it('quote a name holding ":" so path and line stay apart', () => {
+    expect(formatPath(['queues', 'eccb-ocr', 'attempts'])).toBe('queues.eccb-ocr.attempts');
+    expect(formatPath(['queues', 'afip:invoice'])).toBe('queues["afip:invoice"]');
+    expect(formatPath(['workers', 'w', 'queues', 0])).toBe('workers.w.queues.0');
   });
 });

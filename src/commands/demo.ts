@@ -111,11 +111,13 @@ export function chooseBackend(flag: string | undefined, url: string | undefined)
 }
 
 function describeSeed(corrupt: number, names: Record<string, number>, workers: number, jobMs: number): string {
-  const all = Object.values(names).reduce((a, n) => a + n, 0) + corrupt;
-  const parts = Object.entries(names).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${n} ${name}`);
+  const live = Object.values(names).reduce((a, n) => a + n, 0);
+  const n = (count: number) => count.toLocaleString('en-US');
+  const parts = Object.entries(names).sort((a, b) => b[1] - a[1]).map(([name, count]) => `${n(count)} ${name}`);
+  // The parts add up to the total said first: live jobs plus the corrupt ones (once "5,000 jobs: …" summed to 4,960).
   return [
-    `Filled the legacy queue ${LEGACY_QUEUE} with ${all.toLocaleString('en-US')} jobs as the old producers wrote them: ${parts.join(', ')}`,
-    `(some delayed, some prioritized), plus ${corrupt} corrupt uploads that the old workers already failed.`,
+    `Filled the legacy queue ${LEGACY_QUEUE} with ${n(live + corrupt)} jobs: ${n(live)} as the old producers wrote them (${parts.join(', ')};`,
+    `some delayed, some prioritized) and ${n(corrupt)} corrupt uploads that the old workers already failed.`,
     `${workers} old workers consume ${LEGACY_QUEUE}, one job at a time, ${jobMs} ms each.`,
   ].join('\n');
 }

@@ -58,9 +58,11 @@ export async function run(opts: DlqDiscardOptions, ctx: Context, args: string[] 
       ctx.out.note('nothing discarded');
       return finish(ExitCode.checkFailed); // declined: as answering "n" to migrate (README "Exit codes")
     }
+    const progress = progressReporter(ctx, 'discarded');
     const outcome = await store.discard(plan.items, reason, {
-      topology, rate, batch, signal: ctx.signal, who: whoAmI(), onProgress: progressReporter(ctx, 'discard'),
+      topology, rate, batch, signal: ctx.signal, who: whoAmI(), onProgress: progress.update,
     });
+    progress.done();
     doc.discarded = outcome.done;
     doc.failedEntryOnly = outcome.notes[MEMBER_ONLY] ?? 0;
     doc.skipped = Object.entries(outcome.skipped).map(([r, count]) => ({ reason: r, count }));

@@ -77,7 +77,9 @@ export async function run(opts: DlqRetryOptions, ctx: Context, args: string[] = 
       }
       ctx.out.note('canary: all completed; retrying the rest');
     }
-    outcomes.push(await store.retry(rest, { ...apply, onProgress: progressReporter(ctx, 'retry') }));
+    const progress = progressReporter(ctx, 'retried');
+    outcomes.push(await store.retry(rest, { ...apply, onProgress: progress.update }));
+    progress.done();
     summarize(doc, outcomes);
     ctx.out.print(`Retried ${doc.retried}.${doc.skipped.map((s) => ` Skipped ${s.count}: ${s.reason}.`).join('')}`);
     if (doc.interrupted) {

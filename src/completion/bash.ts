@@ -1,4 +1,4 @@
-import { allNodes, sq, valuedOptions, type CompletionNode, type CompletionOption } from './tree.js';
+import { allNodes, QUEUES_COMMAND, sq, valuedOptions, type CompletionNode, type CompletionOption } from './tree.js';
 
 /**
  * The bash completion script, generated from the program's command tree. The shell side only
@@ -31,14 +31,14 @@ ${cases(nodes.map((n) => [n, n.options.flatMap((o) => o.names)]))}
 
 ${fn}_args() {
   case "$1" in
-${cases(nodes.map((n) => [n, n.argChoices ?? []]))}
+${cases(nodes.map((n) => [n, n.argQueues ? ['@queue'] : n.argChoices ?? []]))}
   esac
 }
 
 # Prints what may follow an option that takes a value (@file: a file name); fails for other words.
 ${fn}_value() {
   case "$1" in
-${valuedOptions(root).map((o) => `    ${names(o)}) printf '%s\\n' ${o.file ? "'@file'" : (o.choices ?? []).map(sq).join(' ')} ;;`).join('\n')}
+${valuedOptions(root).map((o) => `    ${names(o)}) printf '%s\\n' ${o.file ? "'@file'" : o.queue ? "'@queue'" : (o.choices ?? []).map(sq).join(' ')} ;;`).join('\n')}
     *) return 1 ;;
   esac
 }
@@ -58,6 +58,8 @@ ${fn}() {
     if [[ $values == @file ]]; then
       compopt -o filenames 2>/dev/null
       COMPREPLY=($(compgen -f -- "$cur"))
+    elif [[ $values == @queue ]]; then
+      COMPREPLY=($(compgen -W "$(${bin} ${QUEUES_COMMAND} 2>/dev/null)" -- "$cur"))
     else
       COMPREPLY=($(compgen -W "$values" -- "$cur"))
     fi
@@ -66,7 +68,9 @@ ${fn}() {
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(${fn}_options "$cmdpath") $([[ -n $cmdpath ]] && ${fn}_options '')" -- "$cur"))
   else
-    COMPREPLY=($(compgen -W "$(${fn}_commands "$cmdpath") $(${fn}_args "$cmdpath")" -- "$cur"))
+    values="$(${fn}_args "$cmdpath")"
+    [[ $values == @queue ]] && values="$(${bin} ${QUEUES_COMMAND} 2>/dev/null)"
+    COMPREPLY=($(compgen -W "$(${fn}_commands "$cmdpath") $values" -- "$cur"))
   fi
   return 0
 }

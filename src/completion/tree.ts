@@ -9,6 +9,8 @@ export interface CompletionOption {
   takesValue: boolean;
   /** The value is a file path (`<file>`): complete file names. */
   file: boolean;
+  /** The value is a queue name: completed from the topology (`queuectl __complete-queues`). */
+  queue?: boolean;
   choices?: string[];
 }
 
@@ -21,7 +23,16 @@ export interface CompletionNode {
   commands: CompletionNode[];
   /** Choices of the first positional argument, when it has any. */
   argChoices?: string[];
+  /** The positional arguments are queue names (inspect). */
+  argQueues?: boolean;
 }
+
+/** Options whose value is a queue name, in every command. */
+const QUEUE_OPTIONS = new Set(['--from', '--to', '--queue']);
+/** --states takes a comma list of these; completion offers them one at a time. */
+export const STATE_WORDS = ['wait', 'prioritized', 'delayed', 'failed', 'completed'];
+/** The hidden command the scripts call for queue names: declared and legacy queues of the topology found here. */
+export const QUEUES_COMMAND = '__complete-queues';
 
 const HELP: CompletionOption = { names: ['-h', '--help'], description: 'display help for command', takesValue: false, file: false };
 
@@ -37,15 +48,17 @@ export function completionTree(command: Command, path: string[] = []): Completio
     // Only a mandatory value: after `--watch [seconds]` the next word may as well be something else.
     takesValue: o.required,
     file: /<file>|\[file\]/.test(o.flags),
-    ...(o.argChoices ? { choices: [...o.argChoices] } : {}),
+    ...(o.long && QUEUE_OPTIONS.has(o.long) ? { queue: true } : {}),
+    ...(o.argChoices ? { choices: [...o.argChoices] } : o.long === '--states' ? { choices: STATE_WORDS } : {}),
   }));
   const first = command.registeredArguments[0];
   return {
     path,
     description: command.description(),
     options: [...options, HELP],
-    commands: command.commands.map((c) => completionTree(c, [...path, c.name()])),
+    commands: command.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden).map((c) => completionTree(c, [...path, c.name()])),
     ...(first?.argChoices ? { argChoices: [...first.argChoices] } : {}),
+    ...(first && /^queue/.test(first.name()) ? { argQueues: true } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { allNodes, sq, valuedOptions, type CompletionNode, type CompletionOption } from './tree.js';
+import { allNodes, QUEUES_COMMAND, sq, valuedOptions, type CompletionNode, type CompletionOption } from './tree.js';
 
 /** Descriptions shown by zsh: one line, and short enough for a completion menu. */
 function short(text: string): string {
@@ -40,7 +40,7 @@ ${cases(nodes.map((n) => [n, n.options.flatMap((o) => o.names.map((name) => desc
 ${fn}_args() {
   reply=()
   case "$1" in
-${cases(nodes.map((n) => [n, n.argChoices ?? []]))}
+${cases(nodes.map((n) => [n, n.argQueues ? ['@queue'] : n.argChoices ?? []]))}
   esac
 }
 
@@ -48,7 +48,7 @@ ${cases(nodes.map((n) => [n, n.argChoices ?? []]))}
 ${fn}_value() {
   reply=()
   case "$1" in
-${valuedOptions(root).map((o) => `    ${names(o)}) reply=(${o.file ? "'@file'" : (o.choices ?? []).map(sq).join(' ')}) ;;`).join('\n')}
+${valuedOptions(root).map((o) => `    ${names(o)}) reply=(${o.file ? "'@file'" : o.queue ? "'@queue'" : (o.choices ?? []).map(sq).join(' ')}) ;;`).join('\n')}
     *) return 1 ;;
   esac
 }
@@ -68,6 +68,7 @@ ${fn}() {
   done
   prev=\${words[CURRENT-1]}
   if [[ $prev == -* ]] && ${fn}_value "$prev"; then
+    [[ \${reply[1]} == @queue ]] && reply=(\${(f)"$(${bin} ${QUEUES_COMMAND} 2>/dev/null)"})
     if [[ \${reply[1]} == @file ]]; then _files; elif (( \${#reply} )); then compadd -a reply; fi
     return
   fi
@@ -81,6 +82,7 @@ ${fn}() {
       _describe -t commands command items
     else
       ${fn}_args "$cmdpath"
+      [[ \${reply[1]} == @queue ]] && reply=(\${(f)"$(${bin} ${QUEUES_COMMAND} 2>/dev/null)"})
       (( \${#reply} )) && compadd -a reply
     fi
   fi

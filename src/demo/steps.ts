@@ -125,7 +125,7 @@ export function demoSteps(facts: StepFacts): DemoStep[] {
     },
     {
       title: 'inspect: where everything ended up',
-      explain: `The jobs now wait in the queues that own them for the new workers, the retried dead letters among them, and ${LEGACY_QUEUE} has no keys left.`,
+      explain: `The jobs now wait in the queues that own them for the new workers, the retried dead letters among them, and ${LEGACY_QUEUE} has no keys left. The demo starts no new workers, so a queue holding more jobs than its alerts.waiting threshold in the topology shows "critical": in production its workers would be draining it.`,
       run: { argv: ['inspect'] },
       expectExit: 0,
       verify: { probes: [['inspect', '--json']], judge: ([inspect]) => expectLegacyGone(inspect as never) },

@@ -4,7 +4,9 @@ import type { Topology } from '../topology/types.js';
 import { parseDlqItem, DLQ_FIELDS, shapeOf } from './sources.js';
 import type { DlqItem } from './types.js';
 
-export type CanaryState = 'completed' | 'failed' | 'running';
+/** running: a worker holds it (active); waiting: not picked up yet (waiting, delayed or prioritized). */
+export type CanaryState = 'completed' | 'failed' | 'running' | 'waiting';
+const pending = (state: CanaryState) => state === 'running' || state === 'waiting';
 
 export interface CanaryResult {
   /** Every canary finished without failing again. */
@@ -20,14 +22,14 @@ export interface CanaryResult {
  */
 export async function watchCanaries(client: Redis | Cluster, prefix: string, items: DlqItem[], options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal; topology: Topology }): Promise<CanaryResult> {
   const started = Date.now();
-  const states = items.map((i) => ({ ref: i.ref, queue: i.queue, id: i.id, state: 'running' as CanaryState }));
+  const states = items.map((i) => ({ ref: i.ref, queue: i.queue, id: i.id, state: 'waiting' as CanaryState }));
   for (;;) {
     for (const [n, item] of items.entries()) {
-      if (states[n].state !== 'running') continue;
+      if (!pending(states[n].state)) continue;
       states[n].state = await stateOf(client, prefix, item, started, options.topology);
     }
     const failed = states.some((s) => s.state === 'failed');
-    if (failed || states.every((s) => s.state !== 'running')) return { ok: !failed, timedOut: false, states };
+    if (failed || states.every((s) => !pending(s.state))) return { ok: !failed, timedOut: false, states };
     if (Date.now() - started >= options.timeoutMs || options.signal?.aborted) return { ok: false, timedOut: true, states };
     await sleep(options.pollMs ?? 250, options.signal);
   }
@@ -39,7 +41,8 @@ async function stateOf(client: Redis | Cluster, prefix: string, item: DlqItem, s
   if (failed !== null) return 'failed';
   if (item.style === 'queue' && (await newDeadLetter(client, prefix, item, since, topology))) return 'failed';
   if (completed !== null || exists === 0) return 'completed';
-  return 'running';
+  // Only a job a worker holds is running; the active list is as long as the workers' concurrency.
+  return (await client.lpos(`${base}active`, item.id)) === null ? 'waiting' : 'running';
 }
 
 /** A dead letter for the same job written after the canary started (its worker failed it again). */

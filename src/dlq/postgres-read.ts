@@ -117,13 +117,13 @@ export async function readShow(handle: PostgresHandle, s: string, item: DlqItem,
  */
 export async function watchCanaries(handle: PostgresHandle, s: string, items: DlqItem[], options: { timeoutMs: number; signal?: AbortSignal; topology: Topology }): Promise<CanaryResult> {
   const started = Date.now();
-  const states = items.map((i) => ({ ref: i.ref, queue: i.queue, id: i.id, state: 'running' as CanaryState }));
+  const states = items.map((i) => ({ ref: i.ref, queue: i.queue, id: i.id, state: 'waiting' as CanaryState }));
   for (;;) {
     for (const [n, item] of items.entries()) {
-      if (states[n].state === 'running') states[n].state = await stateOf(handle, s, item, started, options.topology);
+      if (states[n].state === 'running' || states[n].state === 'waiting') states[n].state = await stateOf(handle, s, item, started, options.topology);
     }
     const failed = states.some((st) => st.state === 'failed');
-    if (failed || states.every((st) => st.state !== 'running')) return { ok: !failed, timedOut: false, states };
+    if (failed || states.every((st) => st.state !== 'running' && st.state !== 'waiting')) return { ok: !failed, timedOut: false, states };
     if (Date.now() - started >= options.timeoutMs || options.signal?.aborted) return { ok: false, timedOut: true, states };
     await sleep(250, options.signal);
   }
@@ -138,5 +138,6 @@ async function stateOf(handle: PostgresHandle, s: string, item: DlqItem, since: 
       `SELECT ${DLQ_COLUMNS} FROM ${s}.job WHERE queue = $1 AND id <> $2 AND added_at_ms >= $3 AND ${DLQ_STATES} LIMIT 100`, [item.holder, item.holderId, since]);
     if (rows.some((r) => { const other = dlqItem(source, r); return other?.queue === item.queue && other.id === item.id; })) return 'failed';
   }
-  return !row || row.state === 'completed' ? 'completed' : 'running';
+  if (!row || row.state === 'completed') return 'completed';
+  return row.state === 'active' ? 'running' : 'waiting'; // a job no worker holds yet is not running
 }

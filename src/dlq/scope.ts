@@ -2,6 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Context } from '../context.js';
 import type { Topology } from '../topology/types.js';
 import { parseFilters, type FilterFlags } from './filters.js';
+import { createProgress, type ProgressReporter } from '../ui/progress.js';
 import { dlqSources } from './sources.js';
 import type { DlqFilters, DlqSource } from './types.js';
 import type { DlqStore } from './store.js';
@@ -42,21 +43,17 @@ export function whoAmI(): string {
   return `${user}@${hostname()}`;
 }
 
-/** Progress on stderr: redrawn in place on a terminal, a line per tenth otherwise. */
-export function progressReporter(ctx: Context, verb: string): (done: number, total: number) => void {
-  let lastTenth = -1;
-  return (done, total) => {
-    const pct = total ? Math.floor((done / total) * 100) : 100;
-    if (ctx.out.interactive) {
-      const width = 30;
-      const filled = Math.round((pct / 100) * width);
-      ctx.out.stderr.write(`\r${verb} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${done}/${total}${done >= total ? '\n' : ''}`);
-      return;
-    }
-    const tenth = Math.floor(pct / 10);
-    if (tenth !== lastTenth) {
-      lastTenth = tenth;
-      ctx.out.note(`${verb}: ${done}/${total} (${pct}%)`);
-    }
+/**
+ * dlq retry/discard progress through the one progress module (src/ui/progress.ts), as migrate's:
+ * call `update(done, total)` per batch and `done()` at the end.
+ */
+export function progressReporter(ctx: Context, verb: 'retried' | 'discarded'): { update: (done: number, total: number) => void; done: () => void } {
+  let reporter: ProgressReporter | undefined;
+  return {
+    update(done, total) {
+      reporter ??= createProgress(ctx.out, total, { verb });
+      reporter.update({ moved: done });
+    },
+    done: () => reporter?.done(),
   };
 }

@@ -5,7 +5,7 @@ import { badKeyError } from './bad-keys.js';
 import type { RunState } from './journal.js';
 import type { MigrateOptions } from './options.js';
 import { movingTotal, problemStays, type Plan } from './plan.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../ui/progress.js';
 import { migrateDocument, renderIdOutcomes, renderLeftOut, renderPlan, renderStays } from './render.js';
 import { verify, type Counts } from './verify.js';
 

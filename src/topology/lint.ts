@@ -40,7 +40,7 @@ function toFinding(raw: RuleFinding, source?: Pick<TopologySource, 'lineOf'>): F
   const { path, ...rest } = raw;
   const finding: Finding = { ...rest };
   if (path) {
-    finding.path = path.join('.');
+    finding.path = formatPath(path);
     const line = source ? lineNear(source, path) : undefined;
     if (line !== undefined) finding.line = line;
   }
@@ -53,4 +53,12 @@ function lineNear(source: Pick<TopologySource, 'lineOf'>, path: (string | number
     if (line !== undefined) return line;
   }
   return undefined;
+}
+
+/**
+ * `queues.eccb-ocr.attempts`, but `queues["afip:invoice"].attempts`: a name holding `:` (or
+ * spaces, quotes, brackets) is quoted, so `where` (path, then `:line`) stays unambiguous.
+ */
+export function formatPath(path: (string | number)[]): string {
+  return path.map((key, i) => (typeof key === 'string' && /[:\s"'[\]]/.test(key) ? `[${JSON.stringify(key)}]` : `${i === 0 ? '' : '.'}${key}`)).join('');
 }
