@@ -18,6 +18,7 @@ export function buildProgram(version: string, makeContext: ContextFactory, onExi
     .option('--url <url>', 'where the queues live: redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…], or postgres://[user[:pass]@]host[:port]/db[?sslmode=…] (default: $QUEUECTL_URL, else $REDIS_URL, else redis://127.0.0.1:6379); a password here is in your shell history and briefly in ps: prefer --password-file or REDIS_URL/QUEUECTL_URL')
     .option('--redis <url>', 'alias of --url')
     .option('--schema <name>', "BullMQ's schema on PostgreSQL (default: the topology's schema, else bullmq)")
+    .option('--source-url <url>', 'the PostgreSQL database of a legacy table source (default: the env var its urlEnv names, else $DATABASE_URL)')
     .option('--password-file <file>', 'read the Redis or PostgreSQL password from a file')
     .option('--tls-ca <file>', 'CA bundle for rediss:// or PostgreSQL TLS')
     .option('--tls-cert <file>', 'client certificate (PEM) for a server that asks for one (tls-auth-clients)')
@@ -75,7 +76,8 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
   topology
     .command('validate')
     .description('static check of the topology file: schema and lint rules')
-    .addHelpText('after', '\nExamples:\n  queuectl topology validate -c examples/eccb-smart-upload.yaml\n  queuectl topology validate --json\n\nExit: 0 clean (warnings allowed), 1 lint errors, 2 unreadable or invalid file.')
+    .option('--live', 'also read each legacy table source\'s catalog and print the column and status mapping chosen (guessed where the file is silent)')
+    .addHelpText('after', '\nExamples:\n  queuectl topology validate -c examples/eccb-smart-upload.yaml\n  queuectl topology validate --json\n  queuectl topology validate --live     # table sources: the mapping chosen from the live table\n\nExit: 0 clean (warnings allowed), 1 lint errors, 2 unreadable or invalid file, or a table column or status --live cannot settle (ambiguous or missing), 3 database error.')
     .action(action(() => import('./commands/topology-validate.js'), 'offline'));
   topology
     .command('check')
@@ -269,6 +271,7 @@ function readGlobals(raw: Record<string, unknown>): GlobalOptions {
     config: notBlank(raw.config, '-c/--config', 'name the topology file, or leave -c out to use QUEUECTL_CONFIG or ./queuectl.yaml'),
     redis: chosenUrl(raw),
     schema: notBlank(raw.schema, '--schema', 'name the schema, or leave --schema out to use the topology\'s (else bullmq)'),
+    sourceUrl: notBlank(raw.sourceUrl, '--source-url', 'give the table source\'s postgres:// URL, or leave --source-url out to use its urlEnv (else DATABASE_URL)'),
     passwordFile: notBlank(raw.passwordFile, '--password-file', 'name the file that holds the Redis password'),
     tlsCa: notBlank(raw.tlsCa, '--tls-ca', 'name the CA bundle file'),
     tlsCert: notBlank(raw.tlsCert, '--tls-cert', 'name the client certificate file'),

@@ -72,7 +72,7 @@ export interface TableSource {
   /** Column name → catalog type, for every column of the table (tenant filters may name any). */
   columnTypes: Record<string, string>;
   status: StatusMap;
-  /** The status column's SQL type, to cast parameters (`"JobStatus"`, `text`). */
+  /** The status column's SQL type (format_type), to cast parameters: `"JobStatus"`, `text`. */
   statusType: string;
   /** Status values seen or declared that map to no role (reported, never touched). */
   unmappedStatuses: string[];

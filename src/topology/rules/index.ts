@@ -4,6 +4,7 @@ import { jobIdFields, jobIds, queueNames } from './names.js';
 import { deadLetter, dedup, retention, retries } from './reliability.js';
 import { clusterPrefix } from './cluster.js';
 import { jobOptions } from './job-options.js';
+import { tableSources } from './table.js';
 
 export type { LintOptions, Rule, RuleFinding } from './types.js';
 
@@ -23,6 +24,7 @@ export const rules: readonly Rule[] = [
   deadLetter,
   jobOptions,
   clusterPrefix,
+  tableSources,
 ];
 
 /** Every rule id with its severity, for docs and tests. */
@@ -47,4 +49,6 @@ export const ruleIds = [
   'dead-letter-removed',
   'dead-letter-retried',
   'prefix-no-hash-tag',
+  'table-column-twice',
+  'table-status-twice',
 ] as const;
