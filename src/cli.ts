@@ -135,9 +135,10 @@ Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/Po
   const migrate = program
     .command('migrate')
     .description('move jobs out of a legacy queue into the queue that owns each job name: planned, atomic per batch, resumable, verified')
-    .option('--from <queue>', 'the queue to empty: a legacy queue, or a declared one (then only jobs it does not own move)')
+    .option('--from <queue>', 'the queue to empty: a legacy queue, a declared one (then only jobs it does not own move), or a legacy table source (legacy.<name>.table)')
     .option('--to <queue>', "send every job to this declared queue (default: the legacy entry's `to`, else each name's owner)")
-    .addOption(new Option('--states <list>', 'states to move, comma-separated: wait,prioritized,delayed,failed').default('wait,prioritized,delayed'))
+    .option('--states <list>', 'states to move, comma-separated: wait,prioritized,delayed,failed (default wait,prioritized,delayed); from a table source: ready,scheduled,failed,dead (default ready,scheduled)')
+    .option('--mark <status>', 'table source only: keep moved rows in the table with this status (no claim query reads it) instead of deleting them')
     .option('--names <list>', 'only jobs with these names, comma-separated')
     .option('--dry-run', 'print the plan (what moves where, what stays and why) and change nothing')
     .addOption(new Option('--batch <n>', 'jobs per atomic step (small enough that each stays under ~10 ms of Redis time)').default('250'))
@@ -152,12 +153,17 @@ Each batch is one Lua script: a job is either still in the source or fully in it
 (same id, data, options, attempts, timestamps, priority, due time, logs, deduplication key), so a
 crash, a lost connection or Ctrl-C never loses or duplicates a job; rerun the same command to finish.
 Active jobs, flows, scheduler jobs and ids the destination already holds stay and are reported.
+From a table source, each batch of rows is locked FOR UPDATE SKIP LOCKED (the application's own
+workers keep running), written to an outbox in the source's "queuectl" schema and deleted in one
+transaction, then written to BullMQ with a per-run mark: exactly once after any crash; rerun to finish.
 
 Examples:
   queuectl migrate --from eccb-smart-upload --dry-run
   queuectl migrate --from eccb-smart-upload --yes --json
   queuectl migrate --from eccb-smart-upload --follow --quiet-for 30s --rate 5000
   queuectl migrate --from eccb-smart-upload --strategy drain --confirm eccb-smart-upload
+  queuectl migrate --from worker-jobs --dry-run            # a table source: rows into per-family queues
+  queuectl migrate --from worker-jobs --follow --quiet-for 30s --yes
   queuectl migrate status
 
 Exit: 0 moved and verified, 1 jobs left unmoved or counts that do not balance, 2 bad flags or

@@ -8,7 +8,7 @@ import { ensureTableJournal, openTableRun } from '../src/migrate/table-journal.j
 import { priorityRanks } from '../src/migrate/table-jobs.js';
 import { freshDatabase, migrateBullmq, pgWorker, sql } from './helpers/postgres.js';
 import { bullConnection, client, uniqueName } from './helpers/redis.js';
-import { createWorkerJobTable, exactlyOnce, insertRows, startWorkerJobApp, WORKER_JOB_TYPES, type Run, type SeedRow } from './helpers/table-app.js';
+import { backlog, createWorkerJobTable, exactlyOnce, insertRows, startWorkerJobApp, WORKER_JOB_QUEUES, WORKER_JOB_TYPES, type Run } from './helpers/table-app.js';
 import { pgHandle, workerJobSource } from './helpers/table-source.js';
 import { tempFile } from './helpers/temp.js';
 import { until } from './helpers/wait.js';
@@ -21,29 +21,11 @@ import { Redis } from 'ioredis';
  * and every row runs exactly once, never before it was due.
  */
 
-export const WORKER_JOB_QUEUES = `
-  interpret: { jobs: [INTERPRET_EVENT], jobId: "{idempotencyKey}" }
-  patterns: { jobs: [DETECT_PATTERNS], dedup: none }
-  insights: { jobs: [GENERATE_INSIGHTS], dedup: none }
-  planning: { jobs: [GENERATE_REVIEW, GENERATE_TOMORROW_PLAN], dedup: none }
-  uom: { jobs: [SUGGEST_UOM_UPDATE], dedup: none, removeOnComplete: true }`;
-
 const QUEUE_OF: Record<string, string> = { INTERPRET_EVENT: 'interpret', DETECT_PATTERNS: 'patterns', GENERATE_INSIGHTS: 'insights', GENERATE_REVIEW: 'planning', GENERATE_TOMORROW_PLAN: 'planning', SUGGEST_UOM_UPDATE: 'uom' };
 
 async function topology(prefix: string) {
   const file = tempFile('tmove', 'queuectl.yaml', `version: 1\nprefix: "${prefix}"\nqueues:${WORKER_JOB_QUEUES}\nworkers:\n  w: { queues: [interpret, patterns, insights, planning, uom] }\nlegacy:\n  worker-jobs: { note: the WorkerJob table }\n`);
   return (await loadTopologyFile(file)).topology;
-}
-
-/** A mixed backlog: every family, priorities 0..3, overdue and due in 1–3 s, some failing once, a few stuck and dead. */
-export function backlog(n: number, tag: string): SeedRow[] {
-  const rows: SeedRow[] = [];
-  for (let i = 0; i < n; i++) {
-    const retried = i % 50 === 1 ? { attempts: 1, lastError: `earlier failure of ${tag}-${i}` } : {};
-    rows.push({ k: `${tag}-${i}`, type: WORKER_JOB_TYPES[i % 6], priority: i % 4, dueIn: i % 5 === 0 ? 1 + (i % 3) : -(i % 7), failOnce: i % 37 === 0, ...retried });
-  }
-  for (let i = 0; i < 3; i++) rows.push({ k: `${tag}-stuck-${i}`, type: 'DETECT_PATTERNS', status: 'PROCESSING', lockedMinutesAgo: 20, attempts: 1, dueIn: -1200 });
-  return rows;
 }
 
 describe('table move engine (WorkerJob → BullMQ)', () => {

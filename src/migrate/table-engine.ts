@@ -249,7 +249,7 @@ async function moveOneBatch(input: TableMoveInput, sql: ReturnType<typeof tableS
     }
     const ids = out.jobs.map((j) => j.rowId);
     if (input.mark !== undefined) {
-      await db.query(`UPDATE ${sql.table} t SET ${sql.status} = $2::${sql.statusType} WHERE ${sql.id} = ANY($1::text[]::${sql.idType}[])`, [ids, input.mark]);
+      await db.query(`UPDATE ${sql.table} t SET ${quoteIdent(source.columns.status)} = $2::${sql.statusType} WHERE ${sql.id} = ANY($1::text[]::${sql.idType}[])`, [ids, input.mark]);
     } else {
       await db.query(`DELETE FROM ${sql.table} t WHERE ${sql.id} = ANY($1::text[]::${sql.idType}[])`, [ids]);
     }

@@ -153,3 +153,24 @@ export function exactlyOnce(runs: Run[], keys: string[]): { missing: string[]; t
   for (const r of runs) if (r.ok) count.set(r.k, (count.get(r.k) ?? 0) + 1);
   return { missing: keys.filter((k) => !count.has(k)), twice: [...count].filter(([, n]) => n > 1).map(([k]) => k) };
 }
+
+/** The topology's queues for the WorkerJob families (one queue takes two; uom removes completed jobs). */
+export const WORKER_JOB_QUEUES = `
+  interpret: { jobs: [INTERPRET_EVENT], jobId: "{idempotencyKey}" }
+  patterns: { jobs: [DETECT_PATTERNS], dedup: none }
+  insights: { jobs: [GENERATE_INSIGHTS], dedup: none }
+  planning: { jobs: [GENERATE_REVIEW, GENERATE_TOMORROW_PLAN], dedup: none }
+  uom: { jobs: [SUGGEST_UOM_UPDATE], dedup: none, removeOnComplete: true }`;
+
+
+/** A mixed backlog: every family, priorities 0..3, overdue and due in 1–3 s, some failing once, a few stuck and dead. */
+export function backlog(n: number, tag: string): SeedRow[] {
+  const rows: SeedRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const retried = i % 50 === 1 ? { attempts: 1, lastError: `earlier failure of ${tag}-${i}` } : {};
+    rows.push({ k: `${tag}-${i}`, type: WORKER_JOB_TYPES[i % 6], priority: i % 4, dueIn: i % 5 === 0 ? 1 + (i % 3) : -(i % 7), failOnce: i % 37 === 0, ...retried });
+  }
+  for (let i = 0; i < 3; i++) rows.push({ k: `${tag}-stuck-${i}`, type: 'DETECT_PATTERNS', status: 'PROCESSING', lockedMinutesAgo: 20, attempts: 1, dueIn: -1200 });
+  return rows;
+}
+
