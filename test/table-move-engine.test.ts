@@ -4,10 +4,10 @@ import { loadTopologyFile } from '../src/topology/load.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { postgresDestination, redisDestination, tableMarkKey } from '../src/migrate/table-dest.js';
 import { runTableMove } from '../src/migrate/table-engine.js';
-import { ensureTableJournal, openTableRun } from '../src/migrate/table-journal.js';
+import { ensureTableJournal, openTableRun, writeOutbox } from '../src/migrate/table-journal.js';
 import { priorityRanks } from '../src/migrate/table-jobs.js';
 import { freshDatabase, migrateBullmq, pgWorker, sql } from './helpers/postgres.js';
-import { bullConnection, client, uniqueName } from './helpers/redis.js';
+import { bullConnection, uniqueName } from './helpers/redis.js';
 import { backlog, createWorkerJobTable, exactlyOnce, insertRows, startWorkerJobApp, WORKER_JOB_QUEUES, WORKER_JOB_TYPES, type Run } from './helpers/table-app.js';
 import { pgHandle, workerJobSource } from './helpers/table-source.js';
 import { tempFile } from './helpers/temp.js';
@@ -131,6 +131,56 @@ describe('table move engine (WorkerJob → BullMQ)', () => {
   }, 120_000);
 });
 
+describe('table move delivery', () => {
+  for (const backend of ['redis', 'postgres'] as const) {
+    it(`${backend}: a job run and removed (removeOnComplete) before the outbox settled is not written again by the rerun`, async () => {
+      const url = await freshDatabase();
+      await createWorkerJobTable(url);
+      const db = await pgHandle(url);
+      onTestFinished(() => db.close());
+      await ensureTableJournal(db);
+      const prefix = uniqueName('tmd');
+      const topo = await topology(prefix);
+      const ranks = priorityRanks([], 'higher-first');
+      await openTableRun(db, { id: 'r', intent: 'r', source: 'worker-jobs', table: 'WorkerJob', dest: backend, states: ['ready'], planned: 1, ranks });
+      const job = { queue: 'uom', jobId: 'uom-1', rowId: 'row-1', name: 'SUGGEST_UOM_UPDATE', data: JSON.stringify({ k: 'uom-1' }), opts: JSON.stringify({ attempts: 1, removeOnComplete: true }), priority: 0, attempts: 1, runAtMs: null, timestampMs: Date.now(), lastError: null, kind: 'run' as const };
+      const ran: string[] = [];
+      let dest;
+      if (backend === 'redis') {
+        const redis = new Redis(bullConnection());
+        onTestFinished(async () => void (await redis.quit()));
+        dest = redisDestination(redis, prefix, 'redis');
+        const w = new Worker('uom', async (j: Job) => void ran.push(j.id!), { connection: bullConnection(), prefix });
+        onTestFinished(() => w.close());
+      } else {
+        await migrateBullmq(url);
+        const bull = await pgHandle(url);
+        onTestFinished(() => bull.close());
+        dest = postgresDestination(bull, 'postgres', false);
+        pgWorker(url, 'uom', async (j: Job) => void ran.push(j.id!));
+      }
+      onTestFinished(() => dest.close());
+      // The claim committed (outbox entry written, row gone), the write to BullMQ happened, then the process died.
+      const entries = await writeOutbox(db, 'r', [job]);
+      await dest.deliver('r', entries);
+      await until(() => ran.length === 1, 'the worker ran the job');
+      if (backend === 'redis') {
+        const probe = new Redis(bullConnection());
+        onTestFinished(async () => void (await probe.quit()));
+        await until(async () => (await probe.exists(`${prefix}:uom:uom-1`)) === 0, 'the job removed');
+      }
+      else await until(async () => (await sql(url, `SELECT count(*)::int AS n FROM bullmq.job WHERE id = 'uom-1'`))[0].n === 0, 'the job removed');
+      // The rerun replays the outbox: the destination's mark says it was written; nothing is re-created.
+      const result = await runTableMove({ source: workerJobSource(db), dest, topology: topo, routing: buildRouting(topo, { from: 'worker-jobs' }), ranks, runId: 'r', states: ['ready'], batch: 10, signal: new AbortController().signal });
+      expect(result.delivered).toBe(1);
+      expect(result.moved).toEqual({});
+      expect((await sql(url, 'SELECT count(*)::int AS n FROM queuectl.table_outbox'))[0].n).toBe(0);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(ran).toEqual(['uom-1']);
+    });
+  }
+});
+
 const clients: import('pg').Client[] = [];
 async function pgClient(url: string) {
   const { default: pg } = await import('pg');
@@ -140,7 +190,3 @@ async function pgClient(url: string) {
   onTestFinished(() => c.end());
   return c;
 }
-void client;
-void migrateBullmq;
-void pgWorker;
-void postgresDestination;

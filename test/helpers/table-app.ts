@@ -140,6 +140,7 @@ export function startWorkerJobApp(url: string, options: { workers?: number; prod
   return {
     pool,
     async stop() {
+      if (stopped) return;
       stopped = true;
       await Promise.allSettled(loops);
       await pool.end();
