@@ -230,6 +230,7 @@ Examples:
     .description('a guided tour on a throwaway redis-server or PostgreSQL: the ECCB legacy queue split with inspect, check, migrate, dlq and dedup-check')
     .addOption(new Option('--jobs <n>', 'jobs in the legacy queue at the start').default('5000'))
     .addOption(new Option('--backend <kind>', 'where the demo runs when no --url is given: a throwaway redis-server or PostgreSQL').choices(['redis', 'postgres']))
+    .option('--from-table', 'instead: a hand-rolled WorkerJob job table (six families, SKIP LOCKED workers) split into per-family BullMQ queues on PostgreSQL')
     .addHelpText('after', `
 Starts redis-server from the PATH on a free loopback port (no persistence, deleted at the end), or
 uses --redis under a scratch prefix queuectl-demo-<random> whose keys it deletes afterwards. With
@@ -245,6 +246,7 @@ Examples:
   queuectl demo --redis redis://127.0.0.1:6380
   queuectl demo --backend postgres --yes
   queuectl demo --url postgres://me@127.0.0.1/scratch
+  queuectl demo --from-table --yes
 
 Exit: 0 every step did what it should, 1 a step did not (named), 2 no redis-server/PostgreSQL and no --url, 3 server error, 130 interrupted.`)
     .action(action(() => import('./commands/demo.js'), 'both'));
