@@ -172,7 +172,9 @@ legacy:
     onTestFinished(() => redis.stop());
     const prefix = uniqueName('tmk');
     const file = topologyFile(prefix);
-    const seed = backlog(2500, 'k');
+    const seed = backlog(1200, 'k');
+    const t0 = Date.now();
+    const mark = (what: string) => process.env.TM_DEBUG && console.log(`${Math.round((Date.now() - t0) / 1000)}s ${what}`);
     await insertRows(await client(url), seed);
     const keys = seed.map((s) => s.k);
     const runs: Run[] = [];
@@ -226,9 +228,10 @@ legacy:
     expect(kills.length, kills.join(' ')).toBeGreaterThanOrEqual(24);
     if (process.env.TM_DEBUG) console.log(kills.join(' '));
 
+    mark('kills done');
     // A lost source connection mid-move (the application's DBA kills the session): exit 3, the rerun finishes.
-    await insertRows(poll, dueLater(600, 'c'));
-    keys.push(...dueLater(600, 'c').map((r) => r.k));
+    await insertRows(poll, dueLater(300, 'c'));
+    keys.push(...dueLater(300, 'c').map((r) => r.k));
     {
       const before = await counters(poll);
       const { done } = spawnMigrate(args, env);
@@ -237,9 +240,10 @@ legacy:
       const r = await done;
       expect([0, 1, 3], r.stderr).toContain(r.code);
     }
+    mark('source connection lost and back');
     // A lost Redis connection mid-move: CLIENT KILL of the move's connections.
-    await insertRows(poll, dueLater(600, 'r'));
-    keys.push(...dueLater(600, 'r').map((r) => r.k));
+    await insertRows(poll, dueLater(300, 'r'));
+    keys.push(...dueLater(300, 'r').map((r) => r.k));
     {
       const before = await counters(poll);
       const { done } = spawnMigrate(args, env);
@@ -255,9 +259,10 @@ legacy:
       const r = await done;
       expect([0, 1, 3], r.stderr).toContain(r.code);
     }
+    mark('redis connection lost and back');
     // A Redis restart mid-move (its data kept: appendonly): the move fails with exit 3, the rerun finishes.
-    await insertRows(poll, dueLater(600, 's'));
-    keys.push(...dueLater(600, 's').map((r) => r.k));
+    await insertRows(poll, dueLater(300, 's'));
+    keys.push(...dueLater(300, 's').map((r) => r.k));
     {
       const before = await counters(poll);
       const { done } = spawnMigrate(args, env);
@@ -269,6 +274,7 @@ legacy:
       const r = await done;
       expect([0, 1, 3], r.stderr).toContain(r.code);
     }
+    mark('redis restarted');
     // Reruns until the run is done, then every row completes exactly once.
     for (let i = 0; i < 5; i++) {
       const r = await runCli(args, { env });
@@ -282,6 +288,7 @@ legacy:
     await until(() => exactlyOnce(runs, keys).missing.length === 0, 'every row completed', 60_000, 100).catch((e) => {
       throw new Error(`${e.message}: missing ${exactlyOnce(runs, keys).missing.slice(0, 10).join(',')}; kills ${kills.join(' ')}`);
     });
+    mark('all ran');
     await new Promise((r) => setTimeout(r, 500));
     expect(exactlyOnce(runs, keys).twice).toEqual([]);
     expect(errors).toEqual([]);
@@ -294,7 +301,7 @@ legacy:
 
 /** Rows not due for a few seconds: the application cannot claim them before the move starts. */
 function dueLater(n: number, tag: string) {
-  return backlog(n, tag).slice(0, n).map((r) => ({ ...r, dueIn: 6 + (r.dueIn ?? 0) }));
+  return backlog(n, tag).slice(0, n).map((r) => ({ ...r, dueIn: 8 + Math.abs(r.dueIn ?? 0) }));
 }
 
 /** Waits until the run has claimed `claimed` rows; a move that ended first fails with its output. */

@@ -86,11 +86,12 @@ export function tableSql(source: TableSource) {
       ${c.attemptsMade ? `${q('attemptsMade')}::int` : 'NULL::int'} AS attempts_made,
       ${c.maxAttempts ? `${q('maxAttempts')}::int` : 'NULL::int'} AS max_attempts,
       ${c.lastError ? `${q('lastError')}::text` : 'NULL::text'} AS last_error,
-      ${runAt ? `${runAt}::text` : `''`} AS cursor_at`,
-    order: runAt ? `${runAt}, ${q('id')}` : `${q('id')}`,
+      ${runAt ? `${runAt}::text` : `${q('id')}::text`} AS cursor_at`,
+    /** The claim index's own order (status, runAt…), so a batch reads only its rows: never a sort of the whole table. */
+    order: runAt ? `${runAt}` : `${q('id')}`,
     idType: source.columnTypes[c.id] ?? 'text',
-    /** Past the last row of the previous batch ($4 its due time as text, $5 its id). */
-    cursor: runAt ? `(${runAt}, ${q('id')}) > ($4::text::${source.columnTypes[c.runAt!]}, $5::text::${source.columnTypes[c.id]})` : `${q('id')} > $5::text::${source.columnTypes[c.id]} AND $4::text IS NOT NULL`,
+    /** At or past the last batch's due time ($4, as text); `strict` once a whole batch stayed at it. */
+    cursor: (strict: boolean) => (runAt ? `${runAt} ${strict ? '>' : '>='} $4::text::${source.columnTypes[c.runAt!]}` : `${q('id')} ${strict ? '>' : '>='} $4::text::${source.columnTypes[c.id]}`),
     due: (d: Group['due']) => (!runAt || !d ? '' : d === 'now' ? ` AND ${runAt} <= now()` : ` AND ${runAt} > now()`),
   };
 }
@@ -175,12 +176,14 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
   for (let pass = 0; ; pass++) {
     let claimedThisPass = 0;
     for (const group of groups) {
-      let cursor: [string, string] | undefined;
+      let cursor: { at: string; strict: boolean } | undefined;
       for (;;) {
         if (signal.aborted) return { ...result, interrupted: true };
         const batch = await moveOneBatch(input, sql, group, names, cursor);
         if (batch.read === 0) break;
-        cursor = batch.cursor;
+        // Moved rows leave the table, so the next batch starts where this one ended; a batch where
+        // every row stayed (no queue for its id) moves the cursor past their due time instead.
+        cursor = { at: batch.cursor!, strict: batch.jobs.length === 0 };
         claimedThisPass += batch.jobs.length;
         result.claimed += batch.jobs.length;
         for (const st of batch.stays) {
@@ -211,7 +214,7 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
 
 interface BatchOutcome {
   read: number;
-  cursor?: [string, string];
+  cursor?: string;
   jobs: IntendedJob[];
   entries: OutboxEntry[];
   written: Record<string, number>;
@@ -219,21 +222,23 @@ interface BatchOutcome {
 }
 
 /** One source transaction: lock, decide, outbox (or write, same database), delete or mark. */
-async function moveOneBatch(input: TableMoveInput, sql: ReturnType<typeof tableSql>, group: Group, names: string[] | undefined, cursor: [string, string] | undefined): Promise<BatchOutcome> {
+async function moveOneBatch(input: TableMoveInput, sql: ReturnType<typeof tableSql>, group: Group, names: string[] | undefined, cursor: { at: string; strict: boolean } | undefined): Promise<BatchOutcome> {
   const { source, dest, runId } = input;
   const db = source.db;
   return inTransaction(db, async () => {
-    const params: unknown[] = [group.status, names ?? null, input.batch, ...(cursor ? cursor : [])];
+    const params: unknown[] = [group.status, names ?? null, input.batch, ...(cursor ? [cursor.at] : [])];
+    // Lock a narrow batch in index order first; the wide columns are read for those rows only.
     const raw = await db.query<RawRow & Record<string, unknown>>(
-      `SELECT ${sql.select} FROM ${sql.table} t
-        WHERE ${sql.status} = $1::${sql.statusType}${sql.due(group.due)}
-          AND ($2::text[] IS NULL OR ${sql.name}::text = ANY($2::text[]))${cursor ? ` AND ${sql.cursor}` : ''}
-        ORDER BY ${sql.order} LIMIT $3 FOR UPDATE OF t SKIP LOCKED`,
+      `SELECT ${sql.select} FROM ${sql.table} t WHERE t.ctid = ANY(ARRAY(
+         SELECT t.ctid FROM ${sql.table} t
+          WHERE ${sql.status} = $1::${sql.statusType}${sql.due(group.due)}
+            AND ($2::text[] IS NULL OR ${sql.name}::text = ANY($2::text[]))${cursor ? ` AND ${sql.cursor(cursor.strict)}` : ''}
+          ORDER BY ${sql.order} LIMIT $3 FOR UPDATE OF t SKIP LOCKED))
+        ORDER BY ${sql.order}`,
       params);
     const out: BatchOutcome = { read: raw.length, jobs: [], entries: [], written: {}, stays: [] };
     if (raw.length === 0) return out;
-    const last = raw[raw.length - 1];
-    out.cursor = [last.cursor_at, last.id];
+    out.cursor = raw[raw.length - 1].cursor_at;
     const now = Date.now();
     for (const r of raw) {
       const v = intendedJob(toRow(r, group.kind), input.routing, input.topology, input.ranks, now);
