@@ -3,6 +3,7 @@
 // as data, `shown` and `goal` for people; `met` is true/false against a goal, null for a
 // reference figure that has none.
 import { int } from './lib.mjs';
+import { summaryRowsOf as tableMoveRows } from './table-move.mjs';
 
 const ms = (n) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${int(n)} ms`);
 const row = (bench, metric, value, unit, shown, goal, met) => ({ bench, metric, value, unit, shown, goal, met });
@@ -49,7 +50,7 @@ const clusterRows = (r) => [
   row('cluster', `cross-slot migrate on a 3-master cluster, ${int(r.jobs)} jobs`, r.jobsPerSec, 'jobs/s', `${int(r.jobsPerSec)} jobs/s`, `≥ ${int(r.goals.jobsPerSec)} jobs/s`, r.jobsPerSec >= r.goals.jobsPerSec),
 ];
 
-const ROWS = { migrate: migrateRows, inspect: inspectRows, dlq: dlqRows, cluster: clusterRows };
+const ROWS = { migrate: migrateRows, inspect: inspectRows, dlq: dlqRows, cluster: clusterRows, 'table-move': (r) => tableMoveRows(r) };
 
 /** Summary rows for `results` ({ name: result | { error } }), in the order the benches ran. */
 export function summaryRows(results) {

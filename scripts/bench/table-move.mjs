@@ -152,3 +152,14 @@ if (isMain(import.meta.url)) {
   const a = argv();
   standalone('table-move', run, { rows: a.num('rows'), baselineRows: a.num('baseline-rows'), million: a.flag('million') }, { missedExit: 1 });
 }
+
+/** Summary rows (scripts/bench/summary.mjs): per backend the rate, the hand-written rate, the ratio and peak RSS. */
+export function summaryRowsOf(r) {
+  const row = (metric, value, unit, shown, goal, met) => ({ bench: 'table-move', metric, value, unit, shown, goal, met });
+  return ['redis', 'postgres'].flatMap((b) => [
+    row(`table → BullMQ on ${b}, ${int(r[b].queuectl.rows)} WorkerJob rows (queuectl migrate --from)`, r[b].queuectl.rowsPerSec, 'rows/s', `${int(r[b].queuectl.rowsPerSec)} rows/s`, 'reference', null),
+    row(`  hand-written SKIP LOCKED → queue.add → DELETE, ${int(r[b].handWritten.rows)} rows`, r[b].handWritten.rowsPerSec, 'rows/s', `${int(r[b].handWritten.rowsPerSec)} rows/s`, 'reference', null),
+    row(`  ratio on ${b}`, r[b].ratio, '×', `${r[b].ratio}×`, `≥ ${r.goals.ratio}×`, r[b].ratio >= r.goals.ratio),
+    row(`  peak RSS on ${b}`, r[b].queuectl.peakRssMb, 'MB', `${r[b].queuectl.peakRssMb} MB`, `< ${r.goals.rssMb} MB`, r[b].queuectl.peakRssMb < r.goals.rssMb),
+  ]).concat(r.memory ? [row('table → BullMQ on redis, 1,000,000 rows: peak RSS', r.memory.peakRssMb, 'MB', `${r.memory.peakRssMb} MB`, `< ${r.goals.rssMb} MB`, r.memory.peakRssMb < r.goals.rssMb)] : []);
+}
