@@ -98,8 +98,9 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .description('queues, counts per state, oldest waiting job, workers and Redis health; `inspect job <queue> <id>` shows one job')
     .argument('[queue...]', 'queues to show (default: declared and legacy queues, plus discovered ones with --all)')
     .option('--all', 'include undeclared queues found by SCAN')
+    .option('--by-status', 'legacy table sources: rows per status value too')
     .option('--watch [seconds]', 'redraw in place every few seconds (default 2) with rates of change')
-    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42\n\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
+    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42\n  queuectl inspect worker-jobs --by-status      # a legacy table source: per family, then per status\n\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
     .action(action(() => import('./commands/inspect.js'), 'both'));
 
   program
