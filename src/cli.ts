@@ -221,6 +221,26 @@ Examples:
     .action(action(() => import('./commands/dlq-stats.js'), 'both'));
 
   program
+    .command('stuck')
+    .description('legacy table sources: rows claimed (active) and locked longer than the lock timeout; --release makes them ready again')
+    .option('--source <name>', 'only these table sources, repeatable or comma-separated (default: every one)', collect)
+    .option('--older-than <dur>', "locked longer than this (default: each source's lockTimeout, else 10m)")
+    .option('--release', 'make the listed rows ready again, lock cleared, attempts + 1 (asks first; --yes off a terminal)')
+    .option('--dry-run', 'with --release: print what would be released and change nothing')
+    .option('--limit <n>', 'at most this many rows per source, oldest lock first (default 1000)')
+    .addHelpText('after', `
+Examples:
+  queuectl stuck
+  queuectl stuck --source worker-jobs --older-than 30m --json
+  queuectl stuck --source worker-jobs --release --dry-run
+  queuectl stuck --source worker-jobs --release --yes
+
+A release re-checks each row in the same statement and skips rows a worker holds locked: a row that
+finished or was recovered meanwhile is left as it is. Rerunning is safe.
+Exit: 0 listed or released, 2 bad flags, unknown source or a release declined off a terminal, 3 database error.`)
+    .action(action(() => import('./commands/stuck.js'), 'offline'));
+
+  program
     .command('demo')
     .description('a guided tour on a throwaway redis-server or PostgreSQL: the ECCB legacy queue split with inspect, check, migrate, dlq and dedup-check')
     .addOption(new Option('--jobs <n>', 'jobs in the legacy queue at the start').default('5000'))

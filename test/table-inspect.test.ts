@@ -4,7 +4,7 @@ import { redisUrl } from './helpers/redis.js';
 import { freshDatabase, sql } from './helpers/postgres.js';
 import { tempFile } from './helpers/temp.js';
 import { testContext } from './helpers/context.js';
-import { createTableQueues, JOB_QUEUE_MIX, seed, WORKER_JOB_MIX } from './helpers/table-queues.js';
+import { createTableQueues, JOB_QUEUE_MIX, seed, TABLES_YAML, WORKER_JOB_MIX } from './helpers/table-queues.js';
 import { resolveTableSource } from '../src/table/resolve.js';
 import { activeQuery, attemptsQuery, exceededQuery, familyStatusQuery, priorityQuery, readyQuery, statusQuery, type Query } from '../src/table/reads.js';
 import { run as inspect } from '../src/commands/inspect.js';
@@ -13,20 +13,6 @@ import { readOnly } from '../src/table/session.js';
 
 /** Issue 15 item 2: inspect of a legacy table source, index-backed on a realistic table. */
 
-export const TABLES_YAML = `version: 1
-defaults: { attempts: 3, backoff: 5s, removeOnComplete: 1000, removeOnFail: 5000, deadLetter: failed }
-queues:
-  interpret: { jobs: [INTERPRET_EVENT], jobId: "interpret-{eventId}" }
-  patterns: { jobs: [DETECT_PATTERNS], jobId: "patterns-{eventId}" }
-  ai: { jobs: [ai_generation], jobId: "ai-{conversationId}" }
-workers:
-  w1: { queues: [interpret, patterns, ai] }
-legacy:
-  worker-jobs:
-    table: { name: '"WorkerJob"', urlEnv: APP_DB }
-  job-queue:
-    table: { name: '"JobQueue"', urlEnv: APP_DB, lockTimeout: 5m }
-`;
 
 describe('inspect <table source>', () => {
   it('per family: ready, scheduled, active, stuck, failed, dead, completed, oldest ready; attempts; lock holders', async () => {
