@@ -193,6 +193,7 @@ Examples:
     .option('--since <dur>', 'only dead letters that failed within this long (5m, 1h, 7d)')
     .option('--older-than <dur>', 'only dead letters that failed longer ago than this')
     .option('--org <value>', 'only jobs whose payload orgId (or organizationId) is this')
+    .option('--tenant <field=value>', 'legacy table sources: only rows whose data field (or column) is this, e.g. companyId=c_1, userId=u_42')
     .option('--limit <n>', 'at most this many (the newest)');
   dlqFilters(dlq.command('list').description('dead letters across declared queues, newest first (read-only)'), '--reason')
     .option('--all', 'no --limit: list every match (default limit 50)')
