@@ -10,6 +10,8 @@ import { activeQuery, attemptsQuery, exceededQuery, familyStatusQuery, priorityQ
 import { run as inspect } from '../src/commands/inspect.js';
 import type { TableSource } from '../src/table/types.js';
 import { readOnly } from '../src/table/session.js';
+import { stuckQueries } from '../src/table/stuck.js';
+import { deadPageQuery } from '../src/table/dead.js';
 
 /** Issue 15 item 2: inspect of a legacy table source, index-backed on a realistic table. */
 
@@ -82,7 +84,7 @@ describe('inspect <table source>', () => {
 });
 
 describe('index-backed reads on a realistic table (200k rows)', () => {
-  it('EXPLAIN shows no sequential scan for any read of inspect and check, on both designs', async () => {
+  it('EXPLAIN shows no sequential scan for any read of inspect, check, stuck and dlq, on both designs', async () => {
     const url = await freshDatabase();
     await createTableQueues(url);
     const families = ['INTERPRET_EVENT', 'DETECT_PATTERNS', 'GENERATE_INSIGHTS', 'GENERATE_REVIEW', 'GENERATE_TOMORROW_PLAN', 'SUGGEST_UOM_UPDATE'];
@@ -107,6 +109,9 @@ describe('index-backed reads on a realistic table (200k rows)', () => {
       const source = await resolveTableSource(t.ctx, name);
       const queries = [familyStatusQuery, statusQuery, readyQuery, activeQuery, attemptsQuery, exceededQuery, priorityQuery].map((q) => q(source)).filter((q): q is Query => q !== undefined);
       expect(queries.length).toBe(7);
+      // stuck's count and list; dlq's pages (first, filtered, and after a cursor)
+      queries.push(...stuckQueries(source, source.lockTimeoutMs, 1000));
+      queries.push(deadPageQuery(source, {}, undefined, 500), deadPageQuery(source, { names: [families[0]], since: Date.now() - 86_400_000 }, { failedMs: Date.now(), id: 'z' }, 500));
       for (const q of queries) {
         const plan = await explain(source, q);
         expect(plan, `${name}: ${q.text}`).not.toContain('Seq Scan');

@@ -3,6 +3,7 @@ import { toPostgresError } from '../backend/postgres/errors.js';
 import { sleep } from '../util/sleep.js';
 import { deadByIds, deadPage, deadStatuses, discardDead, DISCARD_TABLE, ensureDiscardTable, retryDead, rowJson, selectDead, type DeadRow } from '../table/dead.js';
 import { col } from '../table/reads.js';
+import { readOnly } from '../table/session.js';
 import type { TableSource } from '../table/types.js';
 import type { ApplyOutcome } from './apply.js';
 import { matches } from './filters.js';
@@ -31,7 +32,8 @@ export function tableDlqStore(tables: TableSource[]): DlqStore {
     const f = options.filters;
     let after: { failedMs: number; id: string } | undefined;
     for (;;) {
-      const rows = await deadPage(s, { names: f.names, since: f.since, before: f.before, tenant: f.tenant }, after, PAGE);
+      // Each page in its own READ ONLY transaction (no lock held between pages), index-backed like inspect's reads.
+      const rows = await readOnly(s.db, () => deadPage(s, { names: f.names, since: f.since, before: f.before, tenant: f.tenant }, after, PAGE));
       if (rows.length === 0) return;
       yield rows.map((r) => item(s, r)).filter((i) => matches(i, { ...f, tenant: undefined }));
       const last = rows[rows.length - 1];

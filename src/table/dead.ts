@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { col, statusParam } from './reads.js';
+import { col, statusParam, type Query } from './reads.js';
 import { quoteIdent } from './identifier.js';
 import type { TableSource } from './types.js';
 
@@ -50,6 +50,12 @@ export interface DeadFilter {
 
 /** One page of dead rows, newest first, after the cursor (failedAt, id) of the previous page. */
 export async function deadPage(s: TableSource, filter: DeadFilter, after: { failedMs: number; id: string } | undefined, size: number): Promise<DeadRow[]> {
+  const q = deadPageQuery(s, filter, after, size);
+  return s.db.query<DeadRow & Record<string, unknown>>(q.text, q.params);
+}
+
+/** The query of deadPage (exported for the EXPLAIN test). */
+export function deadPageQuery(s: TableSource, filter: DeadFilter, after: { failedMs: number; id: string } | undefined, size: number): Query {
   const params: unknown[] = [deadStatuses(s)];
   const where = [`${col(s, 'status')} = ANY($1::${s.statusType}[])`];
   const p = (value: unknown) => `$${params.push(value)}`;
@@ -59,7 +65,7 @@ export async function deadPage(s: TableSource, filter: DeadFilter, after: { fail
   if (filter.before !== undefined) where.push(`${failed} <= ${p(filter.before)}`);
   if (filter.tenant) where.push(tenantSql(s, filter.tenant, p));
   if (after) where.push(`(${failed}, ${col(s, 'id')}::text) < (${p(after.failedMs)}, ${p(after.id)})`);
-  return s.db.query<DeadRow & Record<string, unknown>>(`${selectDead(s)} WHERE ${where.join(' AND ')} ORDER BY ${failed} DESC, ${col(s, 'id')}::text DESC LIMIT ${Number(size)}`, params);
+  return { text: `${selectDead(s)} WHERE ${where.join(' AND ')} ORDER BY ${failed} DESC, ${col(s, 'id')}::text DESC LIMIT ${Number(size)}`, params };
 }
 
 /** `--tenant companyId=c1`: a field of the row's data, or a column of that name (WorkerJob's userId). */

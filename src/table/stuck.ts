@@ -1,4 +1,4 @@
-import { col, lockColumn, statusParam } from './reads.js';
+import { col, lockColumn, statusParam, type Query } from './reads.js';
 import { UsageError } from '../errors.js';
 import type { TableSource } from './types.js';
 
@@ -20,20 +20,30 @@ export interface StuckRow {
 
 /** How many rows are stuck, and the oldest `limit` of them. */
 export async function listStuck(source: TableSource, olderThanMs: number, limit: number): Promise<{ total: number; rows: StuckRow[] }> {
-  const lock = requireLock(source);
-  const where = `${col(source, 'status')} = ${statusParam(source, 1)} AND ${lock} < now() - $2 * interval '1 millisecond'`;
-  const [{ total }] = await source.db.query<{ total: number }>(`SELECT count(*)::int AS total FROM ${source.table.sql} WHERE ${where}`, [source.status.active, olderThanMs]);
-  const opt = (role: 'lockedBy' | 'attemptsMade' | 'maxAttempts', cast: string) => (source.columns[role] ? `${col(source, role)}::${cast}` : `NULL::${cast}`);
-  const rows = await source.db.query<{ id: string; family: string; locked_by: string | null; locked_ms: number; attempts: number | null; max_attempts: number | null }>(
-    `SELECT ${col(source, 'id')}::text AS id, ${col(source, 'name')}::text AS family, ${opt('lockedBy', 'text')} AS locked_by,
-            (extract(epoch FROM now() - ${lock}) * 1000)::float8 AS locked_ms, ${opt('attemptsMade', 'int')} AS attempts, ${opt('maxAttempts', 'int')} AS max_attempts
-       FROM ${source.table.sql} WHERE ${where} ORDER BY ${lock} LIMIT ${Number(limit)}`,
-    [source.status.active, olderThanMs],
-  );
+  const [count, list] = stuckQueries(source, olderThanMs, limit);
+  const [{ total }] = await source.db.query<{ total: number }>(count.text, count.params);
+  const rows = await source.db.query<{ id: string; family: string; locked_by: string | null; locked_ms: number; attempts: number | null; max_attempts: number | null }>(list.text, list.params);
   return {
     total,
     rows: rows.map((r) => ({ id: r.id, family: r.family, lockedBy: r.locked_by, lockedForMs: Math.round(r.locked_ms), attempts: r.attempts, maxAttempts: r.max_attempts })),
   };
+}
+
+/** The count and the list of stuck rows (exported for the EXPLAIN test). */
+export function stuckQueries(source: TableSource, olderThanMs: number, limit: number): [Query, Query] {
+  const lock = requireLock(source);
+  const where = `${col(source, 'status')} = ${statusParam(source, 1)} AND ${lock} < now() - $2 * interval '1 millisecond'`;
+  const params = [source.status.active, olderThanMs];
+  const opt = (role: 'lockedBy' | 'attemptsMade' | 'maxAttempts', cast: string) => (source.columns[role] ? `${col(source, role)}::${cast}` : `NULL::${cast}`);
+  return [
+    { text: `SELECT count(*)::int AS total FROM ${source.table.sql} WHERE ${where}`, params },
+    {
+      text: `SELECT ${col(source, 'id')}::text AS id, ${col(source, 'name')}::text AS family, ${opt('lockedBy', 'text')} AS locked_by,
+                    (extract(epoch FROM now() - ${lock}) * 1000)::float8 AS locked_ms, ${opt('attemptsMade', 'int')} AS attempts, ${opt('maxAttempts', 'int')} AS max_attempts
+               FROM ${source.table.sql} WHERE ${where} ORDER BY ${lock} LIMIT ${Number(limit)}`,
+      params,
+    },
+  ];
 }
 
 /** Releases the rows `ids` that are still stuck: ready again, lock cleared, attempts + 1. Returns the ids released. */
