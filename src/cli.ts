@@ -98,8 +98,9 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .description('queues, counts per state, oldest waiting job, workers and Redis health; `inspect job <queue> <id>` shows one job')
     .argument('[queue...]', 'queues to show (default: declared and legacy queues, plus discovered ones with --all)')
     .option('--all', 'include undeclared queues found by SCAN')
+    .option('--by-status', 'legacy table sources: rows per status value too')
     .option('--watch [seconds]', 'redraw in place every few seconds (default 2) with rates of change')
-    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42\n\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
+    .addHelpText('after', '\nExamples:\n  queuectl inspect\n  queuectl inspect --all --json\n  queuectl inspect eccb-smart-upload-process --watch 5\n  queuectl inspect job eccb-smart-upload-process process-42\n  queuectl inspect worker-jobs --by-status      # a legacy table source: per family, then per status\n\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
     .action(action(() => import('./commands/inspect.js'), 'both'));
 
   program
@@ -198,6 +199,7 @@ Examples:
     .option('--since <dur>', 'only dead letters that failed within this long (5m, 1h, 7d)')
     .option('--older-than <dur>', 'only dead letters that failed longer ago than this')
     .option('--org <value>', 'only jobs whose payload orgId (or organizationId) is this')
+    .option('--tenant <field=value>', 'legacy table sources: only rows whose data field (or column) is this, e.g. companyId=c_1, userId=u_42')
     .option('--limit <n>', 'at most this many (the newest)');
   dlqFilters(dlq.command('list').description('dead letters across declared queues, newest first (read-only)'), '--reason')
     .option('--all', 'no --limit: list every match (default limit 50)')
@@ -224,6 +226,26 @@ Examples:
   dlq.command('stats').description('per queue: dead letters, the oldest, top 5 failure reasons (sampled from the newest 10k)')
     .option('--queue <name>', 'only these queues, repeatable or comma-separated', collect)
     .action(action(() => import('./commands/dlq-stats.js'), 'both'));
+
+  program
+    .command('stuck')
+    .description('legacy table sources: rows claimed (active) and locked longer than the lock timeout; --release makes them ready again')
+    .option('--source <name>', 'only these table sources, repeatable or comma-separated (default: every one)', collect)
+    .option('--older-than <dur>', "locked longer than this (default: each source's lockTimeout, else 10m)")
+    .option('--release', 'make the listed rows ready again, lock cleared, attempts + 1 (asks first; --yes off a terminal)')
+    .option('--dry-run', 'with --release: print what would be released and change nothing')
+    .option('--limit <n>', 'at most this many rows per source, oldest lock first (default 1000)')
+    .addHelpText('after', `
+Examples:
+  queuectl stuck
+  queuectl stuck --source worker-jobs --older-than 30m --json
+  queuectl stuck --source worker-jobs --release --dry-run
+  queuectl stuck --source worker-jobs --release --yes
+
+A release re-checks each row in the same statement and skips rows a worker holds locked: a row that
+finished or was recovered meanwhile is left as it is. Rerunning is safe.
+Exit: 0 listed or released, 2 bad flags, unknown source or a release declined off a terminal, 3 database error.`)
+    .action(action(() => import('./commands/stuck.js'), 'offline'));
 
   program
     .command('demo')

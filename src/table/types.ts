@@ -37,6 +37,8 @@ export interface TableSourceSpec {
   status?: Partial<Record<StatusRole, string>>;
   priority?: PriorityDirection;
   lockTimeout?: Millis;
+  /** [lowest, highest] priority the application uses; rows outside are reported by topology check. */
+  priorityRange?: [number, number];
 }
 
 /** One column of the table as the catalog describes it (input of the pure guessers). */

@@ -228,6 +228,9 @@ const tableSource = strict({
   status: strict(Object.fromEntries(STATUS_ROLES.map((role) => [role, z.string().min(1).optional()])) as Record<StatusRole, z.ZodOptional<z.ZodString>>).optional(),
   priority: z.enum(['higher-first', 'lower-first'], { error: (i) => `expected higher-first or lower-first, got ${describeValue(i.input)} — which priority values the table runs first` }).optional(),
   lockTimeout: duration.optional(),
+  /** The priorities the application uses, [lowest, highest] (e.g. [0, 10]); topology check reports rows outside it. */
+  priorityRange: z.tuple([z.number(), z.number()], { error: (i) => `expected [lowest, highest], got ${describeValue(i.input)} — e.g. priorityRange: [0, 10]` })
+    .refine((r) => r[0] <= r[1], { error: 'priorityRange is [lowest, highest]: the first must not be above the second' }).optional(),
 });
 
 const legacy = strict({ note: z.string().optional(), to: z.string().min(1).optional(), table: tableSource.optional() });

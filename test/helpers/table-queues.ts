@@ -136,3 +136,19 @@ export async function recoverWorkerJobs(url: string): Promise<number> {
     WHERE status = 'PROCESSING' AND "lockedAt" < now() - interval '10 minutes' RETURNING id`);
   return rows.length;
 }
+
+/** A topology with both fixture tables as legacy table sources (URL from APP_DB) and queues owning some families. */
+export const TABLES_YAML = `version: 1
+defaults: { attempts: 3, backoff: 5s, removeOnComplete: 1000, removeOnFail: 5000, deadLetter: failed }
+queues:
+  interpret: { jobs: [INTERPRET_EVENT], jobId: "interpret-{eventId}" }
+  patterns: { jobs: [DETECT_PATTERNS], jobId: "patterns-{eventId}" }
+  ai: { jobs: [ai_generation], jobId: "ai-{conversationId}" }
+workers:
+  w1: { queues: [interpret, patterns, ai] }
+legacy:
+  worker-jobs:
+    table: { name: '"WorkerJob"', urlEnv: APP_DB }
+  job-queue:
+    table: { name: '"JobQueue"', urlEnv: APP_DB, lockTimeout: 5m }
+`;
