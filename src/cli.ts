@@ -22,6 +22,7 @@ export function buildProgram(version: string, makeContext: ContextFactory, onExi
     .option('--url <url>', 'where the queues live: redis://[user[:pass]@]host:port[/db], rediss://…, redis+cluster://host:port[,host:port…], or postgres://[user[:pass]@]host[:port]/db[?sslmode=…] (default: $QUEUECTL_URL, else $REDIS_URL, else redis://127.0.0.1:6379); a password here is in your shell history and briefly in ps: prefer --password-file or REDIS_URL/QUEUECTL_URL')
     .option('--redis <url>', 'alias of --url')
     .option('--schema <name>', "BullMQ's schema on PostgreSQL (default: the topology's schema, else bullmq)")
+    .option('--source-url <url>', 'the PostgreSQL database of a legacy table source (default: the env var its urlEnv names, else $DATABASE_URL)')
     .option('--password-file <file>', 'read the Redis or PostgreSQL password from a file')
     .option('--tls-ca <file>', 'CA bundle for rediss:// or PostgreSQL TLS')
     .option('--tls-cert <file>', 'client certificate (PEM) for a server that asks for one (tls-auth-clients)')
@@ -89,11 +90,13 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
   topology
     .command('validate')
     .description('static check of the topology file: schema and lint rules')
+    .option('--live', 'also read each legacy table source\'s catalog and print the column and status mapping chosen (guessed where the file is silent)')
     .examples([
       'queuectl topology validate -c examples/eccb-smart-upload.yaml',
       'queuectl topology validate --json',
+      'queuectl topology validate --live     # table sources: the mapping chosen from the live table',
     ])
-    .addHelpText('after', '\nExit: 0 clean (warnings allowed), 1 lint errors, 2 unreadable or invalid file.')
+    .addHelpText('after', '\nExit: 0 clean (warnings allowed), 1 lint errors, 2 unreadable or invalid file, or a table column or status --live cannot settle (ambiguous or missing), 3 database error.')
     .action(action(() => import('./commands/topology-validate.js'), 'offline'));
   topology
     .command('check')
@@ -145,12 +148,14 @@ commands. queuectl refuses one not owned by you or writable by group/others; YAM
     .description('queues, counts per state, oldest waiting job, workers and Redis health; `inspect job <queue> <id>` shows one job')
     .argument('[queue...]', 'queues to show (default: declared and legacy queues, plus discovered ones with --all)')
     .option('--all', 'include undeclared queues found by SCAN')
+    .option('--by-status', 'legacy table sources: rows per status value too')
     .option('--watch [seconds]', 'redraw in place every few seconds with rates of change (default: 2)')
     .examples([
       'queuectl inspect',
       'queuectl inspect --all --json',
       'queuectl inspect eccb-smart-upload-process --watch 5',
       'queuectl inspect job eccb-smart-upload-process process-42',
+      'queuectl inspect worker-jobs --by-status      # a legacy table source: per family, then per status',
     ])
     .addHelpText('after', '\nExit: 0 shown, 2 a queue that is neither declared, legacy nor live, or a --prefix under which no queue exists while others do (each with a did-you-mean), 3 Redis error.')
     .action(action(() => import('./commands/inspect.js'), 'both'));
@@ -195,9 +200,10 @@ Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/Po
   const migrate = program
     .command('migrate')
     .description('move jobs out of a legacy queue into the queue that owns each job name: planned, atomic per batch, resumable, verified')
-    .option('--from <queue>', 'the queue to empty: a legacy queue, or a declared one (then only jobs it does not own move)')
+    .option('--from <queue>', 'the queue to empty: a legacy queue, a declared one (then only jobs it does not own move), or a legacy table source (legacy.<name>.table)')
     .option('--to <queue>', "send every job to this declared queue (default: the legacy entry's `to`, else each name's owner)")
-    .addOption(withDefault(new Option('--states <list>', 'states to move, comma-separated: wait,prioritized,delayed,failed'), 'wait,prioritized,delayed'))
+    .option('--states <list>', 'states to move, comma-separated: wait,prioritized,delayed,failed (default: wait,prioritized,delayed); from a table source: ready,scheduled,failed,dead (default: ready,scheduled)')
+    .option('--mark <status>', 'table source only: keep moved rows in the table with this status (no claim query reads it) instead of deleting them')
     .option('--names <list>', 'only jobs with these names, comma-separated')
     .option('--dry-run', 'print the plan (what moves where, what stays and why) and change nothing')
     .addOption(withDefault(new Option('--batch <n>', 'jobs per atomic step (small enough that each stays under ~10 ms of Redis time)'), '250'))
@@ -212,6 +218,8 @@ Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/Po
       'queuectl migrate --from eccb-smart-upload --yes --json',
       'queuectl migrate --from eccb-smart-upload --follow --quiet-for 30s --rate 5000',
       'queuectl migrate --from eccb-smart-upload --strategy drain --confirm eccb-smart-upload',
+      'queuectl migrate --from worker-jobs --dry-run            # a table source: rows into per-family queues',
+      'queuectl migrate --from worker-jobs --follow --quiet-for 30s --yes',
       'queuectl migrate status',
     ])
     .addHelpText('after', `
@@ -219,6 +227,9 @@ Each batch is one Lua script: a job is either still in the source or fully in it
 (same id, data, options, attempts, timestamps, priority, due time, logs, deduplication key), so a
 crash, a lost connection or Ctrl-C never loses or duplicates a job; rerun the same command to finish.
 Active jobs, flows, scheduler jobs and ids the destination already holds stay and are reported.
+From a table source, each batch of rows is locked FOR UPDATE SKIP LOCKED (the application's own
+workers keep running), written to an outbox in the source's "queuectl" schema and deleted in one
+transaction, then written to BullMQ with a per-run mark: exactly once after any crash; rerun to finish.
 
 Exit: 0 moved and verified, 1 jobs left unmoved or counts that do not balance, 2 bad flags or
 topology, 3 Redis or PostgreSQL error, 130 interrupted (rerun to continue).`)
@@ -258,6 +269,7 @@ A reference is <queue>/<id> (a dead-letter queue item: <dead-letter queue>/<id>,
     .option('--since <dur>', 'only dead letters that failed within this long (5m, 1h, 7d)')
     .option('--older-than <dur>', 'only dead letters that failed longer ago than this')
     .option('--org <value>', 'only jobs whose payload orgId (or organizationId) is this')
+    .option('--tenant <field=value>', 'legacy table sources: only rows whose data field (or column) is this, e.g. companyId=c_1, userId=u_42')
     .option('--limit <n>', 'at most this many (the newest)');
   /** `--reason` on list/retry once was the regex filter: now a usage error that names --match-reason, never a silent other meaning. */
   const reasonIsNotAFilter = () => new Option('--reason <text>').hideHelp().argParser((): string => {
@@ -317,16 +329,38 @@ A reference is <queue>/<id> (a dead-letter queue item: <dead-letter queue>/<id>,
   registerQueueOps(program, action);
 
   program
+    .command('stuck')
+    .description('legacy table sources: rows claimed (active) and locked longer than the lock timeout; --release makes them ready again')
+    .option('--source <name>', 'only these table sources, repeatable or comma-separated (default: every one)', collect)
+    .option('--older-than <dur>', "locked longer than this (default: each source's lockTimeout, else 10m)")
+    .option('--release', 'make the listed rows ready again, lock cleared, attempts + 1 (asks first; --yes off a terminal)')
+    .option('--dry-run', 'with --release: print what would be released and change nothing')
+    .addOption(withDefault(new Option('--limit <n>', 'at most this many rows per source, oldest lock first'), '1000'))
+    .examples([
+      'queuectl stuck',
+      'queuectl stuck --source worker-jobs --older-than 30m --json',
+      'queuectl stuck --source worker-jobs --release --dry-run',
+      'queuectl stuck --source worker-jobs --release --yes',
+    ])
+    .addHelpText('after', `
+A release re-checks each row in the same statement and skips rows a worker holds locked: a row that
+finished or was recovered meanwhile is left as it is. Rerunning is safe.
+Exit: 0 listed or released, 1 a release declined at the prompt, 2 bad flags, unknown source or no --yes off a terminal, 3 database error.`)
+    .action(action(() => import('./commands/stuck.js'), 'offline'));
+
+  program
     .command('demo')
     .description('a guided tour on a throwaway redis-server or PostgreSQL: the ECCB legacy queue split with inspect, check, migrate, dlq and dedup-check')
     .addOption(withDefault(new Option('--jobs <n>', 'jobs in the legacy queue at the start'), '5000'))
     .addOption(new Option('--backend <kind>', 'where the demo runs when no --url is given: a throwaway redis-server or PostgreSQL').choices(['redis', 'postgres']))
+    .option('--from-table', 'instead: a hand-rolled WorkerJob job table (six families, SKIP LOCKED workers) split into per-family BullMQ queues on PostgreSQL')
     .examples([
       'npm run demo',
       'queuectl demo --yes',
       'queuectl demo --redis redis://127.0.0.1:6380',
       'queuectl demo --backend postgres --yes',
       'queuectl demo --url postgres://me@127.0.0.1/scratch',
+      'queuectl demo --from-table --yes',
     ])
     .addHelpText('after', `
 Starts redis-server from the PATH on a free loopback port (no persistence, deleted at the end), or
@@ -384,6 +418,7 @@ function readGlobals(raw: Record<string, unknown>): GlobalOptions {
     config: notBlank(raw.config, '-c/--config', 'name the topology file, or leave -c out to use QUEUECTL_CONFIG or ./queuectl.yaml'),
     redis: chosenUrl(raw),
     schema: notBlank(raw.schema, '--schema', 'name the schema, or leave --schema out to use the topology\'s (else bullmq)'),
+    sourceUrl: notBlank(raw.sourceUrl, '--source-url', 'give the table source\'s postgres:// URL, or leave --source-url out to use its urlEnv (else DATABASE_URL)'),
     passwordFile: notBlank(raw.passwordFile, '--password-file', 'name the file that holds the Redis password'),
     tlsCa: notBlank(raw.tlsCa, '--tls-ca', 'name the CA bundle file'),
     tlsCert: notBlank(raw.tlsCert, '--tls-cert', 'name the client certificate file'),

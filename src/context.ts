@@ -13,6 +13,8 @@ export interface GlobalOptions {
   redis?: string;
   /** --schema: BullMQ's schema on PostgreSQL. */
   schema?: string;
+  /** --source-url: the database of a legacy table source, when it is not named by the source's urlEnv. */
+  sourceUrl?: string;
   passwordFile?: string;
   tlsCa?: string;
   tlsCert?: string;
@@ -58,6 +60,14 @@ export interface Context {
   schema(): Promise<string>;
   /** Connects to PostgreSQL on first use (loads pg only then); closed by main when the command ends. */
   postgres(): Promise<PostgresHandle>;
+  /** An environment variable (a table source's urlEnv, DATABASE_URL): the runtime's env, not process.env in tests. */
+  env(name: string): string | undefined;
+  /**
+   * A session to a legacy table source's database (src/table/resolve.ts), one per URL, closed by
+   * main with the rest. The --url session itself when both name the same PostgreSQL URL, so a
+   * move into BullMQ-on-PostgreSQL in that database can commit both sides in one transaction.
+   */
+  sourcePostgres(url: string): Promise<PostgresHandle>;
   close(): Promise<void>;
 }
 

@@ -47,6 +47,7 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
   let handle: Promise<RedisHandle> | undefined;
   let pgHandle: Promise<PostgresHandle> | undefined;
   let target: Target | undefined;
+  const sourceHandles = new Map<string, Promise<PostgresHandle>>();
 
   const topologyIfAny = () => {
     loaded ??= (async () => {
@@ -115,6 +116,27 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
       })();
       return pgHandle;
     },
+    env(name) {
+      return env[name];
+    },
+    sourcePostgres(url) {
+      const current = ctx.target();
+      if (current.kind === 'postgres' && current.url === url) return ctx.postgres();
+      let opened = sourceHandles.get(url);
+      if (!opened) {
+        opened = (async () => {
+          const { redactUrl } = await import('./redis/url.js');
+          const { postgresSpecFromGlobals } = await import('./backend/postgres/url.js');
+          const { connectPostgres } = await import('./backend/postgres/connection.js');
+          // --password-file is the --url server's password; it fills in only a source URL without one.
+          const hasPassword = /:\/\/[^/@]*:[^/@]*@/.test(url) || /[?&]password=/.test(url);
+          const globalsHere = hasPassword ? { ...globals, passwordFile: undefined } : globals;
+          return connectPostgres(postgresSpecFromGlobals(url, redactUrl(url), await ctx.schema(), globalsHere));
+        })();
+        sourceHandles.set(url, opened);
+      }
+      return opened;
+    },
     redis() {
       handle ??= (async () => {
         const current = ctx.target();
@@ -140,9 +162,10 @@ export function createContext(globals: GlobalOptions, options: RuntimeOptions = 
       return handle;
     },
     async close() {
-      const open = [handle, pgHandle];
+      const open = [handle, pgHandle, ...sourceHandles.values()];
       handle = undefined;
       pgHandle = undefined;
+      sourceHandles.clear();
       await Promise.all(open.map((current) => current?.then((h) => h.close(), () => undefined)));
     },
   };

@@ -65,6 +65,8 @@ describe('lint', () => {
       t.queues.a!.deadLetter = { kind: 'queue', queue: 'b' };
       t.workers = { wa: t.workers.wa! };
     }, 'error'],
+    ['table-column-twice', (t) => (t.legacy = { jobs: { name: 'jobs', table: { name: 'jobs', columns: { name: 'type', data: 'type' } } } }), 'error'],
+    ['table-status-twice', (t) => (t.legacy = { jobs: { name: 'jobs', table: { name: 'jobs', status: { ready: 'NEW', active: 'NEW' } } } }), 'error'],
   ];
 
   it.each(broken)('%s: reported when broken, with its severity', (rule, edit, severity) => {

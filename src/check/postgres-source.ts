@@ -29,7 +29,7 @@ export async function postgresCheckSource(ctx: Context, topology: Topology): Pro
     gather: async (options) => {
       const targets: QueueTarget[] = [
         ...Object.keys(topology.queues).map((name) => ({ name, kind: 'declared' as const })),
-        ...Object.keys(topology.legacy).filter((name) => !topology.queues[name]).map((name) => ({ name, kind: 'legacy' as const })),
+        ...Object.keys(topology.legacy).filter((name) => !topology.queues[name] && !topology.legacy[name]?.table).map((name) => ({ name, kind: 'legacy' as const })), // table sources: src/table/check.ts
       ];
       const discovered = await discoverQueues(handle, s);
       const known = new Set(targets.map((t) => t.name));

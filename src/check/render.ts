@@ -13,6 +13,8 @@ export interface CheckReport {
 export interface CheckScope {
   queues: number;
   legacy: number;
+  /** Legacy table sources, checked against their own databases. */
+  tables?: number;
   /** Redacted URL: the only form ever printed. */
   redis: string;
   /** Undefined with --deep; else jobs read from each end of each state. */
@@ -58,7 +60,8 @@ export function renderReport(report: CheckReport, scope: CheckScope, color: bool
 function summaryLine(report: CheckReport, scope: CheckScope, c: InstanceType<typeof Chalk>): string {
   const errors = report.findings.filter((f) => f.severity === 'error').length;
   const warnings = report.findings.length - errors;
-  const checked = `${plural(scope.queues, 'queue')}, ${plural(scope.legacy, 'legacy queue')} checked against ${scope.redis}`;
+  const tables = scope.tables ? `, ${plural(scope.tables, 'table source')}` : '';
+  const checked = `${plural(scope.queues, 'queue')}, ${plural(scope.legacy, 'legacy queue')}${tables} checked against ${scope.redis}`;
   const how = scope.sample === undefined ? 'every job read' : `job names sampled (first and last ${scope.sample} per state; --deep reads all)`;
   if (!report.inSync) {
     return `${c.red.bold('drift:')} ${plural(errors, 'error')}, ${plural(warnings, 'warning')} — ${checked}; ${how}`;

@@ -13,12 +13,15 @@ import { pauser } from '../demo/pause.js';
 import { seedLegacy, type OldWorkers } from '../demo/seed.js';
 import { demoSteps } from '../demo/steps.js';
 import { summarize, walk } from '../demo/walk.js';
+import { openTableDemo, type TableDemo } from '../demo/table-demo.js';
 
 export interface DemoOptions {
   /** --jobs: how many jobs the legacy queue starts with. */
   jobs?: string;
   /** --backend: redis (default) or postgres; a --url decides it when given. */
   backend?: string;
+  /** --from-table: the WorkerJob table split into per-family queues (PostgreSQL only). */
+  fromTable?: boolean;
 }
 
 const EXAMPLE = join(packageRoot, 'examples', 'eccb-smart-upload.yaml');
@@ -38,8 +41,13 @@ export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
   if (ctx.globals.config) throw new UsageError('demo always uses the bundled examples/eccb-smart-upload.yaml', 'run it without -c');
   if (ctx.globals.prefix) throw new UsageError('demo chooses its own prefix (queuectl-demo-<random> with --redis)', 'run it without --prefix');
   if (ctx.globals.schema) throw new UsageError('demo chooses its own schema (queuectl_demo_<random> with --url postgres://…)', 'run it without --schema');
-  const kind = chooseBackend(opts.backend, ctx.globals.redis);
+  const kind = chooseBackend(opts.backend ?? (opts.fromTable && !ctx.globals.redis ? 'postgres' : undefined), ctx.globals.redis);
   const total = Number(opts.jobs ?? DEFAULT_MIX.total);
+  if (opts.fromTable) {
+    if (kind !== 'postgres') throw new UsageError('demo --from-table runs on PostgreSQL (the table and BullMQ in one database)', 'drop --backend redis, or give --url postgres://…');
+    if (!Number.isInteger(total) || total < 200 || total > 200_000) throw new UsageError(`--jobs must be a whole number from 200 to 200000, got "${opts.jobs}"`, 'for example --jobs 5000');
+    return runTableDemo(ctx, total);
+  }
   if (!Number.isInteger(total) || total < 200 || total > 200_000) {
     throw new UsageError(`--jobs must be a whole number from 200 to 200000, got "${opts.jobs}"`, 'for example --jobs 5000');
   }
@@ -93,6 +101,40 @@ export async function run(opts: DemoOptions, ctx: Context): Promise<number> {
     return summary.ok ? ExitCode.ok : ExitCode.checkFailed;
   } finally {
     await workers?.close();
+    await env.stop();
+    ctx.out.note(env.stopped);
+  }
+}
+
+/** `demo --from-table`: the WorkerJob table split into per-family BullMQ queues (src/demo/table-demo.ts). */
+async function runTableDemo(ctx: Context, rows: number): Promise<number> {
+  const print = (line: string) => ctx.out.print(line);
+  const env = await openEnvironment(ctx.globals, 'postgres', 'bull');
+  let table: TableDemo | undefined;
+  try {
+    const schema = env.childArgs[env.childArgs.indexOf('--schema') + 1];
+    table = await openTableDemo(String(env.childEnv.QUEUECTL_URL), schema, ctx.globals, rows);
+    print(`queuectl demo --from-table: a job table split into BullMQ queues, on ${env.where}.`);
+    print(table.describe);
+    const outcomes = await walk({
+      steps: table.steps,
+      base: ['-c', table.config, ...env.childArgs],
+      shownBase: ['-c', table.config, ...env.shownArgs],
+      cwd: process.cwd(),
+      env: { ...childEnv(env, ctx.out.color), ...table.childEnv },
+      signal: ctx.signal,
+      color: ctx.out.color,
+      print,
+      pause: ctx.prompt.interactive && !ctx.globals.yes ? pauser(process.stdin, process.stderr, ctx.signal) : undefined,
+      available: commandExists,
+      actions: { 'finish-legacy-work': async () => [] },
+    });
+    const summary = summarize(outcomes);
+    print('');
+    for (const line of summary.lines) print(line);
+    return summary.ok ? ExitCode.ok : ExitCode.checkFailed;
+  } finally {
+    await table?.stop();
     await env.stop();
     ctx.out.note(env.stopped);
   }

@@ -1,5 +1,7 @@
 import type { Context } from '../context.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, QueuectlError, UsageError, formatError } from '../errors.js';
+import { tableSourceNames } from '../table/resolve.js';
+import type { TableInspect } from '../table/inspect.js';
 import type { Topology } from '../topology/types.js';
 import { evaluateAlert } from '../inspect/alerts.js';
 import { unknownQueueError } from '../util/queue-names.js';
@@ -22,6 +24,8 @@ const REDISCOVER_MS = 30_000;
 
 export interface InspectOptions {
   all?: boolean;
+  /** Table sources: rows per status value as well. */
+  byStatus?: boolean;
   /** true for `--watch` alone (2 s), or the seconds given. */
   watch?: boolean | string;
 }
@@ -38,6 +42,13 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
   }
 
   const topology = (await ctx.topologyIfAny())?.topology;
+  // Legacy table sources are read from their own database (src/table/), apart from the queues.
+  const tableNames = topology ? tableSourceNames(topology) : [];
+  const namedTables = args.filter((name) => tableNames.includes(name));
+  args = args.filter((name) => !tableNames.includes(name));
+  if (namedTables.length > 0 && intervalMs !== undefined) throw new UsageError('--watch does not cover table sources yet', `inspect ${namedTables[0]} without --watch`);
+  if (namedTables.length > 0 && args.length === 0) return inspectTablesOnly(ctx, namedTables, Boolean(opts.byStatus));
+  const tables = intervalMs === undefined && args.length === 0 ? tableNames : [];
   const source = await forBackend(ctx, inspectSources)(ctx);
 
   // Discovery costs the backend a walk (SCAN of the whole keyspace on Redis), so a watch
@@ -72,10 +83,13 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
   if (intervalMs === undefined) {
     const { rows, health } = await collect();
     await checkNames(rows);
+    // After the queue reads: a table in the --url database shares its session, one query at a time.
+    const tableReports = await readTables(ctx, tables, { byStatus: Boolean(opts.byStatus), named: false });
     if (ctx.globals.json) {
-      ctx.out.printJson(backendInspectDocument(rows, health));
+      ctx.out.printJson({ ...backendInspectDocument(rows, health), ...(tableReports.length ? { tables: tableReports } : {}) });
     } else {
       ctx.out.print(`${renderQueueTable(rows, { color: ctx.out.color })}\n\n${renderBackendHealth(health, { color: ctx.out.color })}`);
+      await printTables(ctx, tableReports);
     }
     return 0;
   }
@@ -104,6 +118,43 @@ export async function run(opts: InspectOptions, ctx: Context, args: string[] = [
   return ctx.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
 }
 
+/** `inspect <table source…>`: only the tables' databases are read, never the --url backend. */
+async function inspectTablesOnly(ctx: Context, names: string[], byStatus: boolean): Promise<number> {
+  const reports = await readTables(ctx, names, { byStatus, named: true });
+  if (ctx.globals.json) ctx.out.printJson({ schema: 'queuectl/inspect@1', tables: reports });
+  else await printTables(ctx, reports, false);
+  return 0;
+}
+
+/**
+ * Each table source's inspect report. A source named on the command line must resolve (exit 2/3
+ * otherwise); one shown only because the topology declares it is a warning when it cannot be
+ * read (DATABASE_URL unset where only the queues are of interest), never a failed inspect.
+ */
+async function readTables(ctx: Context, names: string[], options: { byStatus: boolean; named: boolean }): Promise<TableInspect[]> {
+  if (names.length === 0) return [];
+  const { resolveTableSource } = await import('../table/resolve.js');
+  const { readTableInspect } = await import('../table/inspect.js');
+  const reports: TableInspect[] = [];
+  for (const name of names) {
+    try {
+      const report = await readTableInspect(await resolveTableSource(ctx, name), { byStatus: options.byStatus });
+      for (const warning of report.warnings) ctx.out.warn(warning);
+      reports.push(report);
+    } catch (error) {
+      if (options.named || !(error instanceof QueuectlError)) throw error;
+      ctx.out.warn(`table source ${name} not shown: ${formatError(error)}`);
+    }
+  }
+  return reports;
+}
+
+async function printTables(ctx: Context, reports: TableInspect[], gap = true): Promise<void> {
+  if (reports.length === 0) return;
+  const { renderTableInspect } = await import('../table/render-inspect.js');
+  ctx.out.print(`${gap ? '\n' : ''}${reports.map((r) => renderTableInspect(r, { color: ctx.out.color })).join('\n\n')}`);
+}
+
 function watchInterval(watch: InspectOptions['watch']): number | undefined {
   if (watch === undefined || watch === false) return undefined;
   if (watch === true) return 2000;
@@ -122,7 +173,7 @@ export async function chooseTargets(topology: Topology | undefined, names: strin
   const kindOf = (name: string): QueueKind => (topology?.queues[name] ? 'declared' : topology?.legacy[name] ? 'legacy' : 'undeclared');
   if (names.length > 0) return [...new Set(names)].map((name) => ({ name, kind: kindOf(name) }));
   const declared = Object.keys(topology?.queues ?? {}).sort();
-  const legacy = Object.keys(topology?.legacy ?? {}).filter((n) => !topology?.queues[n]).sort();
+  const legacy = Object.keys(topology?.legacy ?? {}).filter((n) => !topology?.queues[n] && !topology?.legacy[n]?.table).sort();
   const known = new Set([...declared, ...legacy]);
   const discovered = withDiscovered ? (await discover()).filter((n) => !known.has(n)) : [];
   return [

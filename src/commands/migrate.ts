@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { ExitCode, QueuectlError, RedisError } from '../errors.js';
+import { ExitCode, QueuectlError, RedisError, UsageError } from '../errors.js';
 import type { RedisHandle } from '../redis/types.js';
 import { toRedisError } from '../redis/errors.js';
 import type { Topology } from '../topology/types.js';
@@ -14,6 +14,7 @@ import { renderStatus } from '../migrate/render.js';
 import { buildRouting, type Routing } from '../migrate/routing.js';
 import { runMove, type MoveEngine } from '../migrate/move-run.js';
 import { forBackend, type PerBackend } from '../backend/select.js';
+import { isTableSource } from '../table/resolve.js';
 
 type Runner = (raw: Record<string, unknown>, ctx: Context) => Promise<number>;
 
@@ -28,7 +29,11 @@ const statuses: PerBackend<Runner> = {
 };
 
 /** `queuectl migrate`: plan, confirm, apply in atomic batches, verify. See src/migrate/index.ts. */
-export function run(raw: Record<string, unknown>, ctx: Context): Promise<number> {
+export async function run(raw: Record<string, unknown>, ctx: Context): Promise<number> {
+  // A legacy table source (legacy.<name>.table) moves rows, on either backend: src/migrate/table-run.ts.
+  const loaded = typeof raw.from === 'string' && raw.strategy !== 'drain' ? await ctx.topologyIfAny() : undefined;
+  if (loaded && isTableSource(loaded.topology, raw.from as string)) return (await import('../migrate/table-run.js')).runTableMigrate(raw, ctx);
+  if (raw.mark !== undefined) throw new UsageError('--mark only applies to a table source (legacy.<name>.table)', 'drop --mark');
   return forBackend(ctx, moves)(raw, ctx);
 }
 
@@ -48,8 +53,17 @@ async function runOnRedis(raw: Record<string, unknown>, ctx: Context): Promise<n
 }
 
 /** `queuectl migrate status`: every run recorded under the prefix, with its progress. */
-export function runStatus(raw: Record<string, unknown>, ctx: Context): Promise<number> {
-  return forBackend(ctx, statuses)(raw, ctx);
+export async function runStatus(raw: Record<string, unknown>, ctx: Context): Promise<number> {
+  const { tableRunsForStatus, renderTableRuns } = await import('../migrate/table-run.js');
+  const tableRuns = await tableRunsForStatus(ctx);
+  if (tableRuns.length === 0) return forBackend(ctx, statuses)(raw, ctx);
+  // Queue runs and table runs in one document: the backend's status prints into a buffer first.
+  const printed: unknown[] = [];
+  const code = await forBackend(ctx, statuses)(raw, { ...ctx, out: Object.assign(Object.create(ctx.out), { printJson: (d: unknown) => printed.push(d) }) });
+  const doc = (printed[0] ?? { schema: 'queuectl/migrate-status@1', runs: [] }) as Record<string, unknown>;
+  ctx.out.printJson({ ...doc, tableRuns: tableRuns.map((r) => ({ ...r, finished: r.state === 'done' && r.claimed === r.delivered })) });
+  ctx.out.print(renderTableRuns(tableRuns, ctx.out.color));
+  return code;
 }
 
 async function statusOnRedis(_raw: Record<string, unknown>, ctx: Context): Promise<number> {

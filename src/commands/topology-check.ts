@@ -1,5 +1,5 @@
 import { forBackend, type PerBackend } from '../backend/select.js';
-import { drift } from '../check/drift.js';
+import { drift, sortFindings } from '../check/drift.js';
 import { buildReport, renderReport } from '../check/render.js';
 import type { CheckSource } from '../check/source.js';
 import type { Context } from '../context.js';
@@ -43,14 +43,19 @@ export async function run(opts: CheckOptions, ctx: Context): Promise<number> {
     if (ctx.signal.aborted && !(error instanceof InterruptedError)) throw new InterruptedError('topology check interrupted', 'it wrote nothing; rerun it');
     throw error;
   }
-  const findings = drift(source.topology, live, source.driftOptions);
+  // Legacy table sources are judged from their own database (src/table/check.ts), after the queues.
+  const { checkTableSources } = await import('../table/check.js');
+  const { tableSourceNames } = await import('../table/resolve.js');
+  const tables = tableSourceNames(topology).length;
+  const findings = sortFindings([...drift(source.topology, live, source.driftOptions), ...(await checkTableSources(ctx, topology))]);
   const report = buildReport(findings);
   if (ctx.out.json) {
     ctx.out.printJson(report);
   } else {
     const scope = {
       queues: Object.keys(topology.queues).length,
-      legacy: Object.keys(topology.legacy).length,
+      legacy: Object.keys(topology.legacy).length - tables,
+      tables,
       redis: source.where,
       ...(deep ? {} : { sample }),
     };

@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { isValid, lint } from '../topology/lint.js';
 import type { Finding, Topology } from '../topology/types.js';
+import type { MappingReport } from '../table/mapping.js';
 
 /** The `--json` document of `topology validate` (stable: queuectl/topology-validate@1). */
 export interface ValidateReport {
@@ -12,23 +13,39 @@ export interface ValidateReport {
   errors: number;
   warnings: number;
   findings: Finding[];
+  /** With --live: the mapping chosen for each legacy table source (columns and statuses guessed where the file is silent). */
+  tables?: MappingReport[];
 }
 
 /**
  * `topology validate`: the static check. Loading already fails with exit 2 on an unreadable or
  * schema-invalid file; here the lint rules decide between 0 (warnings allowed) and 1.
  */
-export async function run(_opts: Record<string, unknown>, ctx: Context): Promise<number> {
+export async function run(opts: { live?: boolean }, ctx: Context): Promise<number> {
   const { topology, source } = await ctx.topology();
   // Only the --redis flag: the cluster rule is advisory offline, and the Context has no env.
   const findings = lint(topology, { redisUrl: ctx.globals.redis, live: false }, source);
   const report = buildReport(source.file, findings);
+  // --live reads each table source's catalog: a column or status it cannot settle is exit 2 here, not mid-migration.
+  if (opts.live && report.valid) report.tables = await liveTables(ctx, topology);
   if (ctx.out.json) {
     ctx.out.printJson(report);
   } else {
     ctx.out.print(await renderReport(report, topology, ctx.out.color));
+    if (report.tables?.length) {
+      const { renderMapping } = await import('../table/mapping.js');
+      ctx.out.print(['', 'table sources (live):', ...report.tables.map(renderMapping)].join('\n'));
+    }
   }
   return report.valid ? ExitCode.ok : ExitCode.checkFailed;
+}
+
+async function liveTables(ctx: Context, topology: Topology): Promise<MappingReport[]> {
+  const { resolveTableSource, tableSourceNames } = await import('../table/resolve.js');
+  const { mappingReport } = await import('../table/mapping.js');
+  const reports: MappingReport[] = [];
+  for (const name of tableSourceNames(topology)) reports.push(mappingReport(await resolveTableSource(ctx, name)));
+  return reports;
 }
 
 export function buildReport(file: string, findings: Finding[]): ValidateReport {

@@ -13,6 +13,7 @@ export interface FilterFlags {
   since?: string;
   olderThan?: string;
   org?: string;
+  tenant?: string;
 }
 
 /** Comma lists and repeated flags both work: `--queue a,b` = `--queue a --queue b`. */
@@ -48,6 +49,11 @@ export function parseFilters(flags: FilterFlags, now: number): DlqFilters {
   const olderThan = duration('--older-than', flags.olderThan);
   if (olderThan !== undefined) filters.before = now - olderThan;
   if (flags.org !== undefined) filters.org = flags.org;
+  if (flags.tenant !== undefined) {
+    const at = flags.tenant.indexOf('=');
+    if (at <= 0) throw new UsageError(`--tenant "${flags.tenant}" is not field=value`, 'for example --tenant companyId=c_123 or --tenant userId=u_42');
+    filters.tenant = { field: flags.tenant.slice(0, at).trim(), value: flags.tenant.slice(at + 1) };
+  }
   return filters;
 }
 

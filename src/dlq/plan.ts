@@ -44,7 +44,8 @@ export function planRetry(items: DlqItem[], topology: Topology): RetryPlan {
       plan.refused.push({ ref: item.ref, reason: `already ${item.status}` });
       continue;
     }
-    if (item.style === 'failed') {
+    // A table row is retried in its own table (ready again), never moved: that is migrate's job.
+    if (item.style === 'failed' || item.style === 'table') {
       plan.items.push({ ...item, target: item.queue });
       continue;
     }

@@ -9,6 +9,11 @@ import type { DlqStore } from './store.js';
 import { redisDlqStore } from './redis-store.js';
 import { postgresDlqStore } from './postgres-store.js';
 import { forBackend } from '../backend/select.js';
+import { QueuectlError, UsageError, formatError } from '../errors.js';
+import { resolveTableSource, tableSourceNames } from '../table/resolve.js';
+import type { TableSource } from '../table/types.js';
+import { tableDlqStore } from './table-store.js';
+import { combinedStore } from './combined-store.js';
 
 export interface DlqScope {
   topology: Topology;
@@ -24,12 +29,39 @@ export async function openScope(ctx: Context, flags: FilterFlags): Promise<DlqSc
   const now = Date.now();
   const filters = parseFilters(flags, now);
   const { topology } = await ctx.topology();
-  const sources = dlqSources(topology, filters.queues);
-  const store = await forBackend(ctx, {
+  // Legacy table sources have their own store (table-store.ts); the backend's is opened only when a BullMQ queue is in scope.
+  const tableNames = tableSourceNames(topology);
+  const named = filters.queues;
+  const backendNamed = named?.filter((q) => !tableNames.includes(q));
+  if (filters.tenant && backendNamed?.length) {
+    throw new UsageError(`--tenant applies to legacy table sources, not to ${backendNamed[0]}`, 'for BullMQ queues use --org <value>; or --queue <table source>');
+  }
+  const sources = filters.tenant || backendNamed?.length === 0 ? [] : dlqSources(topology, backendNamed);
+  const tables = await openTables(ctx, named ? named.filter((q) => tableNames.includes(q)) : tableNames, named !== undefined);
+  const backend = sources.length === 0 && (tables.length > 0 || named !== undefined) ? undefined : await forBackend(ctx, {
     redis: async () => redisDlqStore(await ctx.redis(), await ctx.prefix()),
     postgres: async () => postgresDlqStore(await ctx.postgres()),
   })();
+  const store = combinedStore(backend, tables.length ? tableDlqStore(tables) : undefined, tables.map((t) => t.name));
   return { topology, store, sources, filters, now };
+}
+
+/**
+ * The table sources in scope, resolved. One named with --queue must resolve; one in scope only
+ * because the topology declares it is skipped with a warning when its database cannot be reached
+ * (a `dlq list` about BullMQ queues does not need DATABASE_URL).
+ */
+async function openTables(ctx: Context, names: string[], named: boolean): Promise<TableSource[]> {
+  const tables: TableSource[] = [];
+  for (const name of names) {
+    try {
+      tables.push(await resolveTableSource(ctx, name));
+    } catch (error) {
+      if (named || !(error instanceof QueuectlError)) throw error;
+      ctx.out.warn(`table source ${name} left out: ${formatError(error)}`);
+    }
+  }
+  return tables;
 }
 
 /** `user@host`, recorded with every retry mark and discard. */

@@ -6,7 +6,8 @@
  */
 import type { DeadLetterFields } from '../topology/types.js';
 
-export type DlqStyle = 'failed' | 'queue';
+/** `table`: a dead (or failed) row of a legacy table source (src/dlq/table-store.ts). */
+export type DlqStyle = 'failed' | 'queue' | 'table';
 
 /** Style (b) items carry a status in their hash; style (a) items are always pending. */
 export type DlqStatus = 'pending' | 'retried' | 'discarded';
@@ -51,6 +52,8 @@ export interface DlqFilters {
   /** failedAt <= before (epoch ms): `--older-than`. */
   before?: number;
   org?: string;
+  /** `--tenant field=value`: table sources only, a field of the row's data or a column. */
+  tenant?: { field: string; value: string };
 }
 
 /** Hash fields queuectl writes on a style (b) item; the worker's payload is never rewritten. */

@@ -33,13 +33,25 @@ const DDL = `
     PRIMARY KEY (run_id, queue, new_id));`;
 
 async function journalExists(handle: PostgresHandle): Promise<boolean> {
-  const [row] = await handle.query<{ ok: boolean }>(`SELECT to_regclass('${J}.migrate_run') IS NOT NULL AND to_regclass('${J}.migrate_moved') IS NOT NULL AS ok`);
+  return tablesExist(handle, ['migrate_run', 'migrate_moved']);
+}
+
+async function tablesExist(handle: PostgresHandle, tables: string[]): Promise<boolean> {
+  const [row] = await handle.query<{ ok: boolean }>(`SELECT bool_and(to_regclass('${J}.' || t) IS NOT NULL) AS ok FROM unnest($1::text[]) AS t`, [tables]);
   return Boolean(row?.ok);
 }
 
 /** Creates the journal's schema and tables when missing (a real run only; a dry run reads). */
 export async function ensureJournal(handle: PostgresHandle): Promise<void> {
-  if (await journalExists(handle)) return;
+  await ensureQueuectlTables(handle, ['migrate_run', 'migrate_moved'], DDL);
+}
+
+/**
+ * Creates `tables` (by `ddl`, IF NOT EXISTS) in the queuectl schema when any is missing: the one
+ * way every journal (this one, the table-source outbox) comes to exist, with the same refusal.
+ */
+export async function ensureQueuectlTables(handle: PostgresHandle, tables: string[], ddl: string): Promise<void> {
+  if (await tablesExist(handle, tables)) return;
   // Two first runs at once would race on CREATE … IF NOT EXISTS: serialize them.
   await handle.query('BEGIN');
   try {
@@ -48,7 +60,7 @@ export async function ensureJournal(handle: PostgresHandle): Promise<void> {
     // pre-created schema is used as it is.
     const [schema] = await handle.query<{ ok: boolean }>(`SELECT to_regnamespace('${J}') IS NOT NULL AS ok`);
     if (!schema?.ok) await handle.query(`CREATE SCHEMA ${J}`);
-    await handle.query(DDL);
+    await handle.query(ddl);
     await handle.query('COMMIT');
   } catch (error) {
     await handle.query('ROLLBACK').catch(() => undefined);

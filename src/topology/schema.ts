@@ -3,6 +3,8 @@ import { cronProblem, timeZoneProblem } from './cron.js';
 import { DURATION_HINT, durationProblem, formatDuration, parseDuration } from './durations.js';
 import { describeValue, issueMessage, unknownKeyMessage } from './problems.js';
 import type { Backoff, DeadLetter, DeadLetterFields, Retention } from './types.js';
+import { COLUMN_ROLES, STATUS_ROLES, type ColumnRole, type StatusRole } from '../table/types.js';
+import { isTableName } from '../table/identifier.js';
 
 /**
  * The topology file's surface syntax, and the only module that knows it. Parsing turns every
@@ -273,7 +275,21 @@ const worker = strict({
   description: z.string().optional(),
 });
 
-const legacy = strict({ note: z.string().optional(), to: z.string().min(1).optional() });
+const columnName = z.string().min(1);
+/** A legacy table queue (contract Part 2 "Legacy table queues"); columns and status values left out are guessed live. */
+const tableSource = strict({
+  name: z.string().refine(isTableName, { error: (i) => `expected a table name as written in SQL, got ${describeValue(i.input)} — e.g. name: '"WorkerJob"' or app.jobs` }),
+  urlEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'urlEnv names an environment variable (e.g. DATABASE_URL), never the URL itself' }).optional(),
+  columns: strict(Object.fromEntries(COLUMN_ROLES.map((role) => [role, columnName.optional()])) as Record<ColumnRole, z.ZodOptional<typeof columnName>>).optional(),
+  status: strict(Object.fromEntries(STATUS_ROLES.map((role) => [role, z.string().min(1).optional()])) as Record<StatusRole, z.ZodOptional<z.ZodString>>).optional(),
+  priority: z.enum(['higher-first', 'lower-first'], { error: (i) => `expected higher-first or lower-first, got ${describeValue(i.input)} — which priority values the table runs first` }).optional(),
+  lockTimeout: duration.optional(),
+  /** The priorities the application uses, [lowest, highest] (e.g. [0, 10]); topology check reports rows outside it. */
+  priorityRange: z.tuple([z.number(), z.number()], { error: (i) => `expected [lowest, highest], got ${describeValue(i.input)} — e.g. priorityRange: [0, 10]` })
+    .refine((r) => r[0] <= r[1], { error: 'priorityRange is [lowest, highest]: the first must not be above the second' }).optional(),
+});
+
+const legacy = strict({ note: z.string().optional(), to: z.string().min(1).optional(), table: tableSource.optional() });
 
 export const topologySchema = strict({
   version: z.literal(1, { error: (i) => `unsupported version ${describeValue(i.input)} — this queuectl reads version: 1` }).default(1),

@@ -1,3 +1,5 @@
+import type { TableSourceSpec } from '../table/types.js';
+
 /**
  * The topology after loading: every duration in milliseconds, `defaults` merged into each queue,
  * names copied into each entry. Lint rules, graph, inspect, check and migrate all read this shape;
@@ -143,6 +145,8 @@ export interface LegacyQueueSpec {
   note?: string;
   /** Optional: route every job of this legacy queue to one declared queue (the default of migrate --to). */
   to?: string;
+  /** A hand-rolled job table in PostgreSQL instead of a BullMQ queue (see src/table/). */
+  table?: TableSourceSpec;
 }
 
 export interface Topology {

@@ -4,4 +4,4 @@
  * ninety-odd (its every locale, JSON Schema tooling…): a CI and pre-commit step, paid per run.
  */
 export { array, boolean, custom, enum, int, literal, NEVER, number, record, strictObject, string, tuple, union, unknown, ZodType } from 'zod';
-export type { core, input, output, RefinementCtx } from 'zod';
+export type { core, input, output, RefinementCtx, ZodOptional, ZodString } from 'zod';

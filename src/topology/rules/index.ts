@@ -5,6 +5,7 @@ import { deadLetter, dedup, retention, retries } from './reliability.js';
 import { clusterPrefix } from './cluster.js';
 import { jobOptions } from './job-options.js';
 import { schedulerJobs } from './schedulers.js';
+import { tableSources } from './table.js';
 
 export type { LintOptions, Rule, RuleFinding } from './types.js';
 
@@ -25,6 +26,7 @@ export const rules: readonly Rule[] = [
   jobOptions,
   schedulerJobs,
   clusterPrefix,
+  tableSources,
 ];
 
 /** Every rule id with its severity, for docs and tests. */
@@ -50,4 +52,6 @@ export const ruleIds = [
   'dead-letter-removed',
   'dead-letter-retried',
   'prefix-no-hash-tag',
+  'table-column-twice',
+  'table-status-twice',
 ] as const;
