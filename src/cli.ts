@@ -135,6 +135,7 @@ Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/Po
     .description('move jobs out of a legacy queue into the queue that owns each job name: planned, atomic per batch, resumable, verified')
     .option('--from <queue>', 'the queue to empty: a legacy queue, or a declared one (then only jobs it does not own move)')
     .option('--to <queue>', "send every job to this declared queue (default: the legacy entry's `to`, else each name's owner)")
+    .option('--to-url <url>', 'move to another server or backend (redis://…, redis+cluster://…, postgres://…): each job kept whole, exactly once, resumable')
     .addOption(new Option('--states <list>', 'states to move, comma-separated: wait,prioritized,delayed,failed').default('wait,prioritized,delayed'))
     .option('--names <list>', 'only jobs with these names, comma-separated')
     .option('--dry-run', 'print the plan (what moves where, what stays and why) and change nothing')
@@ -156,6 +157,7 @@ Examples:
   queuectl migrate --from eccb-smart-upload --yes --json
   queuectl migrate --from eccb-smart-upload --follow --quiet-for 30s --rate 5000
   queuectl migrate --from eccb-smart-upload --strategy drain --confirm eccb-smart-upload
+  queuectl migrate --from eccb-smart-upload --to-url postgres://app@db:5432/app --dry-run
   queuectl migrate status
 
 Exit: 0 moved and verified, 1 jobs left unmoved or counts that do not balance, 2 bad flags or

@@ -32,6 +32,8 @@ const statuses: PerBackend<Runner> = {
 
 /** `queuectl migrate`: plan, confirm, apply in atomic batches, verify. See src/migrate/index.ts. */
 export function run(raw: Record<string, unknown>, ctx: Context): Promise<number> {
+  // To another server or backend: src/migrate/xmove/run.ts.
+  if (raw.toUrl !== undefined) return import('../migrate/xmove/run.js').then((m) => m.runCrossMove(raw, ctx));
   return forBackend(ctx, moves)(raw, ctx);
 }
 

@@ -1,0 +1,120 @@
+import { Queue, Worker, createPostgresBackend, type Job } from 'bullmq';
+import { bullConnection, uniqueName } from './helpers/redis.js';
+import { tempFile } from './helpers/temp.js';
+import { until } from './helpers/wait.js';
+import { sql } from './helpers/postgres.js';
+
+/**
+ * Shared by the cross-server move tests (xmove*.test.ts): a legacy shared queue L on one end, the
+ * per-family queues A (a.process) and B (b.second) on the other, real BullMQ Queues on both
+ * backends, and a snapshot of every field of a job as BullMQ itself reads it back.
+ */
+export interface Names {
+  legacy: string;
+  a: string;
+  b: string;
+}
+
+export function names(): Names {
+  return { legacy: uniqueName('xl'), a: uniqueName('xa'), b: uniqueName('xb') };
+}
+
+export function topologyFile(n: Names): string {
+  return tempFile('xmove', 'queuectl.yaml', `version: 1\nprefix: bull\nqueues:\n  ${n.a}: { jobs: [a.process], dedup: none }\n  ${n.b}: { jobs: [b.second], dedup: none }\nworkers:\n  w: { queues: [${n.a}, ${n.b}] }\nlegacy:\n  ${n.legacy}: { note: shared }\n`);
+}
+
+const opened: { close(): Promise<unknown> }[] = [];
+export async function closeAll(): Promise<void> {
+  await Promise.allSettled(opened.splice(0).map((q) => q.close()));
+}
+
+export type Where = { kind: 'redis'; url: string } | { kind: 'postgres'; url: string };
+
+export function queueOn(where: Where, name: string): Queue {
+  const q =
+    where.kind === 'redis'
+      ? new Queue(name, { connection: bullConnection(where.url) })
+      : new Queue(name, { connection: { connectionString: where.url, schema: 'bullmq' } as never }, createPostgresBackend as never);
+  opened.push(q);
+  return q;
+}
+
+export function workerOn(where: Where, name: string, processor: (job: Job) => Promise<unknown>, opts: Record<string, unknown> = {}): Worker {
+  const w =
+    where.kind === 'redis'
+      ? new Worker(name, processor, { connection: bullConnection(where.url), ...opts })
+      : new Worker(name, processor, { connection: { connectionString: where.url, schema: 'bullmq' } as never, ...opts }, createPostgresBackend as never);
+  opened.push(w);
+  return w;
+}
+
+/** Every field of a job as BullMQ reads it back, its state and logs (backend-neutral). */
+export async function snapshot(queue: Queue, id: string) {
+  const j = await queue.getJob(id);
+  if (!j) return undefined;
+  const { delay: _d, ...opts } = j.opts as Record<string, unknown>;
+  return {
+    name: j.name,
+    data: j.data,
+    opts,
+    attemptsMade: j.attemptsMade,
+    timestamp: j.timestamp,
+    priority: j.priority || 0,
+    processedOn: j.processedOn ?? null,
+    finishedOn: j.finishedOn ?? null,
+    failedReason: j.failedReason || null,
+    stacktrace: j.stacktrace ?? [],
+    returnvalue: j.returnvalue ?? null,
+    progress: j.progress ?? 0,
+    deduplicationId: j.deduplicationId ?? null,
+    state: await j.getState(),
+    logs: (await queue.getJobLogs(id)).logs,
+  };
+}
+
+/** The due time of a delayed job, in ms: the Redis zset score / 4096, or PostgreSQL's process_at_ms. */
+export async function dueAt(where: Where, queue: string, id: string): Promise<number> {
+  if (where.kind === 'postgres') return Number((await sql(where.url, `SELECT process_at_ms FROM bullmq.job WHERE queue = $1 AND id = $2`, [queue, id]))[0].process_at_ms);
+  const { Redis } = await import('ioredis');
+  const c = new Redis(where.url);
+  try {
+    return Math.floor(Number(await c.zscore(`bull:${queue}:delayed`, id)) / 4096);
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** Ids in the order a worker takes them: wait (FIFO) and prioritized (by priority, then FIFO). */
+export async function order(queue: Queue): Promise<{ wait: string[]; prioritized: string[] }> {
+  const wait = (await queue.getJobs(['wait'], 0, -1, true)).map((j) => j!.id!);
+  const prioritized = (await queue.getJobs(['prioritized'], 0, -1, true)).map((j) => j!.id!);
+  return { wait, prioritized };
+}
+
+/**
+ * Seeds L with a mix: automatic-id waiting jobs, custom ids with options, a job with logs and a
+ * deduplication key, prioritized jobs, a delayed job, a failed one (failed by a real worker, with
+ * attempts made, reason, stack trace, processed and finished times) and an unowned name.
+ */
+export async function seedMix(where: Where, n: Names): Promise<{ ids: string[]; failed: string; unowned: string }> {
+  const q = queueOn(where, n.legacy);
+  const failer = workerOn(where, n.legacy, async (job) => {
+    await job.updateProgress(42);
+    throw new Error('boom');
+  });
+  const failed = (await q.add('b.second', { fail: true }, { jobId: 'failed-1', attempts: 1 })).id!;
+  await until(async () => (await q.getJobCounts('failed')).failed === 1, 'one failed job');
+  await failer.close();
+  const ids: string[] = [failed];
+  for (let i = 0; i < 5; i++) ids.push((await q.add('a.process', { i, nested: { list: [1, 2, { x: 'y' }] } }))!.id!);
+  const custom = await q.add('b.second', { sessionId: 's-1' }, { jobId: 'cust-1', attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { count: 10 }, keepLogs: 5 });
+  ids.push(custom.id!);
+  const logged = await q.add('a.process', { logged: true }, { deduplication: { id: 'dd-1', ttl: 600_000 } });
+  await logged.log('line one');
+  await logged.log('line two');
+  ids.push(logged.id!);
+  for (const p of [3, 1, 2]) ids.push((await q.add('b.second', { p }, { priority: p, jobId: `p${p}` })).id!);
+  ids.push((await q.add('a.process', { later: true }, { delay: 3_600_000, jobId: 'later' })).id!);
+  const unowned = (await q.add('mystery', {}, { jobId: 'unowned-1' })).id!;
+  return { ids, failed, unowned };
+}
