@@ -1,5 +1,10 @@
+import { spawn } from 'node:child_process';
 import { Queue, Worker, createPostgresBackend, type Job } from 'bullmq';
-import { bullConnection, uniqueName } from './helpers/redis.js';
+import { bin, repoRoot } from './helpers/cli.js';
+import pg from 'pg';
+import { expect } from 'vitest';
+import { bullConnection, client, uniqueName } from './helpers/redis.js';
+import { journalWatch } from './helpers/journal.js';
 import { tempFile } from './helpers/temp.js';
 import { until } from './helpers/wait.js';
 import { sql } from './helpers/postgres.js';
@@ -24,8 +29,10 @@ export function topologyFile(n: Names): string {
 }
 
 const opened: { close(): Promise<unknown> }[] = [];
+const pgClients: pg.Client[] = [];
 export async function closeAll(): Promise<void> {
   await Promise.allSettled(opened.splice(0).map((q) => q.close()));
+  await Promise.allSettled(pgClients.splice(0).map((c) => c.end()));
 }
 
 export type Where = { kind: 'redis'; url: string } | { kind: 'postgres'; url: string };
@@ -118,3 +125,84 @@ export async function seedMix(where: Where, n: Names): Promise<{ ids: string[]; 
   const unowned = (await q.add('mystery', {}, { jobId: 'unowned-1' })).id!;
   return { ids, failed, unowned };
 }
+
+/** The built CLI as a child process (for kill -9 at observed progress). */
+export function startMigrate(args: string[]) {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', QUEUECTL_URL: undefined, REDIS_URL: undefined }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, done, out: () => stdout, err: () => stderr };
+}
+
+
+/** How many jobs the journals of `legacy` on the source count as moved. */
+export function progressOf(from: Where, legacy: string): () => Promise<number> {
+  if (from.kind === 'redis') {
+    const watch = journalWatch(client(from.url), legacy, { rescanMs: 200 });
+    return () => watch.moved();
+  }
+  // One session, made again when a restart or a terminated backend ends it.
+  let session: Promise<pg.Client> | undefined;
+  const open = () => {
+    const c = new pg.Client({ connectionString: from.url });
+    c.on('error', () => undefined);
+    pgClients.push(c);
+    return c.connect().then(() => c);
+  };
+  let last = 0;
+  return async () => {
+    try {
+      session ??= open();
+      const c = await session;
+      const r = await c.query(`SELECT COALESCE(sum(m.moved), 0)::int AS n FROM queuectl.migrate_moved m JOIN queuectl.migrate_run r ON r.id = m.run_id WHERE r.source = $1`, [legacy]);
+      last = Number(r.rows[0].n);
+    } catch (error) {
+      if (!/does not exist/.test(String(error))) session = undefined;
+    }
+    return last;
+  };
+}
+
+/** N jobs in the legacy queue (alternating names), and workers on both destinations counting each run. */
+export async function seedAndConsume(from: Where, to: Where, n: Names, count = 300): Promise<Map<number, number>> {
+  const legacy = queueOn(from, n.legacy);
+  const jobs = Array.from({ length: count }, (_, i) => ({ name: i % 2 ? 'b.second' : 'a.process', data: { n: i }, opts: { removeOnComplete: true, ...(i % 7 === 0 ? { priority: 1 + (i % 5) } : {}) } }));
+  for (let i = 0; i < jobs.length; i += 200) await legacy.addBulk(jobs.slice(i, i + 200));
+  const runs = new Map<number, number>();
+  for (const q of [n.a, n.b]) {
+    const w = workerOn(to, q, async (job) => void runs.set(job.data.n, (runs.get(job.data.n) ?? 0) + 1), { concurrency: 4 });
+    w.on('error', () => undefined);
+  }
+  return runs;
+}
+
+/** Every job ran once; nothing is left in the source, in flight, or waiting in the destinations. */
+export async function expectExactlyOnce(from: Where, to: Where, n: Names, runs: Map<number, number>, count = 300): Promise<void> {
+  await until(() => runs.size === count, `all ${count} jobs run (ran ${runs.size})`, 120_000, 100);
+  for (const q of [n.a, n.b]) {
+    const dq = queueOn(to, q);
+    await until(async () => Object.values(await dq.getJobCounts('wait', 'prioritized', 'delayed', 'active')).every((c) => c === 0), `${q} drained`, 60_000, 100);
+  }
+  const twice = [...runs].filter(([, c]) => c !== 1);
+  expect(twice, 'jobs run more than once').toEqual([]);
+  expect([...runs.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+  const legacy = queueOn(from, n.legacy);
+  expect(Object.values(await legacy.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed')).every((c) => c === 0)).toBe(true);
+  if (from.kind === 'redis') {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await client(from.url).scan(cursor, 'MATCH', 'bull:queuectl:xmove:*:j:*', 'COUNT', 1000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+    expect(keys.filter((k) => k.includes(n.legacy) || true).length, 'parked jobs left on the source').toBe(0);
+  } else {
+    const [{ held }] = await sql(from.url, `SELECT count(*)::int AS held FROM bullmq.job WHERE queue LIKE 'queuectl:xmove:%'`);
+    expect(held, 'held jobs left on the source').toBe(0);
+  }
+}
+

@@ -21,8 +21,8 @@ export interface Ends {
   dest: DestWriter & { tidy(dests: string[]): Promise<void> };
   sourceKind: 'redis' | 'postgres';
   destKind: 'redis' | 'postgres';
-  /** Set once the run id is known (delivery records and holding areas are per run). */
-  setRun(runId: string): void;
+  /** Names the move's holding area and delivery records (per intent: a later run finishes an earlier one's flights). */
+  setArea(intent: string): void;
 }
 
 export async function openEnds(ctx: Context, toUrl: string, topology: Topology, routing: Routing): Promise<Ends> {
@@ -65,9 +65,9 @@ export async function openEnds(ctx: Context, toUrl: string, topology: Topology, 
     dest,
     sourceKind: target.kind,
     destKind,
-    setRun(id) {
+    setArea(id) {
       runId = id;
-      (source as { bind?: (id: string) => void }).bind?.(id);
+      source.bind(id);
     },
   };
 }

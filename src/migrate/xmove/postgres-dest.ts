@@ -22,6 +22,9 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
   const s = quoteIdent(session.handle.spec.schema);
   const seqOf = (queue: string) => `${s}.${quoteIdent(`bullmq_jid_${createHash('md5').update(queue).digest('hex')}`)}`;
 
+  // Held by each delivery's transaction, and taken before a rerun reads a delivery record: a
+  // delivery a killed process left open has ended (committed or rolled back) by then.
+  const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove:' || $1))`, [runId()]);
   const read = async (h: PostgresHandle, token: string, dest: string): Promise<Verdicts | undefined> => {
     const [row] = await h.query<{ verdicts: string[] }>(`SELECT verdicts FROM queuectl.xmove_delivered WHERE run_id = $1 AND dest = $2 AND token = $3`, [runId(), dest, token]);
     return row?.verdicts;
@@ -36,10 +39,15 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
       return { problems: [], notes: [`BullMQ schema "${state.schema}" on ${label}: version ${state.version} (current for BullMQ ${state.bullmqVersion})`] };
     },
     prepare: () => ensureXmoveTables(session.handle),
-    delivered: (token, dest) => read(session.handle, token, dest),
+    delivered: (token, dest) =>
+      session.tx(async (h) => {
+        await serialize(h);
+        return read(h, token, dest);
+      }),
     async deliver(token, state, dest, blob, srcCounter) {
       const jobs = parseWire(blob);
       return session.tx(async (h) => {
+        await serialize(h);
         const done = await read(h, token, dest);
         if (done) return done;
         const rows = jobs.map((j, wireIndex) => ({ ...toRow(j, state), pttl: j[3], dedupKey: j[2], wireIndex, vi: 0 }));

@@ -48,8 +48,12 @@ interface FlightRecord {
 export function postgresSource(session: PgSession, routing: Routing, topology: Topology, label: string): SourceHolder {
   const s = quoteIdent(session.handle.spec.schema);
   const from = routing.from;
-  let runId = '';
-  const holding = () => `queuectl:xmove:${runId}`;
+  let area = ''; // the move's intent: holding queue and in-flight records
+  let runId = ''; // the journal's run
+  const holding = () => `queuectl:xmove:${area}`;
+  // Held by every take and settle, and taken before in-flight records are read: a step a killed
+  // process left open has ended (committed or rolled back) before a rerun decides anything.
+  const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove-src:' || $1))`, [area]);
 
   /** Builds the wire blobs of held rows (read inside the take's transaction, or again for a repeat). */
   const wire = async (h: PostgresHandle, state: MovableState, ids: string[], dests: string[]): Promise<Map<string, string>> => {
@@ -94,15 +98,30 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
   return {
     label,
     resolveRun: (intent) => resolvePgRun(session.handle, intent),
-    async lock(id) {
+    bind(id: string) {
+      area = id;
+    },
+    async lock(id, signal) {
       runId = id;
       await ensureXmoveTables(session.handle);
-      await lockRun(session.handle, id);
-      session.onReconnect = (h) => lockRun(h, id);
+      const key = `xmove:${area}`;
+      // A process killed -9 holds its session lock until the server notices the socket closed: wait a little for that.
+      const take = async (h: PostgresHandle) => {
+        for (let tries = 0; ; tries++) {
+          try {
+            return await lockRun(h, key);
+          } catch (error) {
+            if (tries >= 50 || signal.aborted) throw error;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+      };
+      await take(session.handle);
+      session.onReconnect = take;
       return {
         async release() {
           session.onReconnect = undefined;
-          await session.handle.query(`SELECT pg_advisory_unlock(hashtext('queuectl:migrate:' || $1))`, [id]).catch(() => undefined);
+          await session.handle.query(`SELECT pg_advisory_unlock(hashtext('queuectl:migrate:' || $1))`, [key]).catch(() => undefined);
         },
       };
     },
@@ -114,7 +133,8 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
     },
     async take(state, after, batch, token): Promise<Held> {
       return session.tx(async (h) => {
-        const [prev] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2`, [runId, token]);
+        await serialize(h);
+        const [prev] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2`, [area, token]);
         if (prev) {
           const r = prev.record;
           return { token, state, taken: r.ids.length, blobs: await wire(h, state, r.ids, r.q), srcCounter: await srcCounter(h), next: r.next, exhausted: r.x, stays: [] };
@@ -164,16 +184,17 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
           );
           blobs = await wire(h, state, ids, dests);
           const record: FlightRecord = { s: state, ids, q: dests, e: movers.map((m) => m.row.dedup_id ?? ''), next, x: exhausted };
-          await h.query(`INSERT INTO queuectl.xmove_flight (run_id, token, record) VALUES ($1, $2, $3)`, [runId, token, JSON.stringify(record)]);
+          await h.query(`INSERT INTO queuectl.xmove_flight (run_id, token, record) VALUES ($1, $2, $3)`, [area, token, JSON.stringify(record)]);
         }
         return { token, state, taken: ids.length, blobs, srcCounter: await srcCounter(h), next, exhausted, stays };
       });
     },
     async settle(held, deliveredIds, after, counters): Promise<Settled> {
       return session.tx(async (h) => {
-        const [done] = await h.query<{ result: { finished: [string, number][]; returned: number; stuck: string[] } }>(`SELECT result FROM queuectl.xmove_settled WHERE run_id = $1 AND token = $2`, [runId, held.token]);
+        await serialize(h);
+        const [done] = await h.query<{ result: { finished: [string, number][]; returned: number; stuck: string[] } }>(`SELECT result FROM queuectl.xmove_settled WHERE run_id = $1 AND token = $2`, [area, held.token]);
         if (done) return { finished: new Map(done.result.finished), returned: done.result.returned, stuck: done.result.stuck, next: after };
-        const [flight] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2 FOR UPDATE`, [runId, held.token]);
+        const [flight] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2 FOR UPDATE`, [area, held.token]);
         if (!flight) return { finished: new Map(), returned: 0, stuck: [], next: after };
         const r = flight.record;
         const delivered = new Set(deliveredIds);
@@ -211,23 +232,26 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
         if (stuck.length > 0) {
           const keep = r.ids.map((id, k) => ({ id, k })).filter((x) => stuck.includes(x.id));
           const rec: FlightRecord = { ...r, ids: keep.map((x) => x.id), q: keep.map((x) => r.q[x.k]), e: keep.map((x) => r.e[x.k]) };
-          await h.query(`UPDATE queuectl.xmove_flight SET record = $3 WHERE run_id = $1 AND token = $2`, [runId, held.token, JSON.stringify(rec)]);
-        } else await h.query(`DELETE FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2`, [runId, held.token]);
+          await h.query(`UPDATE queuectl.xmove_flight SET record = $3 WHERE run_id = $1 AND token = $2`, [area, held.token, JSON.stringify(rec)]);
+        } else await h.query(`DELETE FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2`, [area, held.token]);
         await recordBatch(h, runId, counters.moved, counters.renamed);
         const result = { finished: [...finished], returned, stuck };
-        await h.query(`INSERT INTO queuectl.xmove_settled (run_id, token, result) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [runId, held.token, JSON.stringify(result)]);
+        await h.query(`INSERT INTO queuectl.xmove_settled (run_id, token, result) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [area, held.token, JSON.stringify(result)]);
         return { finished, returned, stuck, next: after };
       });
     },
     async flights(): Promise<Flight[]> {
       if (!(await xmoveTablesExist(session.handle))) return [];
-      const rows = await session.handle.query<{ token: string; record: FlightRecord }>(`SELECT token, record FROM queuectl.xmove_flight WHERE run_id = $1`, [runId]);
+      const rows = await session.tx(async (h) => {
+        await serialize(h);
+        return h.query<{ token: string; record: FlightRecord }>(`SELECT token, record FROM queuectl.xmove_flight WHERE run_id = $1`, [area]);
+      });
       return rows.map((r) => ({ token: r.token, state: r.record.s, ids: r.record.ids, dests: r.record.q }));
     },
     reconnect: () => session.reconnect(),
     close: () => session.handle.close(),
     async tidy() {
-      await session.handle.query(`DELETE FROM queuectl.xmove_settled WHERE run_id = $1`, [runId]);
+      await session.handle.query(`DELETE FROM queuectl.xmove_settled WHERE run_id = $1`, [area]);
     },
   } as SourceHolder;
 }

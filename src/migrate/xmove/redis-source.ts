@@ -19,7 +19,7 @@ import type { RedisSession } from './sessions.js';
  * batch; cross-slot-settle.lua then deletes the delivered ones and puts the rest back where they
  * were. The same scripts as a cross-slot move on one cluster: here the copy runs on another server.
  */
-export function redisSource(session: RedisSession, prefix: string, routing: Routing, topology: Topology, label: string): SourceHolder & { bind(runId: string): void } {
+export function redisSource(session: RedisSession, prefix: string, routing: Routing, topology: Topology, label: string): SourceHolder {
   const src = queuePrefix(prefix, routing.from);
   const tag = hashTagOf(src);
   const routes = JSON.stringify(routing.routes);
@@ -29,14 +29,13 @@ export function redisSource(session: RedisSession, prefix: string, routing: Rout
   let runId = '';
   const scripts = () => withCrossSlotScripts(session.client);
   const need = () => {
-    if (!run) throw new Error('redis source: no run bound');
+    if (!run) throw new Error('redis source: no holding area bound');
     return run;
   };
 
   return {
     label,
     bind(id: string) {
-      runId = id;
       const flight = `${prefix}:queuectl:xmove:${id}:{${tag}}:`;
       const notUsed = () => '';
       run = { owner: leaseOwner(), layout: { flight, inflight: flight + 'inflight', lease: flight + 'lease', copiedOf: notUsed, legacyCopiedOf: notUsed } };
@@ -45,7 +44,7 @@ export function redisSource(session: RedisSession, prefix: string, routing: Rout
       return resolveRun(session.client, prefix, intent);
     },
     async lock(id, signal) {
-      this.bind(id);
+      runId = id;
       const r = need();
       await acquireLease(session.client, r, signal);
       // Every take and settle renews it too; this covers a long delivery on the other end.

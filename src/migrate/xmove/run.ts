@@ -51,7 +51,7 @@ async function move(opts: MigrateOptions, ctx: Context, ends: Ends): Promise<num
   const routing = buildRouting((await ctx.topology()).topology, opts);
   const intent = runIdOf({ prefix: `xmove|${source.label}`, from: opts.from, to: `${routing.to ?? ''}@${dest.label}`, names: opts.names, states: opts.states });
   let run = await source.resolveRun(intent);
-  ends.setRun(run.runId);
+  ends.setArea(intent);
   const both = `${opts.from} on ${source.label} → ${routing.to ?? 'the queues owning each name'} on ${dest.label}`;
 
   if (opts.dryRun) {
@@ -72,7 +72,6 @@ async function move(opts: MigrateOptions, ctx: Context, ends: Ends): Promise<num
     if (now.runId !== run.runId) {
       await lock.release();
       run = now;
-      ends.setRun(run.runId);
       lock = await source.lock(run.runId, ctx.signal);
     }
     if (run.continues && !ctx.out.json) ctx.out.note(`Continuing run ${run.runId}, which did not finish.`);

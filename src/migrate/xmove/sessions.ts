@@ -71,8 +71,19 @@ export class PgSession {
     await this.onReconnect?.(fresh);
   }
 
-  /** One transaction; rolled back on any error (a lost connection rolls it back on the server). */
-  async tx<T>(work: (h: PostgresHandle) => Promise<T>): Promise<T> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * One transaction; rolled back on any error (a lost connection rolls it back on the server).
+   * One at a time: a session has one transaction, so concurrent callers wait their turn.
+   */
+  tx<T>(work: (h: PostgresHandle) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => this.once(work));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async once<T>(work: (h: PostgresHandle) => Promise<T>): Promise<T> {
     const h = this.handle;
     await h.query('BEGIN');
     try {

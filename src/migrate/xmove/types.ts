@@ -52,7 +52,13 @@ export interface SourceHolder {
   readonly label: string;
   /** Run bookkeeping on the source (journal, lease): the same as a same-server run's. */
   resolveRun(intent: string): Promise<ResolvedRun>;
-  /** One process per run: refused while another holds it; kept until release. */
+  /**
+   * The holding area and in-flight records belong to the move's intent (source, destination,
+   * names, states), not to one run: a later run of the same move settles whatever any earlier one
+   * left in flight.
+   */
+  bind(area: string): void;
+  /** One process per move: refused while another holds it; kept until release. `runId` names the journal. */
   lock(runId: string, signal: AbortSignal): Promise<{ release(): Promise<void> }>;
   openJournal(intent: string, run: { id: string; source: string; to: string; names?: string[]; states: MovableState[]; plan: Plan; planned: number }): Promise<void>;
   closeJournal(runId: string, state: 'interrupted' | 'done' | 'unverified', left: number, note?: string): Promise<void>;
