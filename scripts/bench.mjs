@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { argv, root } from './bench/lib.mjs';
 import { summaryLines, summaryRows } from './bench/summary.mjs';
 
-const BENCHES = ['migrate', 'inspect', 'dlq', 'cluster'];
+const BENCHES = ['migrate', 'inspect', 'dlq', 'cluster', 'xmove'];
 
 /** Per-bench options: the official sizes (the issues' figures), or small ones for --quick. */
 const SIZES = {
@@ -25,12 +25,14 @@ const SIZES = {
     inspect: { queues: 1000, jobsPerQueue: 1000, runs: 3 },
     dlq: { jobs: 100_000 },
     cluster: { jobs: 100_000 },
+    xmove: { jobs: 200_000, loopJobs: 3_000 },
   },
   quick: {
     migrate: { jobs: 20_000, baselineJobs: 2_000, million: true, memoryJobs: 100_000 },
     inspect: { queues: 100, jobsPerQueue: 100, runs: 1 },
     dlq: { jobs: 10_000 },
     cluster: { jobs: 10_000 },
+    xmove: { jobs: 20_000, loopJobs: 1_000 },
   },
 };
 

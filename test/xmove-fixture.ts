@@ -166,16 +166,21 @@ export function progressOf(from: Where, legacy: string): () => Promise<number> {
   };
 }
 
+/** Workers on both destinations, counting each run of each job (by its data.n) into `runs`. */
+export function consume(to: Where, n: Names, runs: Map<number, number>): void {
+  for (const q of [n.a, n.b]) {
+    const w = workerOn(to, q, async (job) => void runs.set(job.data.n, (runs.get(job.data.n) ?? 0) + 1), { concurrency: 4 });
+    w.on('error', () => undefined);
+  }
+}
+
 /** N jobs in the legacy queue (alternating names), and workers on both destinations counting each run. */
 export async function seedAndConsume(from: Where, to: Where, n: Names, count = 300): Promise<Map<number, number>> {
   const legacy = queueOn(from, n.legacy);
   const jobs = Array.from({ length: count }, (_, i) => ({ name: i % 2 ? 'b.second' : 'a.process', data: { n: i }, opts: { removeOnComplete: true, ...(i % 7 === 0 ? { priority: 1 + (i % 5) } : {}) } }));
   for (let i = 0; i < jobs.length; i += 200) await legacy.addBulk(jobs.slice(i, i + 200));
   const runs = new Map<number, number>();
-  for (const q of [n.a, n.b]) {
-    const w = workerOn(to, q, async (job) => void runs.set(job.data.n, (runs.get(job.data.n) ?? 0) + 1), { concurrency: 4 });
-    w.on('error', () => undefined);
-  }
+  consume(to, n, runs);
   return runs;
 }
 

@@ -49,7 +49,8 @@ const clusterRows = (r) => [
   row('cluster', `cross-slot migrate on a 3-master cluster, ${int(r.jobs)} jobs`, r.jobsPerSec, 'jobs/s', `${int(r.jobsPerSec)} jobs/s`, `≥ ${int(r.goals.jobsPerSec)} jobs/s`, r.jobsPerSec >= r.goals.jobsPerSec),
 ];
 
-const ROWS = { migrate: migrateRows, inspect: inspectRows, dlq: dlqRows, cluster: clusterRows };
+// xmove: its result carries its own rows (scripts/bench/xmove.mjs xmoveRows).
+const ROWS = { migrate: migrateRows, inspect: inspectRows, dlq: dlqRows, cluster: clusterRows, xmove: (r) => r.rows ?? [] };
 
 /** Summary rows for `results` ({ name: result | { error } }), in the order the benches ran. */
 export function summaryRows(results) {

@@ -201,47 +201,67 @@ async function recover(ends: Ends, result: ApplyResult): Promise<{ finished: num
 
 /**
  * Every state, oldest first, batch by batch; a state is walked again while a pass moved something
- * (jobs a worker or producer held locked were skipped). False when Ctrl-C stopped it between batches.
+ * (jobs a worker or producer held locked were skipped). Pipelined over the two servers: the next
+ * batch is taken on the source while the previous one is delivered to the destination, and a
+ * delivered batch is settled while the next one is delivered. False when Ctrl-C stopped it
+ * between batches (whatever was taken is delivered and settled first).
  */
 async function apply(ends: Ends, opts: MigrateOptions, signal: AbortSignal, result: ApplyResult, onProgress: (moved: number, state: MovableState) => void): Promise<boolean> {
   const { source, dest } = ends;
+  const started = Date.now();
+  const deliver = async (held: Held) => {
+    const verdicts = new Map<string, string[]>();
+    await Promise.all([...held.blobs].map(async ([d, blob]) => verdicts.set(d, await withReconnect(dest, () => dest.deliver(held.token, held.state, d, blob, held.srcCounter), signal))));
+    return verdicts;
+  };
   for (const state of opts.states) {
     for (let pass = 0; pass < 3; pass++) {
       let after = '';
+      let exhausted = false;
+      let pending: Held | undefined; // taken, not yet delivered
+      let settling: Promise<void> = Promise.resolve();
       let movedThisPass = 0;
-      for (;;) {
-        if (signal.aborted) return false;
-        const token = randomBytes(8).toString('hex');
-        let held: Held;
-        try {
-          held = await withReconnect(source, () => source.take(state, after, opts.batch, token), signal);
-        } catch (error) {
-          await recover(ends, result).catch(() => undefined);
-          throw error;
-        }
-        if (held.taken > 0) {
-          try {
-            const verdicts = new Map<string, string[]>();
-            await Promise.all([...held.blobs].map(async ([d, blob]) => verdicts.set(d, await withReconnect(dest, () => dest.deliver(token, state, d, blob, held.srcCounter), signal))));
-            const t = tally(verdicts, state);
-            const settled = await withReconnect(source, () => source.settle(held, t.delivered, held.next, t), signal);
-            held.next = settled.next || held.next;
-            movedThisPass += addInto(result, t, state);
-            await dest.forget([...verdicts.keys()].map((d) => ({ token, dest: d }))).catch(() => undefined);
-          } catch (error) {
-            // Settle what is in flight by the delivery records now, if the servers answer; else the rerun does.
-            await recover(ends, result).catch(() => undefined);
-            throw error;
+      try {
+        while (!exhausted || pending) {
+          const stop = signal.aborted;
+          const token = randomBytes(8).toString('hex');
+          const [next, verdicts]: [Held | undefined, Map<string, string[]> | undefined] = await Promise.all([
+            exhausted || stop ? undefined : withReconnect(source, () => source.take(state, after, opts.batch, token), signal),
+            pending ? deliver(pending) : undefined,
+          ]);
+          if (next) {
+            [after, exhausted] = [next.next, next.exhausted];
+            for (const s of next.stays) if (result.stayed.length < 20 && s.reason !== 'unrouted') result.stayed.push(s);
+          }
+          if (pending && verdicts) {
+            await settling; // one settle at a time, in order
+            const held = pending;
+            settling = (async () => {
+              const t = tally(verdicts, state);
+              const settled = await withReconnect(source, () => source.settle(held, t.delivered, after, t), signal);
+              // Jobs put back (refused): the next window starts past them (Redis; PostgreSQL's cursor is already past).
+              if (settled.returned > 0 && settled.next) after = settled.next;
+              movedThisPass += addInto(result, t, state);
+              await dest.forget([...verdicts.keys()].map((d) => ({ token: held.token, dest: d }))).catch(() => undefined);
+              onProgress(result.total, state);
+            })();
+          }
+          pending = next && next.taken > 0 ? next : undefined;
+          if (stop && !pending) {
+            await settling;
+            return false;
+          }
+          if (opts.rate && next) {
+            const due = started + (result.total / opts.rate) * 1000;
+            if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
           }
         }
-        for (const s of held.stays) if (result.stayed.length < 20 && s.reason !== 'unrouted') result.stayed.push(s);
-        after = held.next;
-        onProgress(result.total, state);
-        if (opts.rate) {
-          const { sleep } = await import('./sessions.js');
-          await sleep(Math.max(0, (held.taken / opts.rate) * 1000), signal).catch(() => undefined);
-        }
-        if (held.exhausted) break;
+        await settling;
+      } catch (error) {
+        await settling.catch(() => undefined);
+        // Settle what is in flight by the delivery records now, if the servers answer; else the rerun does.
+        await recover(ends, result).catch(() => undefined);
+        throw error;
       }
       if (movedThisPass === 0) break;
     }
