@@ -202,6 +202,7 @@ Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/Po
     .description('move jobs out of a legacy queue into the queue that owns each job name: planned, atomic per batch, resumable, verified')
     .option('--from <queue>', 'the queue to empty: a legacy queue, a declared one (then only jobs it does not own move), or a legacy table source (legacy.<name>.table)')
     .option('--to <queue>', "send every job to this declared queue (default: the legacy entry's `to`, else each name's owner)")
+    .option('--to-url <url>', 'move to another server or backend (redis://…, redis+cluster://…, postgres://…): each job kept whole, exactly once, resumable')
     .option('--states <list>', 'states to move, comma-separated: wait,prioritized,delayed,failed (default: wait,prioritized,delayed); from a table source: ready,scheduled,failed,dead (default: ready,scheduled)')
     .option('--mark <status>', 'table source only: keep moved rows in the table with this status (no claim query reads it) instead of deleting them')
     .option('--names <list>', 'only jobs with these names, comma-separated')
@@ -220,6 +221,7 @@ Exit: 0 every queue passes, 1 a queue fails, 2 bad topology or flags, 3 Redis/Po
       'queuectl migrate --from eccb-smart-upload --strategy drain --confirm eccb-smart-upload',
       'queuectl migrate --from worker-jobs --dry-run            # a table source: rows into per-family queues',
       'queuectl migrate --from worker-jobs --follow --quiet-for 30s --yes',
+      'queuectl migrate --from eccb-smart-upload --to-url postgres://app@db:5432/app --dry-run',
       'queuectl migrate status',
     ])
     .addHelpText('after', `

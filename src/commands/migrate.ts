@@ -30,6 +30,8 @@ const statuses: PerBackend<Runner> = {
 
 /** `queuectl migrate`: plan, confirm, apply in atomic batches, verify. See src/migrate/index.ts. */
 export async function run(raw: Record<string, unknown>, ctx: Context): Promise<number> {
+  // To another server or backend: src/migrate/xmove/run.ts.
+  if (raw.toUrl !== undefined) return (await import('../migrate/xmove/run.js')).runCrossMove(raw, ctx);
   // A legacy table source (legacy.<name>.table) moves rows, on either backend: src/migrate/table-run.ts.
   const loaded = typeof raw.from === 'string' && raw.strategy !== 'drain' ? await ctx.topologyIfAny() : undefined;
   if (loaded && isTableSource(loaded.topology, raw.from as string)) return (await import('../migrate/table-run.js')).runTableMigrate(raw, ctx);

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { quoteIdent, readSchemaState, schemaProblem } from '../../backend/postgres/schema.js';
+import type { PostgresHandle } from '../../backend/postgres/types.js';
+import { countPostgres } from '../postgres-engine.js';
+import { parseWire, toRow } from './codec.js';
+import { ensureXmoveTables } from './postgres-tables.js';
+import type { DestWriter, Readiness, Verdicts } from './types.js';
+import type { PgSession } from './sessions.js';
+
+/**
+ * The PostgreSQL destination of a cross-server move: one transaction per batch and queue inserts
+ * the rows as BullMQ's add_jobs_bulk does (seq drawn in the batch's order, so FIFO and priority
+ * order are kept; `added` and `waiting`/`delayed` events; a bullmq_jobs NOTIFY), with every field
+ * of the job kept (attempts, timestamps, due time, progress, results), its job_log rows and its
+ * dedup row, raises the queue's id sequence past numeric ids, and writes the delivery record
+ * (queuectl.xmove_delivered) in the same commit. Id policy as on Redis: a numeric id the queue
+ * holds takes its next free id; a custom id held by the same job (name, data) is a duplicate; by
+ * another job, a collision (stays in the source); a deduplication id held live by another job, a
+ * dedup-conflict.
+ */
+export function postgresDest(session: PgSession, runId: () => string, label: string): DestWriter {
+  const s = quoteIdent(session.handle.spec.schema);
+  const seqOf = (queue: string) => `${s}.${quoteIdent(`bullmq_jid_${createHash('md5').update(queue).digest('hex')}`)}`;
+
+  // Held by each delivery's transaction, and taken before a rerun reads a delivery record: a
+  // delivery a killed process left open has ended (committed or rolled back) by then.
+  const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove:' || $1))`, [runId()]);
+  const read = async (h: PostgresHandle, token: string, dest: string): Promise<Verdicts | undefined> => {
+    const [row] = await h.query<{ verdicts: string[] }>(`SELECT verdicts FROM queuectl.xmove_delivered WHERE run_id = $1 AND dest = $2 AND token = $3`, [runId(), dest, token]);
+    return row?.verdicts;
+  };
+
+  return {
+    label,
+    async readiness(): Promise<Readiness> {
+      const state = await readSchemaState(session.handle);
+      const problem = schemaProblem(state, label);
+      if (problem) return { problems: [`${problem.message} — ${problem.hint}`], notes: [] };
+      return { problems: [], notes: [`BullMQ schema "${state.schema}" on ${label}: version ${state.version} (current for BullMQ ${state.bullmqVersion})`] };
+    },
+    prepare: () => ensureXmoveTables(session.handle),
+    delivered: (token, dest) =>
+      session.tx(async (h) => {
+        await serialize(h);
+        return read(h, token, dest);
+      }),
+    async deliver(token, state, dest, blob, srcCounter) {
+      const jobs = parseWire(blob);
+      return session.tx(async (h) => {
+        await serialize(h);
+        const done = await read(h, token, dest);
+        if (done) return done;
+        const rows = jobs.map((j, wireIndex) => ({ ...toRow(j, state), pttl: j[3], dedupKey: j[2], wireIndex, vi: 0 }));
+        const ids = rows.map((r) => r.id);
+        // BullMQ serializes every add of a deduplication id on this lock, taken before any row: so do we.
+        const dedupIds = [...new Set(rows.filter((r) => r.dedupKey).map((r) => r.dedupKey))].sort();
+        if (dedupIds.length > 0) await h.query(`SELECT pg_advisory_xact_lock(hashtext('bullmq:dedup:' || $1 || ':' || d)) FROM unnest($2::text[]) AS d`, [dest, dedupIds]);
+        const held = new Map<string, boolean>();
+        for (const r of await h.query<{ id: string; same: boolean }>(
+          `SELECT j.id, (j.name = m.name AND j.data = m.data::jsonb) AS same FROM ${s}.job j JOIN unnest($2::text[], $3::text[], $4::text[]) AS m(id, name, data) ON j.id = m.id WHERE j.queue = $1`,
+          [dest, ids, rows.map((r) => r.name), rows.map((r) => JSON.stringify(r.data))],
+        )) held.set(r.id, r.same);
+        const dedupHolder = new Map<string, string>();
+        if (dedupIds.length > 0) {
+          for (const d of await h.query<{ dedup_id: string; job_id: string }>(`SELECT dedup_id, job_id FROM ${s}.dedup WHERE queue = $1 AND dedup_id = ANY($2::text[]) AND (expire_at_ms IS NULL OR expire_at_ms > $3)`, [dest, dedupIds, Date.now()])) dedupHolder.set(d.dedup_id, d.job_id);
+        }
+        const verdicts: string[] = [];
+        const add: typeof rows = [];
+        const renames: number[] = [];
+        rows.forEach((r) => {
+          const numeric = /^\d{1,15}$/.test(r.id);
+          let v = 'ok';
+          if (held.has(r.id) && !numeric) v = held.get(r.id) ? 'duplicate' : 'collision';
+          else if (r.dedupKey && dedupHolder.has(r.dedupKey) && dedupHolder.get(r.dedupKey) !== r.id) v = 'dedup-conflict';
+          else if (held.has(r.id)) v = 'renamed';
+          verdicts.push(r.id, v);
+          if (v === 'ok' || v === 'renamed') {
+            if (v === 'renamed') renames.push(add.length);
+            add.push({ ...r, vi: verdicts.length - 1 });
+          }
+        });
+        // The id sequence: past every numeric id that arrives and 1,000,000 ahead of the source's (cross-slot-copy.lua's rule).
+        const numericIds = add.filter((r) => /^\d{1,15}$/.test(r.id)).map((r) => BigInt(r.id));
+        if (numericIds.length > 0) {
+          const max = numericIds.reduce((a, b) => (a > b ? a : b));
+          const floor = (max > BigInt(srcCounter || '0') ? max : BigInt(srcCounter || '0')) + 1_000_000n;
+          await h.query(`SELECT ${s}.next_job_id($1)`, [dest]); // BullMQ creates the sequence on first use
+          const seq = seqOf(dest);
+          await h.query(`SELECT setval($1::regclass, GREATEST(last_value, $2::bigint)) FROM ${seq}`, [seq, floor.toString()]);
+          for (const k of renames) {
+            for (;;) {
+              const [n] = await h.query<{ id: string; taken: boolean }>(`SELECT n.id, EXISTS (SELECT 1 FROM ${s}.job j WHERE j.queue = $1 AND j.id = n.id) AS taken FROM (SELECT nextval($2::regclass)::text AS id) n`, [dest, seq]);
+              if (n.taken) continue;
+              verdicts[add[k].vi] = `renamed:${n.id}`;
+              add[k].id = n.id;
+              break;
+            }
+          }
+        }
+        if (add.length > 0) {
+          const seqs = (await h.query<{ s: string }>(`SELECT nextval('${s}.job_seq')::text AS s FROM generate_series(1, $1)`, [add.length])).map((r) => BigInt(r.s)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+          const entries = add.map(({ pttl: _p, dedupKey: _d, wireIndex: _w, vi: _v, ...r }, i) => ({ ...r, seq: seqs[i].toString(), data: JSON.stringify(r.data), opts: JSON.stringify(r.opts), progress: r.progress === null ? null : JSON.stringify(r.progress), return_value: r.return_value === null ? null : JSON.stringify(r.return_value), stacktrace: r.stacktrace === null ? null : JSON.stringify(r.stacktrace) }));
+          await h.query(
+            `INSERT INTO ${s}.job (queue, id, seq, name, state, data, opts, priority, delay_ms, max_attempts, attempts_made, attempts_started, stalled_count,
+                progress, return_value, failed_reason, stacktrace, deferred_failure, processed_by, added_at_ms, process_at_ms, processed_at_ms, finished_at_ms, dedup_id)
+             SELECT $1, e.id, e.seq, e.name, e.state::${s}.job_state, e.data::jsonb, e.opts::jsonb, e.priority, e.delay_ms, e.max_attempts, e.attempts_made, e.attempts_started,
+                e.stalled_count, e.progress::jsonb, e.return_value::jsonb, e.failed_reason, e.stacktrace::jsonb, e.deferred_failure, e.processed_by, e.added_at_ms,
+                e.process_at_ms, e.processed_at_ms, e.finished_at_ms, e.dedup_id
+             FROM jsonb_to_recordset($2::jsonb) AS e(id text, seq bigint, name text, state text, data text, opts text, priority int, delay_ms bigint, max_attempts int,
+                attempts_made int, attempts_started int, stalled_count int, progress text, return_value text, failed_reason text, stacktrace text,
+                deferred_failure text, processed_by text, added_at_ms bigint, process_at_ms bigint, processed_at_ms bigint, finished_at_ms bigint, dedup_id text)`,
+            [dest, JSON.stringify(entries)],
+          );
+          const logIds: string[] = [];
+          const logIdx: number[] = [];
+          const logRows: string[] = [];
+          add.forEach((r) => {
+            const wire = jobs[r.wireIndex];
+            wire[5].forEach((line, n) => {
+              logIds.push(r.id);
+              logIdx.push(n);
+              logRows.push(line);
+            });
+          });
+          if (logRows.length > 0) await h.query(`INSERT INTO ${s}.job_log (queue, job_id, idx, row) SELECT $1, i, n, r FROM unnest($2::text[], $3::bigint[], $4::text[]) AS t(i, n, r)`, [dest, logIds, logIdx, logRows]);
+          const dd = add.filter((r) => r.dedupKey && r.pttl !== -2);
+          if (dd.length > 0) {
+            const now = Date.now();
+            await h.query(
+              `INSERT INTO ${s}.dedup (queue, dedup_id, job_id, expire_at_ms) SELECT $1, d, i, x FROM unnest($2::text[], $3::text[], $4::bigint[]) AS t(d, i, x)
+               ON CONFLICT (queue, dedup_id) DO UPDATE SET job_id = EXCLUDED.job_id, expire_at_ms = EXCLUDED.expire_at_ms`,
+              [dest, dd.map((r) => r.dedupKey), dd.map((r) => r.id), dd.map((r) => (r.pttl > 0 ? String(now + r.pttl) : null))],
+            );
+          }
+          // Events as add_jobs_bulk writes them: 'added', then 'waiting' or 'delayed', in the batch's order.
+          if (state !== 'failed') {
+            await h.query(
+              `INSERT INTO ${s}.event (queue, event, data, created_at_ms)
+               SELECT $1, ev, dat, (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM (
+                 SELECT n * 2 AS o, 'added' AS ev, jsonb_build_object('jobId', id, 'name', name) AS dat FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)
+                 UNION ALL
+                 SELECT n * 2 + 1, CASE WHEN at IS NULL THEN 'waiting' ELSE 'delayed' END,
+                        CASE WHEN at IS NULL THEN jsonb_build_object('jobId', id) ELSE jsonb_build_object('jobId', id, 'delay', at) END
+                   FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)) q ORDER BY o`,
+              [dest, add.map((r) => r.id), add.map((r) => r.name), add.map((r) => r.process_at_ms)],
+            );
+            await h.query(`SELECT pg_notify('bullmq_jobs', $1)`, [dest]);
+          }
+        }
+        await h.query(`INSERT INTO queuectl.xmove_delivered (run_id, dest, token, verdicts) VALUES ($1, $2, $3, $4)`, [runId(), dest, token, JSON.stringify(verdicts)]);
+        return verdicts;
+      });
+    },
+    async forget(tokens) {
+      if (tokens.length === 0) return;
+      await session.handle.query(`DELETE FROM queuectl.xmove_delivered d USING unnest($2::text[], $3::text[]) AS t(token, dest) WHERE d.run_id = $1 AND d.token = t.token AND d.dest = t.dest`, [runId(), tokens.map((t) => t.token), tokens.map((t) => t.dest)]);
+    },
+    count: (dests, states) => countPostgres(session.handle, dests, states),
+    async tidy() {
+      await session.handle.query(`DELETE FROM queuectl.xmove_delivered WHERE run_id = $1`, [runId()]);
+    },
+    reconnect: () => session.reconnect(),
+    close: () => session.handle.close(),
+  } as DestWriter;
+}

@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import { quoteIdent } from '../../backend/postgres/schema.js';
+import type { PostgresHandle } from '../../backend/postgres/types.js';
+import type { Topology } from '../../topology/types.js';
+import { closePgJournal, listPgJournals, lockRun, openPgJournal, recordBatch, resolvePgRun } from '../postgres-journal.js';
+import { scanPostgres } from '../postgres-engine.js';
+import type { MovableState } from '../keys.js';
+import { routeName, type Routing } from '../routing.js';
+import { fromRow, type JobRow, type WireJob } from './codec.js';
+import { ensureXmoveTables, xmoveTablesExist } from './postgres-tables.js';
+import type { Flight, Held, Settled, SourceHolder } from './types.js';
+import type { PgSession } from './sessions.js';
+
+/**
+ * The PostgreSQL source of a cross-server move. A take is one transaction: rows of one state are
+ * locked in index order (FOR UPDATE SKIP LOCKED: a job a worker is claiming is left to it), the
+ * movable ones change their `queue` to the run's holding queue `queuectl:xmove:<run>` (a name no
+ * BullMQ queue can have: `:` is refused), with their job_log rows, and an in-flight record is
+ * written; no worker, producer or BullMQ function reaches a held row. Their dedup rows stay in the
+ * source until settled, so producers stay deduplicated. A settle is one transaction too: delivered
+ * rows are deleted (logs by cascade) with the dedup row that still names them, the others go back
+ * to the source with their seq, priority and due time (their place in line), and the run's journal
+ * counters are bumped in the same commit.
+ */
+type Cursor = [string, string, string];
+const START: Cursor = ['-2147483648', '-9223372036854775808', ''];
+
+const WINDOW: Record<MovableState, { where: string; order: string; next: (r: JobRow) => Cursor }> = {
+  wait: { where: `state = 'waiting' AND priority = 0 AND (seq, id) > ($3, $4)`, order: 'job.seq, job.id', next: (r) => ['0', r.seq, r.id] },
+  prioritized: { where: `state = 'waiting' AND priority > 0 AND (priority, seq, id) > ($2, $3, $4)`, order: 'job.priority, job.seq, job.id', next: (r) => [String(r.priority), r.seq, r.id] },
+  delayed: { where: `state = 'delayed' AND (process_at_ms, id) > ($2, $4)`, order: 'job.process_at_ms, job.id', next: (r) => [r.process_at_ms ?? '0', '0', r.id] },
+  failed: { where: `state = 'failed' AND (finished_at_ms, id) > ($2, $4)`, order: 'job.finished_at_ms, job.id', next: (r) => [r.finished_at_ms ?? '0', '0', r.id] },
+};
+
+const COLUMNS = `id, name, data, opts, priority, delay_ms::text, max_attempts, attempts_made, attempts_started, stalled_count, progress,
+  return_value, failed_reason, stacktrace, deferred_failure, processed_by, added_at_ms::text, process_at_ms::text, processed_at_ms::text,
+  finished_at_ms::text, dedup_id, seq::text`;
+
+interface FlightRecord {
+  s: MovableState;
+  ids: string[];
+  q: string[];
+  e: string[];
+  next: string;
+  x: boolean;
+}
+
+export function postgresSource(session: PgSession, routing: Routing, topology: Topology, label: string): SourceHolder {
+  const s = quoteIdent(session.handle.spec.schema);
+  const from = routing.from;
+  let area = ''; // the move's intent: holding queue and in-flight records
+  let runId = ''; // the journal's run
+  const holding = () => `queuectl:xmove:${area}`;
+  // Held by every take and settle, and taken before in-flight records are read: a step a killed
+  // process left open has ended (committed or rolled back) before a rerun decides anything.
+  const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove-src:' || $1))`, [area]);
+
+  /** Builds the wire blobs of held rows (read inside the take's transaction, or again for a repeat). */
+  const wire = async (h: PostgresHandle, state: MovableState, ids: string[], dests: string[]): Promise<Map<string, string>> => {
+    const rows = await h.query<JobRow & Record<string, unknown>>(`SELECT ${COLUMNS} FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [holding(), ids]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const logs = new Map<string, string[]>();
+    for (const l of await h.query<{ job_id: string; row: string }>(`SELECT job_id, row FROM ${s}.job_log WHERE queue = $1 AND job_id = ANY($2::text[]) ORDER BY job_id, idx`, [holding(), ids])) {
+      const list = logs.get(l.job_id) ?? [];
+      list.push(l.row);
+      logs.set(l.job_id, list);
+    }
+    const dedups = rows.filter((r) => r.dedup_id).map((r) => r.dedup_id!);
+    const dedup = new Map<string, { id: string; pttl: number }>();
+    if (dedups.length > 0) {
+      const now = Date.now();
+      for (const d of await h.query<{ dedup_id: string; job_id: string; expire_at_ms: string | null }>(`SELECT dedup_id, job_id, expire_at_ms::text FROM ${s}.dedup WHERE queue = $1 AND dedup_id = ANY($2::text[])`, [from, dedups])) {
+        const expire = d.expire_at_ms === null ? undefined : Number(d.expire_at_ms);
+        if (expire !== undefined && expire <= now) continue; // expired: BullMQ treats it as gone
+        dedup.set(d.job_id, { id: d.dedup_id, pttl: expire === undefined ? -1 : expire - now });
+      }
+    }
+    const per = new Map<string, WireJob[]>();
+    ids.forEach((id, n) => {
+      const row = byId.get(id);
+      if (!row) return;
+      const dedupFor = dedup.get(id);
+      const list = per.get(dests[n]) ?? [];
+      list.push(fromRow(row, state, logs.get(id) ?? [], dedupFor && dedupFor.id === row.dedup_id ? dedupFor : undefined, n));
+      per.set(dests[n], list);
+    });
+    return new Map([...per].map(([d, jobs]) => [d, JSON.stringify(jobs)]));
+  };
+
+  const srcCounter = async (h: PostgresHandle): Promise<string> => {
+    const seq = `${s}.${quoteIdent(`bullmq_jid_${createHash('md5').update(from).digest('hex')}`)}`;
+    const [exists] = await h.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [seq]);
+    if (!exists?.ok) return '0';
+    const [row] = await h.query<{ v: string }>(`SELECT last_value::text AS v FROM ${seq}`);
+    return row?.v ?? '0';
+  };
+
+  return {
+    label,
+    resolveRun: (intent) => resolvePgRun(session.handle, intent),
+    bind(id: string) {
+      area = id;
+    },
+    async lock(id, signal) {
+      runId = id;
+      await ensureXmoveTables(session.handle);
+      const key = `xmove:${area}`;
+      // A process killed -9 holds its session lock until the server notices the socket closed: wait a little for that.
+      const take = async (h: PostgresHandle) => {
+        for (let tries = 0; ; tries++) {
+          try {
+            return await lockRun(h, key);
+          } catch (error) {
+            if (tries >= 50 || signal.aborted) throw error;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+      };
+      await take(session.handle);
+      session.onReconnect = take;
+      return {
+        async release() {
+          session.onReconnect = undefined;
+          await session.handle.query(`SELECT pg_advisory_unlock(hashtext('queuectl:migrate:' || $1))`, [key]).catch(() => undefined);
+        },
+      };
+    },
+    openJournal: (intent, j) => openPgJournal(session.handle, intent, j),
+    closeJournal: (id, state, left, note) => closePgJournal(session.handle, id, state, left, note),
+    listJournals: () => listPgJournals(session.handle),
+    async plan(states, batch) {
+      return scanPostgres({ handle: session.handle, routing, topology, batch }, states);
+    },
+    async take(state, after, batch, token): Promise<Held> {
+      return session.tx(async (h) => {
+        await serialize(h);
+        const [prev] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2`, [area, token]);
+        if (prev) {
+          const r = prev.record;
+          return { token, state, taken: r.ids.length, blobs: await wire(h, state, r.ids, r.q), srcCounter: await srcCounter(h), next: r.next, exhausted: r.x, stays: [] };
+        }
+        const cursor: Cursor = after ? (JSON.parse(after) as Cursor) : START;
+        const w = WINDOW[state];
+        const rows = await h.query<JobRow & { flow: boolean; scheduler: boolean } & Record<string, unknown>>(
+          `SELECT ${COLUMNS},
+             (parent_id IS NOT NULL OR pending_deps > 0 OR EXISTS (SELECT 1 FROM ${s}.job_dependency d WHERE d.parent_queue = job.queue AND d.parent_id = job.id)) AS flow,
+             scheduler_id IS NOT NULL AS scheduler
+           FROM ${s}.job WHERE queue = $1 AND ${w.where} AND ($2::bigint, $3::bigint, $4::text) IS NOT NULL ORDER BY ${w.order} LIMIT $5 FOR UPDATE SKIP LOCKED`,
+          [from, ...cursor, batch],
+        );
+        const stays: Held['stays'] = [];
+        const movers: { row: JobRow; dest: string }[] = [];
+        for (const row of rows) {
+          const route = routeName(routing, topology, row.name);
+          if ('stay' in route) stays.push({ id: row.id, reason: 'unrouted', name: row.name });
+          else if (row.flow) stays.push({ id: row.id, reason: 'flow', name: row.name });
+          else if (row.scheduler) stays.push({ id: row.id, reason: 'scheduler', name: row.name });
+          else movers.push({ row, dest: route.dest });
+        }
+        // A producer adding this deduplication id right now holds BullMQ's advisory lock: leave that job this batch.
+        const withDedup = movers.filter((m) => m.row.dedup_id);
+        if (withDedup.length > 0) {
+          const got = await h.query<{ k: string; ok: boolean }>(`SELECT k, pg_try_advisory_xact_lock(hashtext('bullmq:dedup:' || k)) AS ok FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) t`, [withDedup.map((m) => `${from}:${m.row.dedup_id}`)]);
+          const busy = new Set(got.filter((g) => !g.ok).map((g) => g.k));
+          for (let i = movers.length - 1; i >= 0; i--) {
+            if (movers[i].row.dedup_id && busy.has(`${from}:${movers[i].row.dedup_id}`)) {
+              stays.push({ id: movers[i].row.id, reason: 'locked', name: movers[i].row.name });
+              movers.splice(i, 1);
+            }
+          }
+        }
+        const next = rows.length > 0 ? JSON.stringify(w.next(rows[rows.length - 1])) : after;
+        const exhausted = rows.length < batch;
+        const ids = movers.map((m) => m.row.id);
+        const dests = movers.map((m) => m.dest);
+        let blobs = new Map<string, string>();
+        if (ids.length > 0) {
+          // One statement: the foreign key job_log → job is checked at its end, when both have moved.
+          await h.query(
+            `WITH j AS (UPDATE ${s}.job SET queue = $2 WHERE queue = $1 AND id = ANY($3::text[]) RETURNING 1),
+                  l AS (UPDATE ${s}.job_log SET queue = $2 WHERE queue = $1 AND job_id = ANY($3::text[]) RETURNING 1)
+             SELECT (SELECT count(*) FROM j) AS jobs`,
+            [from, holding(), ids],
+          );
+          blobs = await wire(h, state, ids, dests);
+          const record: FlightRecord = { s: state, ids, q: dests, e: movers.map((m) => m.row.dedup_id ?? ''), next, x: exhausted };
+          await h.query(`INSERT INTO queuectl.xmove_flight (run_id, token, record) VALUES ($1, $2, $3)`, [area, token, JSON.stringify(record)]);
+        }
+        return { token, state, taken: ids.length, blobs, srcCounter: await srcCounter(h), next, exhausted, stays };
+      });
+    },
+    async settle(held, deliveredIds, after, counters): Promise<Settled> {
+      return session.tx(async (h) => {
+        await serialize(h);
+        const [done] = await h.query<{ result: { finished: [string, number][]; returned: number; stuck: string[] } }>(`SELECT result FROM queuectl.xmove_settled WHERE run_id = $1 AND token = $2`, [area, held.token]);
+        if (done) return { finished: new Map(done.result.finished), returned: done.result.returned, stuck: done.result.stuck, next: after };
+        const [flight] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2 FOR UPDATE`, [area, held.token]);
+        if (!flight) return { finished: new Map(), returned: 0, stuck: [], next: after };
+        const r = flight.record;
+        const delivered = new Set(deliveredIds);
+        const finished = new Map<string, number>();
+        const fin: number[] = [];
+        const rest: number[] = [];
+        r.ids.forEach((id, k) => (delivered.has(id) ? fin : rest).push(k));
+        for (const k of fin) finished.set(r.q[k], (finished.get(r.q[k]) ?? 0) + 1);
+        if (fin.length > 0) {
+          const withDedup = fin.filter((k) => r.e[k]);
+          if (withDedup.length > 0) {
+            await h.query(`DELETE FROM ${s}.dedup d USING unnest($2::text[], $3::text[]) AS m(dedup, id) WHERE d.queue = $1 AND d.dedup_id = m.dedup AND d.job_id = m.id`, [from, withDedup.map((k) => r.e[k]), withDedup.map((k) => r.ids[k])]);
+          }
+          await h.query(`DELETE FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [holding(), fin.map((k) => r.ids[k])]);
+        }
+        let stuck: string[] = [];
+        let returned = 0;
+        if (rest.length > 0) {
+          const ids = rest.map((k) => r.ids[k]);
+          // A producer may have re-used an id in the source meanwhile: that job stays held (stuck), never overwritten.
+          const taken = await h.query<{ id: string }>(`SELECT id FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [from, ids]);
+          stuck = taken.map((t) => t.id);
+          const back = ids.filter((id) => !stuck.includes(id));
+          if (back.length > 0) {
+            await h.query(
+              `WITH j AS (UPDATE ${s}.job SET queue = $1 WHERE queue = $2 AND id = ANY($3::text[]) RETURNING 1),
+                    l AS (UPDATE ${s}.job_log SET queue = $1 WHERE queue = $2 AND job_id = ANY($3::text[]) RETURNING 1)
+               SELECT (SELECT count(*) FROM j) AS jobs`,
+              [from, holding(), back],
+            );
+            await h.query(`SELECT pg_notify('bullmq_jobs', $1)`, [from]);
+            returned = back.length;
+          }
+        }
+        if (stuck.length > 0) {
+          const keep = r.ids.map((id, k) => ({ id, k })).filter((x) => stuck.includes(x.id));
+          const rec: FlightRecord = { ...r, ids: keep.map((x) => x.id), q: keep.map((x) => r.q[x.k]), e: keep.map((x) => r.e[x.k]) };
+          await h.query(`UPDATE queuectl.xmove_flight SET record = $3 WHERE run_id = $1 AND token = $2`, [area, held.token, JSON.stringify(rec)]);
+        } else await h.query(`DELETE FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2`, [area, held.token]);
+        await recordBatch(h, runId, counters.moved, counters.renamed);
+        const result = { finished: [...finished], returned, stuck };
+        await h.query(`INSERT INTO queuectl.xmove_settled (run_id, token, result) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [area, held.token, JSON.stringify(result)]);
+        return { finished, returned, stuck, next: after };
+      });
+    },
+    async flights(): Promise<Flight[]> {
+      if (!(await xmoveTablesExist(session.handle))) return [];
+      const rows = await session.tx(async (h) => {
+        await serialize(h);
+        return h.query<{ token: string; record: FlightRecord }>(`SELECT token, record FROM queuectl.xmove_flight WHERE run_id = $1`, [area]);
+      });
+      return rows.map((r) => ({ token: r.token, state: r.record.s, ids: r.record.ids, dests: r.record.q }));
+    },
+    reconnect: () => session.reconnect(),
+    close: () => session.handle.close(),
+    async tidy() {
+      await session.handle.query(`DELETE FROM queuectl.xmove_settled WHERE run_id = $1`, [area]);
+    },
+  } as SourceHolder;
+}

@@ -1,0 +1,37 @@
+import type { PostgresHandle } from '../../backend/postgres/types.js';
+import { ensureJournal } from '../postgres-journal.js';
+
+/**
+ * A cross-server move's own tables, in the `queuectl` schema of each database it touches (never in
+ * BullMQ's): on the source, one in-flight record per batch held out of reach and the result of each
+ * settle (so a repeat replays it); on the destination, one delivery record per batch and queue,
+ * written in the transaction that adds the jobs.
+ */
+const DDL = `
+  CREATE TABLE IF NOT EXISTS queuectl.xmove_flight (
+    run_id text NOT NULL, token text NOT NULL, record jsonb NOT NULL, PRIMARY KEY (run_id, token));
+  CREATE TABLE IF NOT EXISTS queuectl.xmove_settled (
+    run_id text NOT NULL, token text NOT NULL, result jsonb NOT NULL, PRIMARY KEY (run_id, token));
+  CREATE TABLE IF NOT EXISTS queuectl.xmove_delivered (
+    run_id text NOT NULL, dest text NOT NULL, token text NOT NULL, verdicts jsonb NOT NULL, PRIMARY KEY (run_id, dest, token));`;
+
+export async function ensureXmoveTables(handle: PostgresHandle): Promise<void> {
+  await ensureJournal(handle); // the schema, and the run journal a source keeps
+  const [row] = await handle.query<{ ok: boolean }>(`SELECT to_regclass('queuectl.xmove_delivered') IS NOT NULL AS ok`);
+  if (row?.ok) return;
+  await handle.query('BEGIN');
+  try {
+    await handle.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:journal-ddl'))`);
+    await handle.query(DDL);
+    await handle.query('COMMIT');
+  } catch (error) {
+    await handle.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Whether the tables exist (a dry run only reads, and creates nothing). */
+export async function xmoveTablesExist(handle: PostgresHandle): Promise<boolean> {
+  const [row] = await handle.query<{ ok: boolean }>(`SELECT to_regclass('queuectl.xmove_delivered') IS NOT NULL AS ok`);
+  return Boolean(row?.ok);
+}

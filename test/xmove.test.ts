@@ -1,0 +1,117 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { freshDatabase, migrateBullmq, sql } from './helpers/postgres.js';
+import { redisUrl, startRedis } from './helpers/redis.js';
+import { closeAll, dueAt, names, order, queueOn, seedMix, snapshot, topologyFile, type Where } from './xmove-fixture.js';
+
+/**
+ * `queuectl migrate --from <legacy> --to-url <url>`: a legacy shared queue moved to another
+ * server or backend, routed by name into the per-family queues there, every job kept whole
+ * (every field BullMQ reads back, state, logs, due time, order, deduplication key), automatic ids
+ * keeping their numbers with the destination's counter raised past them.
+ */
+afterAll(closeAll);
+
+const ALL = ['--states', 'wait,prioritized,delayed,failed'];
+
+async function moveAndCompare(from: Where, to: Where) {
+  const n = names();
+  const cfg = topologyFile(n);
+  const { ids, unowned } = await seedMix(from, n);
+  const legacy = queueOn(from, n.legacy);
+  const before = new Map<string, unknown>();
+  for (const id of ids) before.set(id, await snapshot(legacy, id));
+  const due = await dueAt(from, n.legacy, 'later');
+  const orderBefore = await order(legacy);
+
+  const dry = await runCli(['migrate', '--from', n.legacy, '--to-url', to.url, ...ALL, '--dry-run', '--json', '-c', cfg, '--url', from.url]);
+  expect(dry.stderr).toBe('');
+  const plan = JSON.parse(dry.stdout);
+  expect(plan.dryRun).toBe(true);
+  expect(plan.destination.ready).toBe(true);
+  expect(JSON.stringify(plan)).not.toContain(new URL(to.url).password || '\u0000');
+  expect(plan.plan.moves[n.a]).toEqual({ wait: 6, delayed: 1 });
+  expect(plan.plan.moves[n.b]).toEqual({ wait: 1, prioritized: 3, failed: 1 });
+  expect(await legacy.getJobCounts('wait')).toEqual({ wait: 8 }); // the dry run changed nothing
+
+  const res = await runCli(['migrate', '--from', n.legacy, '--to-url', to.url, ...ALL, '--yes', '--json', '-c', cfg, '--url', from.url]);
+  expect(res.stderr).toBe('');
+  const doc = JSON.parse(res.stdout);
+  expect(doc.moved).toEqual({ [n.a]: 7, [n.b]: 5 });
+  expect(doc.skipped.map((s: { reason: string }) => s.reason)).toEqual(['unowned']);
+  expect(res.code).toBe(1); // the unowned job stays: the legacy queue cannot be retired yet
+
+  const A = queueOn(to, n.a);
+  const B = queueOn(to, n.b);
+  for (const id of ids) {
+    const was = before.get(id) as { name: string };
+    const now = await snapshot(was.name === 'a.process' ? A : B, id);
+    expect(now, `job ${id}`).toEqual(was);
+    expect(await legacy.getJob(id), `job ${id} left the source`).toBeUndefined();
+  }
+  expect(await dueAt(to, n.a, 'later')).toBe(due);
+  const [oa, ob] = [await order(A), await order(B)];
+  const nameOf = (id: string) => (before.get(id) as { name: string } | undefined)?.name;
+  expect(oa.wait).toEqual(orderBefore.wait.filter((id) => nameOf(id) === 'a.process'));
+  expect(ob.wait).toEqual(orderBefore.wait.filter((id) => nameOf(id) === 'b.second'));
+  expect(ob.prioritized).toEqual(orderBefore.prioritized);
+  expect(await legacy.getJob(unowned)).toBeDefined();
+
+  // Automatic ids kept their numbers; the destination's next automatic id is past them.
+  const fresh = await A.add('a.process', { after: true });
+  expect(Number(fresh.id)).toBeGreaterThan(Math.max(...ids.filter((id) => /^\d+$/.test(id)).map(Number)));
+  // The deduplication key moved with its job: a producer adding the same id is deduplicated there.
+  const logged = ids.find((id) => (before.get(id) as { deduplicationId: string | null }).deduplicationId === 'dd-1')!;
+  expect((await A.add('a.process', { again: true }, { deduplication: { id: 'dd-1', ttl: 600_000 } })).id).toBe(logged);
+  return { n, res };
+}
+
+describe('migrate --to-url', () => {
+  it('Redis → PostgreSQL: every job kept whole, routed by name, order, due time, logs, dedup key and ids kept', async () => {
+    const pgUrl = await freshDatabase();
+    await migrateBullmq(pgUrl);
+    await moveAndCompare({ kind: 'redis', url: redisUrl() }, { kind: 'postgres', url: pgUrl });
+  });
+
+  it('PostgreSQL → Redis: the same, the other way', async () => {
+    const pgUrl = await freshDatabase();
+    await migrateBullmq(pgUrl);
+    const other = await startRedis();
+    try {
+      await moveAndCompare({ kind: 'postgres', url: pgUrl }, { kind: 'redis', url: other.url });
+      // status on the source names both ends
+      const status = await runCli(['migrate', 'status', '--url', pgUrl]);
+      expect(status.stdout).toContain(`127.0.0.1:${other.port}`);
+    } finally {
+      await closeAll();
+      await other.stop();
+    }
+  });
+
+  it('Redis → Redis (another server): the same', async () => {
+    const other = await startRedis();
+    try {
+      await moveAndCompare({ kind: 'redis', url: redisUrl() }, { kind: 'redis', url: other.url });
+    } finally {
+      await closeAll();
+      await other.stop();
+    }
+  });
+
+  it('refuses a destination that is not ready, before moving anything (dry run and real run)', async () => {
+    const n = names();
+    const cfg = topologyFile(n);
+    const empty = await freshDatabase(); // no BullMQ schema there
+    const legacy = queueOn({ kind: 'redis', url: redisUrl() }, n.legacy);
+    await legacy.add('a.process', { i: 1 });
+    const dry = await runCli(['migrate', '--from', n.legacy, '--to-url', empty, '--dry-run', '-c', cfg, '--url', redisUrl()]);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toMatch(/problem: no BullMQ schema/);
+    const real = await runCli(['migrate', '--from', n.legacy, '--to-url', empty, '--yes', '-c', cfg, '--url', redisUrl()]);
+    expect(real.code).toBe(1);
+    expect(real.stderr).toMatch(/destination is not ready/);
+    expect(await legacy.getJobCounts('wait')).toEqual({ wait: 1 });
+    expect(real.stderr + real.stdout).not.toMatch(new RegExp(new URL(empty).password));
+    void sql;
+  });
+});
