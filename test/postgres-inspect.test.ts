@@ -129,7 +129,7 @@ describe('inspect on PostgreSQL', () => {
     void watching.catch(() => undefined).finally(() => (settled = true));
     await until(() => settled || t.stdout().split(/^every 0.2s/m).length - 1 >= 2, 'two watch frames');
     stop.abort();
-    expect(await watching).toBe(0);
+    expect(await watching, 'Ctrl-C ends --watch with 130, as every interrupted command').toBe(130);
     await t.ctx.close();
     expect(t.stdout()).toContain('waiting Δ/s');
     expect(t.stdout()).toMatch(/^mail\s+undeclared\s+1\s/m);
