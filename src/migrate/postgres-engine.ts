@@ -105,23 +105,25 @@ async function classify(ctx: PgEngineContext, rows: Row[]): Promise<Verdicts> {
     else routed.push({ row, dest: route.dest });
   }
   if (routed.length === 0) return out;
-  // Ids the destination holds: the same job (name and data) is a duplicate, a numeric id is renamed, else a collision.
-  const held = await ctx.handle.query<{ id: string; dest: string; same: boolean }>(
-    `SELECT m.id, m.dest, (d.name = j.name AND d.data = j.data) AS same
-       FROM unnest($2::text[], $3::text[]) AS m(id, dest)
-       JOIN ${s}.job d ON d.queue = m.dest AND d.id = m.id
-       JOIN ${s}.job j ON j.queue = $1 AND j.id = m.id`,
-    [ctx.routing.from, routed.map((r) => r.row.id), routed.map((r) => r.dest)],
-  );
-  const holds = new Map(held.map((h) => [h.id, h.same]));
+  // One round trip for both lookups, each a primary-key probe per row (LATERAL … OFFSET 0: joined
+  // on arrays the planner otherwise hashes a sequential scan of the whole table, every batch): ids the destination holds (the same job, name and data, is a
+  // duplicate; a numeric id is renamed; else a collision) and deduplication ids it already uses.
   const withDedup = routed.filter((r) => r.row.dedup_id);
+  const found = await ctx.handle.query<{ kind: 'id' | 'dedup'; key: string; dest: string; same: boolean | null }>(
+    `SELECT 'id' AS kind, m.id AS key, m.dest, (d.name = j.name AND d.data = j.data) AS same
+       FROM unnest($2::text[], $3::text[]) AS m(id, dest)
+       CROSS JOIN LATERAL (SELECT name, data FROM ${s}.job WHERE job.queue = m.dest AND job.id = m.id OFFSET 0) d
+       JOIN ${s}.job j ON j.queue = $1 AND j.id = m.id AND j.id = ANY($2::text[])
+     UNION ALL
+     SELECT 'dedup', m.dedup, m.dest, NULL FROM unnest($4::text[], $5::text[]) AS m(dedup, dest)
+       CROSS JOIN LATERAL (SELECT 1 FROM ${s}.dedup WHERE dedup.queue = m.dest AND dedup.dedup_id = m.dedup OFFSET 0) x`,
+    [ctx.routing.from, routed.map((r) => r.row.id), routed.map((r) => r.dest), withDedup.map((r) => r.row.dedup_id), withDedup.map((r) => r.dest)],
+  );
+  const holds = new Map<string, boolean>();
   const taken = new Set<string>();
-  if (withDedup.length > 0) {
-    const used = await ctx.handle.query<{ dedup: string; dest: string }>(
-      `SELECT m.dedup, m.dest FROM unnest($1::text[], $2::text[]) AS m(dedup, dest) JOIN ${s}.dedup x ON x.queue = m.dest AND x.dedup_id = m.dedup`,
-      [withDedup.map((r) => r.row.dedup_id), withDedup.map((r) => r.dest)],
-    );
-    for (const u of used) taken.add(`${u.dest}\u0000${u.dedup}`);
+  for (const f of found) {
+    if (f.kind === 'id') holds.set(f.key, Boolean(f.same));
+    else taken.add(`${f.dest}\u0000${f.key}`);
   }
   for (const { row, dest } of routed) {
     const same = holds.get(row.id);
@@ -223,6 +225,47 @@ export async function countPostgres(handle: PostgresHandle, dests: string[], sta
   return counts;
 }
 
+/**
+ * A batch's move in one statement, whatever its size: the job rows, their job_log and dedup rows
+ * change queue (and id when renamed; the foreign key job_log → job is checked at the statement's
+ * end, when both have moved), then the events add_jobs_bulk writes for each job (`added`, then
+ * `waiting` or `delayed` with its due time) in the destination and a `removed` (with `prev`) in
+ * the source (none for a failed job, as BullMQ's remove emits none from failed) go in as one
+ * ordered INSERT, job by job, as BullMQ's bulk add does. Then what publish_event does once per
+ * event, done once per queue: a `bullmq_events` wakeup (skipped while another committer of that
+ * queue holds the same try-lock, as BullMQ does), the trim to the queue's opts.maxLenEvents
+ * (10,000 by default; 0 keeps all), chunked as publish_event chunks it (there 1 event in 256,
+ * here a batch whose event ids cross a multiple of 4,096: trimming every batch cost half the
+ * move's time), and a `bullmq_jobs` NOTIFY to wake each destination's workers.
+ * $1 source, $2 ids, $3 destinations, $4 new ids, $5 dedup ids, $6 names, $7 due times (delayed),
+ * $8 the source state as `removed` names it, $9 whether to announce the removal.
+ */
+function moveStatement(s: string): string {
+  return `WITH m AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS m(id, dest, new_id, dedup, name, at, n)),
+   j AS (UPDATE ${s}.job SET queue = m.dest, id = m.new_id FROM m WHERE job.queue = $1 AND job.id = ANY($2::text[]) AND job.id = m.id RETURNING 1),
+   l AS (UPDATE ${s}.job_log SET queue = m.dest, job_id = m.new_id FROM m WHERE job_log.queue = $1 AND job_log.job_id = ANY($2::text[]) AND job_log.job_id = m.id RETURNING 1),
+   d AS (UPDATE ${s}.dedup SET queue = m.dest, job_id = m.new_id FROM m WHERE dedup.queue = $1 AND dedup.dedup_id = ANY($5::text[]) AND dedup.dedup_id = m.dedup AND dedup.job_id = m.id RETURNING 1),
+   e AS (INSERT INTO ${s}.event (queue, event, data, created_at_ms)
+         SELECT x.q, x.ev, x.dat, (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM (
+           SELECT m.n * 3 AS o, m.dest AS q, 'added' AS ev, jsonb_build_object('jobId', m.new_id, 'name', m.name) AS dat FROM m
+           UNION ALL
+           SELECT m.n * 3 + 1, m.dest, CASE WHEN m.at IS NULL THEN 'waiting' ELSE 'delayed' END,
+                  CASE WHEN m.at IS NULL THEN jsonb_build_object('jobId', m.new_id) ELSE jsonb_build_object('jobId', m.new_id, 'delay', m.at) END FROM m
+           UNION ALL
+           SELECT m.n * 3 + 2, $1, 'removed', jsonb_build_object('jobId', m.id, 'prev', $8::text) FROM m WHERE $9
+         ) x ORDER BY x.o
+         RETURNING queue, id),
+   q AS MATERIALIZED (SELECT e.queue, min(e.id) AS low, max(e.id) AS top FROM e GROUP BY e.queue),
+   cut AS MATERIALIZED (
+     SELECT c.queue, c.top - c.keep AS below FROM (
+       SELECT q.queue, q.top, q.top / 4096 > (q.low - 1) / 4096 AS due, COALESCE((SELECT value::integer FROM ${s}.meta WHERE meta.queue = q.queue AND field = 'opts.maxLenEvents'), 10000) AS keep FROM q) c
+      WHERE c.due AND c.keep > 0 AND c.top > c.keep AND pg_try_advisory_xact_lock(hashtext('bullmq:evtrim:' || c.queue))),
+   t AS (DELETE FROM ${s}.event WHERE ctid = ANY(ARRAY(SELECT x.ctid FROM cut CROSS JOIN LATERAL (SELECT ctid FROM ${s}.event WHERE event.queue = cut.queue AND event.id <= cut.below OFFSET 0) x)) RETURNING 1),
+   woke AS MATERIALIZED (SELECT pg_notify('bullmq_events', q.queue) FROM q WHERE pg_try_advisory_xact_lock(hashtext('bullmq:evnotify:' || q.queue))),
+   work AS MATERIALIZED (SELECT pg_notify('bullmq_jobs', x.dest) FROM (SELECT DISTINCT m.dest FROM m) x)
+   SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM woke) AS woke, (SELECT count(*) FROM work) AS work`;
+}
+
 export interface BatchOutcome {
   read: number;
   last?: Row;
@@ -278,25 +321,10 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
     const dests = v.moves.map((m) => m.dest);
     const to = v.moves.map((m) => newIds.get(m.row) ?? m.row.id);
     const dedups = v.moves.map((m) => m.row.dedup_id);
-    // One statement: the foreign key job_log → job is checked at its end, when both have moved.
-    await handle.query(
-      `WITH m AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS m(id, dest, new_id, dedup)),
-       j AS (UPDATE ${s}.job SET queue = m.dest, id = m.new_id FROM m WHERE job.queue = $1 AND job.id = m.id RETURNING 1),
-       l AS (UPDATE ${s}.job_log SET queue = m.dest, job_id = m.new_id FROM m WHERE job_log.queue = $1 AND job_log.job_id = m.id RETURNING 1),
-       d AS (UPDATE ${s}.dedup SET queue = m.dest, job_id = m.new_id FROM m WHERE dedup.queue = $1 AND dedup.dedup_id = m.dedup AND dedup.job_id = m.id RETURNING 1)
-       SELECT (SELECT count(*) FROM j) AS jobs`,
-      [routing.from, ids, dests, to, dedups],
-    );
-    await handle.query(
-      `SELECT ${s}.publish_event(m.dest, 'added', jsonb_build_object('jobId', m.id, 'name', m.name)),
-              ${s}.publish_event(m.dest, CASE WHEN m.at IS NULL THEN 'waiting' ELSE 'delayed' END,
-                CASE WHEN m.at IS NULL THEN jsonb_build_object('jobId', m.id) ELSE jsonb_build_object('jobId', m.id, 'delay', m.at) END),
-              ${s}.publish_event($1, 'removed', jsonb_build_object('jobId', m.old, 'prev', $2::text))
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) WITH ORDINALITY AS m(dest, id, name, at, old, n)
-        WHERE $8 ORDER BY m.n`,
-      [routing.from, state === 'wait' ? 'wait' : state, dests, to, v.moves.map((m) => m.row.name), v.moves.map((m) => (state === 'delayed' ? m.row.process_at_ms : null)), ids, state !== 'failed'],
-    );
-    await handle.query(`SELECT pg_notify('bullmq_jobs', d) FROM (SELECT DISTINCT unnest($1::text[]) AS d) t`, [dests]);
+    await handle.query(moveStatement(s), [
+      routing.from, ids, dests, to, dedups, v.moves.map((m) => m.row.name),
+      v.moves.map((m) => (state === 'delayed' ? m.row.process_at_ms : null)), state === 'wait' ? 'wait' : state, state !== 'failed',
+    ]);
     for (const m of v.moves) {
       const row = (outcome.moved[m.dest] ??= {});
       row[state] = (row[state] ?? 0) + 1;

@@ -29,15 +29,19 @@ export async function assignIds(handle: PostgresHandle, from: string, moves: { r
     if (id > (highest.get(m.dest) ?? 0n)) highest.set(m.dest, id);
   }
   if (highest.size === 0) return newIds;
-  const [src] = await handle.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [idSequence(schema, from)]);
-  const srcAhead = src?.exists ? `(SELECT last_value FROM ${idSequence(schema, from)}) + 1000000` : '0';
-  for (const [dest, maxId] of highest) {
-    await handle.query(`SELECT ${quoteIdent(schema)}.next_job_id($1)`, [dest]); // BullMQ creates the sequence on first use
-    const seq = idSequence(schema, dest);
-    await handle.query(`SELECT setval(${literal(seq)}, GREATEST(last_value, ${srcAhead}, $1::bigint)) FROM ${seq}`, [maxId.toString()]);
+  // One statement for every destination: BullMQ creates the sequence on first use (next_job_id,
+  // in a materialized step so it exists before the cast to regclass), then the raise.
+  const dests = [...highest.keys()];
+  await handle.query(
+    `WITH made AS MATERIALIZED (SELECT t.seq, t.top, ${quoteIdent(schema)}.next_job_id(t.dest) AS drawn FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(dest, seq, top)),
+          src AS (SELECT CASE WHEN to_regclass($4) IS NULL THEN 0 ELSE COALESCE(pg_sequence_last_value(to_regclass($4)), 1) + 1000000 END AS ahead)
+     SELECT setval(made.seq::regclass, GREATEST(pg_sequence_last_value(made.seq::regclass), src.ahead, made.top)) FROM made, src`,
+    [dests, dests.map((d) => idSequence(schema, d)), dests.map((d) => highest.get(d)!.toString()), idSequence(schema, from)],
+  );
+  for (const dest of dests) {
     const renames = moves.filter((m) => m.dest === dest && m.rename);
     if (renames.length === 0) continue;
-    const ids = await freeIds(handle, schema, seq, dest, renames.length);
+    const ids = await freeIds(handle, schema, idSequence(schema, dest), dest, renames.length);
     renames.forEach((m, i) => newIds.set(m.row, ids[i]));
   }
   return newIds;

@@ -111,17 +111,14 @@ export async function openPgJournal(handle: PostgresHandle, intent: string, run:
 /** Inside a batch's transaction: the counters and renames of what it moved. */
 export async function recordBatch(handle: PostgresHandle, runId: string, moved: Moves, renamed: ApplyResult['renamed']): Promise<void> {
   const cells = Object.entries(moved).flatMap(([dest, row]) => Object.entries(row).map(([state, n]) => [dest, state, n ?? 0] as const));
-  if (cells.length > 0) {
-    await handle.query(
-      `INSERT INTO ${J}.migrate_moved (run_id, dest, state, moved) SELECT $1, d, s, n FROM unnest($2::text[], $3::text[], $4::bigint[]) AS t(d, s, n)
-       ON CONFLICT (run_id, dest, state) DO UPDATE SET moved = migrate_moved.moved + EXCLUDED.moved`,
-      [runId, cells.map((c) => c[0]), cells.map((c) => c[1]), cells.map((c) => c[2])],
-    );
-  }
-  if (renamed.length > 0) {
-    await handle.query(`INSERT INTO ${J}.migrate_renamed (run_id, queue, old_id, new_id) SELECT $1, q, o, n FROM unnest($2::text[], $3::text[], $4::text[]) AS t(q, o, n)`, [runId, renamed.map((r) => r.queue), renamed.map((r) => r.from), renamed.map((r) => r.to)]);
-  }
-  await handle.query(`UPDATE ${J}.migrate_run SET updated_ms = $2 WHERE id = $1`, [runId, Date.now()]);
+  // One round trip whatever the batch moved (empty arrays insert nothing).
+  await handle.query(
+    `WITH moved AS (INSERT INTO ${J}.migrate_moved (run_id, dest, state, moved) SELECT $1, d, s, n FROM unnest($3::text[], $4::text[], $5::bigint[]) AS t(d, s, n)
+                    ON CONFLICT (run_id, dest, state) DO UPDATE SET moved = migrate_moved.moved + EXCLUDED.moved RETURNING 1),
+          renamed AS (INSERT INTO ${J}.migrate_renamed (run_id, queue, old_id, new_id) SELECT $1, q, o, n FROM unnest($6::text[], $7::text[], $8::text[]) AS t(q, o, n) RETURNING 1)
+     UPDATE ${J}.migrate_run SET updated_ms = $2 WHERE id = $1`,
+    [runId, Date.now(), cells.map((c) => c[0]), cells.map((c) => c[1]), cells.map((c) => c[2]), renamed.map((r) => r.queue), renamed.map((r) => r.from), renamed.map((r) => r.to)],
+  );
 }
 
 export async function closePgJournal(handle: PostgresHandle, runId: string, state: RunState, left: number, note = ''): Promise<void> {
