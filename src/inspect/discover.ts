@@ -54,6 +54,8 @@ export interface DiscoverOptions {
  * SCAN has to walk every key, jobs included; what is kept small is each call (COUNT 200 stays well
  * under a millisecond even on a loaded server: 5,000 a call showed in SLOWLOG at 10-100 ms) and
  * the round trips, by walking `slices` disjoint slices of the cursor space concurrently.
+ * (On a box whose CPUs are oversubscribed, SLOWLOG still shows a few calls of any kind, O(1)
+ * ZCARD included: the server was descheduled mid-call, which no COUNT avoids.)
  */
 export async function discoverQueues(masters: Redis[], prefix: string, options: DiscoverOptions = {}): Promise<string[]> {
   const pattern = discoveryPattern(prefix);
