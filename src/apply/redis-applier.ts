@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Context } from '../context.js';
-import { discoverQueues } from '../inspect/discover.js';
+import { DISCOVERY_SLICES, discoverQueues } from '../inspect/discover.js';
 import { readQueues } from '../inspect/read-queues.js';
 import { mapRedisErrors } from '../inspect/redis-source.js';
 import { redisScheduleReader } from '../schedules/redis-reader.js';
@@ -28,7 +28,7 @@ export async function redisApplier(ctx: Context): Promise<SettingsApplier> {
   return {
     where: `${handle.spec.redacted} (prefix ${prefix})`,
     readState: (declared) => guard(async () => {
-      const live = await discoverQueues(await handle.masters(), prefix, { signal: ctx.signal });
+      const live = await discoverQueues(await handle.masters(), prefix, { signal: ctx.signal, slices: handle.mode === 'standalone' ? DISCOVERY_SLICES : 1 });
       return liveState(declared, live,
         (targets) => readQueues(handle, prefix, targets, { workers: false }),
         (names) => redisScheduleReader(handle, prefix).read(names));

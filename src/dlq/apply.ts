@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { DeadLetterFields, Topology } from '../topology/types.js';
 import { dlqScripts } from './scripts.js';
 import { jobOptsFor } from './job-opts.js';
-import { blockedError, blockingOf, keysAndTypes, scriptKeys, type ScriptKey } from './preflight.js';
+import { blockedError, blockingOf, keysAndTypes, scriptKeys, type Blocking, type ScriptKey } from './preflight.js';
 import { readCarried, type CarriedJob } from './shape.js';
 import { shapeOf } from './sources.js';
 import type { DlqItem } from './types.js';
@@ -52,20 +52,53 @@ function batches(items: DlqItem[], size: number): DlqItem[][] {
   return out;
 }
 
-/** Runs `step` over the items' batches with --rate, --batch, interruption and progress (shared by both backends). */
-export async function loop(items: DlqItem[], options: Pick<ApplyOptions, 'batch' | 'rate' | 'signal' | 'onProgress'>, step: (batch: DlqItem[], outcome: ApplyOutcome) => Promise<void>): Promise<ApplyOutcome> {
+/**
+ * Runs `step` over the items' batches with --rate, --batch, interruption and progress (shared by
+ * both backends). `depth` > 1 keeps that many steps in flight, so Redis runs the next script
+ * while the reply of the last one travels back (each step is still one atomic call); a failed
+ * step waits for those in flight, so its error counts everything done.
+ */
+export async function loop(items: DlqItem[], options: Pick<ApplyOptions, 'batch' | 'rate' | 'signal' | 'onProgress'>, step: (batch: DlqItem[], outcome: ApplyOutcome) => Promise<void>, depth = 1): Promise<ApplyOutcome> {
   const size = options.rate ? Math.max(1, Math.min(options.batch ?? DEFAULT_BATCH, Math.ceil(options.rate / 10))) : options.batch ?? DEFAULT_BATCH;
   const outcome: ApplyOutcome = { done: 0, skipped: {}, interrupted: false, notes: {} };
   const started = Date.now();
   let processed = 0;
+  const inFlight: Promise<void>[] = [];
+  const settle = async () => {
+    const results = await Promise.allSettled(inFlight.splice(0));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason instanceof ScriptRefusal ? blockedError(failed.reason.blocking, failed.reason.verb, outcome.done) : failed.reason;
+  };
   for (const batch of batches(items, size)) {
-    if (options.signal?.aborted) return { ...outcome, interrupted: true };
-    await step(batch, outcome);
-    processed += batch.length;
-    options.onProgress?.(processed, items.length);
+    if (options.signal?.aborted) {
+      await settle();
+      return { ...outcome, interrupted: true };
+    }
+    const running = step(batch, outcome).then(() => {
+      processed += batch.length;
+      options.onProgress?.(processed, items.length);
+    });
+    running.catch(() => undefined); // settled (and thrown) by settle()
+    inFlight.push(running);
+    if (inFlight.length >= depth) {
+      try {
+        await inFlight[0];
+        inFlight.shift();
+      } catch {
+        await settle();
+      }
+    }
     if (options.rate) await sleep((processed / options.rate) * 1000 - (Date.now() - started), options.signal);
   }
+  await settle();
   return outcome;
+}
+
+/** A script's preflight refusal, made into the one-line error once every call in flight is back. */
+class ScriptRefusal extends Error {
+  constructor(readonly blocking: Blocking, readonly verb: 'retry' | 'discard') {
+    super(`${blocking.key} blocked`);
+  }
 }
 
 export function skip(outcome: ApplyOutcome, reason: string, count: number): void {
@@ -73,13 +106,13 @@ export function skip(outcome: ApplyOutcome, reason: string, count: number): void
 }
 
 /** One script call; a refusal of its preflight becomes one line naming the key (exit 3). */
-async function call(script: (keys: string[], args: (string | number)[]) => Promise<unknown>, keys: ScriptKey[], args: (string | number)[], verb: 'retry' | 'discard', outcome: ApplyOutcome): Promise<unknown> {
+async function call(script: (keys: string[], args: (string | number)[]) => Promise<unknown>, keys: ScriptKey[], args: (string | number)[], verb: 'retry' | 'discard'): Promise<unknown> {
   const { keys: names, types } = keysAndTypes(keys);
   try {
     return await script(names, [types, ...args]);
   } catch (error) {
     const blocking = blockingOf(error);
-    throw blocking ? blockedError(blocking, verb, outcome.done) : error;
+    throw blocking ? new ScriptRefusal(blocking, verb) : error;
   }
 }
 
@@ -95,7 +128,7 @@ export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<App
     const holder = batch[0].holder;
     if (batch[0].style === 'failed') {
       const q = k(prefix, holder);
-      const [retried, notFailed, gone, inFlow] = (await call(scripts.retryFailed, scriptKeys.retryFailed(q), [q, ...batch.map((i) => i.id)], 'retry', outcome)) as number[];
+      const [retried, notFailed, gone, inFlow] = (await call(scripts.retryFailed, scriptKeys.retryFailed(q), [q, ...batch.map((i) => i.id)], 'retry')) as number[];
       outcome.done += retried;
       skip(outcome, 'no longer in the failed set (retried or removed meanwhile)', notFailed);
       skip(outcome, 'job hash missing (dangling member dropped)', gone);
@@ -121,7 +154,7 @@ export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<App
         const opts = { ...declared, ...(job.priority > 0 ? { priority: job.priority } : {}), ...(job.lifo ? { lifo: true } : {}) };
         return [ledgerField(item, timestamp), item.id, item.name, JSON.stringify(job.data), JSON.stringify(opts), job.priority, job.lifo ? '1' : '0'];
       });
-      const codes = (await call(scripts.retryAdd, scriptKeys.retryAdd(q), [q, Date.now(), ...args], 'retry', outcome)) as number[];
+      const codes = (await call(scripts.retryAdd, scriptKeys.retryAdd(q), [q, Date.now(), ...args], 'retry')) as number[];
       codes.forEach((code, i) => {
         if (code !== 3) toMark.push(group[i].item.holderId);
         if (code === 1 || code === 4) outcome.done += 1;
@@ -129,9 +162,14 @@ export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<App
       skip(outcome, `a job with that id already exists in its queue`, codes.filter((c) => c === 3).length);
       skip(outcome, 'retried before (completing its mark)', codes.filter((c) => c === 2).length);
       // Marked per target, so a later target's refusal leaves these items finished, not pending.
-      if (toMark.length) await call(scripts.mark, scriptKeys.mark(d), [d, 'retried', Date.now(), options.who, '', ...toMark], 'retry', outcome);
+      if (toMark.length) await call(scripts.mark, scriptKeys.mark(d), [d, 'retried', Date.now(), options.who, '', ...toMark], 'retry');
     }
-  });
+  }, depthFor(items));
+}
+
+/** Failed-set batches are one script call each: two in flight hide the round trip between them. */
+function depthFor(items: DlqItem[]): number {
+  return items.every((i) => i.style === 'failed') ? 2 : 1;
 }
 
 /** Identifies one dead-letter item for good: its queue, id and creation time (ids may be reused). */
@@ -164,11 +202,11 @@ export function applyDiscard(items: DlqItem[], reason: string, options: ApplyOpt
     const ids = batch.map((i) => i.holderId);
     let done: string[];
     if (batch[0].style === 'failed') {
-      const [removed, memberOnly] = (await call(scripts.discardFailed, scriptKeys.discardFailed(q), [q, ...ids], 'discard', outcome)) as [string[], string[]];
+      const [removed, memberOnly] = (await call(scripts.discardFailed, scriptKeys.discardFailed(q), [q, ...ids], 'discard')) as [string[], string[]];
       done = [...removed, ...memberOnly];
       if (memberOnly.length) outcome.notes[MEMBER_ONLY] = (outcome.notes[MEMBER_ONLY] ?? 0) + memberOnly.length;
     } else {
-      done = (await call(scripts.mark, scriptKeys.mark(q), [q, 'discarded', Date.now(), options.who, reason, ...ids], 'discard', outcome)) as string[];
+      done = (await call(scripts.mark, scriptKeys.mark(q), [q, 'discarded', Date.now(), options.who, reason, ...ids], 'discard')) as string[];
     }
     outcome.done += done.length;
     skip(outcome, 'no longer a pending dead letter (retried, discarded or removed meanwhile)', batch.length - done.length);

@@ -44,10 +44,11 @@ export interface PreflightInput {
   jobHashes: Map<string, Set<string>>;
 }
 
-const HASH_CHECK_CHUNK = 5000;
+// 1,000 TYPEs a call keeps each call near a millisecond (5,000 showed in SLOWLOG on a loaded server).
+const HASH_CHECK_CHUNK = 1000;
 
 /**
- * Job and item hashes of another type. One read-only script call per queue and 5,000 keys (a
+ * Job and item hashes of another type. One read-only script call per queue and 1,000 keys (a
  * pipelined TYPE per key cost ~3 s for a 100,000-job retry); a server that refuses the script
  * (an ACL without scripting, keys of a queue in several slots) gets the pipeline instead.
  */

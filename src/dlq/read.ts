@@ -95,23 +95,25 @@ async function* scanDeadLetterQueue(reader: RedisReader, prefix: string, source:
  */
 export async function* newestFirst(streams: AsyncGenerator<DlqItem[]>[]): AsyncGenerator<DlqItem> {
   const buffers: DlqItem[][] = streams.map(() => []);
+  // Read positions: shift() on a 5,000-item window copies it each time.
+  const at = streams.map(() => 0);
   const done = streams.map(() => false);
   const refill = async (i: number) => {
-    while (buffers[i].length === 0 && !done[i]) {
+    while (at[i] >= buffers[i].length && !done[i]) {
       const next = await streams[i].next();
       if (next.done) done[i] = true;
-      else buffers[i] = next.value;
+      else [buffers[i], at[i]] = [next.value, 0];
     }
   };
   await Promise.all(streams.map((_, i) => refill(i)));
   for (;;) {
     let best = -1;
     for (let i = 0; i < buffers.length; i++) {
-      if (buffers[i].length && (best === -1 || buffers[i][0].failedAt > buffers[best][0].failedAt)) best = i;
+      if (at[i] < buffers[i].length && (best === -1 || buffers[i][at[i]].failedAt > buffers[best][at[best]].failedAt)) best = i;
     }
     if (best === -1) return;
-    yield buffers[best].shift()!;
-    await refill(best);
+    yield buffers[best][at[best]++];
+    if (at[best] >= buffers[best].length) await refill(best);
   }
 }
 

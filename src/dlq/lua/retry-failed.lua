@@ -34,23 +34,29 @@ if not maxEvents then
 end
 
 local fifo = {}
+-- Failed-set members to drop, removed with one ZREM per 5,000 after the loop (as BullMQ's
+-- moveJobsToWait does) instead of one call per job.
+local leaving = {}
+-- The ZREM comes after the loop, so an id given twice is caught here, not by ZSCORE.
+local seen = {}
 local retried, notFailed, gone, inFlow = 0, 0, 0, 0
 for i = 3, #ARGV do
   local id = ARGV[i]
-  if not rcall("ZSCORE", KEYS[1], id) then
+  if seen[id] or not rcall("ZSCORE", KEYS[1], id) then
     notFailed = notFailed + 1
   else
+    seen[id] = true
     local jobKey = prefix .. id
     local f = rcall("HMGET", jobKey, "priority", "opts", "parentKey", "name")
     if not f[2] and not f[4] and rcall("EXISTS", jobKey) == 0 then
       -- A member without a hash: nothing to run; drop the dangling member.
-      rcall("ZREM", KEYS[1], id)
+      leaving[#leaving + 1] = id
       gone = gone + 1
     elseif f[3] then
       -- Flow children go back through BullMQ's own retry, which also fixes the parent.
       inFlow = inFlow + 1
     else
-      rcall("ZREM", KEYS[1], id)
+      leaving[#leaving + 1] = id
       rcall("HDEL", jobKey, "atm", "ats", "stc", "attemptsMade", "failedReason", "stacktrace",
         "finishedOn", "processedOn")
       local priority, lifo = kindOf(f[1], f[2])
@@ -61,6 +67,9 @@ for i = 3, #ARGV do
   end
 end
 
+for from = 1, #leaving, 5000 do
+  rcall("ZREM", KEYS[1], unpack(leaving, from, math.min(from + 4999, #leaving)))
+end
 flushFifo(KEYS[2], fifo)
 if retried > 0 and not pausedOrMaxed then
   rcall("ZADD", KEYS[5], 0, "0")
