@@ -7,7 +7,7 @@ import { RedisError, UsageError } from '../src/errors.js';
 import { connect } from '../src/redis/connection.js';
 import { toRedisError } from '../src/redis/errors.js';
 import { DEFAULT_REDIS_URL, parseConnectionSpec, type SpecInput } from '../src/redis/url.js';
-import { clusterUrl, freePort, redisUrl, uniqueName } from './helpers/redis.js';
+import { clusterUrl, freePort, redisUrl, seedPrefix, uniqueName } from './helpers/redis.js';
 import { tempDir } from './helpers/temp.js';
 
 const dir = tempDir('conn');
@@ -205,7 +205,9 @@ describe('--password-file against a server that needs none', () => {
     const { runCli } = await import('./helpers/cli.js');
     const pw = join(dir, 'unneeded-pw');
     writeFileSync(pw, 'not-needed\n');
-    const result = await runCli(['inspect', '--json', '--url', redisUrl(), '--password-file', pw, '--prefix', uniqueName('nopw')]);
+    const prefix = uniqueName('nopw');
+    await seedPrefix(prefix);
+    const result = await runCli(['inspect', '--json', '--url', redisUrl(), '--password-file', pw, '--prefix', prefix]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).not.toMatch(/\[WARN\]/);
     const lines = result.stderr.split('\n').filter((l) => /does not require a password/.test(l));

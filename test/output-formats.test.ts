@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
-import { redisUrl, uniqueName } from './helpers/redis.js';
+import { redisUrl, seedPrefix, uniqueName } from './helpers/redis.js';
 
 const example = ['-c', 'examples/eccb-smart-upload.yaml'];
 
@@ -20,6 +20,7 @@ describe('-o/--output beside --json, --quiet, --verbose', () => {
 
   it('inspect -o plain gives tab-separated rows; -o wide every column', async () => {
     const prefix = uniqueName('fmt');
+    await seedPrefix(prefix);
     const plain = await runCli(['inspect', ...example, '--url', redisUrl(), '--prefix', prefix, '-o', 'plain']);
     expect(plain.code, plain.stderr).toBe(0);
     const header = plain.stdout.split('\n')[0]!;
@@ -30,6 +31,7 @@ describe('-o/--output beside --json, --quiet, --verbose', () => {
 
   it('--quiet silences notes, --verbose names what is used; not both', async () => {
     const prefix = uniqueName('fmt');
+    await seedPrefix(prefix);
     const verbose = await runCli(['inspect', ...example, '--url', redisUrl(), '--prefix', prefix, '--verbose']);
     expect(verbose.code, verbose.stderr).toBe(0);
     expect(verbose.stderr).toMatch(/^topology: .*eccb-smart-upload\.yaml$/m);

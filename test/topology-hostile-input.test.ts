@@ -194,6 +194,6 @@ describe('trust: a topology module is code, run only when no one else could have
 
   it('says so in --help', async () => {
     const result = await runCli(['--help']);
-    expect(result.stdout).toMatch(/like a Makefile, a queuectl\.config\.\{ts,mjs,js\} in the working directory is executed/);
+    expect(result.stdout).toMatch(/like a Makefile, a queuectl\.config\.\{ts,mjs,js\} found \(here, or up to the repository root\) is executed/);
   });
 });

@@ -50,3 +50,19 @@ export function bullConnection(url = redisUrl()) {
   const { hostname, port } = new URL(url);
   return { host: hostname, port: Number(port), maxRetriesPerRequest: null };
 }
+
+/**
+ * Makes `prefix` hold one real BullMQ queue (one waiting job in `queue`): a command given an
+ * explicit --prefix under which nothing exists, while the shared test server holds other
+ * prefixes, is exit 2 by design (a mistyped --prefix), so a test that only wants an empty-ish
+ * queue table seeds one first.
+ */
+export async function seedPrefix(prefix: string, queue = 'eccb-ocr', name = 'ocr.run'): Promise<void> {
+  const { Queue } = await import('bullmq');
+  const q = new Queue(queue, { connection: bullConnection(), prefix });
+  try {
+    await q.add(name, {});
+  } finally {
+    await q.close();
+  }
+}
