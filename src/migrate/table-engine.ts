@@ -173,13 +173,40 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
   const names = routedNames(input.routing);
   const seenStay = new Set<string>();
   let quietSince = Date.now();
+  // The delivery of the last batch runs while the next batch is claimed (Redis and the source
+  // work at once); it settles only after that claim commits, since both use the source session.
+  // Deliveries stay one at a time, in outbox order, as the destination's mark needs.
+  let inFlight: { entries: OutboxEntry[]; delivery: Promise<Record<string, number>> } | undefined;
+  const settlePrevious = async () => {
+    if (!inFlight) return;
+    const { entries, delivery } = inFlight;
+    inFlight = undefined;
+    tally(result.moved, await delivery);
+    await settleOutbox(db, runId, entries);
+    result.delivered += entries.length;
+    progress();
+  };
+  const claim = async (group: Group, cursor: { at: string; strict: boolean } | undefined) => {
+    try {
+      return await moveOneBatch(input, sql, group, names, cursor);
+    } catch (error) {
+      // The outbox holds the delivery's entries either way; let it end before the error surfaces.
+      await inFlight?.delivery.catch(() => undefined);
+      throw error;
+    } finally {
+      await settlePrevious();
+    }
+  };
   for (let pass = 0; ; pass++) {
     let claimedThisPass = 0;
     for (const group of groups) {
       let cursor: { at: string; strict: boolean } | undefined;
       for (;;) {
-        if (signal.aborted) return { ...result, interrupted: true };
-        const batch = await moveOneBatch(input, sql, group, names, cursor);
+        if (signal.aborted) {
+          await settlePrevious();
+          return { ...result, interrupted: true };
+        }
+        const batch = await claim(group, cursor);
         if (batch.read === 0) break;
         // Moved rows leave the table, so the next batch starts where this one ended; a batch where
         // every row stayed (no queue for its id) moves the cursor past their due time instead.
@@ -193,13 +220,17 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
           if (result.stayed.length < 5) result.stayed.push(st);
         }
         if (batch.entries.length > 0 && !dest.sameDatabase) {
-          tally(result.moved, await dest.deliver(runId, batch.entries));
-          await settleOutbox(db, runId, batch.entries);
-        } else tally(result.moved, batch.written);
+          const delivery = dest.deliver(runId, batch.entries);
+          delivery.catch(() => undefined); // awaited by settlePrevious; never an unhandled rejection meanwhile
+          inFlight = { entries: batch.entries, delivery };
+          continue;
+        }
+        tally(result.moved, batch.written);
         result.delivered += batch.jobs.length;
         progress();
       }
     }
+    await settlePrevious();
     if (claimedThisPass > 0) quietSince = Date.now();
     if (!input.follow) {
       // A second pass catches rows that became due or were retried behind the cursor; stop once one finds nothing.
