@@ -67,8 +67,11 @@ export function groupsFor(source: TableSource, states: TableState[]): Group[] {
   return groups;
 }
 
-/** SQL pieces over the source's columns (quoted once, here). */
-export function tableSql(source: TableSource) {
+/**
+ * SQL pieces over the source's columns (quoted once, here). `wholeRow`: every column as JSON, for
+ * jobId templates that name columns; without one the row is not read twice (less to parse and hold).
+ */
+export function tableSql(source: TableSource, wholeRow = true) {
   const c = source.columns;
   const q = (role: keyof typeof c) => (c[role] ? `t.${quoteIdent(c[role]!)}` : undefined);
   const ms = (role: keyof typeof c) => (c[role] ? `(extract(epoch FROM ${q(role)}::timestamptz) * 1000)::bigint` : 'NULL::bigint');
@@ -80,7 +83,7 @@ export function tableSql(source: TableSource) {
     status: q('status')!,
     runAt,
     statusType: source.statusType,
-    select: `${q('id')}::text AS id, ${q('name')}::text AS name, ${q('data')} AS data, to_jsonb(t) AS row,
+    select: `${q('id')}::text AS id, ${q('name')}::text AS name, ${q('data')} AS data, ${wholeRow ? 'to_jsonb(t)' : `'{}'::jsonb`} AS row,
       ${ms('runAt')} AS run_at_ms, ${ms('createdAt')} AS created_at_ms,
       ${c.priority ? `${q('priority')}::float8` : 'NULL::float8'} AS priority,
       ${c.attemptsMade ? `${q('attemptsMade')}::int` : 'NULL::int'} AS attempts_made,
@@ -168,18 +171,45 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
   }
 
   // 2. Passes over the table until nothing is left to move (or, with --follow, until it stays quiet).
-  const sql = tableSql(source);
+  const sql = tableSql(source, Object.values(input.topology.queues).some((q) => q?.jobId !== undefined));
   const groups = groupsFor(source, input.states);
   const names = routedNames(input.routing);
   const seenStay = new Set<string>();
   let quietSince = Date.now();
+  // The delivery of the last batch runs while the next batch is claimed (Redis and the source
+  // work at once); it settles only after that claim commits, since both use the source session.
+  // Deliveries stay one at a time, in outbox order, as the destination's mark needs.
+  let inFlight: { entries: OutboxEntry[]; delivery: Promise<Record<string, number>> } | undefined;
+  const settlePrevious = async () => {
+    if (!inFlight) return;
+    const { entries, delivery } = inFlight;
+    inFlight = undefined;
+    tally(result.moved, await delivery);
+    await settleOutbox(db, runId, entries);
+    result.delivered += entries.length;
+    progress();
+  };
+  const claim = async (group: Group, cursor: { at: string; strict: boolean } | undefined) => {
+    try {
+      return await moveOneBatch(input, sql, group, names, cursor);
+    } catch (error) {
+      // The outbox holds the delivery's entries either way; let it end before the error surfaces.
+      await inFlight?.delivery.catch(() => undefined);
+      throw error;
+    } finally {
+      await settlePrevious();
+    }
+  };
   for (let pass = 0; ; pass++) {
     let claimedThisPass = 0;
     for (const group of groups) {
       let cursor: { at: string; strict: boolean } | undefined;
       for (;;) {
-        if (signal.aborted) return { ...result, interrupted: true };
-        const batch = await moveOneBatch(input, sql, group, names, cursor);
+        if (signal.aborted) {
+          await settlePrevious();
+          return { ...result, interrupted: true };
+        }
+        const batch = await claim(group, cursor);
         if (batch.read === 0) break;
         // Moved rows leave the table, so the next batch starts where this one ended; a batch where
         // every row stayed (no queue for its id) moves the cursor past their due time instead.
@@ -193,13 +223,17 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
           if (result.stayed.length < 5) result.stayed.push(st);
         }
         if (batch.entries.length > 0 && !dest.sameDatabase) {
-          tally(result.moved, await dest.deliver(runId, batch.entries));
-          await settleOutbox(db, runId, batch.entries);
-        } else tally(result.moved, batch.written);
+          const delivery = dest.deliver(runId, batch.entries);
+          delivery.catch(() => undefined); // awaited by settlePrevious; never an unhandled rejection meanwhile
+          inFlight = { entries: batch.entries, delivery };
+          continue;
+        }
+        tally(result.moved, batch.written);
         result.delivered += batch.jobs.length;
         progress();
       }
     }
+    await settlePrevious();
     if (claimedThisPass > 0) quietSince = Date.now();
     if (!input.follow) {
       // A second pass catches rows that became due or were retried behind the cursor; stop once one finds nothing.
