@@ -30,7 +30,7 @@ describe('dlq on legacy table sources', () => {
     expect(all.items).toHaveLength(9); // 4 + 1 dead, 2 failed, 2 old dead
     expect(all.items[0]).toMatchObject({ ref: expect.stringMatching(/^worker-jobs\//), queue: 'worker-jobs', style: 'table' });
     expect(ids(await only(['--name', 'DETECT_PATTERNS']))).toEqual(['detect_patterns-dead_letter-1', 'detect_patterns-failed-1', 'detect_patterns-failed-2']);
-    expect((await only(['--reason', 'quota'])).items).toHaveLength(4);
+    expect((await only(['--match-reason', 'quota'])).items).toHaveLength(4);
     expect(ids(await only(['--older-than', '1h']))).toEqual(['old-1', 'old-2']);
     expect((await only(['--since', '1h'])).items).toHaveLength(7);
     expect(ids(await only(['--tenant', 'userId=user-b']))).toEqual(['detect_patterns-failed-1', 'detect_patterns-failed-2']);
@@ -110,7 +110,7 @@ describe('dlq on legacy table sources', () => {
     const file = tempFile('tabledlq', 'queuectl.yaml', TABLES_YAML);
     const noReason = await cli(url, file, ['dlq', 'discard', '--all', '--queue', 'job-queue', '--yes']);
     expect(noReason.code).toBe(2);
-    const r = await json(url, file, ['dlq', 'discard', '--all', '--queue', 'job-queue', '--match', 'HubSpot', '--reason', 'token revoked for good, customer told', '--yes']);
+    const r = await json(url, file, ['dlq', 'discard', '--all', '--queue', 'job-queue', '--match-reason', 'HubSpot', '--reason', 'token revoked for good, customer told', '--yes']);
     expect(r).toMatchObject({ planned: 2, discarded: 2 });
     expect((await sql(url, `SELECT count(*)::int AS n FROM "JobQueue" WHERE type = 'crm_sync' AND status = 'DEAD_LETTER'`))[0].n).toBe(0);
     const kept = await sql(url, 'SELECT row_id, family, reason, source, row_data FROM queuectl.discarded_rows ORDER BY row_id');
@@ -119,7 +119,7 @@ describe('dlq on legacy table sources', () => {
       ['crm_sync-dead_letter-2', 'crm_sync', 'token revoked for good, customer told', 'job-queue'],
     ]);
     expect(kept[0].row_data).toMatchObject({ lastError: 'HubSpot token revoked', payload: { companyId: 'co-2' } });
-    const again = await json(url, file, ['dlq', 'discard', '--all', '--queue', 'job-queue', '--match', 'HubSpot', '--reason', 'again', '--yes']);
+    const again = await json(url, file, ['dlq', 'discard', '--all', '--queue', 'job-queue', '--match-reason', 'HubSpot', '--reason', 'again', '--yes']);
     expect(again.planned).toBe(0);
     expect((await sql(url, 'SELECT count(*)::int AS n FROM queuectl.discarded_rows'))[0].n).toBe(2);
   }, 240_000);

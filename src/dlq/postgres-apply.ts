@@ -5,6 +5,7 @@ import { readCarried, type CarriedJob } from './shape.js';
 import { shapeOf } from './sources.js';
 import type { StoreApplyOptions } from './store.js';
 import type { DlqItem } from './types.js';
+import { inTransaction as transaction } from '../backend/postgres/transaction.js';
 
 /**
  * dlq's writes on BullMQ's PostgreSQL backend (the Redis twin is apply.ts with its Lua). Each batch
@@ -18,17 +19,6 @@ import type { DlqItem } from './types.js';
 /** The event a discard is recorded as, in the holder queue's own event stream (BullMQ's `event` table). */
 export const DISCARD_EVENT = 'queuectl:dlq:discarded';
 
-async function transaction<T>(handle: PostgresHandle, work: () => Promise<T>): Promise<T> {
-  await handle.query('BEGIN');
-  try {
-    const result = await work();
-    await handle.query('COMMIT');
-    return result;
-  } catch (error) {
-    await handle.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
 
 /** Retry: failed jobs back to waiting (BullMQ's reprocess_job, attempts reset); dead-letter items re-added and marked. */
 export function applyRetry(handle: PostgresHandle, s: string, items: DlqItem[], options: StoreApplyOptions): Promise<ApplyOutcome> {

@@ -7,6 +7,7 @@ import type { Routing } from './routing.js';
 import type { TableDestination } from './table-dest.js';
 import { intendedJob, type IntendedJob, type PriorityRanks, type TableRow } from './table-jobs.js';
 import { countMoved, pendingOutbox, settleOutbox, writeOutbox, type OutboxEntry } from './table-journal.js';
+import { inTransaction } from '../backend/postgres/transaction.js';
 
 /**
  * The move loop of `migrate --from <table source>`. Per batch, ONE source transaction locks rows
@@ -126,17 +127,6 @@ function toRow(r: RawRow, kind: Group['kind']): TableRow {
   };
 }
 
-async function inTransaction<T>(db: PostgresHandle, work: () => Promise<T>): Promise<T> {
-  await db.query('BEGIN');
-  try {
-    const result = await work();
-    await db.query('COMMIT');
-    return result;
-  } catch (error) {
-    await db.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
 
 function tally(into: Record<string, number>, from: Record<string, number>): void {
   for (const [q, n] of Object.entries(from)) into[q] = (into[q] ?? 0) + n;

@@ -5,6 +5,7 @@ import { runFinished, type ResolvedRun, type RunState } from './journal.js';
 import { nextRunId } from './keys.js';
 import { ensureQueuectlTables } from './postgres-journal.js';
 import type { IntendedJob, PriorityRanks } from './table-jobs.js';
+import { inTransaction } from '../backend/postgres/transaction.js';
 
 /**
  * The journal of `migrate --from <table source>`: tables in the `queuectl` schema of the SOURCE
@@ -140,17 +141,12 @@ export async function pendingOutbox(db: PostgresHandle, runId: string, limit: nu
 /** After the destination confirmed (or had already recorded) the entries: they leave the outbox. */
 export async function settleOutbox(db: PostgresHandle, runId: string, entries: OutboxEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await db.query('BEGIN');
-  try {
+  await inTransaction(db, async () => {
     const gone = await db.query<{ queue: string; kind: string; n: string }>(
       `WITH d AS (DELETE FROM ${J}.table_outbox WHERE run_id = $1 AND seq = ANY($2::bigint[]) RETURNING queue, kind)
        SELECT queue, kind, count(*)::text AS n FROM d GROUP BY queue, kind`, [runId, entries.map((e) => e.seq)]);
     await countMoved(db, runId, gone.map((g) => ({ queue: g.queue, kind: g.kind, n: Number(g.n) })), 'delivered');
-    await db.query('COMMIT');
-  } catch (error) {
-    await db.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /** Bumps the run's `claimed` or `delivered` counter (and per-queue counts for deliveries). */

@@ -1,4 +1,5 @@
 import type { PostgresHandle } from '../backend/postgres/types.js';
+import { inTransaction } from '../backend/postgres/transaction.js';
 
 /**
  * Runs `work` in one READ ONLY transaction with sequential scans priced out: where the design's
@@ -7,14 +8,8 @@ import type { PostgresHandle } from '../backend/postgres/types.js';
  * A SELECT-only role is enough. The transaction ends whatever happens.
  */
 export async function readOnly<T>(db: PostgresHandle, work: () => Promise<T>): Promise<T> {
-  await db.query('BEGIN READ ONLY');
-  try {
+  return inTransaction(db, async () => {
     await db.query('SET LOCAL enable_seqscan = off');
-    const result = await work();
-    await db.query('COMMIT');
-    return result;
-  } catch (error) {
-    await db.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+    return work();
+  }, 'BEGIN READ ONLY');
 }

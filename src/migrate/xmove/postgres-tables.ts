@@ -1,5 +1,6 @@
 import type { PostgresHandle } from '../../backend/postgres/types.js';
 import { ensureJournal } from '../postgres-journal.js';
+import { inTransaction } from '../../backend/postgres/transaction.js';
 
 /**
  * A cross-server move's own tables, in the `queuectl` schema of each database it touches (never in
@@ -19,15 +20,10 @@ export async function ensureXmoveTables(handle: PostgresHandle): Promise<void> {
   await ensureJournal(handle); // the schema, and the run journal a source keeps
   const [row] = await handle.query<{ ok: boolean }>(`SELECT to_regclass('queuectl.xmove_delivered') IS NOT NULL AS ok`);
   if (row?.ok) return;
-  await handle.query('BEGIN');
-  try {
+  await inTransaction(handle, async () => {
     await handle.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:journal-ddl'))`);
     await handle.query(DDL);
-    await handle.query('COMMIT');
-  } catch (error) {
-    await handle.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /** Whether the tables exist (a dry run only reads, and creates nothing). */
