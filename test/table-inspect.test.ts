@@ -76,8 +76,8 @@ describe('inspect <table source>', () => {
   });
 
   it('an unknown table source name is exit 2 with a did-you-mean', async () => {
-    const file = tempFile('tableinspect', 'queuectl.yaml', TABLES_YAML);
-    const r = await runCli(['inspect', 'worker-job', '-c', file, '--url', redisUrl(), '--prefix', `qc-${Date.now()}`]);
+    const file = tempFile('tableinspect', 'queuectl.yaml', `prefix: qc-${Date.now()}\n${TABLES_YAML}`);
+    const r = await runCli(['inspect', 'worker-job', '-c', file, '--url', redisUrl()]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('did you mean "worker-jobs"?');
   });

@@ -22,8 +22,10 @@ describe('table sources as a SELECT-only role', () => {
       ro.username = role;
       ro.password = rolePassword;
       await expect(sql(ro.toString(), `UPDATE "WorkerJob" SET attempts = 0`)).rejects.toThrow(/permission denied/);
-      const file = tempFile('tablero', 'queuectl.yaml', TABLES_YAML);
-      const run = (args: string[]) => runCli([...args, '-c', file, '--url', redisUrl(), '--prefix', `qc-ro-${role}`], { env: { APP_DB: ro.toString() } });
+      // The prefix comes from the file, not --prefix: an explicit --prefix holding no queue while the
+      // shared test server holds others is exit 2 by design (a mistyped prefix).
+      const file = tempFile('tablero', 'queuectl.yaml', `prefix: qc-ro-${role}\n${TABLES_YAML}`);
+      const run = (args: string[]) => runCli([...args, '-c', file, '--url', redisUrl()], { env: { APP_DB: ro.toString() } });
       const reads: [string[], (doc: any) => void][] = [
         [['topology', 'validate', '--live', '--json'], (d) => expect(d.tables).toHaveLength(2)],
         [['inspect', 'worker-jobs', 'job-queue', '--by-status', '--json'], (d) => expect(d.tables[0].families.length).toBe(3)],
