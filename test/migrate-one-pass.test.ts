@@ -30,7 +30,7 @@ afterAll(async () => {
 
 /** The same legacy queue every time: all kinds of jobs that stay, a duplicate and a renamed one. */
 async function seed(): Promise<{ read: number }> {
-  await redis.flushall();
+  await redis.flushall(); // the private redis-server this file started above: only its own keys
   const jobs = [...(await seedLegacy(redis, { queue: LEGACY, jobs: JOBS, names: ['a.process', 'b.second'], unowned: 12 })).values()];
   const waitingA = jobs.filter((j) => j.state === 'wait' && j.name === 'a.process' && j.id.startsWith('job-'));
   const [flow, locked, collision, duplicate] = waitingA.slice(3, 7);
