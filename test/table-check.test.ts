@@ -72,7 +72,7 @@ describe('topology check with table sources', () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.findings.filter((f: { rule: string }) => f.rule.startsWith('table-'))).toEqual([]);
     expect(r.code).toBe(0);
-    const human = await runCli(['topology', 'check', '-c', file, '--url', redisUrl(), '--prefix', 'qc-tc-human'], { env: { APP_DB: url } });
+    const human = await runCli(['topology', 'check', '-c', file, '--url', redisUrl()], { env: { APP_DB: url } });
     expect(human.stdout).toContain('5 queues, 0 legacy queues, 2 table sources checked against');
   });
 });
