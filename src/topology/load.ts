@@ -6,6 +6,7 @@ import { readRegularFileSync, TOPOLOGY_FILE_MAX_BYTES } from '../util/read-regul
 import { formatBytes } from '../ui/format.js';
 import { duplicateKeyProblems } from './duplicate-keys.js';
 import { importModule } from './load-module.js';
+import { readPlainYaml } from './fast-yaml.js';
 import { createLineLocator } from './locate.js';
 import { normalizeTopology } from './normalize.js';
 import { formatProblem, toProblems } from './problems.js';
@@ -97,18 +98,33 @@ export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
 }
 
 function parseText(text: string, shown: string, format: 'json' | 'yaml'): LoadedTopology {
+  const source: TopologySource = { file: shown, format, lineOf: lazyLineLocator(text, format) };
+  if (format === 'json') return validate(parseJson(text, shown), source);
+  const plain = readPlainYaml(text);
+  if (plain) return validate(plain.data, source);
+  const { doc, counter } = parseYaml(text, format);
+  const problems = [...doc.errors, ...duplicateKeyProblems(doc, counter)];
+  if (problems.length > 0) throw new TopologyError(shown, yamlSyntaxProblems(problems));
+  return validate(yamlData(doc, shown), { ...source, lineOf: createLineLocator(doc, counter) });
+}
+
+function parseYaml(text: string, format: 'json' | 'yaml'): { doc: Document; counter: LineCounter } {
   const counter = new LineCounter();
   // uniqueKeys: false — yaml's own duplicate-key check is quadratic; duplicateKeyProblems() is not.
   const doc = parseDocument(text, { lineCounter: counter, merge: format === 'yaml', prettyErrors: true, uniqueKeys: false });
-  let data: unknown;
-  if (format === 'json') {
-    data = parseJson(text, shown);
-  } else {
-    const problems = [...doc.errors, ...duplicateKeyProblems(doc, counter)];
-    if (problems.length > 0) throw new TopologyError(shown, yamlSyntaxProblems(problems));
-    data = yamlData(doc, shown);
-  }
-  return validate(data, { file: shown, format, lineOf: createLineLocator(doc, counter) });
+  return { doc, counter };
+}
+
+/** Lines are needed only for problems and findings: a clean file is never parsed into yaml's Document. */
+function lazyLineLocator(text: string, format: 'json' | 'yaml'): TopologySource['lineOf'] {
+  let locate: TopologySource['lineOf'] | undefined;
+  return (path) => {
+    if (!locate) {
+      const { doc, counter } = parseYaml(text, format);
+      locate = createLineLocator(doc, counter);
+    }
+    return locate(path);
+  };
 }
 
 function validate(data: unknown, source: TopologySource): LoadedTopology {
