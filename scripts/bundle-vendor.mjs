@@ -1,7 +1,7 @@
 // After tsc: each dist/vendor/<lib>.js (a re-export of the parts of a library queuectl uses, see
 // src/vendor/) becomes one file holding just those parts. `topology validate` runs in CI and
 // pre-commit hooks; loading zod and yaml module by module was most of its start-up (zod alone is
-// ~95 files, every locale included), and commander as CommonJS was most of `queuectl --help`'s.
+// ~95 files, every locale included), and commander as CommonJS was the largest part of `queuectl --help`'s.
 // Bundled by rolldown (vitest's own bundler, a dev dependency).
 import { readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
