@@ -1,4 +1,4 @@
-import { Command, Help, type HelpConfiguration, type Option } from 'commander';
+import { Command, Help, type HelpConfiguration, type Option } from './vendor/commander.js';
 
 /**
  * How every `--help` reads (README: "every --help leads with examples"): usage, the description,

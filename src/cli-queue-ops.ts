@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from './vendor/commander.js';
 import type { QueuectlCommand } from './cli-help.js';
 import type { Context } from './context.js';
 

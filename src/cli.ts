@@ -1,4 +1,4 @@
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command, Option } from './vendor/commander.js';
 import { helpCommandFor, helpLayout, QueuectlCommand, withDefault } from './cli-help.js';
 import type { Context, GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';

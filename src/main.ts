@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CommanderError } from 'commander';
+import { CommanderError } from './vendor/commander.js';
 import { buildProgram } from './cli.js';
 import type { GlobalOptions } from './context.js';
 import { escapeControls } from './ui/escape.js';

@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Command } from 'commander';
+import type { Command } from '../src/vendor/commander.js';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli.js';
 import { bashScript } from '../src/completion/bash.js';

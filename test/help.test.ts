@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Command } from 'commander';
+import type { Command } from '../src/vendor/commander.js';
 import { buildProgram } from '../src/cli.js';
 import { runCli } from './helpers/cli.js';
 

@@ -1,5 +1,5 @@
 import { isAbsolute, join, relative } from 'node:path';
-import type { Command } from 'commander';
+import type { Command } from '../vendor/commander.js';
 import type { Context } from '../context.js';
 import { backendKindOf, type BackendKind } from '../backend/target.js';
 import { ExitCode, UsageError } from '../errors.js';
