@@ -89,6 +89,19 @@ describe('telling Bull from BullMQ by the keys', () => {
     expect(human.stdout).toContain('  old-mail: Bull queue (detected: priority zset)');
   });
 
+  it('reads a Bull queue with no Bull-only key as BullMQ, which counts it the same', async () => {
+    const prefix = uniqueName('bull');
+    const queue = bullQueue('old-mail', prefix);
+    await queue.add('mail.send', { to: 'a' });
+    await queue.add('mail.send', { to: 'b' }, { delay: 3_600_000 });
+    const detected = (await inspectJson(topologyFile(prefix, 'old-mail: {}')))('old-mail');
+    const declared = (await inspectJson(topologyFile(prefix, 'old-mail: { kind: bull }')))('old-mail');
+    expect(detected.layout).toBeUndefined();
+    expect(declared.layout?.from).toBe('declared');
+    expect(detected.counts).toEqual(declared.counts);
+    expect(detected.counts).toMatchObject({ waiting: 1, delayed: 1 });
+  });
+
   it('reads a BullMQ legacy queue as before: no layout, no Bull counts', async () => {
     const prefix = uniqueName('bull');
     const old = new Queue('old-mail', { connection: bullConnection(), prefix });
@@ -118,7 +131,9 @@ describe('telling Bull from BullMQ by the keys', () => {
     expect(q.layout?.conflict).toMatch(/^keys of both Bull \(priority zset\) and BullMQ \(meta\.version bullmq:[\d.]+, meta\.opts\.maxLenEvents\): two libraries share this queue's keys$/);
     const { code, doc } = await checkJson(file);
     expect(code).toBe(1);
-    expect(doc.findings).toContainEqual(expect.objectContaining({ rule: 'queue-layout-conflict', severity: 'error', queue: 'mail' }));
+    const conflict = doc.findings.find((f) => f.rule === 'queue-layout-conflict');
+    expect(conflict).toMatchObject({ severity: 'error', queue: 'mail' });
+    expect(conflict!.message).toMatch(/: two libraries share this queue's keys — both libraries' producers share its wait list and id counter, and each one's workers take the other's jobs: give the BullMQ queue another name or prefix$/);
   });
 
   it('reports a legacy entry declared kind: bull whose keys are BullMQ\'s', async () => {
@@ -131,7 +146,7 @@ describe('telling Bull from BullMQ by the keys', () => {
     }
     const { doc } = await checkJson(topologyFile(prefix, 'old-mail: { kind: bull }'));
     const conflict = doc.findings.find((f) => f.rule === 'queue-layout-conflict');
-    expect(conflict?.message).toMatch(/^declared kind: bull, but its keys are BullMQ's \(meta\.version bullmq:[\d.]+, meta\.opts\.maxLenEvents\) — /);
+    expect(conflict?.message).toMatch(/^declared kind: bull, but its keys are BullMQ's \(meta\.version bullmq:[\d.]+, meta\.opts\.maxLenEvents\) — set kind: to the library that wrote it, or remove kind: and let queuectl tell from the keys$/);
   });
 });
 

@@ -9,12 +9,12 @@ import type { Finding } from '../topology/types.js';
 /** queue-layout-conflict: signs of both libraries on one queue, or a declared kind its keys deny. */
 export function layoutConflict(q: LiveQueue): Finding[] {
   if (!q.layout?.conflict) return [];
-  return [{
-    rule: 'queue-layout-conflict',
-    severity: 'error',
-    queue: q.name,
-    message: `${q.layout.conflict} — a Bull and a BullMQ queue of one name under one prefix overwrite each other's jobs: give the new queue another name or prefix, and set the legacy entry's kind to the library that wrote it`,
-  }];
+  const { bull, bullmq } = q.layout.signs;
+  // Both libraries default to the prefix "bull": one name there is one wait list and one id counter.
+  const next = bull.length > 0 && bullmq.length > 0
+    ? 'both libraries\' producers share its wait list and id counter, and each one\'s workers take the other\'s jobs: give the BullMQ queue another name or prefix'
+    : 'set kind: to the library that wrote it, or remove kind: and let queuectl tell from the keys';
+  return [{ rule: 'queue-layout-conflict', severity: 'error', queue: q.name, message: `${q.layout.conflict} — ${next}` }];
 }
 
 /** legacy-has-jobs for a Bull queue: counted by Bull's states; migrate does not read Bull yet. */

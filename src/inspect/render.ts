@@ -98,7 +98,7 @@ export function renderQueueTable(rows: InspectRow[], options: RenderOptions): st
     const kind = queue.kind === 'declared' ? (queue.exists ? 'declared' : c.dim('declared (absent)'))
       : queue.kind === 'legacy' ? (queue.exists ? c.yellow('legacy') : c.dim('legacy (gone)')) : c.magenta('undeclared');
     const n = queue.counts;
-    const library = queue.layout?.conflict ? c.red(' (bull+bullmq?)') : queue.layout?.read === 'bull' ? ' (bull)' : '';
+    const library = queue.layout?.conflict ? c.red(' (bull+bullmq)') : queue.layout?.read === 'bull' ? ' (bull)' : '';
     const cells: string[] = [
       queue.name, kind + library, String(n.waiting), String(n.prioritized), String(n.delayed), String(n.active),
       n.failed > 0 ? c.red(String(n.failed)) : '0', String(n.completed),
