@@ -65,7 +65,7 @@ export function topologyFile(prefix: string, legacy: string): string {
   const file = join(dir, 'queuectl.yaml');
   writeFileSync(file, [
     'version: 1',
-    `prefix: ${prefix}`,
+    `prefix: "${prefix}"`,
     'defaults: { attempts: 3, backoff: 1s, removeOnComplete: 100, removeOnFail: 1000, deadLetter: failed }',
     'queues:',
     '  mail: { jobs: [mail.send, mail.digest], jobId: "mail-{to}" }',
