@@ -150,6 +150,24 @@ describe('telling Bull from BullMQ by the keys', () => {
   });
 });
 
+describe('a declared queue whose keys are Bull\'s', () => {
+  it('is read as BullMQ and reported as a conflict: a Bull app still writes there', async () => {
+    const prefix = uniqueName('bull');
+    await bullQueue('mail', prefix).add('mail.send', { to: 'old' }, { priority: 1 });
+    const file = topologyFile(prefix, 'old-mail: { kind: bull }');
+    const q = (await inspectJson(file))('mail');
+    expect(q.layout).toEqual({ read: 'bullmq', from: 'declared', signs: { bull: ['priority zset'], bullmq: [] }, conflict: 'declared as a BullMQ queue, but its keys are Bull\'s (priority zset)' });
+    expect(q.bullCounts).toBeUndefined();
+    const { doc } = await checkJson(file);
+    expect(doc.findings.find((f) => f.rule === 'queue-layout-conflict')).toEqual({
+      rule: 'queue-layout-conflict',
+      severity: 'error',
+      queue: 'mail',
+      message: 'declared as a BullMQ queue, but its keys are Bull\'s (priority zset) — Bull wrote this queue: declare it under legacy: with kind: bull, and give the BullMQ queue another name or prefix',
+    });
+  });
+});
+
 describe('a Bull queue\'s keys of the wrong type', () => {
   it('is one line on stderr and exit 3, never a stack trace', async () => {
     const prefix = uniqueName('bull');

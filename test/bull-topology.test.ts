@@ -60,7 +60,7 @@ describe('judgeLayout', () => {
     expect(judgeLayout(undefined, both)).toMatchObject({ read: 'bullmq', conflict: 'keys of both Bull (priority zset) and BullMQ (meta.version bullmq:6.7.0, meta.opts.maxLenEvents): two libraries share this queue\'s keys' });
     expect(judgeLayout('bull', both)).toMatchObject({ read: 'bull', from: 'declared' });
     expect(judgeLayout('bull', { bull: [], bullmq: ['meta.opts.maxLenEvents'] }).conflict).toBe('declared kind: bull, but its keys are BullMQ\'s (meta.opts.maxLenEvents)');
-    expect(judgeLayout('bullmq', { bull: ['priority zset'], bullmq: [] }).conflict).toBe('declared kind: bullmq, but its keys are Bull\'s (priority zset)');
+    expect(judgeLayout('bullmq', { bull: ['priority zset'], bullmq: [] }).conflict).toBe('declared as a BullMQ queue, but its keys are Bull\'s (priority zset)');
     expect(judgeLayout('bull', { bull: ['priority zset'], bullmq: [] }).conflict).toBeUndefined();
   });
 });

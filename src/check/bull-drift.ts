@@ -13,7 +13,9 @@ export function layoutConflict(q: LiveQueue): Finding[] {
   // Both libraries default to the prefix "bull": one name there is one wait list and one id counter.
   const next = bull.length > 0 && bullmq.length > 0
     ? 'both libraries\' producers share its wait list and id counter, and each one\'s workers take the other\'s jobs: give the BullMQ queue another name or prefix'
-    : 'set kind: to the library that wrote it, or remove kind: and let queuectl tell from the keys';
+    : q.kind === 'declared'
+      ? 'Bull wrote this queue: declare it under legacy: with kind: bull, and give the BullMQ queue another name or prefix'
+      : 'set kind: to the library that wrote it, or remove kind: and let queuectl tell from the keys';
   return [{ rule: 'queue-layout-conflict', severity: 'error', queue: q.name, message: `${q.layout.conflict} — ${next}` }];
 }
 

@@ -28,7 +28,7 @@ export async function gatherLiveFacts(handle: RedisHandle, topology: Topology, p
   const masters = await handle.masters();
   const discovered = await discoverQueues(masters, prefix, { signal: options.signal });
   const targets: QueueTarget[] = [
-    ...Object.keys(topology.queues).map((name) => ({ name, kind: 'declared' as const })),
+    ...Object.keys(topology.queues).map((name) => ({ name, kind: 'declared' as const, ...declaredLayout(topology, name) })),
     ...Object.keys(topology.legacy).filter((name) => !topology.queues[name] && !topology.legacy[name]?.table).map((name) => ({ name, kind: 'legacy' as const, ...declaredLayout(topology, name) })), // table sources: src/table/check.ts
   ];
   const known = new Set(targets.map((t) => t.name));

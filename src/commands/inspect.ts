@@ -178,7 +178,7 @@ export async function chooseTargets(topology: Topology | undefined, names: strin
   const known = new Set([...declared, ...legacy]);
   const discovered = withDiscovered ? (await discover()).filter((n) => !known.has(n)) : [];
   return [
-    ...declared.map((name) => ({ name, kind: 'declared' as const })),
+    ...declared.map((name) => ({ name, kind: 'declared' as const, ...declaredLayout(topology, name) })),
     ...legacy.map((name) => ({ name, kind: 'legacy' as const, ...declaredLayout(topology, name) })),
     ...discovered.map((name) => ({ name, kind: 'undeclared' as const })),
   ];

@@ -68,7 +68,7 @@ export function judgeLayout(declared: QueueLayoutName | undefined, signs: Layout
   } else if (declared === 'bull' && signs.bullmq.length > 0) {
     verdict.conflict = `declared kind: bull, but its keys are BullMQ's (${list(signs.bullmq)})`;
   } else if (declared === 'bullmq' && signs.bull.length > 0) {
-    verdict.conflict = `declared kind: bullmq, but its keys are Bull's (${list(signs.bull)})`;
+    verdict.conflict = `declared as a BullMQ queue, but its keys are Bull's (${list(signs.bull)})`;
   }
   return verdict;
 }
@@ -98,8 +98,11 @@ export interface LayoutFirstRound {
   bullmqSigns: string[];
 }
 
-/** The `layout` of a queue target: a legacy entry's `kind`, when the topology gives one. */
+/**
+ * The `layout` of a queue target: BullMQ for a declared queue (queuectl declares BullMQ queues, so
+ * Bull's keys there are a conflict), a legacy entry's `kind` when the topology gives one.
+ */
 export function declaredLayout(topology: Topology | undefined, name: string): { layout?: QueueLayoutName } {
-  const kind = topology?.queues[name] ? undefined : topology?.legacy[name]?.kind;
+  const kind = topology?.queues[name] ? 'bullmq' : topology?.legacy[name]?.kind;
   return kind ? { layout: kind } : {};
 }
