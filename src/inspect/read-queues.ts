@@ -8,7 +8,7 @@ import { bullmqSigns, bullSigns, EVIDENCE_READS, evidenceReads, judgeLayout, typ
 export interface QueueTarget {
   name: string;
   kind: QueueKind;
-  /** The topology's `kind` for a legacy queue; absent: detected from the keys (src/inspect/layout.ts). */
+  /** BullMQ for a declared queue, the `kind` of a legacy one; absent: told from the keys (src/inspect/layout.ts). */
   layout?: QueueLayoutName;
 }
 
