@@ -3,6 +3,7 @@ import { lint } from '../topology/lint.js';
 import { migrateCommand, statesToMove } from '../migrate/advice.js';
 import type { Finding, Topology } from '../topology/types.js';
 import { postgresFindings } from './postgres-drift.js';
+import { bullLegacyJobs, layoutConflict } from './bull-drift.js';
 import { scheduleFindings } from './schedule-drift.js';
 import type { LiveFacts, MisroutedJobs, WorkerConnection } from './types.js';
 
@@ -23,6 +24,7 @@ export interface Namespace {
 export const CHECK_RULES = [
   'eviction-policy',
   'prefix-no-hash-tag',
+  'queue-layout-conflict',
   'legacy-has-jobs',
   'table-stuck-rows',
   'table-family-unowned',
@@ -62,6 +64,7 @@ export function drift(topology: Topology, live: LiveFacts, options: DriftOptions
     ...(live.postgres ? postgresFindings(topology, live.postgres) : []),
     ...hashTag(topology, options),
     ...live.queues.flatMap((q) => queueFindings(topology, q, namespace)),
+    ...live.queues.flatMap(layoutConflict),
     ...live.misrouted.map((m) => misrouted(topology, m, live.deep)),
     ...undeclaredWorkers(topology, live.workers ?? []),
     ...(live.schedulers ? scheduleFindings(topology, live.schedulers, live.queues) : []),
@@ -119,7 +122,7 @@ function queueFindings(topology: Topology, q: LiveQueue, ns: Namespace): Finding
       message: `queue exists in ${ns.store} (${describeCounts(q)}) but is neither declared nor legacy — declare it under queues: (or legacy: to migrate it away)`,
     }];
   }
-  if (q.kind === 'legacy') return legacyJobs(q);
+  if (q.kind === 'legacy') return q.bullCounts ? bullLegacyJobs(q) : legacyJobs(q);
   const spec = topology.queues[q.name];
   if (!q.exists) {
     return [{

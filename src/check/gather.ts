@@ -1,4 +1,5 @@
 import { discoverQueues } from '../inspect/discover.js';
+import { declaredLayout } from '../inspect/layout.js';
 import { readQueues, type QueueTarget } from '../inspect/read-queues.js';
 import { readRedisHealth } from '../redis/health.js';
 import { redisScheduleReader } from '../schedules/redis-reader.js';
@@ -27,8 +28,8 @@ export async function gatherLiveFacts(handle: RedisHandle, topology: Topology, p
   const masters = await handle.masters();
   const discovered = await discoverQueues(masters, prefix, { signal: options.signal });
   const targets: QueueTarget[] = [
-    ...Object.keys(topology.queues).map((name) => ({ name, kind: 'declared' as const })),
-    ...Object.keys(topology.legacy).filter((name) => !topology.queues[name] && !topology.legacy[name]?.table).map((name) => ({ name, kind: 'legacy' as const })), // table sources: src/table/check.ts
+    ...Object.keys(topology.queues).map((name) => ({ name, kind: 'declared' as const, ...declaredLayout(topology, name) })),
+    ...Object.keys(topology.legacy).filter((name) => !topology.queues[name] && !topology.legacy[name]?.table).map((name) => ({ name, kind: 'legacy' as const, ...declaredLayout(topology, name) })), // table sources: src/table/check.ts
   ];
   const known = new Set(targets.map((t) => t.name));
   for (const name of discovered) if (!known.has(name)) targets.push({ name, kind: 'undeclared' });

@@ -4,6 +4,7 @@ import { tableSourceNames } from '../table/resolve.js';
 import type { TableInspect } from '../table/inspect.js';
 import type { Topology } from '../topology/types.js';
 import { evaluateAlert } from '../inspect/alerts.js';
+import { declaredLayout } from '../inspect/layout.js';
 import { unknownQueueError } from '../util/queue-names.js';
 import { escapeControls } from '../ui/escape.js';
 import type { QueueTarget } from '../inspect/read-queues.js';
@@ -171,14 +172,14 @@ function watchInterval(watch: InspectOptions['watch']): number | undefined {
  */
 export async function chooseTargets(topology: Topology | undefined, names: string[], withDiscovered: boolean, discover: () => Promise<string[]>): Promise<QueueTarget[]> {
   const kindOf = (name: string): QueueKind => (topology?.queues[name] ? 'declared' : topology?.legacy[name] ? 'legacy' : 'undeclared');
-  if (names.length > 0) return [...new Set(names)].map((name) => ({ name, kind: kindOf(name) }));
+  if (names.length > 0) return [...new Set(names)].map((name) => ({ name, kind: kindOf(name), ...declaredLayout(topology, name) }));
   const declared = Object.keys(topology?.queues ?? {}).sort();
   const legacy = Object.keys(topology?.legacy ?? {}).filter((n) => !topology?.queues[n] && !topology?.legacy[n]?.table).sort();
   const known = new Set([...declared, ...legacy]);
   const discovered = withDiscovered ? (await discover()).filter((n) => !known.has(n)) : [];
   return [
-    ...declared.map((name) => ({ name, kind: 'declared' as const })),
-    ...legacy.map((name) => ({ name, kind: 'legacy' as const })),
+    ...declared.map((name) => ({ name, kind: 'declared' as const, ...declaredLayout(topology, name) })),
+    ...legacy.map((name) => ({ name, kind: 'legacy' as const, ...declaredLayout(topology, name) })),
     ...discovered.map((name) => ({ name, kind: 'undeclared' as const })),
   ];
 }

@@ -1,10 +1,15 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import type { QueueLayoutName } from '../topology/types.js';
 import type { LiveQueue, LiveWorker, QueueKind } from './types.js';
 import { execReads, toNumber, toOptionalNumber, type ReadCommand, type RedisReader } from './reads.js';
+import { bullLayout } from './bull-reads.js';
+import { bullmqSigns, bullSigns, EVIDENCE_READS, evidenceReads, judgeLayout, type LayoutFirstRound, type QueueLayoutReader } from './layout.js';
 
 export interface QueueTarget {
   name: string;
   kind: QueueKind;
+  /** BullMQ for a declared queue, the `kind` of a legacy one; absent: told from the keys (src/inspect/layout.ts). */
+  layout?: QueueLayoutName;
 }
 
 export interface ReadQueuesOptions {
@@ -25,7 +30,8 @@ export const STATE_READS = [
   ['zcard', 'prioritized'], ['zcard', 'delayed'], ['zcard', 'failed'], ['zcard', 'completed'],
   ['zcard', 'waiting-children'], ['scard', 'stalled'],
 ] as const;
-const META_FIELDS = ['paused', 'version', 'concurrency', 'max', 'duration'] as const;
+// opts.maxLenEvents is read as a sign of BullMQ's layout only (layout.ts).
+const META_FIELDS = ['paused', 'version', 'concurrency', 'max', 'duration', 'opts.maxLenEvents'] as const;
 
 /** Builds the first round of reads for one queue: counts, meta, and the candidates for "oldest". */
 export function queueReads(prefix: string, name: string): ReadCommand[] {
@@ -97,8 +103,7 @@ export async function readQueues(redis: RedisReader, prefix: string, targets: Qu
   const queues: LiveQueue[] = [];
   for (let start = 0; start < targets.length; start += batchSize) {
     const batch = targets.slice(start, start + batchSize);
-    const replies = await execReads(redis.client, batch.flatMap((t) => queueReads(prefix, t.name)));
-    const firsts = batch.map((t, i) => parseQueueReads(t, replies.slice(i * READS_PER_QUEUE, (i + 1) * READS_PER_QUEUE)));
+    const firsts = await readFirstRound(redis.client, prefix, batch);
     const withOldest = firsts.filter((f) => f.oldestId !== undefined);
     const stamps = await execReads(redis.client, withOldest.map((f): ReadCommand => ['hget', `${prefix}:${f.queue.name}:${f.oldestId}`, 'timestamp']));
     const ages = new Map(withOldest.map((f, i) => [f.queue.name, stamps[i]]));
@@ -111,6 +116,46 @@ export async function readQueues(redis: RedisReader, prefix: string, targets: Qu
   const workers = await workersPromise;
   for (const queue of queues) queue.workers = workers?.get(queue.name) ?? (workers ? [] : undefined);
   return queues;
+}
+
+/** BullMQ's reads as a layout (Bull's is bull-reads.ts). */
+const bullmqLayout: QueueLayoutReader = {
+  name: 'bullmq',
+  reads: queueReads,
+  parse: (target, replies) => {
+    const meta = (replies[STATE_READS.length] as (string | null)[] | null) ?? [];
+    return { ...parseQueueReads(target, replies.slice(0, READS_PER_QUEUE)), bullmqSigns: bullmqSigns(meta[1], meta[5]) };
+  },
+};
+const LAYOUTS: Record<QueueLayoutName, QueueLayoutReader> = { bullmq: bullmqLayout, bull: bullLayout };
+
+/**
+ * Each queue's first round with its layout's reader: the topology's `kind`, else BullMQ's. A
+ * queue whose keys turn out to be Bull's (and no kind said otherwise) is read again with Bull's
+ * reader: one more round, for those queues only.
+ */
+async function readFirstRound(client: Redis | Cluster, prefix: string, batch: QueueTarget[]): Promise<LayoutFirstRound[]> {
+  const read = async (targets: QueueTarget[], layouts: QueueLayoutReader[]) => {
+    const perQueue = targets.map((t, i) => [...layouts[i].reads(prefix, t.name), ...evidenceReads(prefix, t.name)]);
+    const replies = await execReads(client, perQueue.flat());
+    let at = 0;
+    return targets.map((target, i) => {
+      const own = replies.slice(at, (at += perQueue[i].length));
+      const first = layouts[i].parse(target, own, prefix);
+      const verdict = judgeLayout(target.layout, { bull: bullSigns(own.slice(-EVIDENCE_READS)), bullmq: first.bullmqSigns });
+      if (verdict.read === 'bull' || verdict.conflict) first.queue.layout = verdict;
+      return { first, verdict };
+    });
+  };
+  const layouts = batch.map((t) => LAYOUTS[t.layout ?? 'bullmq']);
+  const results = await read(batch, layouts);
+  const again = results.flatMap((r, i) => (r.verdict.read === layouts[i].name ? [] : [i]));
+  if (again.length > 0) {
+    const reread = await read(again.map((i) => ({ ...batch[i], layout: results[i].verdict.read })), again.map((i) => LAYOUTS[results[i].verdict.read]));
+    // Read with the detected layout, but the verdict keeps saying it was detected, not declared.
+    again.forEach((i, j) => (results[i] = { first: { ...reread[j].first, queue: { ...reread[j].first.queue, layout: results[i].verdict } }, verdict: results[i].verdict }));
+  }
+  return results.map((r) => r.first);
 }
 
 /** BullMQ's connection name for a queue's workers: `<prefix>:<base64(name)>`, then `:w:<worker>` when named. */

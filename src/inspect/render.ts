@@ -4,6 +4,7 @@ import { formatAge, formatBytes } from '../ui/format.js';
 import type { AlertLevel, AlertResult } from './alerts.js';
 import type { JobView } from './read-job.js';
 import type { LiveQueue, RedisHealth } from './types.js';
+import { describeLayout, type LayoutVerdict } from './layout.js';
 import type { BackendHealth } from './source.js';
 import { postgresHealthDocument, renderPostgresHealth } from './postgres-health.js';
 
@@ -54,8 +55,15 @@ function queueDocuments(rows: InspectRow[]) {
     stalled: queue.stalled,
     bullmqVersion: queue.bullmqVersion ?? null,
     meta: queue.meta,
+    ...(queue.layout ? { layout: layoutDocument(queue.layout) } : {}),
+    ...(queue.bullCounts ? { bullCounts: { ...queue.bullCounts } } : {}),
     ...(rates ? { rates } : {}),
   }));
+}
+
+/** `layout` in a queue's JSON: only on queues read as Bull or with signs of both libraries. */
+function layoutDocument(verdict: LayoutVerdict) {
+  return { read: verdict.read, from: verdict.from, signs: verdict.signs, ...(verdict.conflict ? { conflict: verdict.conflict } : {}) };
 }
 
 export interface RenderOptions {
@@ -90,8 +98,9 @@ export function renderQueueTable(rows: InspectRow[], options: RenderOptions): st
     const kind = queue.kind === 'declared' ? (queue.exists ? 'declared' : c.dim('declared (absent)'))
       : queue.kind === 'legacy' ? (queue.exists ? c.yellow('legacy') : c.dim('legacy (gone)')) : c.magenta('undeclared');
     const n = queue.counts;
+    const library = queue.layout?.conflict ? c.red(' (bull+bullmq)') : queue.layout?.read === 'bull' ? ' (bull)' : '';
     const cells: string[] = [
-      queue.name, kind, String(n.waiting), String(n.prioritized), String(n.delayed), String(n.active),
+      queue.name, kind + library, String(n.waiting), String(n.prioritized), String(n.delayed), String(n.active),
       n.failed > 0 ? c.red(String(n.failed)) : '0', String(n.completed),
       queue.paused ? c.yellow('yes') : 'no',
       queue.oldestWaitingMs === null ? '-' : formatAge(queue.oldestWaitingMs),
@@ -110,7 +119,10 @@ export function renderQueueTable(rows: InspectRow[], options: RenderOptions): st
   const table = rows.length === 0 ? '(no queues)' : renderTable(head, body, { color: options.color, alignRight: numeric, borders: false, dropFirst });
   const reasons = rows.filter((r) => r.alert.reasons.length > 0)
     .map((r) => `  ${paintLevel(r.alert.level, r.alert.level, options.color)} ${r.queue.name}: ${r.alert.reasons.join(', ')}`);
-  return [table, ...reasons].join('\n');
+  // Said plainly under the table: how each queue's library was told, and what contradicts it.
+  const layouts = rows.filter((r) => r.queue.layout)
+    .map(({ queue }) => `  ${queue.name}: ${queue.layout!.conflict ? c.red(`conflict — ${queue.layout!.conflict}`) : describeLayout(queue.layout!)}`);
+  return [table, ...reasons, ...layouts].join('\n');
 }
 
 /** The Redis health lines under the table; a red warning when the eviction policy may drop jobs. */

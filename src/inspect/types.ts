@@ -1,3 +1,5 @@
+import type { LayoutVerdict } from './layout.js';
+
 /** What one queue looks like live. Built by src/inspect/read-queues.ts, read by inspect and topology check. */
 export interface QueueCounts {
   waiting: number;
@@ -36,6 +38,24 @@ export interface LiveQueue {
   workers?: LiveWorker[];
   /** Members of the `stalled` set. */
   stalled: number;
+  /** Set when the queue is not plainly BullMQ's: read as Bull, or with signs of both (src/inspect/layout.ts). */
+  layout?: LayoutVerdict;
+  /** A Bull queue's counts in Bull's own terms (src/inspect/bull-reads.ts). */
+  bullCounts?: BullCounts;
+}
+
+/**
+ * Bull's states as its getJobCounts names them, plus its `priority` zset: prioritized jobs are
+ * also in waiting (or paused), as in Bull; LiveQueue.counts counts each job once.
+ */
+export interface BullCounts {
+  waiting: number;
+  paused: number;
+  active: number;
+  delayed: number;
+  prioritized: number;
+  completed: number;
+  failed: number;
 }
 
 export interface RedisHealth {

@@ -289,7 +289,20 @@ const tableSource = strict({
     .refine((r) => r[0] <= r[1], { error: 'priorityRange is [lowest, highest]: the first must not be above the second' }).optional(),
 });
 
-const legacy = strict({ note: z.string().optional(), to: z.string().min(1).optional(), table: tableSource.optional() });
+/**
+ * `kind`: which library wrote the legacy queue's keys: BullMQ (the default) or Bull 3.x/4.x,
+ * whose layout differs (src/inspect/bull-reads.ts). A table source has no keys, so no kind.
+ */
+const legacy = strict({
+  note: z.string().optional(),
+  to: z.string().min(1).optional(),
+  kind: z.enum(['bullmq', 'bull'], { error: (i) => `expected bullmq or bull, got ${describeValue(i.input)} — the library that wrote this queue (kind: bull for Bull 3.x/4.x)` }).optional(),
+  table: tableSource.optional(),
+}).superRefine((entry, ctx) => {
+  if (entry.kind !== undefined && entry.table !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['kind'], message: 'a table source is a database table, not a Bull or BullMQ queue — remove kind, or table' });
+  }
+});
 
 export const topologySchema = strict({
   version: z.literal(1, { error: (i) => `unsupported version ${describeValue(i.input)} — this queuectl reads version: 1` }).default(1),

@@ -147,7 +147,12 @@ export interface LegacyQueueSpec {
   to?: string;
   /** A hand-rolled job table in PostgreSQL instead of a BullMQ queue (see src/table/). */
   table?: TableSourceSpec;
+  /** The library that wrote the queue's keys; absent means BullMQ, or what its keys show (src/inspect/layout.ts). */
+  kind?: QueueLayoutName;
 }
+
+/** Which library's Redis layout a queue's keys follow: BullMQ (any version) or Bull 3.x/4.x. */
+export type QueueLayoutName = 'bullmq' | 'bull';
 
 export interface Topology {
   version: 1;

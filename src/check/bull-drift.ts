@@ -1,0 +1,39 @@
+import type { LiveQueue } from '../inspect/types.js';
+import type { Finding } from '../topology/types.js';
+
+/**
+ * topology check's findings about which library wrote a queue (src/inspect/layout.ts): the
+ * conflict of Bull and BullMQ keys on one queue, and a Bull legacy queue's jobs in Bull's terms.
+ */
+
+/** queue-layout-conflict: signs of both libraries on one queue, or a declared kind its keys deny. */
+export function layoutConflict(q: LiveQueue): Finding[] {
+  if (!q.layout?.conflict) return [];
+  const { bull, bullmq } = q.layout.signs;
+  // Both libraries default to the prefix "bull": one name there is one wait list and one id counter.
+  const next = bull.length > 0 && bullmq.length > 0
+    ? 'both libraries\' producers share its wait list and id counter, and each one\'s workers take the other\'s jobs: give the BullMQ queue another name or prefix'
+    : q.kind === 'declared'
+      ? 'Bull wrote this queue: declare it under legacy: with kind: bull, and give the BullMQ queue another name or prefix'
+      : 'set kind: to the library that wrote it, or remove kind: and let queuectl tell from the keys';
+  return [{ rule: 'queue-layout-conflict', severity: 'error', queue: q.name, message: `${q.layout.conflict} — ${next}` }];
+}
+
+/** legacy-has-jobs for a Bull queue: counted by Bull's states; migrate does not read Bull yet. */
+export function bullLegacyJobs(q: LiveQueue): Finding[] {
+  const c = q.counts;
+  const b = q.bullCounts!;
+  const pending = c.waiting + c.prioritized + c.delayed + c.active + c.failed;
+  if (!q.exists || pending === 0) return [];
+  const parts: [number, string][] = [
+    [b.waiting, 'waiting'], [b.paused, 'paused'], [b.prioritized, `prioritized (of the waiting${b.paused > 0 ? ' and paused' : ''})`],
+    [b.delayed, 'delayed'], [b.active, 'active'], [b.failed, 'failed'],
+  ];
+  const shown = parts.filter(([n]) => n > 0).map(([n, s]) => `${n} ${s}`).join(', ');
+  return [{
+    rule: 'legacy-has-jobs',
+    severity: 'error',
+    queue: q.name,
+    message: `legacy Bull queue still holds ${pending} job${pending === 1 ? '' : 's'} (Bull: ${shown}) — queuectl does not move Bull jobs yet: keep the old Bull workers running until it is empty`,
+  }];
+}
