@@ -57,6 +57,24 @@ async function counters(url: string | import('pg').Client): Promise<{ claimed: n
   return rows[0];
 }
 
+/** Where each missing row is, for the failure message: its table row, its BullMQ job (by payload k) and the runs that saw it. */
+async function whereAre(url: string, redisUrlOf: string, prefix: string, ks: string[], runs: Run[]): Promise<string> {
+  const rows = await sql<Record<string, unknown>>(url, `SELECT payload->>'k' AS k, status, attempts, "availableAt", "lastError" FROM "WorkerJob" WHERE payload->>'k' = ANY($1)`, [ks]).catch((e) => [{ error: String(e) }]);
+  const { hostname, port } = new URL(redisUrlOf);
+  const jobs: string[] = [];
+  for (const q of QUEUES) {
+    const queue = new Queue(q, { connection: { host: hostname, port: Number(port) }, prefix });
+    try {
+      for (const job of await queue.getJobs(['wait', 'delayed', 'prioritized', 'active', 'failed', 'completed', 'waiting-children'], 0, -1)) {
+        if (job && ks.includes(job.data.k)) jobs.push(`${q}/${job.id} ${await job.getState()} ts=${job.timestamp} delay=${job.opts.delay ?? 0} made=${job.attemptsMade} reason=${job.failedReason ?? ''}`);
+      }
+    } finally {
+      await queue.close();
+    }
+  }
+  return JSON.stringify({ rows, jobs, runs: runs.filter((r) => ks.includes(r.k)) });
+}
+
 describe('migrate --from <table source>', () => {
   it('dry run names the table and the destination and changes nothing; the move empties the table into per-family queues; migrate status shows the run', async () => {
     const url = await freshDatabase();
@@ -267,7 +285,10 @@ legacy:
       const before = await counters(poll);
       const { done } = spawnMigrate(args, env);
       await underWay(poll, before.claimed + 20, done);
-      await Promise.allSettled(workers.map((w) => w.close(true)));
+      // The workers finish what they hold first: a job a worker holds while its server restarts is
+      // BullMQ's to run again once its lock expires and the stalled check sees it (a minute and
+      // more), which would say nothing about the move and outlast the wait below.
+      await Promise.allSettled(workers.map((w) => w.close()));
       await redis.stop();
       redis = await startRedis(redisArgs, { port });
       workers = bullmqWorkers(prefix, runs, early, redis.url);
@@ -285,8 +306,9 @@ legacy:
     const last = await runCli(args, { env });
     expect(last.code, last.stderr).toBe(0);
     expect((await counters(url)).outbox).toBe(0);
-    await until(() => exactlyOnce(runs, keys).missing.length === 0, 'every row completed', 60_000, 100).catch((e) => {
-      throw new Error(`${e.message}: missing ${exactlyOnce(runs, keys).missing.slice(0, 10).join(',')}; kills ${kills.join(' ')}`);
+    await until(() => exactlyOnce(runs, keys).missing.length === 0, 'every row completed', 60_000, 100).catch(async (e) => {
+      const missing = exactlyOnce(runs, keys).missing.slice(0, 10);
+      throw new Error(`${e.message}: missing ${missing.join(',')}; kills ${kills.join(' ')}; where: ${await whereAre(url, redis.url, prefix, missing, runs)}`);
     });
     mark('all ran');
     await new Promise((r) => setTimeout(r, 500));
