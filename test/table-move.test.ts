@@ -285,10 +285,7 @@ legacy:
       const before = await counters(poll);
       const { done } = spawnMigrate(args, env);
       await underWay(poll, before.claimed + 20, done);
-      // The workers finish what they hold first: a job a worker holds while its server restarts is
-      // BullMQ's to run again once its lock expires and the stalled check sees it (a minute and
-      // more), which would say nothing about the move and outlast the wait below.
-      await Promise.allSettled(workers.map((w) => w.close()));
+      await Promise.allSettled(workers.map((w) => w.close(true)));
       await redis.stop();
       redis = await startRedis(redisArgs, { port });
       workers = bullmqWorkers(prefix, runs, early, redis.url);
