@@ -4,7 +4,7 @@ import { loadTopologyFile } from '../src/topology/load.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { postgresDestination, redisDestination, tableMarkKey } from '../src/migrate/table-dest.js';
 import { runTableMove } from '../src/migrate/table-engine.js';
-import { ensureTableJournal, openTableRun, writeOutbox } from '../src/migrate/table-journal.js';
+import { ensureTableJournal, openTableRun, pendingOutbox, writeOutbox } from '../src/migrate/table-journal.js';
 import { priorityRanks } from '../src/migrate/table-jobs.js';
 import { freshDatabase, migrateBullmq, pgWorker, sql } from './helpers/postgres.js';
 import { bullConnection, uniqueName } from './helpers/redis.js';
@@ -132,6 +132,18 @@ describe('table move engine (WorkerJob → BullMQ)', () => {
 });
 
 describe('table move delivery', () => {
+  it('a rerun replays the outbox oldest first across a digit boundary (9 before 10), so the destination mark never passes an entry not yet written', async () => {
+    const url = await freshDatabase();
+    await createWorkerJobTable(url);
+    const db = await pgHandle(url);
+    onTestFinished(() => db.close());
+    await ensureTableJournal(db);
+    const job = { queue: 'uom', jobId: 'u', rowId: 'r', name: 'SUGGEST_UOM_UPDATE', data: '{}', opts: '{}', priority: 0, attempts: 1, runAtMs: null, timestampMs: 1, lastError: null, kind: 'run' as const };
+    const entries = await writeOutbox(db, 'r', Array.from({ length: 12 }, (_, i) => ({ ...job, jobId: `u-${i}`, rowId: `r-${i}` })));
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1)); // a fresh database: 1..12
+    expect((await pendingOutbox(db, 'r', 10)).map((e) => e.jobId)).toEqual(entries.slice(0, 10).map((e) => e.jobId));
+  });
+
   for (const backend of ['redis', 'postgres'] as const) {
     it(`${backend}: a job run and removed (removeOnComplete) before the outbox settled is not written again by the rerun`, async () => {
       const url = await freshDatabase();

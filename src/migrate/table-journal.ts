@@ -126,11 +126,15 @@ export async function writeOutbox(db: PostgresHandle, runId: string, jobs: Inten
   return jobs.map((job, i) => ({ ...job, seq: seqs[i] }));
 }
 
-/** Entries claimed but not yet known written, oldest first (what a rerun writes first). */
+/**
+ * Entries claimed but not yet known written, oldest first (what a rerun writes first). Ordered by
+ * the column `o.seq`: a bare `seq` names the text output column, whose order puts 10 before 9,
+ * and a destination mark moved past 10 would then skip 9 for good.
+ */
 export async function pendingOutbox(db: PostgresHandle, runId: string, limit: number): Promise<OutboxEntry[]> {
   const rows = await db.query<Record<string, string | null>>(
     `SELECT seq::text, queue, job_id, row_id, name, data, opts, priority::text, attempts::text, run_at_ms::text, timestamp_ms::text, last_error, kind
-       FROM ${J}.table_outbox WHERE run_id = $1 ORDER BY seq LIMIT $2`, [runId, limit]);
+       FROM ${J}.table_outbox o WHERE o.run_id = $1 ORDER BY o.seq LIMIT $2`, [runId, limit]);
   return rows.map((r) => ({
     seq: Number(r.seq), queue: String(r.queue), jobId: String(r.job_id), rowId: String(r.row_id), name: String(r.name), data: String(r.data), opts: String(r.opts),
     priority: Number(r.priority), attempts: Number(r.attempts), runAtMs: r.run_at_ms === null ? null : Number(r.run_at_ms), timestampMs: Number(r.timestamp_ms),
