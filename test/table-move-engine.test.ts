@@ -3,7 +3,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { loadTopologyFile } from '../src/topology/load.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { postgresDestination, redisDestination, tableMarkKey } from '../src/migrate/table-dest.js';
-import { runTableMove } from '../src/migrate/table-engine.js';
+import { nameFilter, runTableMove } from '../src/migrate/table-engine.js';
 import { ensureTableJournal, openTableRun, pendingOutbox, writeOutbox } from '../src/migrate/table-journal.js';
 import { priorityRanks } from '../src/migrate/table-jobs.js';
 import { freshDatabase, migrateBullmq, pgWorker, sql } from './helpers/postgres.js';
@@ -129,6 +129,26 @@ describe('table move engine (WorkerJob → BullMQ)', () => {
     expect((await uom.getJobCounts('completed')).completed).toBe(0);
     expect(produced).toBe(300);
   }, 120_000);
+});
+
+describe('table move claim', () => {
+  it("compares the family in the name column's own type (an enum takes only its labels), so the claim walks the claim index instead of sorting the table", async () => {
+    const url = await freshDatabase();
+    await createWorkerJobTable(url);
+    const db = await pgHandle(url);
+    onTestFinished(() => db.close());
+    // The bench's shape: most rows due at one and the same instant.
+    await db.query(`INSERT INTO "WorkerJob" (id, type, payload, priority, "availableAt", "idempotencyKey", "userId")
+      SELECT 'c' || g, (enum_range(NULL::"JobType"))[1 + g % 6], '{}', g % 4, now() - interval '1 minute', 'k' || g, 'u1' FROM generate_series(1, 20000) g`);
+    await db.query('ANALYZE "WorkerJob"');
+    const filter = await nameFilter(workerJobSource(db), [...WORKER_JOB_TYPES, 'NOT_A_JOB_TYPE']);
+    expect(filter.names).toEqual([...WORKER_JOB_TYPES]);
+    const plan = await db.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT t.ctid FROM "WorkerJob" t WHERE t.status = 'PENDING' AND ${filter.sql.replaceAll('$2', '$1')} ORDER BY t."availableAt" LIMIT 2000 FOR UPDATE OF t SKIP LOCKED`, [filter.names]);
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    expect(text).toContain('WorkerJob_status_availableAt_priority_idx');
+    expect(text).not.toContain('Seq Scan');
+  });
 });
 
 describe('table move delivery', () => {
