@@ -33,7 +33,7 @@ describe('loadLua', () => {
   });
 
   it('the shipped migrate scripts expand to one body with every helper defined once', () => {
-    for (const name of ['move-batch', 'cross-slot-take', 'cross-slot-copy']) {
+    for (const name of ['move-batch', 'cross-slot-take', 'cross-slot-copy', 'table-add']) {
       const lua = loadLua(new URL(`../src/migrate/lua/${name}.lua`, import.meta.url));
       expect(lua).not.toContain('@include');
       expect(lua.match(/local function chunked/g)).toHaveLength(1);

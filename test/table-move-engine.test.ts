@@ -3,8 +3,8 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { loadTopologyFile } from '../src/topology/load.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { postgresDestination, redisDestination, tableMarkKey } from '../src/migrate/table-dest.js';
-import { runTableMove } from '../src/migrate/table-engine.js';
-import { ensureTableJournal, openTableRun, writeOutbox } from '../src/migrate/table-journal.js';
+import { nameFilter, runTableMove } from '../src/migrate/table-engine.js';
+import { ensureTableJournal, openTableRun, pendingOutbox, writeOutbox } from '../src/migrate/table-journal.js';
 import { priorityRanks } from '../src/migrate/table-jobs.js';
 import { freshDatabase, migrateBullmq, pgWorker, sql } from './helpers/postgres.js';
 import { bullConnection, uniqueName } from './helpers/redis.js';
@@ -131,7 +131,39 @@ describe('table move engine (WorkerJob → BullMQ)', () => {
   }, 120_000);
 });
 
+describe('table move claim', () => {
+  it("compares the family in the name column's own type (an enum takes only its labels), so the claim walks the claim index instead of sorting the table", async () => {
+    const url = await freshDatabase();
+    await createWorkerJobTable(url);
+    const db = await pgHandle(url);
+    onTestFinished(() => db.close());
+    // The bench's shape: most rows due at one and the same instant.
+    await db.query(`INSERT INTO "WorkerJob" (id, type, payload, priority, "availableAt", "idempotencyKey", "userId")
+      SELECT 'c' || g, (enum_range(NULL::"JobType"))[1 + g % 6], '{}', g % 4, now() - interval '1 minute', 'k' || g, 'u1' FROM generate_series(1, 20000) g`);
+    await db.query('ANALYZE "WorkerJob"');
+    const filter = await nameFilter(workerJobSource(db), [...WORKER_JOB_TYPES, 'NOT_A_JOB_TYPE']);
+    expect(filter.names).toEqual([...WORKER_JOB_TYPES]);
+    const plan = await db.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT t.ctid FROM "WorkerJob" t WHERE t.status = 'PENDING' AND ${filter.sql.replaceAll('$2', '$1')} ORDER BY t."availableAt" LIMIT 2000 FOR UPDATE OF t SKIP LOCKED`, [filter.names]);
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    expect(text).toContain('WorkerJob_status_availableAt_priority_idx');
+    expect(text).not.toContain('Seq Scan');
+  });
+});
+
 describe('table move delivery', () => {
+  it('a rerun replays the outbox oldest first across a digit boundary (9 before 10), so the destination mark never passes an entry not yet written', async () => {
+    const url = await freshDatabase();
+    await createWorkerJobTable(url);
+    const db = await pgHandle(url);
+    onTestFinished(() => db.close());
+    await ensureTableJournal(db);
+    const job = { queue: 'uom', jobId: 'u', rowId: 'r', name: 'SUGGEST_UOM_UPDATE', data: '{}', opts: '{}', priority: 0, attempts: 1, runAtMs: null, timestampMs: 1, lastError: null, kind: 'run' as const };
+    const entries = await writeOutbox(db, 'r', Array.from({ length: 12 }, (_, i) => ({ ...job, jobId: `u-${i}`, rowId: `r-${i}` })));
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1)); // a fresh database: 1..12
+    expect((await pendingOutbox(db, 'r', 10)).map((e) => e.jobId)).toEqual(entries.slice(0, 10).map((e) => e.jobId));
+  });
+
   for (const backend of ['redis', 'postgres'] as const) {
     it(`${backend}: a job run and removed (removeOnComplete) before the outbox settled is not written again by the rerun`, async () => {
       const url = await freshDatabase();

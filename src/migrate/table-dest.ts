@@ -1,19 +1,22 @@
-import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { quoteIdent } from '../backend/postgres/schema.js';
 import type { PostgresHandle } from '../backend/postgres/types.js';
 import { dict } from '../util/dict.js';
+import { loadLua } from '../util/lua.js';
+import { refusal } from './bad-keys.js';
+import { destinationKeys, queuePrefix } from './keys.js';
 import { delayAt } from './table-jobs.js';
 import type { OutboxEntry } from './table-journal.js';
 
 /**
  * Where `migrate --from <table source>` writes its jobs: BullMQ on Redis or on PostgreSQL, side by
  * side. Each destination keeps a per-run delivered mark (the highest outbox number written) and
- * moves it in the same atomic step as the jobs it writes: on Redis one MULTI (WATCHed), on
- * PostgreSQL one transaction. So writing an outbox entry twice (the rerun after a crash between the
- * write and the outbox settling) writes nothing the second time, even when a worker has already run
- * the job and removed it (removeOnComplete). One process per run (the source's advisory lock)
- * writes entries in outbox order, so one number per run is the whole record.
+ * moves it in the same atomic step as the jobs it writes: on Redis one script call per batch
+ * (lua/table-add.lua), on PostgreSQL one transaction. So writing an outbox entry twice (the rerun
+ * after a crash between the write and the outbox settling) writes nothing the second time, even
+ * when a worker has already run the job and removed it (removeOnComplete). One process per run
+ * (the source's advisory lock) writes entries in outbox order, so one number per run is the
+ * whole record.
  */
 export interface TableDestination {
   /** What prompts, plans and status name (the URL redacted, with the prefix or schema). */
@@ -29,92 +32,63 @@ export interface TableDestination {
 
 // ── Redis ────────────────────────────────────────────────────────────────────
 
-/**
- * After BullMQ's own add in the same MULTI: the row's last error on the job, and `failed`/`dead`
- * rows moved into the failed set. Only on the job this add created (its timestamp and no earlier
- * failedReason): a job that already held the id is left as it is.
- */
-const AFTER_ADD = `
-local job, wait, prioritized, delayed, failed, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local ts, reason, kind, id, now, atm = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-if redis.call('HGET', job, 'timestamp') ~= ts or redis.call('HEXISTS', job, 'failedReason') == 1 then return 0 end
-if reason ~= '' then redis.call('HSET', job, 'failedReason', reason, 'stacktrace', cjson.encode({reason})) end
-if kind == 'failed' then
-  redis.call('LREM', wait, 1, id)
-  redis.call('ZREM', prioritized, id)
-  redis.call('ZREM', delayed, id)
-  redis.call('ZADD', failed, now, id)
-  redis.call('HSET', job, 'finishedOn', now, 'atm', atm)
-  redis.call('XADD', events, '*', 'event', 'failed', 'jobId', id, 'failedReason', reason, 'prev', 'waiting')
-end
-return 1`;
-
 /** The per-run mark under the queues' prefix: `hwm` and `queue:<name>` counts. */
 export function tableMarkKey(prefix: string, runId: string): string {
   return `${prefix}:queuectl:table-move:${runId}`;
 }
 
-/** The MULTI BullMQ's client wrapper returns (ioredis's, with hset taking an object). */
-interface RedisMulti {
-  eval(script: string, keys: number, ...args: string[]): RedisMulti;
-  hset(key: string, fields: Record<string, string>): RedisMulti;
-  hincrby(key: string, field: string, n: number): RedisMulti;
-  exec(): Promise<[Error | null, unknown][] | null>;
+const SCRIPT = 'queuectlTableAdd';
+// ioredis flattens array arguments: a batch's tens of thousands of arguments never go through a spread.
+type TableAddClient = { [SCRIPT]: (numKeys: number, keys: string[], args: string[]) => Promise<(string | number)[]> };
+
+/** Loads lua/table-add.lua once per client: ioredis sends its body once per connection, then EVALSHA per batch. */
+function withTableAddScript(client: Redis): TableAddClient {
+  if (!(SCRIPT in client)) client.defineCommand(SCRIPT, { lua: loadLua(new URL('./lua/table-add.lua', import.meta.url)) });
+  return client as unknown as TableAddClient;
+}
+
+/**
+ * The keys and arguments of one table-add.lua call (pure): the queues the entries go to, with
+ * their ten keys each, then per entry the fields the script reads. The options are the job's as
+ * BullMQ's Job would store them, with the timestamp and the delay this write gives it (table jobs
+ * carry none of the options BullMQ abbreviates when it stores them).
+ */
+export function tableAddArgs(prefix: string, runId: string, entries: OutboxEntry[], now: number): { keys: string[]; args: string[] } {
+  const index = new Map<string, number>();
+  for (const e of entries) if (!index.has(e.queue)) index.set(e.queue, index.size + 1);
+  const keys = [tableMarkKey(prefix, runId)];
+  const args = [String(now), String(index.size)];
+  for (const queue of index.keys()) {
+    keys.push(...destinationKeys(prefix, queue));
+    args.push(queuePrefix(prefix, queue), queue);
+  }
+  for (const e of entries) {
+    const { timestamp, delay } = delayAt(e, now);
+    const d = e.kind === 'run' && delay > 0 ? delay : 0;
+    const opts = { ...(JSON.parse(e.opts) as Record<string, unknown>), timestamp, ...(d > 0 ? { delay: d } : {}) };
+    args.push(String(e.seq), String(index.get(e.queue)), e.jobId, e.name, e.data, JSON.stringify(opts), String(timestamp), String(d), String(e.priority),
+      e.lastError ?? '', e.kind, String(Math.max(0, e.attempts)));
+  }
+  return { keys, args };
 }
 
 export function redisDestination(client: Redis, prefix: string, where: string): TableDestination {
-  const queues = new Map<string, Queue>();
-  const queueOf = (name: string) => {
-    let q = queues.get(name);
-    if (!q) queues.set(name, (q = new Queue(name, { connection: client as never, prefix })));
-    return q;
-  };
+  const scripted = withTableAddScript(client);
   return {
     where,
     sameDatabase: false,
     async deliver(runId, entries) {
-      const key = tableMarkKey(prefix, runId);
-      for (;;) {
-        await client.watch(key);
-        const hwm = Number((await client.hget(key, 'hwm')) ?? 0);
-        const todo = entries.filter((e) => e.seq > hwm);
-        if (todo.length === 0) {
-          await client.unwatch();
-          return {};
-        }
-        const now = Date.now();
-        // BullMQ's own client wrapper over this same connection (its add scripts are loaded there).
-        const bull = (await queueOf(todo[0].queue).backend.client) as unknown as { multi(): RedisMulti };
-        const multi = bull.multi();
-        const written = dict<number>();
-        for (const e of todo) {
-          const q = queueOf(e.queue);
-          const { timestamp, delay } = delayAt(e, now);
-          const opts = { ...(JSON.parse(e.opts) as Record<string, unknown>), timestamp, ...(e.kind === 'run' && delay > 0 ? { delay } : {}) };
-          const job = new Job(q, e.name, JSON.parse(e.data), opts as never, e.jobId);
-          // Queued on the MULTI: the promise settles with EXEC (its failures surface there).
-          job.addJob(multi as never).catch(() => undefined);
-          if (e.lastError || e.kind === 'failed') {
-            const k = q.keys;
-            multi.eval(AFTER_ADD, 6, `${k['']}${e.jobId}`, k.wait, k.prioritized, k.delayed, k.failed, k.events, String(timestamp), e.lastError ?? '', e.kind, e.jobId, String(now), String(Math.max(0, e.attempts)));
-          }
-          written[e.queue] = (written[e.queue] ?? 0) + 1;
-        }
-        multi.hset(key, { hwm: String(todo[todo.length - 1].seq) });
-        for (const [queue, n] of Object.entries(written)) multi.hincrby(key, `queue:${queue}`, n);
-        const result = await multi.exec();
-        if (result === null) continue; // the mark moved under us (a second process): read it again
-        const failed = result.find(([error]) => error);
-        if (failed) throw failed[0];
-        return written;
-      }
+      if (entries.length === 0) return {};
+      const { keys, args } = tableAddArgs(prefix, runId, entries, Date.now());
+      const reply = await scripted[SCRIPT](keys.length, keys, args).catch(refusal);
+      const written = dict<number>();
+      for (let i = 0; i < reply.length; i += 2) written[String(reply[i])] = Number(reply[i + 1]);
+      return written;
     },
     writeInTransaction() {
       throw new Error('a Redis destination is never in the source database');
     },
-    async close() {
-      await Promise.allSettled([...queues.values()].map((q) => q.close()));
-    },
+    async close() {},
   };
 }
 

@@ -105,6 +105,33 @@ export function routedNames(routing: Routing): string[] | undefined {
   return routing.routes['*'] !== undefined ? undefined : Object.keys(routing.routes);
 }
 
+/** The claim's family condition on $2 (null: every name), and the names it is given. */
+export interface NameFilter {
+  sql: string;
+  names: string[] | null;
+}
+
+/**
+ * The claim's family condition, comparing the name column in its own type: then the planner
+ * reads the column's statistics and walks the claim index, where a cast of the column (`::text`)
+ * hides both, and each batch became a scan and sort of the whole table. An enum column is given
+ * only the names that are its labels (a routed name that is no label has no row; casting it would
+ * fail), a string column the names as they are; any other type keeps the cast.
+ */
+export async function nameFilter(source: TableSource, names: string[] | undefined): Promise<NameFilter> {
+  const column = `t.${quoteIdent(source.columns.name)}`;
+  const type = source.columnTypes[source.columns.name] ?? 'text';
+  const [t] = await source.db.query<{ category: string; labels: string[] | null }>(
+    `SELECT t.typcategory::text AS category, CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid) END AS labels
+       FROM pg_type t WHERE t.oid = to_regtype($1)`, [type]);
+  if (t?.labels) {
+    const labels = new Set(t.labels);
+    return { sql: `($2::text[] IS NULL OR ${column} = ANY($2::text[]::${type}[]))`, names: names ? names.filter((n) => labels.has(n)) : null };
+  }
+  const cast = t?.category === 'S' ? '' : '::text';
+  return { sql: `($2::text[] IS NULL OR ${column}${cast} = ANY($2::text[]))`, names: names ?? null };
+}
+
 interface RawRow {
   id: string;
   name: string;
@@ -163,7 +190,7 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
   // 2. Passes over the table until nothing is left to move (or, with --follow, until it stays quiet).
   const sql = tableSql(source, Object.values(input.topology.queues).some((q) => q?.jobId !== undefined));
   const groups = groupsFor(source, input.states);
-  const names = routedNames(input.routing);
+  const names = await nameFilter(source, routedNames(input.routing));
   const seenStay = new Set<string>();
   let quietSince = Date.now();
   // The delivery of the last batch runs while the next batch is claimed (Redis and the source
@@ -246,17 +273,17 @@ interface BatchOutcome {
 }
 
 /** One source transaction: lock, decide, outbox (or write, same database), delete or mark. */
-async function moveOneBatch(input: TableMoveInput, sql: ReturnType<typeof tableSql>, group: Group, names: string[] | undefined, cursor: { at: string; strict: boolean } | undefined): Promise<BatchOutcome> {
+async function moveOneBatch(input: TableMoveInput, sql: ReturnType<typeof tableSql>, group: Group, names: NameFilter, cursor: { at: string; strict: boolean } | undefined): Promise<BatchOutcome> {
   const { source, dest, runId } = input;
   const db = source.db;
   return inTransaction(db, async () => {
-    const params: unknown[] = [group.status, names ?? null, input.batch, ...(cursor ? [cursor.at] : [])];
+    const params: unknown[] = [group.status, names.names, input.batch, ...(cursor ? [cursor.at] : [])];
     // Lock a narrow batch in index order first; the wide columns are read for those rows only.
     const raw = await db.query<RawRow & Record<string, unknown>>(
       `SELECT ${sql.select} FROM ${sql.table} t WHERE t.ctid = ANY(ARRAY(
          SELECT t.ctid FROM ${sql.table} t
           WHERE ${sql.status} = $1::${sql.statusType}${sql.due(group.due)}
-            AND ($2::text[] IS NULL OR ${sql.name}::text = ANY($2::text[]))${cursor ? ` AND ${sql.cursor(cursor.strict)}` : ''}
+            AND ${names.sql}${cursor ? ` AND ${sql.cursor(cursor.strict)}` : ''}
           ORDER BY ${sql.order} LIMIT $3 FOR UPDATE OF t SKIP LOCKED))
         ORDER BY ${sql.order}`,
       params);
