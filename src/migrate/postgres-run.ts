@@ -27,7 +27,7 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
   const handle = await ctx.postgres();
   await requireCompatibleSchema(handle);
   if (opts.strategy === 'drain') return runDrain(opts, ctx, postgresDrainSite(handle, opts.from));
-  const engine: PgEngineContext = { handle, routing, topology, batch: opts.batch };
+  const engine: PgEngineContext = { handle, routing, topology, batch: opts.batch, trimFloors: new Map() };
   const intent = runIdOf({ prefix: `postgres:${handle.spec.schema}`, from: opts.from, to: routing.to, names: opts.names, states: opts.states });
   if (!opts.dryRun) await ensureJournal(handle);
   let run = await resolvePgRun(handle, intent);
@@ -93,7 +93,8 @@ async function walkState(engine: PgEngineContext, runId: string, state: MovableS
     for (;;) {
       if (signal.aborted) return false;
       const outcome = await inTransaction(handle, () => moveBatch(engine, state, cursor, (moved, renamed) => recordBatch(handle, runId, moved, renamed)));
-      // Once committed (a retried transaction classifies again).
+      // Once committed (a retried transaction classifies again, and its rolled-back trims cut nothing).
+      for (const [queue, below] of outcome.cuts) engine.trimFloors.set(queue, below);
       if (record) recordVerdicts(record, state, outcome, pass === 0);
       if (outcome.read === 0 || !outcome.last) break;
       cursor = STATE_WINDOWS[state].next(outcome.last);
