@@ -276,7 +276,7 @@ function moveStatement(s: string): string {
            CROSS JOIN LATERAL (SELECT ctid FROM ${s}.event WHERE event.queue = cut.queue AND event.id > COALESCE(f.floor, 0) AND event.id <= cut.below OFFSET 0) x)) RETURNING 1),
    woke AS MATERIALIZED (SELECT pg_notify('bullmq_events', q.queue) FROM q WHERE pg_try_advisory_xact_lock(hashtext('bullmq:evnotify:' || q.queue))),
    work AS MATERIALIZED (SELECT pg_notify('bullmq_jobs', x.dest) FROM (SELECT DISTINCT m.dest FROM m) x)
-   SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM woke) AS woke, (SELECT count(*) FROM work) AS work, (SELECT count(*) FROM t) AS trimmed,
+   SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM woke) AS woke, (SELECT count(*) FROM work) AS work, (SELECT max(q.top) FROM q)::text AS top,
           ARRAY(SELECT cut.queue FROM cut) AS cut_queues, ARRAY(SELECT cut.reach::text FROM cut) AS cut_reach`;
 }
 
@@ -294,6 +294,18 @@ export interface BatchOutcome {
   verdicts: Verdicts;
   /** [queue, event id] of each event trim the batch made: the run's new floors once it commits. */
   cuts: [string, string][];
+  /** The highest event id the batch wrote (every later transaction's events are above it). */
+  eventTop?: string;
+}
+
+/** How a batch fits among others running at once on other connections (postgres-run.ts's lanes). */
+export interface BatchLanes {
+  /** Called once the batch holds its rows, with the last one read (none: the state is exhausted). */
+  onRead?: (last: Row | undefined) => void;
+  /** Event ids above this may belong to another lane's open transaction: trims keep their floors at or below it. */
+  floorCap?: () => bigint | undefined;
+  /** assignIds, serialized across lanes (its sequence raise reads, then sets). */
+  assignIds?: typeof assignIds;
 }
 
 /**
@@ -302,10 +314,11 @@ export interface BatchOutcome {
  * (`added` + `waiting`/`delayed` events, a bullmq_jobs NOTIFY to wake the destination's workers),
  * and record it in the journal (the same transaction commits both).
  */
-export async function moveBatch(ctx: PgEngineContext, state: MovableState, cursor: Cursor, journal: (moved: Moves, renamed: ApplyResult['renamed']) => Promise<void>): Promise<BatchOutcome> {
+export async function moveBatch(ctx: PgEngineContext, state: MovableState, cursor: Cursor, journal: (moved: Moves, renamed: ApplyResult['renamed']) => Promise<void>, lanes: BatchLanes = {}): Promise<BatchOutcome> {
   const { handle, routing } = ctx;
   const s = schemaOf(handle);
   const rows = await readWindow(ctx, state, cursor, true);
+  lanes.onRead?.(rows[rows.length - 1]);
   const outcome: BatchOutcome = { read: rows.length, last: rows[rows.length - 1], moved: dict(), removed: dict(), renamed: [], duplicates: [], stayed: [], busy: [], verdicts: { moves: [], duplicates: [], stays: [], untouched: { owned: 0, filtered: 0 } }, cuts: [] };
   if (rows.length === 0) return outcome;
   // BullMQ serializes every add and finish of a deduplication id on this advisory lock, taken
@@ -330,19 +343,23 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   outcome.verdicts = v;
   for (const st of v.stays) if (outcome.stayed.length < 5) outcome.stayed.push({ id: st.row.id, reason: st.reason, name: st.row.name });
 
-  const newIds = await assignIds(handle, routing.from, v.moves);
+  const newIds = await (lanes.assignIds ?? assignIds)(handle, routing.from, v.moves);
 
   if (v.moves.length > 0) {
     const ids = v.moves.map((m) => m.row.id);
     const dests = v.moves.map((m) => m.dest);
     const to = v.moves.map((m) => newIds.get(m.row) ?? m.row.id);
     const dedups = v.moves.map((m) => m.row.dedup_id);
-    const [done] = await handle.query<{ cut_queues: string[]; cut_reach: string[] }>(moveStatement(s), [
+    // Another lane's uncommitted events are invisible here: no floor above what it may still commit.
+    const cap = lanes.floorCap?.();
+    const capped = (id: string) => (cap !== undefined && BigInt(id) > cap ? cap.toString() : id);
+    const [done] = await handle.query<{ cut_queues: string[]; cut_reach: string[]; top: string | null }>(moveStatement(s), [
       routing.from, ids, dests, to, dedups, v.moves.map((m) => m.row.name),
       v.moves.map((m) => (state === 'delayed' ? m.row.process_at_ms : null)), state === 'wait' ? 'wait' : state, state !== 'failed',
-      [...ctx.trimFloors.keys()], [...ctx.trimFloors.values()],
+      [...ctx.trimFloors.keys()], [...ctx.trimFloors.values()].map(capped),
     ]);
-    outcome.cuts = (done?.cut_queues ?? []).map((q, i) => [q, done!.cut_reach[i]] as [string, string]);
+    outcome.cuts = (done?.cut_queues ?? []).map((q, i) => [q, capped(done!.cut_reach[i])] as [string, string]);
+    outcome.eventTop = done?.top ?? undefined;
     for (const m of v.moves) {
       const row = (outcome.moved[m.dest] ??= {});
       row[state] = (row[state] ?? 0) + 1;
