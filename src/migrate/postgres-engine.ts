@@ -335,7 +335,7 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   const free = busy.size === 0 ? rows : rows.filter((r) => !r.dedup_id || !busy.has(r.dedup_id));
   const v = await classify(ctx, free);
   for (const row of rows) {
-    if (free.includes(row)) continue;
+    if (!row.dedup_id || !busy.has(row.dedup_id)) continue; // free (a lookup, not free.includes: O(n²) a batch)
     const route = routeName(routing, ctx.topology, row.name);
     v.stays.push({ row, reason: 'locked', dest: 'dest' in route ? route.dest : undefined });
     if ('dest' in route) outcome.busy.push({ id: row.id, name: row.name, dest: route.dest, state });
