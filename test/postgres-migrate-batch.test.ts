@@ -59,3 +59,24 @@ describe('migrate on PostgreSQL, statements per batch', () => {
     expect(big - small).toBeLessThanOrEqual(2);
   }, 120_000);
 });
+
+describe('migrate on PostgreSQL, event trimming', () => {
+  it('trims each destination to its opts.maxLenEvents as the run goes, every trim reaching down to where the last one stopped', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const keep = 500;
+    await sql(url, `INSERT INTO bullmq.meta (queue, field, value) VALUES ('alpha', 'opts.maxLenEvents', $1), ('beta', 'opts.maxLenEvents', $1)`, [String(keep)]);
+    const legacy = pgQueue(url, 'legacy');
+    await legacy.addBulk(Array.from({ length: 3000 }, (_, i) => ({ name: i % 2 ? 'b.second' : 'a.process', data: { i } })));
+    const batch = 250;
+    const r = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '--batch', String(batch), '-c', yaml(), '--url', url]);
+    expect(r.code, r.stderr).toBe(0);
+    // 9,000 events over 12 batches cross a multiple of 4,096 twice: two trims per destination, the
+    // second starting above the first one's cut. Whatever is older than the last trim's reach is gone.
+    for (const queue of ['alpha', 'beta']) {
+      const [e] = await sql<{ n: number; stale: number }>(url, `SELECT count(*)::int AS n, count(*) FILTER (WHERE id <= (SELECT max(id) FROM bullmq.event WHERE queue = $1) - $2 - 4096 - 3 * $3)::int AS stale FROM bullmq.event WHERE queue = $1`, [queue, keep, batch]);
+      expect(e.stale).toBe(0);
+      expect(e.n).toBeGreaterThanOrEqual(keep);
+    }
+  }, 120_000);
+});

@@ -61,7 +61,8 @@
  *    postgres-engine.ts, the journal postgres-journal.ts). Within one BullMQ schema a move is the
  *    job row's `queue` column (with its job_log and dedup rows) changing in one transaction per
  *    batch, rows taken FOR UPDATE SKIP LOCKED, the journal counters (a `queuectl` schema) committed
- *    with them. The plan, verify and render modules above are shared.
+ *    with them; two sessions move batches at once (postgres-lanes.ts). The plan, verify and render
+ *    modules above are shared.
  */
 export { applyMoves, type ApplyOptions, type ApplyResult, type Moves } from './apply.js';
 export { scanPlan } from './scan.js';

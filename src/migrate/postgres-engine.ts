@@ -69,7 +69,12 @@ export interface PgEngineContext {
   routing: Routing;
   topology: Topology;
   batch: number;
+  /** queue → the event id this run's committed trims reached down to (moveStatement's floor). */
+  trimFloors: Map<string, string>;
 }
+
+/** What reading and classifying need (the plan, and xmove's source): no trims. */
+export type PgScanContext = Omit<PgEngineContext, 'trimFloors'>;
 
 /** What one classify pass decided for a batch of rows. */
 interface Verdicts {
@@ -83,7 +88,7 @@ function schemaOf(handle: PostgresHandle): string {
   return quoteIdent(handle.spec.schema);
 }
 
-async function readWindow(ctx: PgEngineContext, state: MovableState, cursor: Cursor, lock: boolean): Promise<Row[]> {
+async function readWindow(ctx: PgScanContext, state: MovableState, cursor: Cursor, lock: boolean): Promise<Row[]> {
   const s = schemaOf(ctx.handle);
   const w = WINDOW[state];
   const text = `SELECT ${COLUMNS.replace('%s', s)} FROM ${s}.job WHERE queue = $1 AND ${w.where} AND ($2::bigint, $3::bigint, $4::text) IS NOT NULL ORDER BY ${w.order} LIMIT $5${lock ? ' FOR UPDATE SKIP LOCKED' : ''}`;
@@ -91,7 +96,7 @@ async function readWindow(ctx: PgEngineContext, state: MovableState, cursor: Cur
 }
 
 /** The same decisions for the plan (no locks) and the move (inside the batch's transaction). */
-async function classify(ctx: PgEngineContext, rows: Row[]): Promise<Verdicts> {
+async function classify(ctx: PgScanContext, rows: Row[]): Promise<Verdicts> {
   const s = schemaOf(ctx.handle);
   const out: Verdicts = { moves: [], duplicates: [], stays: [], untouched: { owned: 0, filtered: 0 } };
   const routed: { row: Row; dest: string }[] = [];
@@ -136,7 +141,7 @@ async function classify(ctx: PgEngineContext, rows: Row[]): Promise<Verdicts> {
 }
 
 /** The plan: every movable state read in windows and classified, plus what stays for other reasons. Counts only. */
-export async function scanPostgres(ctx: PgEngineContext, states: MovableState[]): Promise<Plan> {
+export async function scanPostgres(ctx: PgScanContext, states: MovableState[]): Promise<Plan> {
   const plan = emptyPlan(ctx.routing, states);
   for (const state of states) {
     let cursor = START;
@@ -157,7 +162,7 @@ export async function scanPostgres(ctx: PgEngineContext, states: MovableState[])
  * the plan leaves unread (`outside`), as addNeverMoving does on Redis (scan.ts): for the plan, and
  * as where a one-pass run's plan starts.
  */
-export async function addNeverMovingPg(ctx: PgEngineContext, plan: Plan): Promise<void> {
+export async function addNeverMovingPg(ctx: PgScanContext, plan: Plan): Promise<void> {
   const s = schemaOf(ctx.handle);
   const legacy = !ctx.routing.fromDeclared;
   const left: LeftState[] = [...MOVABLE_STATES.filter((st) => !plan.states.includes(st)), ...(legacy ? ['completed' as const] : [])];
@@ -175,7 +180,7 @@ export async function addNeverMovingPg(ctx: PgEngineContext, plan: Plan): Promis
 }
 
 /** Jobs in the source's movable states (what a one-pass run will read). */
-export async function countSource(ctx: PgEngineContext, states: MovableState[]): Promise<number> {
+export async function countSource(ctx: PgScanContext, states: MovableState[]): Promise<number> {
   const counts = await countPostgres(ctx.handle, [ctx.routing.from], states);
   return Object.values(counts[ctx.routing.from] ?? {}).reduce((a: number, n) => a + (n ?? 0), 0);
 }
@@ -236,9 +241,15 @@ export async function countPostgres(handle: PostgresHandle, dests: string[], sta
  * queue holds the same try-lock, as BullMQ does), the trim to the queue's opts.maxLenEvents
  * (10,000 by default; 0 keeps all), chunked as publish_event chunks it (there 1 event in 256,
  * here a batch whose event ids cross a multiple of 4,096: trimming every batch cost half the
- * move's time), and a `bullmq_jobs` NOTIFY to wake each destination's workers.
+ * move's time), and a `bullmq_jobs` NOTIFY to wake each destination's workers. A trim starts above
+ * the run's previous cut of that queue (its floor): the rows below it are deleted but stay in
+ * event_pkey until vacuum, and a range scan from the bottom re-read every one of them each time
+ * (O(n²) in the run: 240 ms a trim by 200k jobs). A trim reaches only what this statement sees,
+ * the events before its own (ids below `low`), so the floor is the lower of the cut and low - 1;
+ * an event committed late below a floor is left to BullMQ's own trim, which has no floor.
  * $1 source, $2 ids, $3 destinations, $4 new ids, $5 dedup ids, $6 names, $7 due times (delayed),
- * $8 the source state as `removed` names it, $9 whether to announce the removal.
+ * $8 the source state as `removed` names it, $9 whether to announce the removal, $10/$11 the
+ * queues trimmed earlier in this run and their floors. Returns the new floors (cut_queues/cut_reach).
  */
 function moveStatement(s: string): string {
   return `WITH m AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS m(id, dest, new_id, dedup, name, at, n)),
@@ -257,13 +268,16 @@ function moveStatement(s: string): string {
          RETURNING queue, id),
    q AS MATERIALIZED (SELECT e.queue, min(e.id) AS low, max(e.id) AS top FROM e GROUP BY e.queue),
    cut AS MATERIALIZED (
-     SELECT c.queue, c.top - c.keep AS below FROM (
-       SELECT q.queue, q.top, q.top / 4096 > (q.low - 1) / 4096 AS due, COALESCE((SELECT value::integer FROM ${s}.meta WHERE meta.queue = q.queue AND field = 'opts.maxLenEvents'), 10000) AS keep FROM q) c
+     SELECT c.queue, c.top - c.keep AS below, LEAST(c.top - c.keep, c.low - 1) AS reach FROM (
+       SELECT q.queue, q.top, q.low, q.top / 4096 > (q.low - 1) / 4096 AS due, COALESCE((SELECT value::integer FROM ${s}.meta WHERE meta.queue = q.queue AND field = 'opts.maxLenEvents'), 10000) AS keep FROM q) c
       WHERE c.due AND c.keep > 0 AND c.top > c.keep AND pg_try_advisory_xact_lock(hashtext('bullmq:evtrim:' || c.queue))),
-   t AS (DELETE FROM ${s}.event WHERE ctid = ANY(ARRAY(SELECT x.ctid FROM cut CROSS JOIN LATERAL (SELECT ctid FROM ${s}.event WHERE event.queue = cut.queue AND event.id <= cut.below OFFSET 0) x)) RETURNING 1),
+   t AS (DELETE FROM ${s}.event WHERE ctid = ANY(ARRAY(SELECT x.ctid FROM cut
+           LEFT JOIN unnest($10::text[], $11::bigint[]) AS f(queue, floor) ON f.queue = cut.queue
+           CROSS JOIN LATERAL (SELECT ctid FROM ${s}.event WHERE event.queue = cut.queue AND event.id > COALESCE(f.floor, 0) AND event.id <= cut.below OFFSET 0) x)) RETURNING 1),
    woke AS MATERIALIZED (SELECT pg_notify('bullmq_events', q.queue) FROM q WHERE pg_try_advisory_xact_lock(hashtext('bullmq:evnotify:' || q.queue))),
    work AS MATERIALIZED (SELECT pg_notify('bullmq_jobs', x.dest) FROM (SELECT DISTINCT m.dest FROM m) x)
-   SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM woke) AS woke, (SELECT count(*) FROM work) AS work`;
+   SELECT (SELECT count(*) FROM j) AS jobs, (SELECT count(*) FROM woke) AS woke, (SELECT count(*) FROM work) AS work, (SELECT max(q.top) FROM q)::text AS top,
+          ARRAY(SELECT cut.queue FROM cut) AS cut_queues, ARRAY(SELECT cut.reach::text FROM cut) AS cut_reach`;
 }
 
 export interface BatchOutcome {
@@ -278,6 +292,20 @@ export interface BatchOutcome {
   busy: BusyJob[];
   /** What the batch decided for each row it read: a one-pass run's plan (recordVerdicts). */
   verdicts: Verdicts;
+  /** [queue, event id] of each event trim the batch made: the run's new floors once it commits. */
+  cuts: [string, string][];
+  /** The highest event id the batch wrote (every later transaction's events are above it). */
+  eventTop?: string;
+}
+
+/** How a batch fits among others running at once on other connections (postgres-run.ts's lanes). */
+export interface BatchLanes {
+  /** Called once the batch holds its rows, with the last one read (none: the state is exhausted). */
+  onRead?: (last: Row | undefined) => void;
+  /** Event ids above this may belong to another lane's open transaction: trims keep their floors at or below it. */
+  floorCap?: () => bigint | undefined;
+  /** assignIds, serialized across lanes (its sequence raise reads, then sets). */
+  assignIds?: typeof assignIds;
 }
 
 /**
@@ -286,11 +314,12 @@ export interface BatchOutcome {
  * (`added` + `waiting`/`delayed` events, a bullmq_jobs NOTIFY to wake the destination's workers),
  * and record it in the journal (the same transaction commits both).
  */
-export async function moveBatch(ctx: PgEngineContext, state: MovableState, cursor: Cursor, journal: (moved: Moves, renamed: ApplyResult['renamed']) => Promise<void>): Promise<BatchOutcome> {
+export async function moveBatch(ctx: PgEngineContext, state: MovableState, cursor: Cursor, journal: (moved: Moves, renamed: ApplyResult['renamed']) => Promise<void>, lanes: BatchLanes = {}): Promise<BatchOutcome> {
   const { handle, routing } = ctx;
   const s = schemaOf(handle);
   const rows = await readWindow(ctx, state, cursor, true);
-  const outcome: BatchOutcome = { read: rows.length, last: rows[rows.length - 1], moved: dict(), removed: dict(), renamed: [], duplicates: [], stayed: [], busy: [], verdicts: { moves: [], duplicates: [], stays: [], untouched: { owned: 0, filtered: 0 } } };
+  lanes.onRead?.(rows[rows.length - 1]);
+  const outcome: BatchOutcome = { read: rows.length, last: rows[rows.length - 1], moved: dict(), removed: dict(), renamed: [], duplicates: [], stayed: [], busy: [], verdicts: { moves: [], duplicates: [], stays: [], untouched: { owned: 0, filtered: 0 } }, cuts: [] };
   if (rows.length === 0) return outcome;
   // BullMQ serializes every add and finish of a deduplication id on this advisory lock, taken
   // before it touches a job row; we already hold the rows, so waiting for it could deadlock with a
@@ -306,7 +335,7 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   const free = busy.size === 0 ? rows : rows.filter((r) => !r.dedup_id || !busy.has(r.dedup_id));
   const v = await classify(ctx, free);
   for (const row of rows) {
-    if (free.includes(row)) continue;
+    if (!row.dedup_id || !busy.has(row.dedup_id)) continue; // free (a lookup, not free.includes: O(n²) a batch)
     const route = routeName(routing, ctx.topology, row.name);
     v.stays.push({ row, reason: 'locked', dest: 'dest' in route ? route.dest : undefined });
     if ('dest' in route) outcome.busy.push({ id: row.id, name: row.name, dest: route.dest, state });
@@ -314,17 +343,23 @@ export async function moveBatch(ctx: PgEngineContext, state: MovableState, curso
   outcome.verdicts = v;
   for (const st of v.stays) if (outcome.stayed.length < 5) outcome.stayed.push({ id: st.row.id, reason: st.reason, name: st.row.name });
 
-  const newIds = await assignIds(handle, routing.from, v.moves);
+  const newIds = await (lanes.assignIds ?? assignIds)(handle, routing.from, v.moves);
 
   if (v.moves.length > 0) {
     const ids = v.moves.map((m) => m.row.id);
     const dests = v.moves.map((m) => m.dest);
     const to = v.moves.map((m) => newIds.get(m.row) ?? m.row.id);
     const dedups = v.moves.map((m) => m.row.dedup_id);
-    await handle.query(moveStatement(s), [
+    // Another lane's uncommitted events are invisible here: no floor above what it may still commit.
+    const cap = lanes.floorCap?.();
+    const capped = (id: string) => (cap !== undefined && BigInt(id) > cap ? cap.toString() : id);
+    const [done] = await handle.query<{ cut_queues: string[]; cut_reach: string[]; top: string | null }>(moveStatement(s), [
       routing.from, ids, dests, to, dedups, v.moves.map((m) => m.row.name),
       v.moves.map((m) => (state === 'delayed' ? m.row.process_at_ms : null)), state === 'wait' ? 'wait' : state, state !== 'failed',
+      [...ctx.trimFloors.keys()], [...ctx.trimFloors.values()].map(capped),
     ]);
+    outcome.cuts = (done?.cut_queues ?? []).map((q, i) => [q, capped(done!.cut_reach[i])] as [string, string]);
+    outcome.eventTop = done?.top ?? undefined;
     for (const m of v.moves) {
       const row = (outcome.moved[m.dest] ??= {});
       row[state] = (row[state] ?? 0) + 1;

@@ -13,7 +13,8 @@ import { renderStatus } from './render.js';
 import { buildRouting } from './routing.js';
 import { runMove, type MoveEngine } from './move-run.js';
 import { accountBusyStays, type BusyJob } from './postgres-busy.js';
-import { addNeverMovingPg, countPostgres, countSource, moveBatch, recordVerdicts, scanPostgres, START_CURSOR, STATE_WINDOWS, type Cursor, type PgEngineContext } from './postgres-engine.js';
+import { addNeverMovingPg, countPostgres, countSource, moveBatch, recordVerdicts, scanPostgres, START_CURSOR, STATE_WINDOWS, type BatchLanes, type BatchOutcome, type Cursor, type PgEngineContext } from './postgres-engine.js';
+import { openLanes, walkInLanes, type Lanes } from './postgres-lanes.js';
 import { closePgJournal, ensureJournal, listPgJournals, lockRun, openPgJournal, recordBatch, resolvePgRun } from './postgres-journal.js';
 
 /**
@@ -27,7 +28,7 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
   const handle = await ctx.postgres();
   await requireCompatibleSchema(handle);
   if (opts.strategy === 'drain') return runDrain(opts, ctx, postgresDrainSite(handle, opts.from));
-  const engine: PgEngineContext = { handle, routing, topology, batch: opts.batch };
+  const engine: PgEngineContext = { handle, routing, topology, batch: opts.batch, trimFloors: new Map() };
   const intent = runIdOf({ prefix: `postgres:${handle.spec.schema}`, from: opts.from, to: routing.to, names: opts.names, states: opts.states });
   if (!opts.dryRun) await ensureJournal(handle);
   let run = await resolvePgRun(handle, intent);
@@ -61,7 +62,8 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
- * Every state, batch by batch, each in one transaction with its journal counters. A state is
+ * Every state, batch by batch, each in one transaction with its journal counters, on two sessions
+ * at once (postgres-lanes.ts: the server's per-row work is the cost). A state is
  * walked again while a pass moved something, so jobs a worker held locked (SKIP LOCKED) and then
  * put back are picked up; Ctrl-C stops between batches. With --follow, the whole walk repeats
  * until nothing moved for --quiet-for (the cutover window, as on Redis: apply.ts).
@@ -70,13 +72,18 @@ async function applyPostgres(engine: PgEngineContext, runId: string, opts: Migra
   const result = emptyResult();
   const started = Date.now();
   let quietSince = Date.now();
-  for (;;) {
-    const before = result.total;
-    for (const state of opts.states) if (!(await walkState(engine, runId, state, opts, signal, result, busy, started, record, onProgress))) return { ...result, interrupted: true };
-    if (!opts.follow) return result;
-    if (result.total > before) quietSince = Date.now();
-    else if (Date.now() - quietSince >= opts.quietMs) return result;
-    else await sleep(500, signal);
+  const lanes = await openLanes(engine.handle);
+  try {
+    for (;;) {
+      const before = result.total;
+      for (const state of opts.states) if (!(await walkState(engine, lanes, runId, state, opts, signal, result, busy, started, record, onProgress))) return { ...result, interrupted: true };
+      if (!opts.follow) return result;
+      if (result.total > before) quietSince = Date.now();
+      else if (Date.now() - quietSince >= opts.quietMs) return result;
+      else await sleep(500, signal);
+    }
+  } finally {
+    await lanes.close();
   }
 }
 
@@ -85,18 +92,16 @@ async function applyPostgres(engine: PgEngineContext, runId: string, opts: Migra
  * plan (`record`) takes every verdict of the first pass, and only what later passes moved: they
  * re-read what stayed.
  */
-async function walkState(engine: PgEngineContext, runId: string, state: MovableState, opts: MigrateOptions, signal: AbortSignal, result: ApplyResult, busy: Map<string, BusyJob>, started: number, record: Plan | undefined, onProgress: (progress: ApplyProgress) => void): Promise<boolean> {
-  const { handle } = engine;
+async function walkState(engine: PgEngineContext, lanes: Lanes, runId: string, state: MovableState, opts: MigrateOptions, signal: AbortSignal, result: ApplyResult, busy: Map<string, BusyJob>, started: number, record: Plan | undefined, onProgress: (progress: ApplyProgress) => void): Promise<boolean> {
+  const step = (handle: PostgresHandle, cursor: Cursor, hooks: BatchLanes) =>
+    inTransaction(handle, () => moveBatch({ ...engine, handle }, state, cursor, (moved, renamed) => recordBatch(handle, runId, moved, renamed), hooks));
   for (let pass = 0; pass < 3; pass++) {
-    let cursor: Cursor = START_CURSOR;
     let movedThisPass = 0;
-    for (;;) {
-      if (signal.aborted) return false;
-      const outcome = await inTransaction(handle, () => moveBatch(engine, state, cursor, (moved, renamed) => recordBatch(handle, runId, moved, renamed)));
-      // Once committed (a retried transaction classifies again).
+    const committed = async (outcome: BatchOutcome) => {
+      // Once committed (a retried transaction classifies again, and its rolled-back trims cut nothing).
+      for (const [queue, reach] of outcome.cuts) engine.trimFloors.set(queue, reach);
       if (record) recordVerdicts(record, state, outcome, pass === 0);
-      if (outcome.read === 0 || !outcome.last) break;
-      cursor = STATE_WINDOWS[state].next(outcome.last);
+      if (outcome.read === 0) return;
       const n = add(result.moved, outcome.moved);
       add(result.removed, outcome.removed);
       movedThisPass += n;
@@ -110,7 +115,8 @@ async function walkState(engine: PgEngineContext, runId: string, state: MovableS
         const due = started + (result.total / opts.rate) * 1000;
         if (due > Date.now()) await sleep(due - Date.now(), signal);
       }
-    }
+    };
+    if (!(await walkInLanes(lanes, START_CURSOR, STATE_WINDOWS[state].next, step, committed, signal))) return false;
     if (movedThisPass === 0) break;
   }
   return true;
