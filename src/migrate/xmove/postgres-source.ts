@@ -9,7 +9,7 @@ import { routeName, type Routing } from '../routing.js';
 import { fromRow, type JobRow, type WireJob } from './codec.js';
 import { ensureXmoveTables, xmoveTablesExist } from './postgres-tables.js';
 import type { Flight, Held, Settled, SourceHolder } from './types.js';
-import type { PgSession } from './sessions.js';
+import { reconnectStale, type PgSession } from './sessions.js';
 
 /**
  * The PostgreSQL source of a cross-server move. A take is one transaction: rows of one state are
@@ -51,13 +51,19 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
   let area = ''; // the move's intent: holding queue and in-flight records
   let runId = ''; // the journal's run
   const holding = () => `queuectl:xmove:${area}`;
-  // Held by every take and settle, and taken before in-flight records are read: a step a killed
-  // process left open has ended (committed or rolled back) before a rerun decides anything.
+  // Held shared by every take and settle (a take and the previous batch's settle commit side by
+  // side, each on its own session), and exclusively before in-flight records are read: a step a
+  // killed process left open has ended (committed or rolled back) before a rerun decides anything.
+  const step = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock_shared(hashtext('queuectl:xmove-src:' || $1))`, [area]);
   const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove-src:' || $1))`, [area]);
+  // Settles run on a second session, so the next take does not wait behind them.
+  let settler: PgSession | undefined;
+  const settleSession = async () => (settler ??= await session.fork());
+  const sessions = () => (settler ? [session, settler] : [session]);
 
-  /** Builds the wire blobs of held rows (read inside the take's transaction, or again for a repeat). */
-  const wire = async (h: PostgresHandle, state: MovableState, ids: string[], dests: string[]): Promise<Map<string, string>> => {
-    const rows = await h.query<JobRow & Record<string, unknown>>(`SELECT ${COLUMNS} FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [holding(), ids]);
+  /** Builds the wire blobs of held rows: `rows` as the take read them, else read again (a repeated take). */
+  const wire = async (h: PostgresHandle, state: MovableState, ids: string[], dests: string[], rows?: JobRow[]): Promise<Map<string, string>> => {
+    rows ??= await h.query<JobRow & Record<string, unknown>>(`SELECT ${COLUMNS} FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [holding(), ids]);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const logs = new Map<string, string[]>();
     for (const l of await h.query<{ job_id: string; row: string }>(`SELECT job_id, row FROM ${s}.job_log WHERE queue = $1 AND job_id = ANY($2::text[]) ORDER BY job_id, idx`, [holding(), ids])) {
@@ -121,6 +127,9 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
       return {
         async release() {
           session.onReconnect = undefined;
+          const extra = settler;
+          settler = undefined;
+          await extra?.handle.close().catch(() => undefined);
           await session.handle.query(`SELECT pg_advisory_unlock(hashtext('queuectl:migrate:' || $1))`, [key]).catch(() => undefined);
         },
       };
@@ -133,7 +142,7 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
     },
     async take(state, after, batch, token): Promise<Held> {
       return session.tx(async (h) => {
-        await serialize(h);
+        await step(h);
         const [prev] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2`, [area, token]);
         if (prev) {
           const r = prev.record;
@@ -182,7 +191,7 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
              SELECT (SELECT count(*) FROM j) AS jobs`,
             [from, holding(), ids],
           );
-          blobs = await wire(h, state, ids, dests);
+          blobs = await wire(h, state, ids, dests, movers.map((m) => m.row));
           const record: FlightRecord = { s: state, ids, q: dests, e: movers.map((m) => m.row.dedup_id ?? ''), next, x: exhausted };
           await h.query(`INSERT INTO queuectl.xmove_flight (run_id, token, record) VALUES ($1, $2, $3)`, [area, token, JSON.stringify(record)]);
         }
@@ -190,8 +199,8 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
       });
     },
     async settle(held, deliveredIds, after, counters): Promise<Settled> {
-      return session.tx(async (h) => {
-        await serialize(h);
+      return (await settleSession()).tx(async (h) => {
+        await step(h);
         const [done] = await h.query<{ result: { finished: [string, number][]; returned: number; stuck: string[] } }>(`SELECT result FROM queuectl.xmove_settled WHERE run_id = $1 AND token = $2`, [area, held.token]);
         if (done) return { finished: new Map(done.result.finished), returned: done.result.returned, stuck: done.result.stuck, next: after };
         const [flight] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2 FOR UPDATE`, [area, held.token]);
@@ -248,8 +257,11 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
       });
       return rows.map((r) => ({ token: r.token, state: r.record.s, ids: r.record.ids, dests: r.record.q }));
     },
-    reconnect: () => session.reconnect(),
-    close: () => session.handle.close(),
+    reconnect: () => reconnectStale(sessions()),
+    async close() {
+      await settler?.handle.close().catch(() => undefined);
+      await session.handle.close();
+    },
     async tidy() {
       await session.handle.query(`DELETE FROM queuectl.xmove_settled WHERE run_id = $1`, [area]);
     },
