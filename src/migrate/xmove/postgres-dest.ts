@@ -30,7 +30,10 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
   // Held shared by each delivery's transaction (deliveries to different queues commit side by
   // side), and exclusively before a rerun reads a delivery record: a delivery a killed process
   // left open has ended (committed or rolled back) by then.
-  const step = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock_shared(hashtext('queuectl:xmove:' || $1))`, [runId()]);
+  // Once a session was lost, deliveries take it exclusively too: a repeated delivery waits for the
+  // first attempt, which may still be running on the server, before it reads the delivery record.
+  let lost = false;
+  const step = (h: PostgresHandle) => h.query(`SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('queuectl:xmove:' || $1))`, [runId()]);
   const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove:' || $1))`, [runId()]);
   // One session per destination queue, up to MAX_SESSIONS: a batch's queues are written in parallel.
   const sessions: PgSession[] = [session];
@@ -197,7 +200,10 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
     async tidy() {
       await session.handle.query(`DELETE FROM queuectl.xmove_delivered WHERE run_id = $1`, [runId()]);
     },
-    reconnect: () => reconnectStale(sessions),
+    reconnect() {
+      lost = true;
+      return reconnectStale(sessions);
+    },
     async close() {
       await Promise.allSettled(sessions.slice(1).map((x) => x.handle.close()));
       await session.handle.close();

@@ -54,7 +54,10 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
   // Held shared by every take and settle (a take and the previous batch's settle commit side by
   // side, each on its own session), and exclusively before in-flight records are read: a step a
   // killed process left open has ended (committed or rolled back) before a rerun decides anything.
-  const step = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock_shared(hashtext('queuectl:xmove-src:' || $1))`, [area]);
+  // Once a session was lost, steps take it exclusively too: a repeated step waits for the first
+  // attempt, which may still be running on the server, before it reads what that one recorded.
+  let lost = false;
+  const step = (h: PostgresHandle) => h.query(`SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('queuectl:xmove-src:' || $1))`, [area]);
   const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove-src:' || $1))`, [area]);
   // Settles run on a second session, so the next take does not wait behind them.
   let settler: PgSession | undefined;
@@ -257,7 +260,10 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
       });
       return rows.map((r) => ({ token: r.token, state: r.record.s, ids: r.record.ids, dests: r.record.q }));
     },
-    reconnect: () => reconnectStale(sessions()),
+    reconnect() {
+      lost = true;
+      return reconnectStale(sessions());
+    },
     async close() {
       await settler?.handle.close().catch(() => undefined);
       await session.handle.close();
