@@ -175,17 +175,18 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
           }
           // Events as add_jobs_bulk writes them: 'added', then 'waiting' or 'delayed', in the batch's order.
           if (state !== 'failed') {
+            // One round trip: the events, then the NOTIFY (delivered at commit, as add_jobs_bulk's).
             await h.query(
-              `INSERT INTO ${s}.event (queue, event, data, created_at_ms)
+              `WITH added AS (INSERT INTO ${s}.event (queue, event, data, created_at_ms)
                SELECT $1, ev, dat, (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM (
                  SELECT n * 2 AS o, 'added' AS ev, jsonb_build_object('jobId', id, 'name', name) AS dat FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)
                  UNION ALL
                  SELECT n * 2 + 1, CASE WHEN at IS NULL THEN 'waiting' ELSE 'delayed' END,
                         CASE WHEN at IS NULL THEN jsonb_build_object('jobId', id) ELSE jsonb_build_object('jobId', id, 'delay', at) END
-                   FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)) q ORDER BY o`,
+                   FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)) q ORDER BY o RETURNING 1)
+               SELECT pg_notify('bullmq_jobs', $1), (SELECT count(*) FROM added) AS events`,
               [dest, add.map((r) => r.id), add.map((r) => r.name), add.map((r) => r.process_at_ms)],
             );
-            await h.query(`SELECT pg_notify('bullmq_jobs', $1)`, [dest]);
           }
         }
         await h.query(`INSERT INTO queuectl.xmove_delivered (run_id, dest, token, verdicts) VALUES ($1, $2, $3, $4)`, [runId(), dest, token, JSON.stringify(verdicts)]);
