@@ -85,7 +85,9 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
         const held = new Map<string, boolean>();
         const custom = rows.map((r) => !NUMERIC.test(r.id));
         for (const r of await h.query<{ id: string; same: boolean }>(
-          `SELECT j.id, (j.name = m.name AND j.data = m.data::jsonb) AS same FROM ${s}.job j JOIN unnest($2::text[], $3::text[], $4::text[]) AS m(id, name, data) ON j.id = m.id WHERE j.queue = $1`,
+          // A primary-key probe per id (LATERAL … OFFSET 0): joined on the arrays, the planner may read the whole queue for every batch.
+          `SELECT m.id, (j.name = m.name AND j.data = m.data::jsonb) AS same FROM unnest($2::text[], $3::text[], $4::text[]) AS m(id, name, data)
+             CROSS JOIN LATERAL (SELECT name, data FROM ${s}.job WHERE job.queue = $1 AND job.id = m.id OFFSET 0) j`,
           [dest, ids, rows.map((r, i) => (custom[i] ? r.name : null)), rows.map((r, i) => (custom[i] ? JSON.stringify(r.data) : null))],
         )) held.set(r.id, r.same);
         const dedupHolder = new Map<string, string>();

@@ -143,8 +143,16 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
     closeJournal: (id, state, left, note) => closePgJournal(session.handle, id, state, left, note),
     listJournals: () => listPgJournals(session.handle),
     async plan(states, batch) {
-      // Counts only, and the same whatever the window: wider windows read the queue in fewer round trips.
-      return scanPostgres({ handle: session.handle, routing, topology, batch: Math.max(batch, PLAN_WINDOW) }, states);
+      // Counts only, and the same whatever the window: wider windows read the queue in fewer round
+      // trips. Kept from sorting as a take is (see there): else, without fresh statistics, every
+      // window sorts the whole rest of the state. For the plan's queries only, then reset.
+      const h = session.handle;
+      await h.query(`SET enable_sort = off`);
+      try {
+        return await scanPostgres({ handle: h, routing, topology, batch: Math.max(batch, PLAN_WINDOW) }, states);
+      } finally {
+        await h.query(`RESET enable_sort`).catch(() => undefined);
+      }
     },
     async take(state, after, batch, token): Promise<Held> {
       return session.tx(async (h) => {
@@ -156,15 +164,19 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
         }
         const cursor: Cursor = after ? (JSON.parse(after) as Cursor) : START;
         const w = WINDOW[state];
-        const rows = await h.query<JobRow & { flow: boolean; scheduler: boolean } & Record<string, unknown>>(
-          `SELECT ${COLUMNS},
+        // Without fresh statistics (a queue loaded just before the move) the planner sorts the whole
+        // state for every window; kept from sorting, it reads the window off the state's index
+        // (an incremental sort breaks ties on id). For this transaction only.
+        await h.query(`SELECT set_config('enable_sort', 'off', true)`);
+        const rows = await h.query<JobRow & { flow: boolean; scheduler: boolean; ctid: string } & Record<string, unknown>>(
+          `SELECT ${COLUMNS}, ctid::text AS ctid,
              (parent_id IS NOT NULL OR pending_deps > 0 OR EXISTS (SELECT 1 FROM ${s}.job_dependency d WHERE d.parent_queue = job.queue AND d.parent_id = job.id)) AS flow,
              scheduler_id IS NOT NULL AS scheduler
            FROM ${s}.job WHERE queue = $1 AND ${w.where} AND ($2::bigint, $3::bigint, $4::text) IS NOT NULL ORDER BY ${w.order} LIMIT $5 FOR UPDATE SKIP LOCKED`,
           [from, ...cursor, batch],
         );
         const stays: Held['stays'] = [];
-        const movers: { row: JobRow; dest: string }[] = [];
+        const movers: { row: JobRow & { ctid: string }; dest: string }[] = [];
         for (const row of rows) {
           const route = routeName(routing, topology, row.name);
           if ('stay' in route) stays.push({ id: row.id, reason: 'unrouted', name: row.name });
@@ -191,11 +203,13 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
         let blobs = new Map<string, string>();
         if (ids.length > 0) {
           // One statement: the foreign key job_log → job is checked at its end, when both have moved.
+          // The rows by their ctid (locked above, so it cannot change): a plan that does not depend on
+          // statistics, where `id = ANY` may read every index entry of the queue, every batch.
           await h.query(
-            `WITH j AS (UPDATE ${s}.job SET queue = $2 WHERE queue = $1 AND id = ANY($3::text[]) RETURNING 1),
+            `WITH j AS (UPDATE ${s}.job SET queue = $2 WHERE ctid = ANY($4::tid[]) RETURNING 1),
                   l AS (UPDATE ${s}.job_log SET queue = $2 WHERE queue = $1 AND job_id = ANY($3::text[]) RETURNING 1)
              SELECT (SELECT count(*) FROM j) AS jobs`,
-            [from, holding(), ids],
+            [from, holding(), ids, movers.map((m) => m.row.ctid)],
           );
           blobs = await wire(h, state, ids, dests, movers.map((m) => m.row));
           const record: FlightRecord = { s: state, ids, q: dests, e: movers.map((m) => m.row.dedup_id ?? ''), next, x: exhausted };
@@ -223,7 +237,11 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
           if (withDedup.length > 0) {
             await h.query(`DELETE FROM ${s}.dedup d USING unnest($2::text[], $3::text[]) AS m(dedup, id) WHERE d.queue = $1 AND d.dedup_id = m.dedup AND d.job_id = m.id`, [from, withDedup.map((k) => r.e[k]), withDedup.map((k) => r.ids[k])]);
           }
-          await h.query(`DELETE FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [holding(), fin.map((k) => r.ids[k])]);
+          // Each row by a primary-key probe, then by ctid: a plan that does not depend on statistics.
+          await h.query(
+            `DELETE FROM ${s}.job WHERE ctid = ANY (ARRAY(SELECT t.ctid FROM unnest($2::text[]) AS m(id) CROSS JOIN LATERAL (SELECT ctid FROM ${s}.job j WHERE j.queue = $1 AND j.id = m.id OFFSET 0) t))`,
+            [holding(), fin.map((k) => r.ids[k])],
+          );
         }
         let stuck: string[] = [];
         let returned = 0;
