@@ -98,6 +98,30 @@ describe('migrate --to-url', () => {
     }
   });
 
+  it('Redis → PostgreSQL: numeric ids the destination holds take its next free ids, in order, skipping held ones', async () => {
+    const pgUrl = await freshDatabase();
+    await migrateBullmq(pgUrl);
+    const n = names();
+    const legacy = queueOn({ kind: 'redis', url: redisUrl() }, n.legacy);
+    for (let i = 0; i < 5; i++) await legacy.add('a.process', { i }); // ids 1..5
+    const dest = queueOn({ kind: 'postgres', url: pgUrl }, n.a);
+    for (let i = 0; i < 3; i++) await dest.add('a.process', { held: i }); // ids 1..3
+    // The counter is raised to 1,000,005 (1,000,000 past the source's 5): 1,000,007 is held already, so it is skipped.
+    await sql(pgUrl, `INSERT INTO bullmq.job (queue, id, seq, name, state, data, opts, priority, delay_ms, max_attempts, added_at_ms)
+                      VALUES ($1, '1000007', nextval('bullmq.job_seq'), 'a.process', 'waiting', '{"held":"x"}', '{}', 0, 0, 1, 0)`, [n.a]);
+    const res = await runCli(['migrate', '--from', n.legacy, '--to-url', pgUrl, '--yes', '--json', '-c', topologyFile(n), '--url', redisUrl()]);
+    expect(res.code, res.stderr).toBe(0);
+    const doc = JSON.parse(res.stdout);
+    expect(doc.renamed).toEqual([
+      { queue: n.a, from: '1', to: '1000006' },
+      { queue: n.a, from: '2', to: '1000008' },
+      { queue: n.a, from: '3', to: '1000009' },
+    ]);
+    const data = async (id: string) => (await dest.getJob(id))?.data;
+    expect([await data('1000006'), await data('1000008'), await data('1000009'), await data('4'), await data('5')]).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }]);
+    expect([await data('1'), await data('1000007')]).toEqual([{ held: 0 }, { held: 'x' }]);
+  });
+
   it('refuses a destination that is not ready, before moving anything (dry run and real run)', async () => {
     const n = names();
     const cfg = topologyFile(n);

@@ -5,7 +5,12 @@ import { countPostgres } from '../postgres-engine.js';
 import { parseWire, toRow } from './codec.js';
 import { ensureXmoveTables } from './postgres-tables.js';
 import type { DestWriter, Readiness, Verdicts } from './types.js';
-import type { PgSession } from './sessions.js';
+import { reconnectStale, type PgSession } from './sessions.js';
+
+const NUMERIC = /^\d{1,15}$/;
+
+/** Sessions a destination opens at most (one per destination queue of a batch). */
+const MAX_SESSIONS = 4;
 
 /**
  * The PostgreSQL destination of a cross-server move: one transaction per batch and queue inserts
@@ -22,9 +27,30 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
   const s = quoteIdent(session.handle.spec.schema);
   const seqOf = (queue: string) => `${s}.${quoteIdent(`bullmq_jid_${createHash('md5').update(queue).digest('hex')}`)}`;
 
-  // Held by each delivery's transaction, and taken before a rerun reads a delivery record: a
-  // delivery a killed process left open has ended (committed or rolled back) by then.
+  // Held shared by each delivery's transaction (deliveries to different queues commit side by
+  // side), and exclusively before a rerun reads a delivery record: a delivery a killed process
+  // left open has ended (committed or rolled back) by then.
+  // Once a session was lost, deliveries take it exclusively too: a repeated delivery waits for the
+  // first attempt, which may still be running on the server, before it reads the delivery record.
+  let lost = false;
+  const step = (h: PostgresHandle) => h.query(`SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('queuectl:xmove:' || $1))`, [runId()]);
   const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove:' || $1))`, [runId()]);
+  // One session per destination queue, up to MAX_SESSIONS: a batch's queues are written in parallel.
+  const sessions: PgSession[] = [session];
+  const pool: (Promise<PgSession> | undefined)[] = [Promise.resolve(session)];
+  const byDest = new Map<string, number>();
+  const sessionFor = (dest: string): Promise<PgSession> => {
+    if (!byDest.has(dest)) byDest.set(dest, byDest.size % MAX_SESSIONS);
+    const n = byDest.get(dest)!;
+    let found = pool[n];
+    if (!found) {
+      const forking = session.fork().then((forked) => (sessions.push(forked), forked));
+      // A failed connect is tried again by the next delivery (withReconnect repeats it).
+      forking.catch(() => pool[n] === forking && (pool[n] = undefined));
+      found = pool[n] = forking;
+    }
+    return found;
+  };
   const read = async (h: PostgresHandle, token: string, dest: string): Promise<Verdicts | undefined> => {
     const [row] = await h.query<{ verdicts: string[] }>(`SELECT verdicts FROM queuectl.xmove_delivered WHERE run_id = $1 AND dest = $2 AND token = $3`, [runId(), dest, token]);
     return row?.verdicts;
@@ -46,19 +72,23 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
       }),
     async deliver(token, state, dest, blob, srcCounter) {
       const jobs = parseWire(blob);
-      return session.tx(async (h) => {
-        await serialize(h);
+      return (await sessionFor(dest)).tx(async (h) => {
+        await step(h);
         const done = await read(h, token, dest);
         if (done) return done;
-        const rows = jobs.map((j, wireIndex) => ({ ...toRow(j, state), pttl: j[3], dedupKey: j[2], wireIndex, vi: 0 }));
+        const rows = jobs.map((j, wireIndex) => Object.assign(toRow(j, state), { pttl: j[3], dedupKey: j[2], wireIndex, vi: 0 }));
         const ids = rows.map((r) => r.id);
         // BullMQ serializes every add of a deduplication id on this lock, taken before any row: so do we.
         const dedupIds = [...new Set(rows.filter((r) => r.dedupKey).map((r) => r.dedupKey))].sort();
         if (dedupIds.length > 0) await h.query(`SELECT pg_advisory_xact_lock(hashtext('bullmq:dedup:' || $1 || ':' || d)) FROM unnest($2::text[]) AS d`, [dest, dedupIds]);
+        // Whether a held id is the same job matters for custom ids only (a numeric one is renamed): only theirs carry name and data.
         const held = new Map<string, boolean>();
+        const custom = rows.map((r) => !NUMERIC.test(r.id));
         for (const r of await h.query<{ id: string; same: boolean }>(
-          `SELECT j.id, (j.name = m.name AND j.data = m.data::jsonb) AS same FROM ${s}.job j JOIN unnest($2::text[], $3::text[], $4::text[]) AS m(id, name, data) ON j.id = m.id WHERE j.queue = $1`,
-          [dest, ids, rows.map((r) => r.name), rows.map((r) => JSON.stringify(r.data))],
+          // A primary-key probe per id (LATERAL … OFFSET 0): joined on the arrays, the planner may read the whole queue for every batch.
+          `SELECT m.id, (j.name = m.name AND j.data = m.data::jsonb) AS same FROM unnest($2::text[], $3::text[], $4::text[]) AS m(id, name, data)
+             CROSS JOIN LATERAL (SELECT name, data FROM ${s}.job WHERE job.queue = $1 AND job.id = m.id OFFSET 0) j`,
+          [dest, ids, rows.map((r, i) => (custom[i] ? r.name : null)), rows.map((r, i) => (custom[i] ? JSON.stringify(r.data) : null))],
         )) held.set(r.id, r.same);
         const dedupHolder = new Map<string, string>();
         if (dedupIds.length > 0) {
@@ -68,7 +98,7 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
         const add: typeof rows = [];
         const renames: number[] = [];
         rows.forEach((r) => {
-          const numeric = /^\d{1,15}$/.test(r.id);
+          const numeric = NUMERIC.test(r.id);
           let v = 'ok';
           if (held.has(r.id) && !numeric) v = held.get(r.id) ? 'duplicate' : 'collision';
           else if (r.dedupKey && dedupHolder.has(r.dedupKey) && dedupHolder.get(r.dedupKey) !== r.id) v = 'dedup-conflict';
@@ -76,38 +106,51 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
           verdicts.push(r.id, v);
           if (v === 'ok' || v === 'renamed') {
             if (v === 'renamed') renames.push(add.length);
-            add.push({ ...r, vi: verdicts.length - 1 });
+            r.vi = verdicts.length - 1;
+            add.push(r);
           }
         });
         // The id sequence: past every numeric id that arrives and 1,000,000 ahead of the source's (cross-slot-copy.lua's rule).
-        const numericIds = add.filter((r) => /^\d{1,15}$/.test(r.id)).map((r) => BigInt(r.id));
+        const numericIds = add.filter((r) => NUMERIC.test(r.id)).map((r) => BigInt(r.id));
         if (numericIds.length > 0) {
           const max = numericIds.reduce((a, b) => (a > b ? a : b));
           const floor = (max > BigInt(srcCounter || '0') ? max : BigInt(srcCounter || '0')) + 1_000_000n;
           await h.query(`SELECT ${s}.next_job_id($1)`, [dest]); // BullMQ creates the sequence on first use
           const seq = seqOf(dest);
           await h.query(`SELECT setval($1::regclass, GREATEST(last_value, $2::bigint)) FROM ${seq}`, [seq, floor.toString()]);
-          for (const k of renames) {
-            for (;;) {
-              const [n] = await h.query<{ id: string; taken: boolean }>(`SELECT n.id, EXISTS (SELECT 1 FROM ${s}.job j WHERE j.queue = $1 AND j.id = n.id) AS taken FROM (SELECT nextval($2::regclass)::text AS id) n`, [dest, seq]);
-              if (n.taken) continue;
-              verdicts[add[k].vi] = `renamed:${n.id}`;
-              add[k].id = n.id;
-              break;
-            }
+          // Renamed jobs take the sequence's next free ids in order: drawn for all of them at once,
+          // an id the queue holds is skipped and drawn again (as one draw per job would).
+          for (let left = renames; left.length > 0; ) {
+            const drawn = await h.query<{ id: string; taken: boolean }>(
+              `SELECT n.id::text AS id, EXISTS (SELECT 1 FROM ${s}.job j WHERE j.queue = $1 AND j.id = n.id::text) AS taken
+                 FROM (SELECT nextval($2::regclass) AS id FROM generate_series(1, $3::int)) n ORDER BY n.id`,
+              [dest, seq, left.length],
+            );
+            const free = drawn.filter((n) => !n.taken).map((n) => n.id);
+            free.forEach((id, i) => {
+              verdicts[add[left[i]].vi] = `renamed:${id}`;
+              add[left[i]].id = id;
+            });
+            left = left.slice(free.length);
           }
         }
         if (add.length > 0) {
           const seqs = (await h.query<{ s: string }>(`SELECT nextval('${s}.job_seq')::text AS s FROM generate_series(1, $1)`, [add.length])).map((r) => BigInt(r.s)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-          const entries = add.map(({ pttl: _p, dedupKey: _d, wireIndex: _w, vi: _v, ...r }, i) => ({ ...r, seq: seqs[i].toString(), data: JSON.stringify(r.data), opts: JSON.stringify(r.opts), progress: r.progress === null ? null : JSON.stringify(r.progress), return_value: r.return_value === null ? null : JSON.stringify(r.return_value), stacktrace: r.stacktrace === null ? null : JSON.stringify(r.stacktrace) }));
+          // JSON values travel as JSON (one encoding, parsed once by the server); a JSON null data or opts is kept as jsonb null.
+          const entries = add.map((r, i) => ({
+            id: r.id, seq: seqs[i].toString(), name: r.name, state: r.state, data: r.data, opts: r.opts, priority: r.priority, delay_ms: r.delay_ms, max_attempts: r.max_attempts,
+            attempts_made: r.attempts_made, attempts_started: r.attempts_started, stalled_count: r.stalled_count, progress: r.progress, return_value: r.return_value,
+            failed_reason: r.failed_reason, stacktrace: r.stacktrace, deferred_failure: r.deferred_failure, processed_by: r.processed_by, added_at_ms: r.added_at_ms,
+            process_at_ms: r.process_at_ms, processed_at_ms: r.processed_at_ms, finished_at_ms: r.finished_at_ms, dedup_id: r.dedup_id,
+          }));
           await h.query(
             `INSERT INTO ${s}.job (queue, id, seq, name, state, data, opts, priority, delay_ms, max_attempts, attempts_made, attempts_started, stalled_count,
                 progress, return_value, failed_reason, stacktrace, deferred_failure, processed_by, added_at_ms, process_at_ms, processed_at_ms, finished_at_ms, dedup_id)
-             SELECT $1, e.id, e.seq, e.name, e.state::${s}.job_state, e.data::jsonb, e.opts::jsonb, e.priority, e.delay_ms, e.max_attempts, e.attempts_made, e.attempts_started,
-                e.stalled_count, e.progress::jsonb, e.return_value::jsonb, e.failed_reason, e.stacktrace::jsonb, e.deferred_failure, e.processed_by, e.added_at_ms,
+             SELECT $1, e.id, e.seq, e.name, e.state::${s}.job_state, COALESCE(e.data, 'null'), COALESCE(e.opts, 'null'), e.priority, e.delay_ms, e.max_attempts, e.attempts_made, e.attempts_started,
+                e.stalled_count, e.progress, e.return_value, e.failed_reason, e.stacktrace, e.deferred_failure, e.processed_by, e.added_at_ms,
                 e.process_at_ms, e.processed_at_ms, e.finished_at_ms, e.dedup_id
-             FROM jsonb_to_recordset($2::jsonb) AS e(id text, seq bigint, name text, state text, data text, opts text, priority int, delay_ms bigint, max_attempts int,
-                attempts_made int, attempts_started int, stalled_count int, progress text, return_value text, failed_reason text, stacktrace text,
+             FROM json_to_recordset($2::json) AS e(id text, seq bigint, name text, state text, data jsonb, opts jsonb, priority int, delay_ms bigint, max_attempts int,
+                attempts_made int, attempts_started int, stalled_count int, progress jsonb, return_value jsonb, failed_reason text, stacktrace jsonb,
                 deferred_failure text, processed_by text, added_at_ms bigint, process_at_ms bigint, processed_at_ms bigint, finished_at_ms bigint, dedup_id text)`,
             [dest, JSON.stringify(entries)],
           );
@@ -134,17 +177,18 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
           }
           // Events as add_jobs_bulk writes them: 'added', then 'waiting' or 'delayed', in the batch's order.
           if (state !== 'failed') {
+            // One round trip: the events, then the NOTIFY (delivered at commit, as add_jobs_bulk's).
             await h.query(
-              `INSERT INTO ${s}.event (queue, event, data, created_at_ms)
+              `WITH added AS (INSERT INTO ${s}.event (queue, event, data, created_at_ms)
                SELECT $1, ev, dat, (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM (
                  SELECT n * 2 AS o, 'added' AS ev, jsonb_build_object('jobId', id, 'name', name) AS dat FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)
                  UNION ALL
                  SELECT n * 2 + 1, CASE WHEN at IS NULL THEN 'waiting' ELSE 'delayed' END,
                         CASE WHEN at IS NULL THEN jsonb_build_object('jobId', id) ELSE jsonb_build_object('jobId', id, 'delay', at) END
-                   FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)) q ORDER BY o`,
+                   FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)) q ORDER BY o RETURNING 1)
+               SELECT pg_notify('bullmq_jobs', $1), (SELECT count(*) FROM added) AS events`,
               [dest, add.map((r) => r.id), add.map((r) => r.name), add.map((r) => r.process_at_ms)],
             );
-            await h.query(`SELECT pg_notify('bullmq_jobs', $1)`, [dest]);
           }
         }
         await h.query(`INSERT INTO queuectl.xmove_delivered (run_id, dest, token, verdicts) VALUES ($1, $2, $3, $4)`, [runId(), dest, token, JSON.stringify(verdicts)]);
@@ -159,7 +203,13 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
     async tidy() {
       await session.handle.query(`DELETE FROM queuectl.xmove_delivered WHERE run_id = $1`, [runId()]);
     },
-    reconnect: () => session.reconnect(),
-    close: () => session.handle.close(),
+    reconnect() {
+      lost = true;
+      return reconnectStale(sessions);
+    },
+    async close() {
+      await Promise.allSettled(sessions.slice(1).map((x) => x.handle.close()));
+      await session.handle.close();
+    },
   } as DestWriter;
 }

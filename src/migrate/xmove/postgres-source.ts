@@ -9,7 +9,7 @@ import { routeName, type Routing } from '../routing.js';
 import { fromRow, type JobRow, type WireJob } from './codec.js';
 import { ensureXmoveTables, xmoveTablesExist } from './postgres-tables.js';
 import type { Flight, Held, Settled, SourceHolder } from './types.js';
-import type { PgSession } from './sessions.js';
+import { reconnectStale, type PgSession } from './sessions.js';
 
 /**
  * The PostgreSQL source of a cross-server move. A take is one transaction: rows of one state are
@@ -23,6 +23,8 @@ import type { PgSession } from './sessions.js';
  * counters are bumped in the same commit.
  */
 type Cursor = [string, string, string];
+/** Rows the plan reads per query, at least (its rows carry no payload: ids, names, order). */
+const PLAN_WINDOW = 5000;
 const START: Cursor = ['-2147483648', '-9223372036854775808', ''];
 
 const WINDOW: Record<MovableState, { where: string; order: string; next: (r: JobRow) => Cursor }> = {
@@ -51,13 +53,22 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
   let area = ''; // the move's intent: holding queue and in-flight records
   let runId = ''; // the journal's run
   const holding = () => `queuectl:xmove:${area}`;
-  // Held by every take and settle, and taken before in-flight records are read: a step a killed
-  // process left open has ended (committed or rolled back) before a rerun decides anything.
+  // Held shared by every take and settle (a take and the previous batch's settle commit side by
+  // side, each on its own session), and exclusively before in-flight records are read: a step a
+  // killed process left open has ended (committed or rolled back) before a rerun decides anything.
+  // Once a session was lost, steps take it exclusively too: a repeated step waits for the first
+  // attempt, which may still be running on the server, before it reads what that one recorded.
+  let lost = false;
+  const step = (h: PostgresHandle) => h.query(`SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('queuectl:xmove-src:' || $1))`, [area]);
   const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove-src:' || $1))`, [area]);
+  // Settles run on a second session, so the next take does not wait behind them.
+  let settler: PgSession | undefined;
+  const settleSession = async () => (settler ??= await session.fork());
+  const sessions = () => (settler ? [session, settler] : [session]);
 
-  /** Builds the wire blobs of held rows (read inside the take's transaction, or again for a repeat). */
-  const wire = async (h: PostgresHandle, state: MovableState, ids: string[], dests: string[]): Promise<Map<string, string>> => {
-    const rows = await h.query<JobRow & Record<string, unknown>>(`SELECT ${COLUMNS} FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [holding(), ids]);
+  /** Builds the wire blobs of held rows: `rows` as the take read them, else read again (a repeated take). */
+  const wire = async (h: PostgresHandle, state: MovableState, ids: string[], dests: string[], rows?: JobRow[]): Promise<Map<string, string>> => {
+    rows ??= await h.query<JobRow & Record<string, unknown>>(`SELECT ${COLUMNS} FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [holding(), ids]);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const logs = new Map<string, string[]>();
     for (const l of await h.query<{ job_id: string; row: string }>(`SELECT job_id, row FROM ${s}.job_log WHERE queue = $1 AND job_id = ANY($2::text[]) ORDER BY job_id, idx`, [holding(), ids])) {
@@ -121,6 +132,9 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
       return {
         async release() {
           session.onReconnect = undefined;
+          const extra = settler;
+          settler = undefined;
+          await extra?.handle.close().catch(() => undefined);
           await session.handle.query(`SELECT pg_advisory_unlock(hashtext('queuectl:migrate:' || $1))`, [key]).catch(() => undefined);
         },
       };
@@ -129,11 +143,20 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
     closeJournal: (id, state, left, note) => closePgJournal(session.handle, id, state, left, note),
     listJournals: () => listPgJournals(session.handle),
     async plan(states, batch) {
-      return scanPostgres({ handle: session.handle, routing, topology, batch }, states);
+      // Counts only, and the same whatever the window: wider windows read the queue in fewer round
+      // trips. Kept from sorting as a take is (see there): else, without fresh statistics, every
+      // window sorts the whole rest of the state. For the plan's queries only, then reset.
+      const h = session.handle;
+      await h.query(`SET enable_sort = off`);
+      try {
+        return await scanPostgres({ handle: h, routing, topology, batch: Math.max(batch, PLAN_WINDOW) }, states);
+      } finally {
+        await h.query(`RESET enable_sort`).catch(() => undefined);
+      }
     },
     async take(state, after, batch, token): Promise<Held> {
       return session.tx(async (h) => {
-        await serialize(h);
+        await step(h);
         const [prev] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2`, [area, token]);
         if (prev) {
           const r = prev.record;
@@ -141,15 +164,19 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
         }
         const cursor: Cursor = after ? (JSON.parse(after) as Cursor) : START;
         const w = WINDOW[state];
-        const rows = await h.query<JobRow & { flow: boolean; scheduler: boolean } & Record<string, unknown>>(
-          `SELECT ${COLUMNS},
+        // Without fresh statistics (a queue loaded just before the move) the planner sorts the whole
+        // state for every window; kept from sorting, it reads the window off the state's index
+        // (an incremental sort breaks ties on id). For this transaction only.
+        await h.query(`SELECT set_config('enable_sort', 'off', true)`);
+        const rows = await h.query<JobRow & { flow: boolean; scheduler: boolean; ctid: string } & Record<string, unknown>>(
+          `SELECT ${COLUMNS}, ctid::text AS ctid,
              (parent_id IS NOT NULL OR pending_deps > 0 OR EXISTS (SELECT 1 FROM ${s}.job_dependency d WHERE d.parent_queue = job.queue AND d.parent_id = job.id)) AS flow,
              scheduler_id IS NOT NULL AS scheduler
            FROM ${s}.job WHERE queue = $1 AND ${w.where} AND ($2::bigint, $3::bigint, $4::text) IS NOT NULL ORDER BY ${w.order} LIMIT $5 FOR UPDATE SKIP LOCKED`,
           [from, ...cursor, batch],
         );
         const stays: Held['stays'] = [];
-        const movers: { row: JobRow; dest: string }[] = [];
+        const movers: { row: JobRow & { ctid: string }; dest: string }[] = [];
         for (const row of rows) {
           const route = routeName(routing, topology, row.name);
           if ('stay' in route) stays.push({ id: row.id, reason: 'unrouted', name: row.name });
@@ -176,13 +203,15 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
         let blobs = new Map<string, string>();
         if (ids.length > 0) {
           // One statement: the foreign key job_log → job is checked at its end, when both have moved.
+          // The rows by their ctid (locked above, so it cannot change): a plan that does not depend on
+          // statistics, where `id = ANY` may read every index entry of the queue, every batch.
           await h.query(
-            `WITH j AS (UPDATE ${s}.job SET queue = $2 WHERE queue = $1 AND id = ANY($3::text[]) RETURNING 1),
+            `WITH j AS (UPDATE ${s}.job SET queue = $2 WHERE ctid = ANY($4::tid[]) RETURNING 1),
                   l AS (UPDATE ${s}.job_log SET queue = $2 WHERE queue = $1 AND job_id = ANY($3::text[]) RETURNING 1)
              SELECT (SELECT count(*) FROM j) AS jobs`,
-            [from, holding(), ids],
+            [from, holding(), ids, movers.map((m) => m.row.ctid)],
           );
-          blobs = await wire(h, state, ids, dests);
+          blobs = await wire(h, state, ids, dests, movers.map((m) => m.row));
           const record: FlightRecord = { s: state, ids, q: dests, e: movers.map((m) => m.row.dedup_id ?? ''), next, x: exhausted };
           await h.query(`INSERT INTO queuectl.xmove_flight (run_id, token, record) VALUES ($1, $2, $3)`, [area, token, JSON.stringify(record)]);
         }
@@ -190,8 +219,8 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
       });
     },
     async settle(held, deliveredIds, after, counters): Promise<Settled> {
-      return session.tx(async (h) => {
-        await serialize(h);
+      return (await settleSession()).tx(async (h) => {
+        await step(h);
         const [done] = await h.query<{ result: { finished: [string, number][]; returned: number; stuck: string[] } }>(`SELECT result FROM queuectl.xmove_settled WHERE run_id = $1 AND token = $2`, [area, held.token]);
         if (done) return { finished: new Map(done.result.finished), returned: done.result.returned, stuck: done.result.stuck, next: after };
         const [flight] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2 FOR UPDATE`, [area, held.token]);
@@ -208,7 +237,11 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
           if (withDedup.length > 0) {
             await h.query(`DELETE FROM ${s}.dedup d USING unnest($2::text[], $3::text[]) AS m(dedup, id) WHERE d.queue = $1 AND d.dedup_id = m.dedup AND d.job_id = m.id`, [from, withDedup.map((k) => r.e[k]), withDedup.map((k) => r.ids[k])]);
           }
-          await h.query(`DELETE FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [holding(), fin.map((k) => r.ids[k])]);
+          // Each row by a primary-key probe, then by ctid: a plan that does not depend on statistics.
+          await h.query(
+            `DELETE FROM ${s}.job WHERE ctid = ANY (ARRAY(SELECT t.ctid FROM unnest($2::text[]) AS m(id) CROSS JOIN LATERAL (SELECT ctid FROM ${s}.job j WHERE j.queue = $1 AND j.id = m.id OFFSET 0) t))`,
+            [holding(), fin.map((k) => r.ids[k])],
+          );
         }
         let stuck: string[] = [];
         let returned = 0;
@@ -248,8 +281,14 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
       });
       return rows.map((r) => ({ token: r.token, state: r.record.s, ids: r.record.ids, dests: r.record.q }));
     },
-    reconnect: () => session.reconnect(),
-    close: () => session.handle.close(),
+    reconnect() {
+      lost = true;
+      return reconnectStale(sessions());
+    },
+    async close() {
+      await settler?.handle.close().catch(() => undefined);
+      await session.handle.close();
+    },
     async tidy() {
       await session.handle.query(`DELETE FROM queuectl.xmove_settled WHERE run_id = $1`, [area]);
     },

@@ -62,13 +62,23 @@ export class PgSession {
     private readonly spec: PostgresSpec,
   ) {}
 
+  /** Set when a transaction failed on a transient error: the link is the one to make again. */
+  stale = false;
+
   async reconnect(): Promise<void> {
     const { connectPostgres } = await import('../../backend/postgres/connection.js');
     const fresh = await connectPostgres(this.spec);
     const old = this.handle;
     this.handle = fresh;
+    this.stale = false;
     await old.close().catch(() => undefined);
     await this.onReconnect?.(fresh);
+  }
+
+  /** Another session to the same server, so a step can commit beside this one's (its own transactions). */
+  async fork(): Promise<PgSession> {
+    const { connectPostgres } = await import('../../backend/postgres/connection.js');
+    return new PgSession(await connectPostgres(this.spec), this.spec);
   }
 
   private queue: Promise<unknown> = Promise.resolve();
@@ -85,16 +95,31 @@ export class PgSession {
 
   private async once<T>(work: (h: PostgresHandle) => Promise<T>): Promise<T> {
     const h = this.handle;
-    await h.query('BEGIN');
     try {
-      const value = await work(h);
-      await h.query('COMMIT');
-      return value;
+      await h.query('BEGIN');
+      try {
+        const value = await work(h);
+        await h.query('COMMIT');
+        return value;
+      } catch (error) {
+        await h.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
     } catch (error) {
-      await h.query('ROLLBACK').catch(() => undefined);
+      if (isTransient(error) && h === this.handle) this.stale = true;
       throw error;
     }
   }
+}
+
+/**
+ * Several sessions to one server that reconnect as one end: after a transient failure only the
+ * sessions whose transaction failed are made again (a step retrying on a healthy one is left be);
+ * when none is marked, the first one is (a failure outside a transaction).
+ */
+export async function reconnectStale(sessions: PgSession[]): Promise<void> {
+  const stale = sessions.filter((s) => s.stale);
+  for (const s of stale.length > 0 ? stale : sessions.slice(0, 1)) await s.reconnect();
 }
 
 export { sleep };
