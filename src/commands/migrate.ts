@@ -21,7 +21,10 @@ type Runner = (raw: Record<string, unknown>, ctx: Context) => Promise<number>;
 /** migrate, side by side: Redis below, PostgreSQL in src/migrate/postgres-run.ts (its engine: postgres-engine.ts). */
 const moves: PerBackend<Runner> = {
   redis: (raw, ctx) => runOnRedis(raw, ctx),
-  postgres: async (raw, ctx) => (await import('../migrate/postgres-run.js')).runPostgresMigrate(parseMigrateOptions(raw), ctx),
+  postgres: async (raw, ctx) => {
+    const { POSTGRES_BATCH, runPostgresMigrate } = await import('../migrate/postgres-run.js');
+    return runPostgresMigrate(parseMigrateOptions(raw, POSTGRES_BATCH), ctx);
+  },
 };
 const statuses: PerBackend<Runner> = {
   redis: (raw, ctx) => statusOnRedis(raw, ctx),

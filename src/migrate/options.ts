@@ -21,7 +21,16 @@ export interface MigrateOptions {
 
 const MAX_BATCH = 10_000;
 
-export function parseMigrateOptions(raw: Record<string, unknown>): MigrateOptions {
+/** --batch when not given, and why that size (the hint of a bad --batch). */
+export interface BatchDefault {
+  batch: number;
+  why: string;
+}
+
+/** On Redis (and for moves to another server): each batch is one script that blocks Redis while it runs. */
+export const REDIS_BATCH: BatchDefault = { batch: 250, why: 'keeps each step under ~10 ms of Redis time' };
+
+export function parseMigrateOptions(raw: Record<string, unknown>, defaults: BatchDefault = REDIS_BATCH): MigrateOptions {
   const from = raw.from as string | undefined;
   if (!from) throw new UsageError('migrate needs --from <queue>', 'e.g. queuectl migrate --from eccb-smart-upload --dry-run');
   const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
@@ -30,8 +39,8 @@ export function parseMigrateOptions(raw: Record<string, unknown>): MigrateOption
   if (bad.length > 0 || states.length === 0) {
     throw new UsageError(`--states: ${bad.length ? `"${bad.join(',')}" cannot be moved` : 'empty list'}`, `choose from ${MOVABLE_STATES.join(',')} (active and waiting-children jobs never move)`);
   }
-  const batch = Number(raw.batch ?? 250);
-  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) throw new UsageError(`--batch must be an integer from 1 to ${MAX_BATCH}, got "${String(raw.batch)}"`, 'the default, 250, keeps each step under ~10 ms of Redis time');
+  const batch = Number(raw.batch ?? defaults.batch);
+  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) throw new UsageError(`--batch must be an integer from 1 to ${MAX_BATCH}, got "${String(raw.batch)}"`, `the default, ${defaults.batch}, ${defaults.why}`);
   let rate: number | undefined;
   if (raw.rate !== undefined) {
     rate = Number(raw.rate);

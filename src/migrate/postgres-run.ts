@@ -7,7 +7,7 @@ import { postgresDrainSite } from './postgres-drain.js';
 import { sleep } from '../util/sleep.js';
 import { emptyResult, type ApplyProgress, type ApplyResult, type Moves } from './apply.js';
 import { runIdOf, type MovableState } from './keys.js';
-import type { MigrateOptions } from './options.js';
+import type { BatchDefault, MigrateOptions } from './options.js';
 import { emptyPlan, type Plan } from './plan.js';
 import { renderStatus } from './render.js';
 import { buildRouting } from './routing.js';
@@ -16,6 +16,13 @@ import { accountBusyStays, type BusyJob } from './postgres-busy.js';
 import { addNeverMovingPg, countPostgres, countSource, moveBatch, recordVerdicts, scanPostgres, START_CURSOR, STATE_WINDOWS, type BatchLanes, type BatchOutcome, type Cursor, type PgEngineContext } from './postgres-engine.js';
 import { openLanes, walkInLanes, type Lanes } from './postgres-lanes.js';
 import { closePgJournal, ensureJournal, listPgJournals, lockRun, openPgJournal, recordBatch, resolvePgRun } from './postgres-journal.js';
+
+/**
+ * A batch is one transaction on the server, with no one else's work waiting behind it (rows are
+ * taken SKIP LOCKED): bigger batches spread each transaction's fixed cost (its statements, the
+ * journal row, the commit) over more jobs. 100k jobs: 4.4-4.9 s at 1000 against 5.7-9.3 s at 250.
+ */
+export const POSTGRES_BATCH: BatchDefault = { batch: 1000, why: 'spreads each transaction\'s fixed cost; old workers skip the rows it holds' };
 
 /**
  * `queuectl migrate` on BullMQ's PostgreSQL backend, within one schema: the run itself (plan,
