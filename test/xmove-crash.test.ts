@@ -12,7 +12,9 @@ import { closeAll, expectExactlyOnce, names, progressOf, seedAndConsume, startMi
  */
 afterAll(closeAll);
 
-const N = 240;
+// Enough jobs that a run cannot finish within 20 kills: the moves got 4–6× faster, and at 240
+// jobs a loaded run moved ~15 jobs between a kill and the next poll, ending after 16 kills.
+const N = 720;
 
 const BATCH = 5;
 
