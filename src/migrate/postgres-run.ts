@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
 import { requireCompatibleSchema } from '../backend/postgres/schema.js';
+import { inTransaction as inOneTransaction } from '../backend/postgres/transaction.js';
 import type { PostgresHandle } from '../backend/postgres/types.js';
 import { ExitCode } from '../errors.js';
 import { runDrain } from './drain-run.js';
@@ -141,15 +142,12 @@ function add(into: Moves, from: Moves): number {
   return n;
 }
 
+/** A batch's transaction (the one wrapper), retried whole on a deadlock or serialization failure. */
 async function inTransaction<T>(handle: PostgresHandle, work: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    await handle.query('BEGIN');
     try {
-      const value = await work();
-      await handle.query('COMMIT');
-      return value;
+      return await inOneTransaction(handle, work);
     } catch (error) {
-      await handle.query('ROLLBACK').catch(() => undefined);
       // handle.query's one-line error ends with the SQLSTATE: a deadlock or serialization failure is retried.
       const code = /\[([0-9A-Z]{5})\]$/.exec(error instanceof Error ? error.message : '')?.[1];
       if (attempt < 5 && code && RETRYABLE.has(code)) continue;
