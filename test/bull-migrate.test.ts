@@ -1,0 +1,137 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue, Worker, type Job } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { bullConnection, client, redisUrl, uniqueName } from './helpers/redis.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+import { until } from './helpers/wait.js';
+import { bullQueue } from './bull-fixture.js';
+
+// migrate --from a Bull 4.x queue (issue 20): jobs written by the real `bull` package move into
+// BullMQ queues routed by name, and real BullMQ workers run each moved job exactly once, never
+// before its due time.
+
+function topology(prefix: string, legacy = 'old-mail: { kind: bull }'): string {
+  const file = join(tempDir('bullmove'), 'queuectl.yaml');
+  writeFileSync(file, [
+    'version: 1',
+    `prefix: "${prefix}"`,
+    'queues:',
+    '  mail: { jobs: [mail.send, mail.digest], dedup: none }',
+    '  misc: { jobs: [__default__], dedup: none }',
+    'legacy:',
+    `  ${legacy}`,
+    '',
+  ].join('\n'));
+  return file;
+}
+
+interface Ran { id: string; name: string; to: string; at: number; atm: number; opts: Job['opts'] }
+
+/** BullMQ workers on the destinations, recording every run; they fail a job once when data.failOnce. */
+function workers(prefix: string, queues: string[]) {
+  const ran: Ran[] = [];
+  const started = queues.map((q) => new Worker(q, async (job) => {
+    ran.push({ id: String(job.id), name: job.name, to: job.data.to, at: Date.now(), atm: job.attemptsMade, opts: job.opts });
+    return 'ok';
+  }, { connection: bullConnection(), prefix, concurrency: 4 }));
+  return { ran, close: () => Promise.all(started.map((w) => w.close())) };
+}
+
+async function migrate(file: string, ...args: string[]) {
+  const r = await runCli(['migrate', '--from', 'old-mail', '-c', file, '--redis', redisUrl(), '--json', ...args]);
+  return { ...r, doc: r.stdout ? JSON.parse(r.stdout) : undefined };
+}
+
+describe('migrate --from a Bull queue', () => {
+  it('plans, moves waiting, lifo, prioritized and delayed jobs by name, translates opts, and BullMQ runs each once, none early', async () => {
+    const prefix = uniqueName('bm');
+    const bull = bullQueue('old-mail', prefix);
+    await bull.add('mail.send', { to: 'a' }, { attempts: 3, backoff: 500, timeout: 5000, removeOnComplete: 10 });
+    await bull.add('mail.send', { to: 'b' }, { attempts: 2, backoff: { type: 'exponential', delay: 100 } });
+    await bull.add('mail.send', { to: 'lifo' }, { lifo: true });
+    await bull.add({ to: 'default' });
+    await bull.add('mail.digest', { to: 'p5' }, { priority: 5 });
+    await bull.add('mail.send', { to: 'p1' }, { priority: 1 });
+    await bull.add('mail.digest', { to: 'p5b' }, { priority: 5 });
+    await bull.add('mail.send', { to: 'soon' }, { delay: 4000 });
+    await bull.add('mail.send', { to: 'later' }, { delay: 3_600_000 });
+    const laterDue = Number((await client().zscore(`${prefix}:old-mail:delayed`, '9')));
+    const file = topology(prefix);
+
+    const dry = await migrate(file, '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.doc.plan.moves).toEqual({ mail: { wait: 3, prioritized: 3, delayed: 2 }, misc: { wait: 1 } });
+    expect(dry.doc.plan.bull.options).toEqual({ timeout: 1, 'backoff.exponential': 1 });
+    expect(await client().llen(`${prefix}:old-mail:wait`)).toBe(7);
+
+    const run = await migrate(file, '--yes');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.doc.verified).toBe(true);
+    expect(run.doc.moved).toEqual({ mail: 8, misc: 1 });
+    const redis = client();
+    expect(await redis.llen(`${prefix}:old-mail:wait`)).toBe(0);
+    expect(await redis.zcard(`${prefix}:old-mail:priority`)).toBe(0);
+    expect(await redis.zcard(`${prefix}:old-mail:delayed`)).toBe(0);
+    // The due time is kept to the millisecond.
+    expect(Number(await redis.zscore(`${prefix}:mail:delayed`, '9'))).toBe(laterDue);
+    const hash = await redis.hgetall(`${prefix}:mail:1`);
+    expect(hash).toMatchObject({ name: 'mail.send', data: '{"to":"a"}', atm: '0' });
+    expect(hash.attemptsMade).toBeUndefined();
+    const opts = JSON.parse(hash.opts);
+    expect(opts).toMatchObject({ attempts: 3, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: 10 });
+    expect(opts.timeout).toBeUndefined();
+
+    const w = workers(prefix, ['mail', 'misc']);
+    try {
+      await until(() => w.ran.length >= 8, 'BullMQ workers to run the 8 due jobs', 30_000);
+      // Give a wrongly early `later` a chance to show up, on observed state: the queue is idle.
+      const q = new Queue('mail', { connection: bullConnection(), prefix });
+      await until(async () => (await q.getJobCounts('wait', 'prioritized', 'active')).active === 0, 'mail to be idle');
+      expect(await q.getJobState('9')).toBe('delayed');
+      await q.close();
+    } finally {
+      await w.close();
+    }
+    const tos = w.ran.map((r) => r.to);
+    expect([...tos].sort()).toEqual(['a', 'b', 'default', 'lifo', 'p1', 'p5', 'p5b', 'soon'].sort());
+    expect(new Set(w.ran.map((r) => r.id)).size).toBe(8);
+    const soon = w.ran.find((r) => r.to === 'soon')!;
+    expect(soon.at).toBeGreaterThanOrEqual(Number((await redis.hget(`${prefix}:mail:8`, 'timestamp'))) + 4000);
+    // Priority then FIFO within a priority, as Bull would.
+    const prio = tos.filter((t) => t.startsWith('p'));
+    expect(prio).toEqual(['p1', 'p5', 'p5b']);
+    redis.disconnect();
+  });
+
+  it('moves a paused Bull queue\'s jobs and, with --states failed, its failed jobs with attempts made', async () => {
+    const prefix = uniqueName('bm');
+    const bull = bullQueue('old-mail', prefix);
+    void bull.process('*', 1, async (job) => {
+      throw new Error(`refused ${job.data.to}`);
+    });
+    await bull.add('mail.send', { to: 'x' }, { attempts: 2, backoff: 10 });
+    await until(async () => (await bull.getJobCounts()).failed === 1, 'the Bull job to fail twice');
+    await bull.pause();
+    await bull.add('mail.send', { to: 'paused' });
+    await bull.add('mail.digest', { to: 'paused-p' }, { priority: 2 });
+    const file = topology(prefix);
+    const run = await migrate(file, '--yes', '--states', 'wait,prioritized,delayed,failed');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.doc.plan.moves).toEqual({ mail: { wait: 1, prioritized: 1, failed: 1 } });
+    const q = new Queue('mail', { connection: bullConnection(), prefix });
+    const [failed] = await q.getFailed();
+    expect(failed).toMatchObject({ id: '1', attemptsMade: 2, failedReason: 'refused x' });
+    expect(failed.stacktrace.length).toBeGreaterThan(0);
+    await failed.retry();
+    const w = workers(prefix, ['mail']);
+    try {
+      await until(() => w.ran.length >= 3, 'the three jobs to run');
+    } finally {
+      await w.close();
+      await q.close();
+    }
+    expect(w.ran.map((r) => r.to).sort()).toEqual(['paused', 'paused-p', 'x']);
+  });
+});
