@@ -134,4 +134,75 @@ describe('migrate --from a Bull queue', () => {
     }
     expect(w.ran.map((r) => r.to).sort()).toEqual(['paused', 'paused-p', 'x']);
   });
+
+  it('--follow keeps moving while an old Bull worker still consumes and a producer still adds: each job runs once, in Bull or in BullMQ', async () => {
+    const prefix = uniqueName('bm');
+    const bullRan: number[] = [];
+    const oldWorker = bullQueue('old-mail', prefix);
+    void oldWorker.process('*', 1, async (job) => {
+      bullRan.push(job.data.n);
+      await new Promise((r) => setTimeout(r, 5));
+    });
+    const producer = bullQueue('old-mail', prefix);
+    let added = 0;
+    const adding = (async () => {
+      for (; added < 400; added++) {
+        await producer.add(added % 3 ? 'mail.send' : 'mail.digest', { n: added }, added % 5 === 0 ? { priority: 2 } : {});
+        if (added % 20 === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const w = workers(prefix, ['mail']);
+    const file = topology(prefix);
+    await until(() => added >= 50, 'the producer to start');
+    const moving = migrate(file, '--yes', '--follow', '--quiet-for', '1s');
+    await adding;
+    const run = await moving;
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.doc.verified).toBe(true);
+    try {
+      await until(() => bullRan.length + w.ran.length >= 400, 'every job to run in Bull or BullMQ', 60_000);
+      await until(async () => (await oldWorker.getJobCounts()).active === 0, 'the Bull worker to be idle');
+    } finally {
+      await w.close();
+    }
+    expect(w.ran.length).toBeGreaterThan(0);
+    const counts = new Map<number, number>();
+    for (const n of [...bullRan]) counts.set(n, (counts.get(n) ?? 0) + 1);
+    const redis = client();
+    for (const r of w.ran) {
+      const n = JSON.parse((await redis.hget(`${prefix}:mail:${r.id}`, 'data')) ?? '{"n":-1}').n as number;
+      counts.set(n, (counts.get(n) ?? 0) + 1);
+    }
+    redis.disconnect();
+    expect(bullRan.length + w.ran.length).toBe(400);
+    expect([...counts.entries()].filter(([, c]) => c !== 1)).toEqual([]);
+    expect(counts.size).toBe(400);
+  }, 90_000);
+
+  it('leaves Bull repeatable jobs and names the BullMQ job scheduler to declare for each, which topology validate accepts', async () => {
+    const prefix = uniqueName('bm');
+    const bull = bullQueue('old-mail', prefix);
+    await bull.add('mail.digest', { kind: 'daily' }, { repeat: { cron: '0 7 * * *', tz: 'Europe/Paris' } });
+    await bull.add('mail.send', { kind: 'ping' }, { repeat: { every: 60_000 } });
+    await bull.add('mail.send', { to: 'once' });
+    const file = topology(prefix);
+    const run = await migrate(file, '--yes');
+    // The repeatable jobs' next runs stay (scheduler): the queue cannot be retired yet, exit 1.
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.doc.moved).toEqual({ mail: 1 });
+    expect(run.doc.skipped).toEqual([expect.objectContaining({ reason: 'scheduler', count: 2 })]);
+    const repeatable = run.doc.plan.bull.repeatable as { name: string; queue: string; scheduler: string }[];
+    expect(repeatable.map((r) => [r.name, r.queue, r.scheduler]).sort()).toEqual([
+      ['mail.digest', 'mail', '"mail.digest": { pattern: "0 7 * * *", tz: "Europe/Paris", job: { name: "mail.digest", data: {"kind":"daily"} } }'],
+      ['mail.send', 'mail', '"mail.send": { every: 60000, job: { name: "mail.send", data: {"kind":"ping"} } }'],
+    ]);
+    const text = await runCli(['migrate', '--from', 'old-mail', '--dry-run', '-c', file, '--redis', redisUrl()]);
+    expect(text.stdout).toContain('2 Bull repeatable job(s) stay in old-mail');
+    expect(text.stdout).toContain('queues.mail.schedulers: "mail.send": { every: 60000');
+    // The suggested entries are a valid `schedulers:` block as written.
+    const declared = join(tempDir('bullsched'), 'queuectl.yaml');
+    writeFileSync(declared, `version: 1\nprefix: "${prefix}"\ndefaults: { attempts: 3, backoff: 1s, removeOnComplete: 100, removeOnFail: 1000, deadLetter: failed }\nworkers:\n  mailer: { queues: [mail] }\nqueues:\n  mail:\n    jobs: [mail.send, mail.digest]\n    dedup: none\n    schedulers:\n${repeatable.map((r) => `      ${r.scheduler}`).join('\n')}\n`);
+    const valid = await runCli(['topology', 'validate', '-c', declared]);
+    expect(valid.code, valid.stderr + valid.stdout).toBe(0);
+  });
 });
