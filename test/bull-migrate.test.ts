@@ -123,7 +123,7 @@ describe('migrate --from a Bull queue', () => {
     const q = new Queue('mail', { connection: bullConnection(), prefix });
     const [failed] = await q.getFailed();
     expect(failed).toMatchObject({ id: '1', attemptsMade: 2, failedReason: 'refused x' });
-    expect(failed.stacktrace.length).toBeGreaterThan(0);
+    expect(failed.stacktrace?.length).toBeGreaterThan(0);
     await failed.retry();
     const w = workers(prefix, ['mail']);
     try {
@@ -204,5 +204,18 @@ describe('migrate --from a Bull queue', () => {
     writeFileSync(declared, `version: 1\nprefix: "${prefix}"\ndefaults: { attempts: 3, backoff: 1s, removeOnComplete: 100, removeOnFail: 1000, deadLetter: failed }\nworkers:\n  mailer: { queues: [mail] }\nqueues:\n  mail:\n    jobs: [mail.send, mail.digest]\n    dedup: none\n    schedulers:\n${repeatable.map((r) => `      ${r.scheduler}`).join('\n')}\n`);
     const valid = await runCli(['topology', 'validate', '-c', declared]);
     expect(valid.code, valid.stderr + valid.stdout).toBe(0);
+  });
+
+  it('refuses a queue whose keys show both Bull and BullMQ, moving nothing', async () => {
+    const prefix = uniqueName('bm');
+    await bullQueue('old-mail', prefix).add('mail.send', { to: 'bull' }, { priority: 1 });
+    const bullmq = new Queue('old-mail', { connection: bullConnection(), prefix });
+    await bullmq.add('mail.send', { to: 'bullmq' });
+    await bullmq.close();
+    const file = topology(prefix, 'old-mail: { note: "no kind: detected from the keys" }');
+    const run = await migrate(file, '--yes');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/keys of both Bull \(priority zset\) and BullMQ .*two libraries share this queue's keys; migrate moved nothing/);
+    expect(await client().llen(`${prefix}:old-mail:wait`)).toBe(2);
   });
 });
