@@ -70,6 +70,9 @@ describe('migrate --from a Bull queue', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.doc.verified).toBe(true);
     expect(run.doc.moved).toEqual({ mail: 8, misc: 1 });
+    // --yes is one pass (the move's own classification is the plan): the same plan as the dry run's.
+    expect(run.doc.plan.moves).toEqual(dry.doc.plan.moves);
+    expect(run.doc.plan.bull.options).toEqual(dry.doc.plan.bull.options);
     const redis = client();
     expect(await redis.llen(`${prefix}:old-mail:wait`)).toBe(0);
     expect(await redis.zcard(`${prefix}:old-mail:priority`)).toBe(0);

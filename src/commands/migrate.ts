@@ -120,7 +120,7 @@ async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, 
   const { runId, key: journalKey } = run;
   // A Bull source: its own script (src/migrate/bull-engine.ts). On a cluster with one hash tag per
   // queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
-  const engine = (await isBullSource(client, prefix, topology, opts.from)) ? bullEngine(handle.mode, prefix, routing, journalKey) : engineFor(handle.mode, prefix, routing, journalKey, runId);
+  const engine = (await isBullSource(client, prefix, topology, opts.from)) ? bullEngine(handle.mode, prefix, routing, journalKey, topology) : engineFor(handle.mode, prefix, routing, journalKey, runId);
   const { states, batch, rate } = opts;
   const moveOptions = { client, prefix, routing, states, journalKey, signal: ctx.signal };
   const onePass = engine.startOnePass;

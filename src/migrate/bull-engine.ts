@@ -136,6 +136,36 @@ async function addBullNeverMoving(client: Redis | Cluster, plan: Plan, src: stri
   if (!plan.states.includes('failed') && Number(rest[i++]) > 0) plan.outside.failed = Number(rest[i - 1]);
 }
 
+/**
+ * Calls in flight at once, as apply.ts sends them: each reads its window when Redis runs it, so a
+ * second call with the same boundary takes the jobs after the first call's, or re-reads the first
+ * call's stays (counted once below); after a call that left jobs in place the next goes alone.
+ */
+const IN_FLIGHT = 2;
+
+/** One call's classification into a one-pass run's plan; `earlier`: the stays of the call before it in the same round. */
+function recordCall(record: NonNullable<ApplyOptions['record']>, options: ApplyOptions, earlier: string[], reply: BullReply): string[] {
+  const { plan, topology } = record;
+  const [, , , stays, perDest, , renamed, dups, notes] = reply;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < earlier.length; i += 4) seen.set(earlier[i], (seen.get(earlier[i]) ?? 0) + 1);
+  const fresh: string[] = [];
+  for (let i = 0; i < stays.length; i += 4) {
+    const again = seen.get(stays[i]) ?? 0;
+    if (again > 0) seen.set(stays[i], again - 1);
+    else fresh.push(stays[i], stays[i + 1], stays[i + 2], stays[i + 3]);
+  }
+  for (let i = 0; i < renamed.length; i += 3) {
+    plan.renamed.count += 1;
+    if (plan.renamed.examples.length < 5) plan.renamed.examples.push(String(renamed[i + 1]));
+  }
+  recordDuplicates(plan, options.routing.dests, dups);
+  const moving = eachCount(perDest, options.routing.dests, (d, st, n) => addMove(plan, d, st, n));
+  plan.scanned += recordBullStays(plan, fresh, { ...options, topology, batch: options.batch }) + moving;
+  addNotes(plan, notes);
+  return stays;
+}
+
 /** Moves batch by batch, oldest first, until every source key is exhausted (with --follow: until quiet). */
 async function applyBull(options: ApplyOptions): Promise<ApplyResult> {
   const { prefix, routing, states, signal, journalKey } = options;
@@ -151,28 +181,38 @@ async function applyBull(options: ApplyOptions): Promise<ApplyResult> {
     for (const source of bullSources(states)) {
       const keys = keysFor(source);
       let boundary = '';
+      let keptSome = false;
       for (let exhausted = false; !exhausted; ) {
         if (signal?.aborted) return { ...result, interrupted: true };
-        const [n, next, done, stays, perDest, , renamed, dups] = await run[SCRIPT](keys.length, ...keys, source, src, batch, boundary, tombstone, config, '').catch(refusal);
-        eachCount(perDest, routing.dests, (d, s, c) => {
-          const row = (result.moved[d] ??= {});
-          row[s] = (row[s] ?? 0) + c;
-        });
-        for (let i = 0; i < renamed.length; i += 3) result.renamed.push({ queue: routing.dests[Number(renamed[i]) - 1], from: String(renamed[i + 1]), to: String(renamed[i + 2]) });
-        for (let i = 0; i < dups.length; i += 4) {
-          const queue = routing.dests[Number(dups[i]) - 1];
-          result.duplicates.push({ queue, id: String(dups[i + 1]), name: String(dups[i + 2]) });
-          const row = (result.removed[queue] ??= {});
-          const s = dups[i + 3] as MovableState;
-          row[s] = (row[s] ?? 0) + 1;
+        const depth: number = options.rate || keptSome ? 1 : IN_FLIGHT;
+        keptSome = false;
+        const calls: Promise<BullReply>[] = Array.from({ length: depth }, () => run[SCRIPT](keys.length, ...keys, source, src, batch, boundary, tombstone, config, ''));
+        let earlier: string[] = [];
+        for (const reply of await Promise.all(calls).catch(refusal)) {
+          const [n, next, done, stays, perDest, , renamed, dups] = reply;
+          if (options.record) earlier = recordCall(options.record, options, earlier, reply);
+          eachCount(perDest, routing.dests, (d, st, c) => {
+            const row = (result.moved[d] ??= {});
+            row[st] = (row[st] ?? 0) + c;
+          });
+          for (let i = 0; i < renamed.length; i += 3) result.renamed.push({ queue: routing.dests[Number(renamed[i]) - 1], from: String(renamed[i + 1]), to: String(renamed[i + 2]) });
+          for (let i = 0; i < dups.length; i += 4) {
+            const queue = routing.dests[Number(dups[i]) - 1];
+            result.duplicates.push({ queue, id: String(dups[i + 1]), name: String(dups[i + 2]) });
+            const row = (result.removed[queue] ??= {});
+            const st = dups[i + 3] as MovableState;
+            row[st] = (row[st] ?? 0) + 1;
+          }
+          for (let i = 0; i < stays.length && result.stayed.length < 20; i += 4) {
+            if (stays[i + 1] !== 'outside' && !result.stayed.some((x) => x.id === stays[i])) result.stayed.push({ id: stays[i], reason: stays[i + 1], name: stays[i + 2] });
+          }
+          result.total += n;
+          movedInPass += n;
+          keptSome ||= stays.length > 0;
+          // The calls ran in order: the last one's boundary is the furthest.
+          boundary = next;
+          if (done === 1) exhausted = true;
         }
-        for (let i = 0; i < stays.length && result.stayed.length < 20; i += 4) {
-          if (stays[i + 1] !== 'outside' && !result.stayed.some((s) => s.id === stays[i])) result.stayed.push({ id: stays[i], reason: stays[i + 1], name: stays[i + 2] });
-        }
-        result.total += n;
-        movedInPass += n;
-        boundary = next;
-        exhausted = done === 1;
         options.onProgress?.({ moved: result.total, state: source === 'paused' ? 'wait' : source, elapsedMs: Date.now() - started });
         if (options.rate) await sleep((result.total / options.rate) * 1000 - (Date.now() - started), signal);
       }
@@ -185,12 +225,37 @@ async function applyBull(options: ApplyOptions): Promise<ApplyResult> {
 }
 
 /**
+ * A one-pass run (--yes, no --follow): the move's own classification is the plan. Before the
+ * first write, the keys every batch touches are checked by the script's check mode (what is wrong
+ * goes to `plan.blocked`, and nothing moves); what never moves and the repeatable jobs are added.
+ */
+async function startBullOnePass(options: Omit<ApplyOptions, 'batch'>, topology: ScanOptions['topology']): Promise<{ plan: Plan; jobs: number }> {
+  const { client, prefix, routing, states, journalKey } = options;
+  const plan = emptyPlan(routing, states);
+  const run = scripted(client);
+  const { keysFor, config, src } = callArgs(prefix, routing, states, journalKey);
+  const sources = bullSources(states);
+  for (const source of sources) {
+    const keys = keysFor(source);
+    const reply = await run[SCRIPT](keys.length, ...keys, source, src, 0, '', '', config, 'check');
+    addBadKeys(plan.blocked, badKeysOf(reply[5] as string[]));
+  }
+  await addBullNeverMoving(client, plan, src);
+  const repeatable = await readBullRepeatables(client, prefix, routing.from, topology, routing.to);
+  if (repeatable.length > 0) (plan.bull ??= { options: dict(), repeatable: [] }).repeatable = repeatable;
+  const pipe = client.pipeline();
+  for (const source of sources) (source === 'wait' || source === 'paused' ? pipe.llen(src + source) : pipe.zcard(src + source));
+  const sizes = ((await pipe.exec()) ?? []).map((r) => Number(r[1] ?? 0));
+  return { plan, jobs: sizes.reduce((a, n) => a + n, 0) };
+}
+
+/**
  * The Bull engine. On Redis Cluster every key of a batch must share one slot: Bull itself needs a
  * hash-tag prefix (`{bull}`), and then the destinations and journal under that prefix share it.
  * Queue names carrying their own tags would need the cross-slot protocol, which parks BullMQ jobs
  * as they are: refused, in one line.
  */
-export function bullEngine(mode: RedisMode, prefix: string, routing: Routing, journalKey: string): Engine {
+export function bullEngine(mode: RedisMode, prefix: string, routing: Routing, journalKey: string, topology: ScanOptions['topology']): Engine {
   if (mode === 'cluster') {
     const tag = hashTagOf(queuePrefix(prefix, routing.from));
     const apart = [...routing.dests.map((d) => queuePrefix(prefix, d)), journalKey].filter((k) => hashTagOf(k) !== tag);
@@ -204,5 +269,6 @@ export function bullEngine(mode: RedisMode, prefix: string, routing: Routing, jo
     scan: (options) => scanBull(options, journalKey),
     count: countDestinations,
     apply: applyBull,
+    startOnePass: (options) => startBullOnePass(options, topology),
   };
 }

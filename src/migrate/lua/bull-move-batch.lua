@@ -25,7 +25,10 @@
   ARGV[4] boundary (the job that ended the previous window; jobs at and past it stay), "" = none
   ARGV[5] tombstone (a value no job id takes)
   ARGV[6] JSON { dests, names, routes, states: { <destination state>: true } }
-  ARGV[7] "" to move; else a dry run classifying the window at this offset (writes nothing)
+  ARGV[7] "" to move; else a dry run classifying the window at this offset (writes nothing);
+          "check": read no job, only check the keys every batch of this source touches (source,
+          priority, journal, id, every destination) and return them in badKeys (a one-pass run's
+          check before its first write; job-level keys are checked by each batch)
 
   Returns { moved, boundary, exhausted, stays, perDest, badKeys, renamed, duplicates, notes }:
     duplicates flat destination, id, name, destination state
@@ -43,6 +46,7 @@ local cfg = cjson.decode(ARGV[6])
 local dests, routes, allowed = cfg.dests, cfg.routes, cfg.states
 local isList = source == 'wait' or source == 'paused'
 local dry = ARGV[7] ~= ''
+local checkOnly = ARGV[7] == 'check'
 local dryOffset = tonumber(ARGV[7]) or 0
 local srcIdKey = KEYS[3 + #dests * 10 + 1]
 local ID_GAP = 1000000
@@ -72,8 +76,12 @@ end
 -- 0. The source's own keys, the journal and the id counter.
 expectType(bad, KEYS[1], isList and 'list' or 'zset')
 expectType(bad, KEYS[2], 'zset')
-if not dry then expectType(bad, KEYS[3], 'hash') end
+if not dry or checkOnly then expectType(bad, KEYS[3], 'hash') end
 if srcIdKey then expectCounter(bad, srcIdKey) end
+if checkOnly then
+  for d = 1, #dests do expectDestination(bad, destKeys(d)) end
+  return { 0, boundary, 1, {}, perDest, bad, {}, {}, {} }
+end
 if #bad > 0 then
   if dry then return { 0, boundary, 1, {}, perDest, bad, {}, {}, {} } end
   return refuseBadKeys(bad)
@@ -125,17 +133,27 @@ local function addStay(id, reason, name, dstate)
   stays[#stays + 1] = name or ''
   stays[#stays + 1] = dstate or ''
 end
+-- Which listed jobs are prioritized: one ZMSCORE for the window (Redis 6.2+), else one ZSCORE each.
+local prioOf = {}
+if isList and #ids > 0 then
+  for i = 1, #ids, 1000 do
+    local part = redis.pcall('ZMSCORE', KEYS[2], unpack(ids, i, math.min(i + 999, #ids)))
+    for k = 0, math.min(999, #ids - i) do
+      prioOf[i + k] = part.err and rcall('ZSCORE', KEYS[2], ids[i + k]) or part[k + 1]
+    end
+  end
+end
 for n = 1, #ids do
   local id = ids[n]
   local jobKey = srcPrefix .. id
-  local f = redis.pcall('HMGET', jobKey, 'name', 'opts', 'priority', 'attemptsMade')
+  local f = redis.pcall('HMGET', jobKey, 'name', 'opts', 'priority', 'attemptsMade', 'deid')
   if f.err then
     addBad(bad, jobKey, rcall('TYPE', jobKey)['ok'], 'hash')
   else
     local name = f[1]
     local dstate = source
     if isList then
-      local prio = redis.pcall('ZSCORE', KEYS[2], id)
+      local prio = prioOf[n]
       dstate = (prio and tonumber(prio) and tonumber(prio) > 0) and 'prioritized' or 'wait'
     end
     local d = name and (routes[name] or routes['*'])
@@ -246,7 +264,8 @@ local function placeJob(m, newId)
   local opts, priority = translateOpts(m.f[2], m.f[3])
   local atm = m.f[4] or '0'
   rcall('HSET', destJobKey, 'opts', opts, 'priority', priority, 'atm', atm, 'ats', atm)
-  rcall('HDEL', destJobKey, 'attemptsMade', 'deid')
+  -- Bull writes attemptsMade once a worker took the job; deid only for debounced jobs.
+  if m.f[4] or m.f[5] then rcall('HDEL', destJobKey, 'attemptsMade', 'deid') end
   if m.hasLogs then rcall('RENAME', oldKey .. ':logs', destJobKey .. ':logs') end
   local num = numericId(newId)
   if num and num > maxNumeric[d] then maxNumeric[d] = num end
