@@ -56,7 +56,7 @@ function* bullCommands(jobs, now) {
   yield resp(['SET', key('id'), jobs]);
 }
 
-function seed(port, jobs) {
+export function seed(port, jobs) {
   redisCli(port, 'FLUSHALL');
   return pipeSeed(port, bullCommands(jobs, Date.now()));
 }
