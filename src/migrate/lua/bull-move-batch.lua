@@ -100,7 +100,28 @@ local ids, scores, listIdx, zStart, exhausted = readWindow(KEYS[1], isList, batc
   debounce; other unknown keys are kept (BullMQ ignores them).
 ]]
 local DROP = { timeout = true, preventParsingData = true, debounce = true }
+-- Whether Bull's opts text needs no rewrite, judged on the text: Bull writes it with
+-- JSON.stringify (no whitespace), so each key reads `"key":`. Any whitespace, an option to drop,
+-- a bare-number backoff, a backoff type other than fixed/exponential, or a priority over the
+-- limit takes the decoding path. Returns true, a note to count, or false.
+local function plainOpts(raw, priority)
+  if not raw or string.find(raw, '%s') or (tonumber(priority) or 0) > PRIORITY_LIMIT then return false end
+  if string.find(raw, '"timeout":', 1, true) or string.find(raw, '"preventParsingData":', 1, true) or string.find(raw, '"debounce":', 1, true) then return false end
+  if string.find(raw, '"backoff":', 1, true) then
+    if not string.find(raw, '"backoff":{', 1, true) then return false end
+    if string.find(raw, '"type":"exponential"', 1, true) then return 'backoff.exponential' end
+    if not string.find(raw, '"type":"fixed"', 1, true) then return false end
+  end
+  return true
+end
+
+-- Bull's opts as BullMQ's, and the priority to write; nil when the job's hash already holds both.
 local function translateOpts(raw, priority)
+  local plain = plainOpts(raw, priority)
+  if plain then
+    if plain ~= true then note(plain) end
+    return nil, tonumber(priority) or 0
+  end
   local ok, opts = pcall(cjson.decode, raw or '{}')
   if not ok or type(opts) ~= 'table' then return raw, priority end
   local out = {}
@@ -263,7 +284,11 @@ local function placeJob(m, newId)
   local destJobKey = dests[d] .. newId
   local opts, priority = translateOpts(m.f[2], m.f[3])
   local atm = m.f[4] or '0'
-  rcall('HSET', destJobKey, 'opts', opts, 'priority', priority, 'atm', atm, 'ats', atm)
+  if opts or not m.f[3] then
+    rcall('HSET', destJobKey, 'opts', opts or m.f[2] or '{}', 'priority', priority, 'atm', atm, 'ats', atm)
+  else
+    rcall('HSET', destJobKey, 'atm', atm, 'ats', atm)
+  end
   -- Bull writes attemptsMade once a worker took the job; deid only for debounced jobs.
   if m.f[4] or m.f[5] then rcall('HDEL', destJobKey, 'attemptsMade', 'deid') end
   if m.hasLogs then rcall('RENAME', oldKey .. ':logs', destJobKey .. ':logs') end
