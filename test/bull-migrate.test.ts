@@ -80,7 +80,7 @@ describe('migrate --from a Bull queue', () => {
     // The due time is kept to the millisecond.
     expect(Number(await redis.zscore(`${prefix}:mail:delayed`, '9'))).toBe(laterDue);
     const hash = await redis.hgetall(`${prefix}:mail:1`);
-    expect(hash).toMatchObject({ name: 'mail.send', data: '{"to":"a"}', atm: '0' });
+    expect(hash).toMatchObject({ name: 'mail.send', data: '{"to":"a"}', atm: '0' }); // opts rewritten: atm written too
     expect(hash.attemptsMade).toBeUndefined();
     const opts = JSON.parse(hash.opts);
     expect(opts).toMatchObject({ attempts: 3, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: 10 });

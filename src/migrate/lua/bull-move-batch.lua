@@ -283,10 +283,11 @@ local function placeJob(m, newId)
   local oldKey = srcPrefix .. ids[n]
   local destJobKey = dests[d] .. newId
   local opts, priority = translateOpts(m.f[2], m.f[3])
+  -- A job no Bull worker took has no attemptsMade, as a job BullMQ's addJob writes has no atm.
   local atm = m.f[4] or '0'
   if opts or not m.f[3] then
     rcall('HSET', destJobKey, 'opts', opts or m.f[2] or '{}', 'priority', priority, 'atm', atm, 'ats', atm)
-  else
+  elseif m.f[4] then
     rcall('HSET', destJobKey, 'atm', atm, 'ats', atm)
   end
   -- Bull writes attemptsMade once a worker took the job; deid only for debounced jobs.
