@@ -121,6 +121,17 @@ describe('bench rows and summary', () => {
   });
 });
 
+describe('bull-move bench, small size', () => {
+  it('seeds Bull jobs that migrate detects as Bull and moves whole and verified, and times the hand-written loop on the same server', async () => {
+    const { run } = await import('../scripts/bench/bull-move.mjs');
+    const result = (await run({ jobs: 2000, baselineJobs: 100, log: () => undefined })) as unknown as { queuectl: { jobs: number }; handWritten: { jobs: number; jobsPerSec: number }; rows: SummaryRow[] };
+    expect(result.queuectl.jobs).toBe(2000);
+    expect(result.handWritten).toMatchObject({ jobs: 100 });
+    expect(result.rows.map((r) => [r.bench, r.id])).toEqual([['bull-move', 'vs-hand-written']]);
+    expect(result.rows[0].ratio).toBeGreaterThan(0);
+  }, 120_000);
+});
+
 describe('PostgreSQL benches, small sizes', () => {
   it('a seeded job is a real BullMQ job: a BullMQ Postgres worker runs the waiting ones, and a seeded completed job has the columns a worker-completed one has; the throwaway PostgreSQL is stopped and its folder removed', async () => {
     const server = await startPostgres();

@@ -57,7 +57,7 @@ describe('a Bull queue declared kind: bull', () => {
       rule: 'legacy-has-jobs',
       severity: 'error',
       queue: 'old-mail',
-      message: 'legacy Bull queue still holds 9 jobs (Bull: 6 waiting, 2 prioritized (of the waiting), 2 delayed, 1 failed) — queuectl does not move Bull jobs yet: keep the old Bull workers running until it is empty',
+      message: 'legacy Bull queue still holds 9 jobs (Bull: 6 waiting, 2 prioritized (of the waiting), 2 delayed, 1 failed) — run: queuectl migrate --from old-mail --states wait,prioritized,delayed,failed (its --dry-run shows what would stay)',
     }]);
   });
 

@@ -11,7 +11,8 @@ export const REGISTRY = {
   'pg-inspect': { official: { queues: 1000, jobsPerQueue: 1000, runs: 3 }, quick: { queues: 50, jobsPerQueue: 100, runs: 1 } },
   'pg-migrate': { official: { jobs: 200_000, baselineJobs: 20_000 }, quick: { jobs: 5_000, baselineJobs: 500 } },
   xmove: { official: { jobs: 200_000, loopJobs: 10_000 }, quick: { jobs: 5_000, loopJobs: 500 } },
+  'bull-move': { official: { jobs: 200_000, baselineJobs: 20_000 }, quick: { jobs: 5_000, baselineJobs: 500 } },
   'table-move': { official: { rows: 200_000, baselineRows: 10_000, million: true }, quick: { rows: 5_000, baselineRows: 500, million: false } },
 };
 
-export const GROUPS = { redis: ['migrate', 'inspect', 'dlq', 'cluster'], postgres: ['pg-inspect', 'pg-migrate'], tables: ['table-move'], moves: ['xmove'] };
+export const GROUPS = { redis: ['migrate', 'inspect', 'dlq', 'cluster'], postgres: ['pg-inspect', 'pg-migrate'], tables: ['table-move'], moves: ['xmove'], bull: ['bull-move'] };

@@ -1,5 +1,6 @@
 import type { LiveQueue } from '../inspect/types.js';
 import type { Finding } from '../topology/types.js';
+import { migrateCommand, statesToMove } from '../migrate/advice.js';
 
 /**
  * topology check's findings about which library wrote a queue (src/inspect/layout.ts): the
@@ -19,7 +20,7 @@ export function layoutConflict(q: LiveQueue): Finding[] {
   return [{ rule: 'queue-layout-conflict', severity: 'error', queue: q.name, message: `${q.layout.conflict} — ${next}` }];
 }
 
-/** legacy-has-jobs for a Bull queue: counted by Bull's states; migrate does not read Bull yet. */
+/** legacy-has-jobs for a Bull queue: counted by Bull's states, with the migrate command that moves them (src/migrate/bull-engine.ts). */
 export function bullLegacyJobs(q: LiveQueue): Finding[] {
   const c = q.counts;
   const b = q.bullCounts!;
@@ -30,10 +31,15 @@ export function bullLegacyJobs(q: LiveQueue): Finding[] {
     [b.delayed, 'delayed'], [b.active, 'active'], [b.failed, 'failed'],
   ];
   const shown = parts.filter(([n]) => n > 0).map(([n, s]) => `${n} ${s}`).join(', ');
+  const movable = c.waiting + c.prioritized + c.delayed + c.failed;
+  const activeNote = c.active > 0 ? `; ${c.active} active: let the old Bull workers finish those` : '';
+  const next = movable === 0
+    ? 'let the old Bull workers finish them; nothing else is needed until then'
+    : `run: ${migrateCommand(q.name, { states: statesToMove({ wait: c.waiting, prioritized: c.prioritized, delayed: c.delayed, failed: c.failed }) })} (its --dry-run shows what would stay${activeNote})`;
   return [{
     rule: 'legacy-has-jobs',
     severity: 'error',
     queue: q.name,
-    message: `legacy Bull queue still holds ${pending} job${pending === 1 ? '' : 's'} (Bull: ${shown}) — queuectl does not move Bull jobs yet: keep the old Bull workers running until it is empty`,
+    message: `legacy Bull queue still holds ${pending} job${pending === 1 ? '' : 's'} (Bull: ${shown}) — ${next}`,
   }];
 }

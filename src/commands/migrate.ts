@@ -8,6 +8,8 @@ import { runDrain } from '../migrate/drain-run.js';
 import { claimRun, closeJournal, listJournals, openJournal, resolveRun, type ResolvedRun } from '../migrate/journal.js';
 import { acquireRunLease, type RunLease } from '../migrate/run-lease.js';
 import { engineFor } from '../migrate/engine.js';
+import { bullEngine } from '../migrate/bull-engine.js';
+import { isBullSource } from '../migrate/bull-source.js';
 import { runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
 import { renderStatus } from '../migrate/render.js';
@@ -116,8 +118,9 @@ async function holdRun(client: RedisHandle['client'], prefix: string, intent: st
 async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string, topology: Topology, routing: Routing, intent: string, run: ResolvedRun): Promise<number> {
   const client = handle.client;
   const { runId, key: journalKey } = run;
-  // On a cluster with one hash tag per queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
-  const engine = engineFor(handle.mode, prefix, routing, journalKey, runId);
+  // A Bull source: its own script (src/migrate/bull-engine.ts). On a cluster with one hash tag per
+  // queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
+  const engine = (await isBullSource(client, prefix, topology, opts.from)) ? bullEngine(handle.mode, prefix, routing, journalKey, topology) : engineFor(handle.mode, prefix, routing, journalKey, runId);
   const { states, batch, rate } = opts;
   const moveOptions = { client, prefix, routing, states, journalKey, signal: ctx.signal };
   const onePass = engine.startOnePass;

@@ -44,6 +44,12 @@ export function planRetry(items: DlqItem[], topology: Topology): RetryPlan {
       plan.refused.push({ ref: item.ref, reason: `already ${item.status}` });
       continue;
     }
+    // dlq's retry writes BullMQ's layout: in a Bull queue's keys a prioritized or paused job would
+    // land where no Bull worker looks. migrate moves it into BullMQ, translated; retry it there.
+    if (item.style === 'failed' && topology.legacy[item.queue]?.kind === 'bull') {
+      plan.refused.push({ ref: item.ref, reason: `"${item.queue}" is a Bull queue: dlq does not write Bull's layout`, hint: `move its failed jobs into BullMQ first (queuectl migrate --from ${item.queue} --states failed), then retry them there` });
+      continue;
+    }
     // A table row is retried in its own table (ready again), never moved: that is migrate's job.
     if (item.style === 'failed' || item.style === 'table') {
       plan.items.push({ ...item, target: item.queue });

@@ -5,7 +5,7 @@ import { DEFAULT_FIELDS, readCarried } from './shape.js';
 import { MARK_FIELDS, type DlqItem, type DlqSource, type DlqStatus } from './types.js';
 
 /**
- * Where each declared queue's dead letters are, grouped so that a dead-letter queue shared by
+ * Where each declared queue's dead letters are (and a Bull legacy queue's failed set), grouped so that a dead-letter queue shared by
  * several queues is read once. `only` (from --queue) keeps the sources that hold those queues'
  * dead letters; a name that is neither a declared queue nor a dead-letter queue is a usage error.
  */
@@ -27,6 +27,9 @@ export function dlqSources(topology: Topology, only?: string[]): DlqSource[] {
       throw new UsageError(`queues ${first.by} and ${queue.name} declare different deadLetter.fields for the dead-letter queue ${dl.queue}`, 'declare one item shape per dead-letter queue (e.g. in defaults.deadLetter)');
     }
   }
+  // A Bull legacy queue (kind: bull) keeps its failed jobs in a failed set of the same shape:
+  // list, show, stats and discard read it; retry refuses them (plan.ts), migrate moves them.
+  for (const legacy of Object.values(topology.legacy)) if (legacy.kind === 'bull') failed.push(legacy.name);
   const sources: DlqSource[] = [
     ...failed.map((queue): DlqSource => ({ style: 'failed', queue })),
     ...[...dlqs].map(([dlq, feeds]): DlqSource => {

@@ -53,6 +53,26 @@ export interface Plan {
   /** destination → state → legacy copies of jobs the destination holds (same custom id, name, data): removed, not moved. */
   duplicates: Record<string, Partial<Record<MovableState, number>>>;
   duplicateExamples: string[];
+  /** A Bull source (bull-engine.ts): what the move translates and what it leaves to a scheduler. */
+  bull?: BullPlanNotes;
+}
+
+/** What a plan of a Bull source says beyond the counts. */
+export interface BullPlanNotes {
+  /** Bull option → jobs that carry it where BullMQ has no exact equal (dropped, or different). */
+  options: Record<string, number>;
+  /** Bull repeatable jobs: never moved; each with the BullMQ job scheduler to declare instead. */
+  repeatable: BullRepeatable[];
+}
+
+export interface BullRepeatable {
+  /** Bull's key in its `repeat` zset (name:jobId:endDate:tz:cron|every). */
+  key: string;
+  name: string;
+  /** The queue that owns the name, when one does. */
+  queue?: string;
+  /** The `schedulers:` entry to declare under that queue, as YAML flow text. */
+  scheduler: string;
 }
 
 export function emptyPlan(routing: Routing, states: MovableState[]): Plan {

@@ -110,6 +110,7 @@ export function renderPlan(plan: Plan, color = false): string {
   const { owned, filtered } = plan.untouched;
   if (owned > 0) lines.push(`${owned} job(s) stay because ${plan.from} owns their names.`);
   if (filtered > 0) lines.push(`${filtered} job(s) are outside --names and stay.`);
+  lines.push(...renderBullNotes(plan));
   return lines.join('\n');
 }
 
@@ -158,5 +159,26 @@ export function renderIdOutcomes(result: Pick<ApplyResult, 'renamed' | 'duplicat
   const lines: string[] = [];
   if (result.renamed.length > 0) lines.push(`Renamed ${result.renamed.length} job(s) whose numeric id the destination held: ${result.renamed.slice(0, 3).map((r) => `${r.from} → ${r.queue}/${r.to}`).join(', ')}${result.renamed.length > 3 ? ', …' : ''} (all in --json and the run's journal).`);
   if (result.duplicates.length > 0) lines.push(`Removed ${result.duplicates.length} duplicate(s) the destination already held (same id, name and data): ${result.duplicates.slice(0, 3).map((d) => `${d.queue}/${d.id}`).join(', ')}${result.duplicates.length > 3 ? ', …' : ''}.`);
+  return lines;
+}
+
+const BULL_OPTION_TEXT: Record<string, string> = {
+  timeout: 'opts.timeout dropped (BullMQ has no per-job timeout: enforce it in the processor)',
+  preventParsingData: 'opts.preventParsingData dropped (BullMQ always parses data)',
+  debounce: 'opts.debounce dropped (declare deduplication on the BullMQ side if still wanted)',
+  'backoff.exponential': 'exponential backoff kept, but BullMQ waits 1, 2, 4… × delay where Bull waited 1, 3, 7… ×',
+  'backoff.custom': 'a custom backoff type kept: the BullMQ worker needs a settings.backoffStrategy for it',
+  priority: 'priority above BullMQ\'s 2,097,151 clamped to it',
+};
+
+/** A Bull source's option translations and its repeatable jobs, each with the scheduler to declare. */
+export function renderBullNotes(plan: Plan): string[] {
+  const bull = plan.bull;
+  if (!bull) return [];
+  const lines = Object.entries(bull.options).map(([option, n]) => `Bull options: ${n} job(s): ${BULL_OPTION_TEXT[option] ?? option}.`);
+  if (bull.repeatable.length > 0) {
+    lines.push(`${bull.repeatable.length} Bull repeatable job(s) stay in ${plan.from} (their next runs are \`scheduler\` stays); declare each as a BullMQ job scheduler, then remove it from Bull (Queue.removeRepeatableByKey):`);
+    for (const r of bull.repeatable) lines.push(`  queues.${r.queue ?? '<queue owning ' + r.name + '>'}.schedulers: ${r.scheduler}   # Bull key ${r.key}`);
+  }
   return lines;
 }
