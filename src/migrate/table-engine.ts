@@ -206,9 +206,10 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
     result.delivered += entries.length;
     progress();
   };
+  const careful = { on: false };
   const claim = async (group: Group, cursor: { at: string; strict: boolean } | undefined) => {
     try {
-      return await moveOneBatch(input, sql, group, names, cursor);
+      return await moveOneBatch(input, sql, group, names, cursor, careful);
     } catch (error) {
       // The outbox holds the delivery's entries either way; let it end before the error surfaces.
       await inFlight?.delivery.catch(() => undefined);
@@ -272,44 +273,72 @@ interface BatchOutcome {
   stays: { reason: string; id: string; problem?: string }[];
 }
 
-/** One source transaction: lock, decide, outbox (or write, same database), delete or mark. */
-async function moveOneBatch(input: TableMoveInput, sql: ReturnType<typeof tableSql>, group: Group, names: NameFilter, cursor: { at: string; strict: boolean } | undefined): Promise<BatchOutcome> {
+/** A claimed row would stay in the table: the batch is undone and taken again row by row. */
+class StayInBatch extends Error {}
+
+/**
+ * One source transaction: lock, decide, outbox (or write, same database), delete or mark. The
+ * claim deletes (or marks) the rows it locks in the same statement and returns them (one
+ * statement and one pass over the rows instead of a lock, a read and a second write by id). A row
+ * that must stay (no queue for its family, a jobId the template cannot make) undoes that
+ * transaction; the batch is then taken again the careful way (lock, read, decide, delete only the
+ * moved rows), and so is every later batch of the run (`careful.on`).
+ */
+async function moveOneBatch(input: TableMoveInput, sql: ReturnType<typeof tableSql>, group: Group, names: NameFilter, cursor: { at: string; strict: boolean } | undefined, careful: { on: boolean }): Promise<BatchOutcome> {
+  if (!careful.on) {
+    try {
+      return await inTransaction(input.source.db, () => claimBatch(input, sql, group, names, cursor, true));
+    } catch (error) {
+      if (!(error instanceof StayInBatch)) throw error;
+      careful.on = true;
+    }
+  }
+  return inTransaction(input.source.db, () => claimBatch(input, sql, group, names, cursor, false));
+}
+
+async function claimBatch(input: TableMoveInput, sql: ReturnType<typeof tableSql>, group: Group, names: NameFilter, cursor: { at: string; strict: boolean } | undefined, takeAtOnce: boolean): Promise<BatchOutcome> {
   const { source, dest, runId } = input;
   const db = source.db;
-  return inTransaction(db, async () => {
-    const params: unknown[] = [group.status, names.names, input.batch, ...(cursor ? [cursor.at] : [])];
-    // Lock a narrow batch in index order first; the wide columns are read for those rows only.
-    const raw = await db.query<RawRow & Record<string, unknown>>(
-      `SELECT ${sql.select} FROM ${sql.table} t WHERE t.ctid = ANY(ARRAY(
+  const params: unknown[] = [group.status, names.names, input.batch, cursor ? cursor.at : null, ...(takeAtOnce && input.mark !== undefined ? [input.mark] : [])];
+  // Lock a narrow batch in index order first; the wide columns are read for those rows only.
+  const locked = `t.ctid = ANY(ARRAY(
          SELECT t.ctid FROM ${sql.table} t
           WHERE ${sql.status} = $1::${sql.statusType}${sql.due(group.due)}
-            AND ${names.sql}${cursor ? ` AND ${sql.cursor(cursor.strict)}` : ''}
-          ORDER BY ${sql.order} LIMIT $3 FOR UPDATE OF t SKIP LOCKED))
-        ORDER BY ${sql.order}`,
-      params);
-    const out: BatchOutcome = { read: raw.length, jobs: [], entries: [], written: {}, stays: [] };
-    if (raw.length === 0) return out;
-    out.cursor = raw[raw.length - 1].cursor_at;
-    const now = Date.now();
-    for (const r of raw) {
-      const v = intendedJob(toRow(r, group.kind), input.routing, input.topology, input.ranks, now);
-      if ('job' in v) out.jobs.push(v.job);
-      else out.stays.push({ reason: v.stay, id: r.id, problem: v.problem });
-    }
-    if (out.jobs.length === 0) return out;
-    if (dest.sameDatabase) {
-      const entries = out.jobs.map((j, i) => ({ ...j, seq: i + 1 }));
-      out.written = await dest.writeInTransaction(entries);
-    } else {
-      out.entries = await writeOutbox(db, runId, out.jobs);
-    }
+            AND ${names.sql}${cursor ? ` AND ${sql.cursor(cursor.strict)}` : ' AND $4::text IS NULL'}
+          ORDER BY ${sql.order} LIMIT $3 FOR UPDATE OF t SKIP LOCKED))`;
+  const take = input.mark !== undefined
+    ? `UPDATE ${sql.table} t SET ${quoteIdent(source.columns.status)} = $5::${sql.statusType} WHERE ${locked}`
+    : `DELETE FROM ${sql.table} t WHERE ${locked}`;
+  const raw = await db.query<RawRow & Record<string, unknown>>(
+    takeAtOnce
+      ? `WITH taken AS (${take} RETURNING ${sql.select}, ${sql.order} AS order_key) SELECT * FROM taken ORDER BY order_key`
+      : `SELECT ${sql.select} FROM ${sql.table} t WHERE ${locked} ORDER BY ${sql.order}`,
+    params);
+  const out: BatchOutcome = { read: raw.length, jobs: [], entries: [], written: {}, stays: [] };
+  if (raw.length === 0) return out;
+  out.cursor = raw[raw.length - 1].cursor_at;
+  const now = Date.now();
+  for (const r of raw) {
+    const v = intendedJob(toRow(r, group.kind), input.routing, input.topology, input.ranks, now);
+    if ('job' in v) out.jobs.push(v.job);
+    else if (takeAtOnce) throw new StayInBatch();
+    else out.stays.push({ reason: v.stay, id: r.id, problem: v.problem });
+  }
+  if (out.jobs.length === 0) return out;
+  if (dest.sameDatabase) {
+    const entries = out.jobs.map((j, i) => ({ ...j, seq: i + 1 }));
+    out.written = await dest.writeInTransaction(entries);
+  } else {
+    out.entries = await writeOutbox(db, runId, out.jobs);
+  }
+  if (!takeAtOnce) {
     const ids = out.jobs.map((j) => j.rowId);
     if (input.mark !== undefined) {
       await db.query(`UPDATE ${sql.table} t SET ${quoteIdent(source.columns.status)} = $2::${sql.statusType} WHERE ${sql.id} = ANY($1::text[]::${sql.idType}[])`, [ids, input.mark]);
     } else {
       await db.query(`DELETE FROM ${sql.table} t WHERE ${sql.id} = ANY($1::text[]::${sql.idType}[])`, [ids]);
     }
-    await countMoved(db, runId, cells(out.jobs), dest.sameDatabase ? 'both' : 'claimed');
-    return out;
-  });
+  }
+  if (dest.sameDatabase) await countMoved(db, runId, cells(out.jobs), 'both');
+  return out;
 }
