@@ -4,7 +4,7 @@ import { loadTopologyFile } from '../src/topology/load.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { postgresDestination, redisDestination, tableMarkKey } from '../src/migrate/table-dest.js';
 import { nameFilter, runTableMove } from '../src/migrate/table-engine.js';
-import { ensureTableJournal, openTableRun, pendingOutbox, writeOutbox } from '../src/migrate/table-journal.js';
+import { ensureTableJournal, openTableRun, pendingOutbox, PER_BATCH, writeOutbox } from '../src/migrate/table-journal.js';
 import { priorityRanks } from '../src/migrate/table-jobs.js';
 import { freshDatabase, migrateBullmq, pgWorker, sql } from './helpers/postgres.js';
 import { bullConnection, uniqueName } from './helpers/redis.js';
@@ -159,9 +159,15 @@ describe('table move delivery', () => {
     onTestFinished(() => db.close());
     await ensureTableJournal(db);
     const job = { queue: 'uom', jobId: 'u', rowId: 'r', name: 'SUGGEST_UOM_UPDATE', data: '{}', opts: '{}', priority: 0, attempts: 1, runAtMs: null, timestampMs: 1, lastError: null, kind: 'run' as const };
-    const entries = await writeOutbox(db, 'r', Array.from({ length: 12 }, (_, i) => ({ ...job, jobId: `u-${i}`, rowId: `r-${i}` })));
-    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1)); // a fresh database: 1..12
+    // Twelve claimed batches of one row each: outbox numbers 1..12 in a fresh database.
+    const entries = [];
+    for (let i = 0; i < 12; i++) entries.push(...(await writeOutbox(db, 'r', [{ ...job, jobId: `u-${i}`, rowId: `r-${i}` }])));
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => (i + 1) * PER_BATCH + 1));
     expect((await pendingOutbox(db, 'r', 10)).map((e) => e.jobId)).toEqual(entries.slice(0, 10).map((e) => e.jobId));
+    // A batch is replayed whole (it leaves the outbox whole), in its claim order.
+    const batch = await writeOutbox(db, 'r', Array.from({ length: 3 }, (_, i) => ({ ...job, jobId: `v-${i}`, rowId: `s-${i}` })));
+    expect(batch.map((e) => e.seq)).toEqual([1, 2, 3].map((i) => 13 * PER_BATCH + i));
+    expect((await pendingOutbox(db, 'r', 13)).map((e) => e.jobId)).toEqual([...entries, ...batch].map((e) => e.jobId));
   });
 
   for (const backend of ['redis', 'postgres'] as const) {
@@ -206,7 +212,7 @@ describe('table move delivery', () => {
       const result = await runTableMove({ source: workerJobSource(db), dest, topology: topo, routing: buildRouting(topo, { from: 'worker-jobs' }), ranks, runId: 'r', states: ['ready'], batch: 10, signal: new AbortController().signal });
       expect(result.delivered).toBe(1);
       expect(result.moved).toEqual({});
-      expect((await sql(url, 'SELECT count(*)::int AS n FROM queuectl.table_outbox'))[0].n).toBe(0);
+      expect((await sql(url, 'SELECT count(*)::int AS n FROM queuectl.table_outbox_batch'))[0].n).toBe(0);
       await new Promise((r) => setTimeout(r, 1000));
       expect(ran).toEqual(['uom-1']);
     });
