@@ -228,3 +228,53 @@ async function pgClient(url: string) {
   onTestFinished(() => c.end());
   return c;
 }
+
+describe('table move rows that must stay', () => {
+  for (const backend of ['redis', 'postgres'] as const) {
+    it(`${backend}: a row the jobId template cannot make an id for stays in the table, and every other row moves exactly once (the batch that met it is taken again row by row)`, async () => {
+      const url = await freshDatabase();
+      await createWorkerJobTable(url);
+      const db = await pgHandle(url);
+      onTestFinished(() => db.close());
+      const seed = backlog(240, 's');
+      await insertRows(await pgClient(url), seed);
+      // interpret's jobId is {idempotencyKey}: these rows have none. Due among the others, so batches meet them mid-run.
+      await db.query(`INSERT INTO "WorkerJob" (id, type, payload, priority, "availableAt", "idempotencyKey", "userId")
+        SELECT 'stay-' || g, 'INTERPRET_EVENT', jsonb_build_object('k', 'stay-' || g), 1, now() - make_interval(secs => g), NULL, 'u1' FROM generate_series(1, 3) g`);
+      const ready = (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM "WorkerJob" WHERE status = 'PENDING'`))[0].n;
+      const prefix = uniqueName('tms');
+      const topo = await topology(prefix);
+      const ranks = priorityRanks([0, 1, 2, 3], 'higher-first');
+      await ensureTableJournal(db);
+      await openTableRun(db, { id: 's', intent: 's', source: 'worker-jobs', table: 'WorkerJob', dest: backend, states: ['ready', 'scheduled'], planned: ready, ranks });
+      let dest;
+      if (backend === 'redis') {
+        const redis = new Redis(bullConnection());
+        onTestFinished(async () => void (await redis.quit()));
+        dest = redisDestination(redis, prefix, 'redis');
+      } else {
+        await migrateBullmq(url);
+        dest = postgresDestination(db, 'postgres', true);
+      }
+      const result = await runTableMove({ source: workerJobSource(db), dest, topology: topo, routing: buildRouting(topo, { from: 'worker-jobs' }), ranks, runId: 's', states: ['ready', 'scheduled'], batch: 40, signal: new AbortController().signal });
+      expect(result.stayedCount).toBe(3);
+      expect(result.stayed.map((s) => s.id).sort()).toEqual(['stay-1', 'stay-2', 'stay-3']);
+      expect(result.claimed).toBe(ready - 3);
+      expect(result.delivered).toBe(ready - 3);
+      expect(await sql(url, `SELECT id, status::text FROM "WorkerJob" WHERE status = 'PENDING' ORDER BY id`)).toEqual([1, 2, 3].map((g) => ({ id: `stay-${g}`, status: 'PENDING' })));
+      let jobs = 0;
+      if (backend === 'redis') {
+        for (const q of ['interpret', 'patterns', 'insights', 'planning', 'uom']) {
+          const queue = new Queue(q, { connection: bullConnection(), prefix });
+          onTestFinished(() => queue.close());
+          const c = await queue.getJobCounts('wait', 'prioritized', 'delayed');
+          jobs += c.wait + c.prioritized + c.delayed;
+        }
+      } else {
+        jobs = (await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM bullmq.job'))[0].n;
+      }
+      expect(jobs).toBe(ready - 3);
+      expect(Object.values(result.moved).reduce((a, b) => a + b, 0)).toBe(ready - 3);
+    }, 60_000);
+  }
+});

@@ -25,8 +25,8 @@ export interface TableDestination {
   readonly sameDatabase: boolean;
   /** Writes the entries past the run's mark and moves the mark, atomically. Returns jobs written per queue. */
   deliver(runId: string, entries: OutboxEntry[]): Promise<Record<string, number>>;
-  /** sameDatabase only: writes the jobs inside the caller's open transaction on the source session. */
-  writeInTransaction(entries: OutboxEntry[]): Promise<Record<string, number>>;
+  /** sameDatabase only: writes the jobs inside the caller's open transaction on `session` (a session to the source database). */
+  writeInTransaction(session: PostgresHandle, entries: OutboxEntry[]): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -106,8 +106,11 @@ async function writePgJobs(handle: PostgresHandle, schema: string, entries: Outb
   const s = quoteIdent(schema);
   const now = Date.now();
   const written = dict<number>();
+  // Queues in name order: add_jobs_bulk takes a lock per queue until commit the first time it
+  // creates the queue's id sequence, so two sessions adding batches at once (table-lanes.ts) must
+  // take them in one order, or each waits for the other.
   const byQueue = new Map<string, OutboxEntry[]>();
-  for (const e of entries) (byQueue.get(e.queue) ?? byQueue.set(e.queue, []).get(e.queue)!).push(e);
+  for (const e of [...entries].sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0))) (byQueue.get(e.queue) ?? byQueue.set(e.queue, []).get(e.queue)!).push(e);
   const heldRows = await handle.query<{ queue: string; id: string }>(
     // A primary-key probe per id (LIMIT keeps the subquery apart), never a hash of the whole job table.
     `SELECT u.queue, u.id FROM unnest($1::text[], $2::text[]) AS u(queue, id)
@@ -177,8 +180,8 @@ export function postgresDestination(dest: PostgresHandle, where: string, sameDat
         throw error;
       }
     },
-    writeInTransaction(entries) {
-      return writePgJobs(dest, schema, entries);
+    writeInTransaction(session, entries) {
+      return writePgJobs(session, schema, entries);
     },
     async close() {},
   };
