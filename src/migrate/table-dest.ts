@@ -65,11 +65,23 @@ export function tableAddArgs(prefix: string, runId: string, entries: OutboxEntry
   for (const e of entries) {
     const { timestamp, delay } = delayAt(e, now);
     const d = e.kind === 'run' && delay > 0 ? delay : 0;
-    const opts = { ...(JSON.parse(e.opts) as Record<string, unknown>), timestamp, ...(d > 0 ? { delay: d } : {}) };
-    args.push(String(e.seq), String(index.get(e.queue)), e.jobId, e.name, e.data, JSON.stringify(opts), String(timestamp), String(d), String(e.priority),
+    args.push(String(e.seq), String(index.get(e.queue)), e.jobId, e.name, e.data, withTiming(e.opts, timestamp, d), String(timestamp), String(d), String(e.priority),
       e.lastError ?? '', e.kind, String(Math.max(0, e.attempts)));
   }
   return { keys, args };
+}
+
+/**
+ * The job's opts JSON with this write's timestamp (and delay) added last, as `{ ...opts, timestamp,
+ * delay }` would give it: spliced into the text, not parsed and written again per job, unless the
+ * text names either key anywhere (then it is parsed, so a key already there is replaced in place).
+ */
+export function withTiming(opts: string, timestamp: number, delay: number): string {
+  if (opts.includes('"timestamp"') || opts.includes('"delay"') || !opts.endsWith('}')) {
+    return JSON.stringify({ ...(JSON.parse(opts) as Record<string, unknown>), timestamp, ...(delay > 0 ? { delay } : {}) });
+  }
+  const tail = `"timestamp":${timestamp}${delay > 0 ? `,"delay":${delay}` : ''}}`;
+  return opts === '{}' ? `{${tail}` : `${opts.slice(0, -1)},${tail}`;
 }
 
 export function redisDestination(client: Redis, prefix: string, where: string): TableDestination {

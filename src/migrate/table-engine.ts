@@ -147,6 +147,9 @@ interface RawRow {
   cursor_at: string;
 }
 
+/** RawRow's columns: the claim orders by its key without returning it (a timestamp the client would parse per row). */
+const RAW_COLUMNS = 'id, name, data, row, run_at_ms, created_at_ms, priority, attempts_made, max_attempts, last_error, cursor_at';
+
 function toRow(r: RawRow, kind: Group['kind']): TableRow {
   const num = (v: string | null) => (v === null ? null : Number(v));
   return {
@@ -330,7 +333,7 @@ async function claimBatch(input: TableMoveInput, db: PostgresHandle, sql: Return
     : `DELETE FROM ${sql.table} t WHERE ${locked}`;
   const raw = await db.query<RawRow & Record<string, unknown>>(
     takeAtOnce
-      ? `WITH taken AS (${take} RETURNING ${sql.select}, ${sql.order} AS order_key) SELECT * FROM taken ORDER BY order_key`
+      ? `WITH taken AS (${take} RETURNING ${sql.select}, ${sql.order} AS order_key) SELECT ${RAW_COLUMNS} FROM taken ORDER BY order_key`
       : `SELECT ${sql.select} FROM ${sql.table} t WHERE ${locked} ORDER BY ${sql.order}`,
     params);
   const out: BatchOutcome = { read: raw.length, jobs: [], entries: [], written: {}, stays: [] };
