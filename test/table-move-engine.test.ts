@@ -4,7 +4,7 @@ import { loadTopologyFile } from '../src/topology/load.js';
 import { buildRouting } from '../src/migrate/routing.js';
 import { postgresDestination, redisDestination, tableMarkKey } from '../src/migrate/table-dest.js';
 import { nameFilter, runTableMove } from '../src/migrate/table-engine.js';
-import { ensureTableJournal, openTableRun, pendingOutbox, writeOutbox } from '../src/migrate/table-journal.js';
+import { ensureTableJournal, openTableRun, pendingOutbox, PER_BATCH, writeOutbox } from '../src/migrate/table-journal.js';
 import { priorityRanks } from '../src/migrate/table-jobs.js';
 import { freshDatabase, migrateBullmq, pgWorker, sql } from './helpers/postgres.js';
 import { bullConnection, uniqueName } from './helpers/redis.js';
@@ -159,9 +159,15 @@ describe('table move delivery', () => {
     onTestFinished(() => db.close());
     await ensureTableJournal(db);
     const job = { queue: 'uom', jobId: 'u', rowId: 'r', name: 'SUGGEST_UOM_UPDATE', data: '{}', opts: '{}', priority: 0, attempts: 1, runAtMs: null, timestampMs: 1, lastError: null, kind: 'run' as const };
-    const entries = await writeOutbox(db, 'r', Array.from({ length: 12 }, (_, i) => ({ ...job, jobId: `u-${i}`, rowId: `r-${i}` })));
-    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1)); // a fresh database: 1..12
+    // Twelve claimed batches of one row each: outbox numbers 1..12 in a fresh database.
+    const entries = [];
+    for (let i = 0; i < 12; i++) entries.push(...(await writeOutbox(db, 'r', [{ ...job, jobId: `u-${i}`, rowId: `r-${i}` }])));
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => (i + 1) * PER_BATCH + 1));
     expect((await pendingOutbox(db, 'r', 10)).map((e) => e.jobId)).toEqual(entries.slice(0, 10).map((e) => e.jobId));
+    // A batch is replayed whole (it leaves the outbox whole), in its claim order.
+    const batch = await writeOutbox(db, 'r', Array.from({ length: 3 }, (_, i) => ({ ...job, jobId: `v-${i}`, rowId: `s-${i}` })));
+    expect(batch.map((e) => e.seq)).toEqual([1, 2, 3].map((i) => 13 * PER_BATCH + i));
+    expect((await pendingOutbox(db, 'r', 13)).map((e) => e.jobId)).toEqual([...entries, ...batch].map((e) => e.jobId));
   });
 
   for (const backend of ['redis', 'postgres'] as const) {
@@ -206,7 +212,7 @@ describe('table move delivery', () => {
       const result = await runTableMove({ source: workerJobSource(db), dest, topology: topo, routing: buildRouting(topo, { from: 'worker-jobs' }), ranks, runId: 'r', states: ['ready'], batch: 10, signal: new AbortController().signal });
       expect(result.delivered).toBe(1);
       expect(result.moved).toEqual({});
-      expect((await sql(url, 'SELECT count(*)::int AS n FROM queuectl.table_outbox'))[0].n).toBe(0);
+      expect((await sql(url, 'SELECT count(*)::int AS n FROM queuectl.table_outbox_batch'))[0].n).toBe(0);
       await new Promise((r) => setTimeout(r, 1000));
       expect(ran).toEqual(['uom-1']);
     });
@@ -222,3 +228,53 @@ async function pgClient(url: string) {
   onTestFinished(() => c.end());
   return c;
 }
+
+describe('table move rows that must stay', () => {
+  for (const backend of ['redis', 'postgres'] as const) {
+    it(`${backend}: a row the jobId template cannot make an id for stays in the table, and every other row moves exactly once (the batch that met it is taken again row by row)`, async () => {
+      const url = await freshDatabase();
+      await createWorkerJobTable(url);
+      const db = await pgHandle(url);
+      onTestFinished(() => db.close());
+      const seed = backlog(240, 's');
+      await insertRows(await pgClient(url), seed);
+      // interpret's jobId is {idempotencyKey}: these rows have none. Due among the others, so batches meet them mid-run.
+      await db.query(`INSERT INTO "WorkerJob" (id, type, payload, priority, "availableAt", "idempotencyKey", "userId")
+        SELECT 'stay-' || g, 'INTERPRET_EVENT', jsonb_build_object('k', 'stay-' || g), 1, now() - make_interval(secs => g), NULL, 'u1' FROM generate_series(1, 3) g`);
+      const ready = (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM "WorkerJob" WHERE status = 'PENDING'`))[0].n;
+      const prefix = uniqueName('tms');
+      const topo = await topology(prefix);
+      const ranks = priorityRanks([0, 1, 2, 3], 'higher-first');
+      await ensureTableJournal(db);
+      await openTableRun(db, { id: 's', intent: 's', source: 'worker-jobs', table: 'WorkerJob', dest: backend, states: ['ready', 'scheduled'], planned: ready, ranks });
+      let dest;
+      if (backend === 'redis') {
+        const redis = new Redis(bullConnection());
+        onTestFinished(async () => void (await redis.quit()));
+        dest = redisDestination(redis, prefix, 'redis');
+      } else {
+        await migrateBullmq(url);
+        dest = postgresDestination(db, 'postgres', true);
+      }
+      const result = await runTableMove({ source: workerJobSource(db), dest, topology: topo, routing: buildRouting(topo, { from: 'worker-jobs' }), ranks, runId: 's', states: ['ready', 'scheduled'], batch: 40, signal: new AbortController().signal });
+      expect(result.stayedCount).toBe(3);
+      expect(result.stayed.map((s) => s.id).sort()).toEqual(['stay-1', 'stay-2', 'stay-3']);
+      expect(result.claimed).toBe(ready - 3);
+      expect(result.delivered).toBe(ready - 3);
+      expect(await sql(url, `SELECT id, status::text FROM "WorkerJob" WHERE status = 'PENDING' ORDER BY id`)).toEqual([1, 2, 3].map((g) => ({ id: `stay-${g}`, status: 'PENDING' })));
+      let jobs = 0;
+      if (backend === 'redis') {
+        for (const q of ['interpret', 'patterns', 'insights', 'planning', 'uom']) {
+          const queue = new Queue(q, { connection: bullConnection(), prefix });
+          onTestFinished(() => queue.close());
+          const c = await queue.getJobCounts('wait', 'prioritized', 'delayed');
+          jobs += c.wait + c.prioritized + c.delayed;
+        }
+      } else {
+        jobs = (await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM bullmq.job'))[0].n;
+      }
+      expect(jobs).toBe(ready - 3);
+      expect(Object.values(result.moved).reduce((a, b) => a + b, 0)).toBe(ready - 3);
+    }, 60_000);
+  }
+});

@@ -53,7 +53,7 @@ function spawnMigrate(args: string[], env: NodeJS.ProcessEnv): { child: ChildPro
 
 async function counters(url: string | import('pg').Client): Promise<{ claimed: number; delivered: number; outbox: number }> {
   const query = (text: string) => (typeof url === 'string' ? sql(url, text) : url.query(text).then((r) => r.rows));
-  const rows = await query(`SELECT coalesce(sum(claimed), 0)::int AS claimed, coalesce(sum(delivered), 0)::int AS delivered, (SELECT count(*)::int FROM queuectl.table_outbox) AS outbox FROM queuectl.table_run`).catch(() => [{ claimed: 0, delivered: 0, outbox: 0 }]);
+  const rows = await query(`SELECT coalesce(sum(claimed), 0)::int AS claimed, coalesce(sum(delivered), 0)::int AS delivered, (SELECT COALESCE(sum(n), 0)::int FROM queuectl.table_outbox_batch) AS outbox FROM queuectl.table_run`).catch(() => [{ claimed: 0, delivered: 0, outbox: 0 }]);
   return rows[0];
 }
 

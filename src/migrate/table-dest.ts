@@ -25,8 +25,8 @@ export interface TableDestination {
   readonly sameDatabase: boolean;
   /** Writes the entries past the run's mark and moves the mark, atomically. Returns jobs written per queue. */
   deliver(runId: string, entries: OutboxEntry[]): Promise<Record<string, number>>;
-  /** sameDatabase only: writes the jobs inside the caller's open transaction on the source session. */
-  writeInTransaction(entries: OutboxEntry[]): Promise<Record<string, number>>;
+  /** sameDatabase only: writes the jobs inside the caller's open transaction on `session` (a session to the source database). */
+  writeInTransaction(session: PostgresHandle, entries: OutboxEntry[]): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -65,11 +65,23 @@ export function tableAddArgs(prefix: string, runId: string, entries: OutboxEntry
   for (const e of entries) {
     const { timestamp, delay } = delayAt(e, now);
     const d = e.kind === 'run' && delay > 0 ? delay : 0;
-    const opts = { ...(JSON.parse(e.opts) as Record<string, unknown>), timestamp, ...(d > 0 ? { delay: d } : {}) };
-    args.push(String(e.seq), String(index.get(e.queue)), e.jobId, e.name, e.data, JSON.stringify(opts), String(timestamp), String(d), String(e.priority),
+    args.push(String(e.seq), String(index.get(e.queue)), e.jobId, e.name, e.data, withTiming(e.opts, timestamp, d), String(timestamp), String(d), String(e.priority),
       e.lastError ?? '', e.kind, String(Math.max(0, e.attempts)));
   }
   return { keys, args };
+}
+
+/**
+ * The job's opts JSON with this write's timestamp (and delay) added last, as `{ ...opts, timestamp,
+ * delay }` would give it: spliced into the text, not parsed and written again per job, unless the
+ * text names either key anywhere (then it is parsed, so a key already there is replaced in place).
+ */
+export function withTiming(opts: string, timestamp: number, delay: number): string {
+  if (opts.includes('"timestamp"') || opts.includes('"delay"') || !opts.endsWith('}')) {
+    return JSON.stringify({ ...(JSON.parse(opts) as Record<string, unknown>), timestamp, ...(delay > 0 ? { delay } : {}) });
+  }
+  const tail = `"timestamp":${timestamp}${delay > 0 ? `,"delay":${delay}` : ''}}`;
+  return opts === '{}' ? `{${tail}` : `${opts.slice(0, -1)},${tail}`;
 }
 
 export function redisDestination(client: Redis, prefix: string, where: string): TableDestination {
@@ -99,35 +111,53 @@ const MARK_DDL = (j: string) => `CREATE TABLE IF NOT EXISTS ${j}.table_delivered
 /**
  * BullMQ's own add_jobs_bulk, per queue in outbox order (ON CONFLICT DO NOTHING: an id the queue
  * holds stays as it is), then the last error and the failed state on the jobs this call created.
+ * Three round trips a batch whatever its queues: the ids the queues already hold, every queue's
+ * add_jobs_bulk in one statement, the marks.
  */
 async function writePgJobs(handle: PostgresHandle, schema: string, entries: OutboxEntry[]): Promise<Record<string, number>> {
   const s = quoteIdent(schema);
   const now = Date.now();
   const written = dict<number>();
+  // Queues in name order: add_jobs_bulk takes a lock per queue until commit the first time it
+  // creates the queue's id sequence, so two sessions adding batches at once (table-lanes.ts) must
+  // take them in one order, or each waits for the other.
   const byQueue = new Map<string, OutboxEntry[]>();
-  for (const e of entries) (byQueue.get(e.queue) ?? byQueue.set(e.queue, []).get(e.queue)!).push(e);
+  for (const e of [...entries].sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0))) (byQueue.get(e.queue) ?? byQueue.set(e.queue, []).get(e.queue)!).push(e);
+  const heldRows = await handle.query<{ queue: string; id: string }>(
+    // A primary-key probe per id (LIMIT keeps the subquery apart), never a hash of the whole job table.
+    `SELECT u.queue, u.id FROM unnest($1::text[], $2::text[]) AS u(queue, id)
+      CROSS JOIN LATERAL (SELECT 1 FROM ${s}.job j WHERE j.queue = u.queue AND j.id = u.id LIMIT 1) AS h`,
+    [entries.map((e) => e.queue), entries.map((e) => e.jobId)]);
+  const held = new Set(heldRows.map((r) => `${r.queue}\u0000${r.id}`));
+  const params: unknown[] = [];
+  const calls: string[] = [];
   for (const [queue, group] of byQueue) {
-    const held = new Set((await handle.query<{ id: string }>(`SELECT id FROM ${s}.job WHERE queue = $1 AND id = ANY($2::text[])`, [queue, group.map((e) => e.jobId)])).map((r) => r.id));
     const payload = group.map((e) => {
       const { timestamp, delay } = delayAt(e, now);
       const d = e.kind === 'run' ? delay : 0;
       const opts = { ...(JSON.parse(e.opts) as Record<string, unknown>), ...(d > 0 ? { delay: d } : {}) };
       return { id: e.jobId, name: e.name, data: e.data, opts, priority: e.priority, delay: d, timestamp, attempts: e.attempts, lifo: false };
     });
-    await handle.query(`SELECT ${s}.add_jobs_bulk($1, $2::jsonb)`, [queue, JSON.stringify(payload)]);
-    const fresh = group.filter((e) => !held.has(e.jobId));
-    const marked = fresh.filter((e) => e.lastError || e.kind === 'failed');
-    if (marked.length > 0) {
-      await handle.query(
-        `UPDATE ${s}.job j SET failed_reason = COALESCE(u.reason, j.failed_reason), stacktrace = CASE WHEN u.reason IS NULL THEN j.stacktrace ELSE jsonb_build_array(u.reason) END,
-                state = CASE WHEN u.failed THEN 'failed'::${s}.job_state ELSE j.state END,
-                finished_at_ms = CASE WHEN u.failed THEN $3 ELSE j.finished_at_ms END,
-                attempts_made = CASE WHEN u.failed THEN u.atm ELSE j.attempts_made END
-           FROM unnest($2::text[], $4::text[], $5::boolean[], $6::int[]) AS u(id, reason, failed, atm)
-          WHERE j.queue = $1 AND j.id = u.id`,
-        [queue, marked.map((e) => e.jobId), now, marked.map((e) => e.lastError), marked.map((e) => e.kind === 'failed'), marked.map((e) => e.attempts)]);
-    }
+    params.push(queue, JSON.stringify(payload));
+    calls.push(`SELECT count(*) AS n FROM ${s}.add_jobs_bulk($${params.length - 1}, $${params.length}::jsonb)`);
+  }
+  // UNION ALL runs its branches one after another, in this order (one queue's add at a time, as before).
+  await handle.query(calls.join(' UNION ALL '), params);
+  const marked: OutboxEntry[] = [];
+  for (const [queue, group] of byQueue) {
+    const fresh = group.filter((e) => !held.has(`${queue}\u0000${e.jobId}`));
+    for (const e of fresh) if (e.lastError || e.kind === 'failed') marked.push(e);
     written[queue] = fresh.length;
+  }
+  if (marked.length > 0) {
+    await handle.query(
+      `UPDATE ${s}.job j SET failed_reason = COALESCE(u.reason, j.failed_reason), stacktrace = CASE WHEN u.reason IS NULL THEN j.stacktrace ELSE jsonb_build_array(u.reason) END,
+              state = CASE WHEN u.failed THEN 'failed'::${s}.job_state ELSE j.state END,
+              finished_at_ms = CASE WHEN u.failed THEN $2 ELSE j.finished_at_ms END,
+              attempts_made = CASE WHEN u.failed THEN u.atm ELSE j.attempts_made END
+         FROM unnest($1::text[], $3::text[], $4::text[], $5::boolean[], $6::int[]) AS u(queue, id, reason, failed, atm)
+        WHERE j.queue = u.queue AND j.id = u.id`,
+      [marked.map((e) => e.queue), now, marked.map((e) => e.jobId), marked.map((e) => e.lastError), marked.map((e) => e.kind === 'failed'), marked.map((e) => e.attempts)]);
   }
   return written;
 }
@@ -162,8 +192,8 @@ export function postgresDestination(dest: PostgresHandle, where: string, sameDat
         throw error;
       }
     },
-    writeInTransaction(entries) {
-      return writePgJobs(dest, schema, entries);
+    writeInTransaction(session, entries) {
+      return writePgJobs(session, schema, entries);
     },
     async close() {},
   };

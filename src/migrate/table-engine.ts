@@ -8,6 +8,7 @@ import type { TableDestination } from './table-dest.js';
 import { intendedJob, type IntendedJob, type PriorityRanks, type TableRow } from './table-jobs.js';
 import { countMoved, pendingOutbox, settleOutbox, writeOutbox, type OutboxEntry } from './table-journal.js';
 import { inTransaction } from '../backend/postgres/transaction.js';
+import { claimInLanes, openTableLanes, type LaneCursor } from './table-lanes.js';
 
 /**
  * The move loop of `migrate --from <table source>`. Per batch, ONE source transaction locks rows
@@ -146,6 +147,9 @@ interface RawRow {
   cursor_at: string;
 }
 
+/** RawRow's columns: the claim orders by its key without returning it (a timestamp the client would parse per row). */
+const RAW_COLUMNS = 'id, name, data, row, run_at_ms, created_at_ms, priority, attempts_made, max_attempts, last_error, cursor_at';
+
 function toRow(r: RawRow, kind: Group['kind']): TableRow {
   const num = (v: string | null) => (v === null ? null : Number(v));
   return {
@@ -206,9 +210,10 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
     result.delivered += entries.length;
     progress();
   };
-  const claim = async (group: Group, cursor: { at: string; strict: boolean } | undefined) => {
+  const careful = { on: false };
+  const claim = async (group: Group, cursor: LaneCursor | undefined) => {
     try {
-      return await moveOneBatch(input, sql, group, names, cursor);
+      return await moveOneBatch(input, db, sql, group, names, cursor, careful);
     } catch (error) {
       // The outbox holds the delivery's entries either way; let it end before the error surfaces.
       await inFlight?.delivery.catch(() => undefined);
@@ -217,48 +222,64 @@ export async function runTableMove(input: TableMoveInput): Promise<TableMoveResu
       await settlePrevious();
     }
   };
-  for (let pass = 0; ; pass++) {
-    let claimedThisPass = 0;
-    for (const group of groups) {
-      let cursor: { at: string; strict: boolean } | undefined;
-      for (;;) {
-        if (signal.aborted) {
-          await settlePrevious();
-          return { ...result, interrupted: true };
+  let claimedThisPass = 0;
+  /** What a committed batch adds to the result; a batch bound for Redis starts its delivery. */
+  const account = (batch: BatchOutcome) => {
+    claimedThisPass += batch.jobs.length;
+    result.claimed += batch.jobs.length;
+    for (const st of batch.stays) {
+      if (seenStay.has(st.id)) continue;
+      seenStay.add(st.id);
+      result.stayedCount += 1;
+      if (result.stayed.length < 5) result.stayed.push(st);
+    }
+    if (batch.entries.length > 0 && !dest.sameDatabase) {
+      const delivery = dest.deliver(runId, batch.entries);
+      delivery.catch(() => undefined); // awaited by settlePrevious; never an unhandled rejection meanwhile
+      inFlight = { entries: batch.entries, delivery };
+      return;
+    }
+    tally(result.moved, batch.written);
+    result.delivered += batch.jobs.length;
+    progress();
+  };
+  // Into the same database, more sessions claim and write side by side (table-lanes.ts), until a
+  // row that must stay makes the run careful: then one session walks the group again.
+  const lanes = dest.sameDatabase ? await openTableLanes(db) : undefined;
+  try {
+    for (let pass = 0; ; pass++) {
+      claimedThisPass = 0;
+      for (const group of groups) {
+        if (lanes && lanes.handles.length > 1 && !careful.on) {
+          await claimInLanes(lanes.handles, (h, cursor, onRead) => moveOneBatch(input, h, sql, group, names, cursor, careful, onRead), account, () => careful.on || signal.aborted);
+          if (!careful.on && !signal.aborted) continue;
         }
-        const batch = await claim(group, cursor);
-        if (batch.read === 0) break;
-        // Moved rows leave the table, so the next batch starts where this one ended; a batch where
-        // every row stayed (no queue for its id) moves the cursor past their due time instead.
-        cursor = { at: batch.cursor!, strict: batch.jobs.length === 0 };
-        claimedThisPass += batch.jobs.length;
-        result.claimed += batch.jobs.length;
-        for (const st of batch.stays) {
-          if (seenStay.has(st.id)) continue;
-          seenStay.add(st.id);
-          result.stayedCount += 1;
-          if (result.stayed.length < 5) result.stayed.push(st);
+        let cursor: LaneCursor | undefined;
+        for (;;) {
+          if (signal.aborted) {
+            await settlePrevious();
+            return { ...result, interrupted: true };
+          }
+          const batch = await claim(group, cursor);
+          if (batch.read === 0) break;
+          // Moved rows leave the table, so the next batch starts where this one ended; a batch where
+          // every row stayed (no queue for its id) moves the cursor past their due time instead.
+          cursor = { at: batch.cursor!, strict: batch.jobs.length === 0 };
+          account(batch);
         }
-        if (batch.entries.length > 0 && !dest.sameDatabase) {
-          const delivery = dest.deliver(runId, batch.entries);
-          delivery.catch(() => undefined); // awaited by settlePrevious; never an unhandled rejection meanwhile
-          inFlight = { entries: batch.entries, delivery };
-          continue;
-        }
-        tally(result.moved, batch.written);
-        result.delivered += batch.jobs.length;
-        progress();
       }
+      await settlePrevious();
+      if (claimedThisPass > 0) quietSince = Date.now();
+      if (!input.follow) {
+        // A second pass catches rows that became due or were retried behind the cursor; stop once one finds nothing.
+        if (claimedThisPass === 0 || pass >= 4) break;
+        continue;
+      }
+      if (claimedThisPass === 0 && Date.now() - quietSince >= input.follow.quietMs) break;
+      if (claimedThisPass === 0) await sleep(Math.min(500, input.follow.quietMs), signal).catch(() => undefined);
     }
-    await settlePrevious();
-    if (claimedThisPass > 0) quietSince = Date.now();
-    if (!input.follow) {
-      // A second pass catches rows that became due or were retried behind the cursor; stop once one finds nothing.
-      if (claimedThisPass === 0 || pass >= 4) break;
-      continue;
-    }
-    if (claimedThisPass === 0 && Date.now() - quietSince >= input.follow.quietMs) break;
-    if (claimedThisPass === 0) await sleep(Math.min(500, input.follow.quietMs), signal).catch(() => undefined);
+  } finally {
+    await lanes?.close();
   }
   return result;
 }
@@ -272,44 +293,75 @@ interface BatchOutcome {
   stays: { reason: string; id: string; problem?: string }[];
 }
 
-/** One source transaction: lock, decide, outbox (or write, same database), delete or mark. */
-async function moveOneBatch(input: TableMoveInput, sql: ReturnType<typeof tableSql>, group: Group, names: NameFilter, cursor: { at: string; strict: boolean } | undefined): Promise<BatchOutcome> {
+/** A claimed row would stay in the table: the batch is undone and taken again row by row. */
+class StayInBatch extends Error {}
+
+/**
+ * One source transaction: lock, decide, outbox (or write, same database), delete or mark. The
+ * claim deletes (or marks) the rows it locks in the same statement and returns them (one
+ * statement and one pass over the rows instead of a lock, a read and a second write by id). A row
+ * that must stay (no queue for its family, a jobId the template cannot make) undoes that
+ * transaction; the batch is then taken again the careful way (lock, read, decide, delete only the
+ * moved rows), and so is every later batch of the run (`careful.on`).
+ */
+async function moveOneBatch(input: TableMoveInput, db: PostgresHandle, sql: ReturnType<typeof tableSql>, group: Group, names: NameFilter, cursor: LaneCursor | undefined, careful: { on: boolean }, onRead?: OnRead): Promise<BatchOutcome> {
+  if (!careful.on) {
+    try {
+      return await inTransaction(db, () => claimBatch(input, db, sql, group, names, cursor, true, onRead));
+    } catch (error) {
+      if (!(error instanceof StayInBatch)) throw error;
+      careful.on = true;
+    }
+  }
+  return inTransaction(db, () => claimBatch(input, db, sql, group, names, cursor, false, onRead));
+}
+
+/** Called with the cursor of the last row claimed (undefined: none) as soon as the claim returned. */
+type OnRead = (last: string | undefined) => void;
+
+async function claimBatch(input: TableMoveInput, db: PostgresHandle, sql: ReturnType<typeof tableSql>, group: Group, names: NameFilter, cursor: LaneCursor | undefined, takeAtOnce: boolean, onRead?: OnRead): Promise<BatchOutcome> {
   const { source, dest, runId } = input;
-  const db = source.db;
-  return inTransaction(db, async () => {
-    const params: unknown[] = [group.status, names.names, input.batch, ...(cursor ? [cursor.at] : [])];
-    // Lock a narrow batch in index order first; the wide columns are read for those rows only.
-    const raw = await db.query<RawRow & Record<string, unknown>>(
-      `SELECT ${sql.select} FROM ${sql.table} t WHERE t.ctid = ANY(ARRAY(
+  const params: unknown[] = [group.status, names.names, input.batch, cursor ? cursor.at : null, ...(takeAtOnce && input.mark !== undefined ? [input.mark] : [])];
+  // Lock a narrow batch in index order first; the wide columns are read for those rows only.
+  const locked = `t.ctid = ANY(ARRAY(
          SELECT t.ctid FROM ${sql.table} t
           WHERE ${sql.status} = $1::${sql.statusType}${sql.due(group.due)}
-            AND ${names.sql}${cursor ? ` AND ${sql.cursor(cursor.strict)}` : ''}
-          ORDER BY ${sql.order} LIMIT $3 FOR UPDATE OF t SKIP LOCKED))
-        ORDER BY ${sql.order}`,
-      params);
-    const out: BatchOutcome = { read: raw.length, jobs: [], entries: [], written: {}, stays: [] };
-    if (raw.length === 0) return out;
-    out.cursor = raw[raw.length - 1].cursor_at;
-    const now = Date.now();
-    for (const r of raw) {
-      const v = intendedJob(toRow(r, group.kind), input.routing, input.topology, input.ranks, now);
-      if ('job' in v) out.jobs.push(v.job);
-      else out.stays.push({ reason: v.stay, id: r.id, problem: v.problem });
-    }
-    if (out.jobs.length === 0) return out;
-    if (dest.sameDatabase) {
-      const entries = out.jobs.map((j, i) => ({ ...j, seq: i + 1 }));
-      out.written = await dest.writeInTransaction(entries);
-    } else {
-      out.entries = await writeOutbox(db, runId, out.jobs);
-    }
+            AND ${names.sql}${cursor ? ` AND ${sql.cursor(cursor.strict)}` : ' AND $4::text IS NULL'}
+          ORDER BY ${sql.order} LIMIT $3 FOR UPDATE OF t SKIP LOCKED))`;
+  const take = input.mark !== undefined
+    ? `UPDATE ${sql.table} t SET ${quoteIdent(source.columns.status)} = $5::${sql.statusType} WHERE ${locked}`
+    : `DELETE FROM ${sql.table} t WHERE ${locked}`;
+  const raw = await db.query<RawRow & Record<string, unknown>>(
+    takeAtOnce
+      ? `WITH taken AS (${take} RETURNING ${sql.select}, ${sql.order} AS order_key) SELECT ${RAW_COLUMNS} FROM taken ORDER BY order_key`
+      : `SELECT ${sql.select} FROM ${sql.table} t WHERE ${locked} ORDER BY ${sql.order}`,
+    params);
+  const out: BatchOutcome = { read: raw.length, jobs: [], entries: [], written: {}, stays: [] };
+  onRead?.(raw.length > 0 ? raw[raw.length - 1].cursor_at : undefined);
+  if (raw.length === 0) return out;
+  out.cursor = raw[raw.length - 1].cursor_at;
+  const now = Date.now();
+  for (const r of raw) {
+    const v = intendedJob(toRow(r, group.kind), input.routing, input.topology, input.ranks, now);
+    if ('job' in v) out.jobs.push(v.job);
+    else if (takeAtOnce) throw new StayInBatch();
+    else out.stays.push({ reason: v.stay, id: r.id, problem: v.problem });
+  }
+  if (out.jobs.length === 0) return out;
+  if (dest.sameDatabase) {
+    const entries = out.jobs.map((j, i) => ({ ...j, seq: i + 1 }));
+    out.written = await dest.writeInTransaction(db, entries);
+  } else {
+    out.entries = await writeOutbox(db, runId, out.jobs);
+  }
+  if (!takeAtOnce) {
     const ids = out.jobs.map((j) => j.rowId);
     if (input.mark !== undefined) {
       await db.query(`UPDATE ${sql.table} t SET ${quoteIdent(source.columns.status)} = $2::${sql.statusType} WHERE ${sql.id} = ANY($1::text[]::${sql.idType}[])`, [ids, input.mark]);
     } else {
       await db.query(`DELETE FROM ${sql.table} t WHERE ${sql.id} = ANY($1::text[]::${sql.idType}[])`, [ids]);
     }
-    await countMoved(db, runId, cells(out.jobs), dest.sameDatabase ? 'both' : 'claimed');
-    return out;
-  });
+  }
+  if (dest.sameDatabase) await countMoved(db, runId, cells(out.jobs), 'both');
+  return out;
 }

@@ -92,16 +92,32 @@ export function jobIdOf(template: string | undefined, row: TableRow): { id: stri
   return problem ? { problem: `jobId "${template}" ${problem}` } : { id: rendered.id };
 }
 
+/** A family's declared job options in its queue, worked out once per topology, queue and name (not once per row). */
+const declared = new WeakMap<Topology, Map<string, { attempts?: number; opts: Record<string, unknown> }>>();
+
+function declaredOpts(topology: Topology, queue: string, name: string): { attempts?: number; opts: Record<string, unknown> } {
+  const byName = declared.get(topology) ?? declared.set(topology, new Map()).get(topology)!;
+  const key = `${queue}\u0000${name}`;
+  let found = byName.get(key);
+  if (!found) {
+    const spec = topology.queues[queue];
+    const own = spec ? jobSpec(spec, name) : undefined;
+    found = { attempts: own?.attempts, opts: JSON.parse(jobOptsFor(own)) as Record<string, unknown> };
+    byName.set(key, found);
+  }
+  return found;
+}
+
 export function intendedJob(row: TableRow, routing: Routing, topology: Topology, ranks: PriorityRanks, now: number): RowVerdict {
   const route = routeName(routing, topology, row.name);
   if (!('dest' in route)) return { stay: 'unowned' };
   const spec = topology.queues[route.dest];
   const id = jobIdOf(spec?.jobId, row);
   if ('problem' in id) return { stay: 'bad-job-id', problem: id.problem };
-  const own = spec ? jobSpec(spec, row.name) : undefined;
+  const own = declaredOpts(topology, route.dest, row.name);
   const priority = bullmqPriority(ranks, row.priority);
-  const attempts = attemptsLeft(row, own?.attempts);
-  const opts = { ...(JSON.parse(jobOptsFor(own)) as Record<string, unknown>), attempts, ...(priority > 0 ? { priority } : {}) };
+  const attempts = attemptsLeft(row, own.attempts);
+  const opts = { ...own.opts, attempts, ...(priority > 0 ? { priority } : {}) };
   const created = row.createdAtMs !== null && row.createdAtMs <= now ? row.createdAtMs : now;
   return {
     job: {

@@ -5,7 +5,6 @@ import { runFinished, type ResolvedRun, type RunState } from './journal.js';
 import { nextRunId } from './keys.js';
 import { ensureQueuectlTables } from './postgres-journal.js';
 import type { IntendedJob, PriorityRanks } from './table-jobs.js';
-import { inTransaction } from '../backend/postgres/transaction.js';
 
 /**
  * The journal of `migrate --from <table source>`: tables in the `queuectl` schema of the SOURCE
@@ -19,7 +18,7 @@ import { inTransaction } from '../backend/postgres/transaction.js';
  * crash tests watch).
  */
 const J = 'queuectl';
-const TABLES = ['table_run', 'table_outbox', 'table_moved'];
+const TABLES = ['table_run', 'table_outbox_batch', 'table_moved'];
 
 const DDL = `
   CREATE TABLE IF NOT EXISTS ${J}.table_run (
@@ -29,19 +28,58 @@ const DDL = `
     planned bigint NOT NULL, left_count bigint NOT NULL DEFAULT 0,
     claimed bigint NOT NULL DEFAULT 0, delivered bigint NOT NULL DEFAULT 0, ranks jsonb, note text);
   CREATE INDEX IF NOT EXISTS table_run_intent_idx ON ${J}.table_run (intent, started_ms);
-  CREATE TABLE IF NOT EXISTS ${J}.table_outbox (
-    run_id text NOT NULL, seq bigint GENERATED ALWAYS AS IDENTITY, queue text NOT NULL,
-    job_id text NOT NULL, row_id text NOT NULL, name text NOT NULL, data text NOT NULL,
-    opts text NOT NULL, priority integer NOT NULL, attempts integer NOT NULL, run_at_ms bigint,
-    timestamp_ms bigint NOT NULL, last_error text, kind text NOT NULL,
-    PRIMARY KEY (run_id, seq));
+  CREATE TABLE IF NOT EXISTS ${J}.table_outbox_batch (
+    run_id text NOT NULL, seq bigint GENERATED ALWAYS AS IDENTITY, n integer NOT NULL,
+    jobs text NOT NULL, cells jsonb NOT NULL, PRIMARY KEY (run_id, seq));
+  ALTER TABLE ${J}.table_outbox_batch ALTER COLUMN jobs SET STORAGE EXTERNAL;
   CREATE TABLE IF NOT EXISTS ${J}.table_moved (
     run_id text NOT NULL, queue text NOT NULL, kind text NOT NULL, moved bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, queue, kind));`;
 
-/** An outbox entry: the job, numbered in the order its batch committed. */
+/**
+ * An outbox entry: the job, numbered in the order it was claimed: its batch's outbox number
+ * times PER_BATCH plus its place in the batch (1-based). The outbox holds one row per claimed
+ * batch (its jobs as one JSON text, stored uncompressed): one insert and one delete a batch, where
+ * a row per job cost two thousand of each. A batch leaves the outbox whole, once every entry of
+ * it is written.
+ */
 export interface OutboxEntry extends IntendedJob {
   seq: number;
+}
+
+/** Above the largest --batch (10,000), so entry numbers never overlap across batches. */
+export const PER_BATCH = 100_000;
+
+type PackedJob = [string, string, string, string, string, string, number, number, number | null, number, string | null, 'run' | 'failed'];
+
+function pack(j: IntendedJob): PackedJob {
+  return [j.queue, j.jobId, j.rowId, j.name, j.data, j.opts, j.priority, j.attempts, j.runAtMs, j.timestampMs, j.lastError, j.kind];
+}
+
+function unpack(p: PackedJob, seq: number): OutboxEntry {
+  const [queue, jobId, rowId, name, data, opts, priority, attempts, runAtMs, timestampMs, lastError, kind] = p;
+  return { queue, jobId, rowId, name, data, opts, priority, attempts, runAtMs, timestampMs, lastError, kind: kind === 'failed' ? 'failed' : 'run', seq };
+}
+
+function cellsOf(jobs: IntendedJob[]): { q: string; k: string; n: number }[] {
+  const m = new Map<string, { q: string; k: string; n: number }>();
+  for (const j of jobs) {
+    const key = `${j.queue}\u0000${j.kind}`;
+    const c = m.get(key) ?? m.set(key, { q: j.queue, k: j.kind, n: 0 }).get(key)!;
+    c.n += 1;
+  }
+  return [...m.values()];
+}
+
+/**
+ * Entries an older queuectl left in its per-job outbox (queuectl.table_outbox) for this run: a
+ * rerun by this version would not see them, so it refuses instead of losing them.
+ */
+export async function legacyOutboxEntries(db: PostgresHandle, runId: string): Promise<number> {
+  const [t] = await db.query<{ ok: boolean }>(`SELECT to_regclass('${J}.table_outbox') IS NOT NULL AS ok`);
+  if (!t?.ok) return 0;
+  const [row] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${J}.table_outbox WHERE run_id = $1`, [runId]);
+  return Number(row?.n ?? 0);
 }
 
 export interface TableRunRecord {
@@ -108,55 +146,62 @@ export async function openTableRun(db: PostgresHandle, run: OpenTableRun): Promi
   );
 }
 
-/** Inside the claim transaction: the batch's jobs into the outbox, numbered in order. */
+/**
+ * Inside the claim transaction: the batch's jobs into the outbox as one row, and the run's
+ * `claimed` counter moved, in one statement.
+ */
 export async function writeOutbox(db: PostgresHandle, runId: string, jobs: IntendedJob[]): Promise<OutboxEntry[]> {
   if (jobs.length === 0) return [];
-  const col = <K extends keyof IntendedJob>(k: K) => jobs.map((j) => j[k]);
-  const rows = await db.query<{ seq: string }>(
-    `INSERT INTO ${J}.table_outbox (run_id, queue, job_id, row_id, name, data, opts, priority, attempts, run_at_ms, timestamp_ms, last_error, kind)
-     SELECT $1, q, j, r, n, d, o, p, a, t, ts, e, k
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[], $11::bigint[], $12::text[], $13::text[])
-            WITH ORDINALITY AS u(q, j, r, n, d, o, p, a, t, ts, e, k, ord)
-      ORDER BY ord
-     RETURNING seq::text`,
-    [runId, col('queue'), col('jobId'), col('rowId'), col('name'), col('data'), col('opts'), col('priority'), col('attempts'), col('runAtMs'), col('timestampMs'), col('lastError'), col('kind')],
+  if (jobs.length >= PER_BATCH) throw new Error(`an outbox batch holds fewer than ${PER_BATCH} jobs, got ${jobs.length}`);
+  const [row] = await db.query<{ seq: string }>(
+    `WITH ins AS (INSERT INTO ${J}.table_outbox_batch (run_id, n, jobs, cells) VALUES ($1, $2, $3, $4::jsonb) RETURNING seq),
+          counted AS (UPDATE ${J}.table_run SET claimed = claimed + $2, updated_ms = $5 WHERE id = $1)
+     SELECT seq::text FROM ins`,
+    [runId, jobs.length, JSON.stringify(jobs.map(pack)), JSON.stringify(cellsOf(jobs)), Date.now()],
   );
-  // RETURNING follows the insert order, which follows ORDER BY ord.
-  const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
-  return jobs.map((job, i) => ({ ...job, seq: seqs[i] }));
+  const base = Number(row.seq) * PER_BATCH;
+  return jobs.map((job, i) => ({ ...job, seq: base + i + 1 }));
 }
 
 /**
- * Entries claimed but not yet known written, oldest first (what a rerun writes first). Ordered by
- * the column `o.seq`: a bare `seq` names the text output column, whose order puts 10 before 9,
- * and a destination mark moved past 10 would then skip 9 for good.
+ * Entries claimed but not yet known written, oldest first (what a rerun writes first): whole
+ * batches, in outbox order, at least one, until `limit` entries. Ordered by the column `o.seq` (a
+ * bare `seq` would name a text output column, whose order puts 10 before 9, and a destination
+ * mark moved past 10 would then skip 9 for good).
  */
 export async function pendingOutbox(db: PostgresHandle, runId: string, limit: number): Promise<OutboxEntry[]> {
-  const rows = await db.query<Record<string, string | null>>(
-    `SELECT seq::text, queue, job_id, row_id, name, data, opts, priority::text, attempts::text, run_at_ms::text, timestamp_ms::text, last_error, kind
-       FROM ${J}.table_outbox o WHERE o.run_id = $1 ORDER BY o.seq LIMIT $2`, [runId, limit]);
-  return rows.map((r) => ({
-    seq: Number(r.seq), queue: String(r.queue), jobId: String(r.job_id), rowId: String(r.row_id), name: String(r.name), data: String(r.data), opts: String(r.opts),
-    priority: Number(r.priority), attempts: Number(r.attempts), runAtMs: r.run_at_ms === null ? null : Number(r.run_at_ms), timestampMs: Number(r.timestamp_ms),
-    lastError: r.last_error, kind: r.kind === 'failed' ? 'failed' : 'run',
-  }));
+  const rows = await db.query<{ seq: string; jobs: string }>(
+    `SELECT o.seq::text AS seq, o.jobs FROM ${J}.table_outbox_batch o WHERE o.run_id = $1 ORDER BY o.seq LIMIT $2`, [runId, Math.max(1, limit)]);
+  const entries: OutboxEntry[] = [];
+  for (const r of rows) {
+    if (entries.length >= limit && entries.length > 0) break;
+    const base = Number(r.seq) * PER_BATCH;
+    (JSON.parse(r.jobs) as PackedJob[]).forEach((p, i) => entries.push(unpack(p, base + i + 1)));
+  }
+  return entries;
+}
+
+/** Entries still in the outbox for a run (what the check after a move expects to be none). */
+export async function outboxCount(db: PostgresHandle, runId: string): Promise<number> {
+  const [row] = await db.query<{ n: string }>(`SELECT COALESCE(sum(n), 0)::text AS n FROM ${J}.table_outbox_batch WHERE run_id = $1`, [runId]);
+  return Number(row?.n ?? 0);
 }
 
 /**
- * After the destination confirmed (or had already recorded) the entries: they leave the outbox.
- * The seq range goes into the index condition: with `seq = ANY` alone the planner reads every
- * entry of the run the primary key still holds (the deleted ones too, until vacuum), so each
- * settle took longer as the run went on.
+ * After the destination confirmed (or had already recorded) the entries: their batches leave the
+ * outbox, and the run's delivered and per-queue counts move, in one statement (atomic on its
+ * own). `entries` are whole batches, as writeOutbox and pendingOutbox give them.
  */
 export async function settleOutbox(db: PostgresHandle, runId: string, entries: OutboxEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const seqs = entries.map((e) => e.seq);
-  await inTransaction(db, async () => {
-    const gone = await db.query<{ queue: string; kind: string; n: string }>(
-      `WITH d AS (DELETE FROM ${J}.table_outbox WHERE run_id = $1 AND seq BETWEEN $3 AND $4 AND seq = ANY($2::bigint[]) RETURNING queue, kind)
-       SELECT queue, kind, count(*)::text AS n FROM d GROUP BY queue, kind`, [runId, seqs, Math.min(...seqs), Math.max(...seqs)]);
-    await countMoved(db, runId, gone.map((g) => ({ queue: g.queue, kind: g.kind, n: Number(g.n) })), 'delivered');
-  });
+  const batches = [...new Set(entries.map((e) => Math.floor(e.seq / PER_BATCH)))];
+  await db.query(
+    `WITH d AS (DELETE FROM ${J}.table_outbox_batch WHERE run_id = $1 AND seq = ANY($2::bigint[]) RETURNING n, cells),
+          c AS (SELECT x.q AS queue, x.k AS kind, sum(x.n) AS n FROM d, jsonb_to_recordset(d.cells) AS x(q text, k text, n bigint) GROUP BY 1, 2),
+          r AS (UPDATE ${J}.table_run SET delivered = delivered + (SELECT sum(n) FROM d), updated_ms = $3 WHERE id = $1 AND EXISTS (SELECT 1 FROM d)),
+          m AS (INSERT INTO ${J}.table_moved (run_id, queue, kind, moved) SELECT $1, queue, kind, n FROM c
+                ON CONFLICT (run_id, queue, kind) DO UPDATE SET moved = table_moved.moved + EXCLUDED.moved)
+     SELECT 1`, [runId, batches, Date.now()]);
 }
 
 /** Bumps the run's `claimed` or `delivered` counter (and per-queue counts for deliveries). */

@@ -14,7 +14,7 @@ import { buildRouting, routeName, type Routing } from './routing.js';
 import { postgresDestination, redisDestination, type TableDestination } from './table-dest.js';
 import { DEFAULT_TABLE_STATES, groupsFor, runTableMove, TABLE_STATES, tableSql, type TableState } from './table-engine.js';
 import { priorityRanks, type PriorityRanks } from './table-jobs.js';
-import { closeTableRun, ensureTableJournal, listTableRuns, openTableRun, resolveTableRun, type TableRunRecord } from './table-journal.js';
+import { closeTableRun, ensureTableJournal, legacyOutboxEntries, listTableRuns, openTableRun, outboxCount, resolveTableRun, type TableRunRecord } from './table-journal.js';
 
 /**
  * `migrate --from <table source>`: plan (rows per family and state, where each goes), confirm
@@ -176,6 +176,10 @@ async function moveTable(opts: TableMigrateOptions, ctx: Context, topology: Topo
 
   await ensureTableJournal(db);
   await lockRun(db, run.runId);
+  const legacy = await legacyOutboxEntries(db, run.runId);
+  if (legacy > 0) {
+    throw new UsageError(`run ${run.runId} has ${legacy} claimed row(s) in queuectl.table_outbox, the outbox of an older queuectl, which this version does not read`, 'finish the run with the queuectl version that started it (rerun the same command), then upgrade');
+  }
   const ranks: PriorityRanks = run.ranks ?? priorityRanks(await ranksFor(source), source.priority);
   await openTableRun(db, { id: run.runId, intent, source: source.name, table: source.where, dest: dest.where, states: opts.states, mark: opts.mark, planned: total, ranks });
   const progress = createProgress(ctx.out, total);
@@ -190,14 +194,14 @@ async function moveTable(opts: TableMigrateOptions, ctx: Context, topology: Topo
     await closeTableRun(db, run.runId, 'interrupted', Math.max(0, total - result.delivered)).catch(() => undefined);
     throw new InterruptedError(`interrupted after moving ${result.delivered} row(s) from ${source.where} (run ${run.runId}); every row is in the table, in the run's outbox or in BullMQ`, 'rerun the same command to continue; `queuectl migrate status` shows progress');
   }
-  const [pending] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM queuectl.table_outbox WHERE run_id = $1`, [run.runId]);
+  const pending = { n: await outboxCount(db, run.runId) };
   const after = await countRows(source, opts.states);
   for (const f of after) {
     const r = routeName(routing, topology, f.family);
     if ('dest' in r) f.dest = r.dest;
   }
   const left = movable(after, opts.states);
-  const verified = Number(pending.n) === 0;
+  const verified = pending.n === 0;
   await closeTableRun(db, run.runId, verified ? 'done' : 'unverified', left, verified ? '' : `${pending.n} outbox entries not written`);
   ctx.out.printJson(doc({ dryRun: false, planned: total, moved: result.moved, claimed: result.claimed, delivered: result.delivered, left, stayed: result.stayed, stayedCount: result.stayedCount, verified, continued: run.continues }));
   const line = Object.entries(result.moved).map(([q, n]) => `${q} ${n}`).join(', ');
