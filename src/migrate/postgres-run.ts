@@ -15,6 +15,7 @@ import { buildRouting } from './routing.js';
 import { runMove, type MoveEngine } from './move-run.js';
 import { accountBusyStays, type BusyJob } from './postgres-busy.js';
 import { addNeverMovingPg, countPostgres, countSource, jobCopyColumns, moveBatch, recordVerdicts, scanPostgres, START_CURSOR, STATE_WINDOWS, type BatchLanes, type BatchOutcome, type Cursor, type PgEngineContext } from './postgres-engine.js';
+import { createIdSequences } from './postgres-ids.js';
 import { openLanes, walkInLanes, type Lanes } from './postgres-lanes.js';
 import { closePgJournal, ensureJournal, listPgJournals, lockRun, openPgJournal, recordBatch, resolvePgRun } from './postgres-journal.js';
 
@@ -70,7 +71,7 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
- * Every state, batch by batch, each in one transaction with its journal counters, on two sessions
+ * Every state, batch by batch, each in one transaction with its journal counters, on three sessions
  * at once (postgres-lanes.ts: the server's per-row work is the cost). A state is
  * walked again while a pass moved something, so jobs a worker held locked (SKIP LOCKED) and then
  * put back are picked up; Ctrl-C stops between batches. With --follow, the whole walk repeats
@@ -80,6 +81,7 @@ async function applyPostgres(engine: PgEngineContext, runId: string, opts: Migra
   const result = emptyResult();
   const started = Date.now();
   let quietSince = Date.now();
+  await createIdSequences(engine.handle, engine.routing.dests);
   const lanes = await openLanes(engine.handle);
   try {
     for (;;) {
