@@ -48,6 +48,23 @@ export async function assignIds(handle: PostgresHandle, from: string, moves: { r
 }
 
 /**
+ * Creates each destination's id sequence that does not exist yet, the way BullMQ's first add does
+ * (next_job_id, which draws id 1; assignIds keeps the sequence ahead anyway), before the lanes
+ * start: created inside a batch, it stays invisible to the other lanes until that batch commits,
+ * and next_job_id makes the other lane wait for it on its creation lock (a whole batch lost).
+ * Only a head start: a role that may not create them (no CREATE on BullMQ's schema; it needs it
+ * only when numeric ids arrive) leaves them to the batches, as before, and any other failure
+ * shows again at the move's first statement.
+ */
+export async function createIdSequences(handle: PostgresHandle, dests: string[]): Promise<void> {
+  const schema = handle.spec.schema;
+  await handle.query(
+    `SELECT count(${quoteIdent(schema)}.next_job_id(t.dest)) FROM unnest($1::text[], $2::text[]) AS t(dest, seq) WHERE to_regclass(t.seq) IS NULL`,
+    [dests, dests.map((d) => idSequence(schema, d))],
+  ).catch(() => undefined);
+}
+
+/**
  * `count` ids from the destination's sequence that no job there holds: a job added with a
  * numeric-looking custom id (older clients allowed it) may sit on the sequence's next values. Drawn
  * inside the batch's transaction, checked with one primary-key probe per round; a held id is skipped.

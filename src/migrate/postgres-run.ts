@@ -14,7 +14,8 @@ import { renderStatus } from './render.js';
 import { buildRouting } from './routing.js';
 import { runMove, type MoveEngine } from './move-run.js';
 import { accountBusyStays, type BusyJob } from './postgres-busy.js';
-import { addNeverMovingPg, countPostgres, countSource, moveBatch, recordVerdicts, scanPostgres, START_CURSOR, STATE_WINDOWS, type BatchLanes, type BatchOutcome, type Cursor, type PgEngineContext } from './postgres-engine.js';
+import { addNeverMovingPg, countPostgres, countSource, jobCopyColumns, moveBatch, recordVerdicts, scanPostgres, START_CURSOR, STATE_WINDOWS, type BatchLanes, type BatchOutcome, type Cursor, type PgEngineContext } from './postgres-engine.js';
+import { createIdSequences } from './postgres-ids.js';
 import { openLanes, walkInLanes, type Lanes } from './postgres-lanes.js';
 import { closePgJournal, ensureJournal, listPgJournals, lockRun, openPgJournal, recordBatch, resolvePgRun } from './postgres-journal.js';
 
@@ -36,7 +37,7 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
   const handle = await ctx.postgres();
   await requireCompatibleSchema(handle);
   if (opts.strategy === 'drain') return runDrain(opts, ctx, postgresDrainSite(handle, opts.from));
-  const engine: PgEngineContext = { handle, routing, topology, batch: opts.batch, trimFloors: new Map() };
+  const engine: PgEngineContext = { handle, routing, topology, batch: opts.batch, trimFloors: new Map(), jobColumns: opts.dryRun ? [] : await jobCopyColumns(handle) };
   const intent = runIdOf({ prefix: `postgres:${handle.spec.schema}`, from: opts.from, to: routing.to, names: opts.names, states: opts.states });
   if (!opts.dryRun) await ensureJournal(handle);
   let run = await resolvePgRun(handle, intent);
@@ -80,6 +81,7 @@ async function applyPostgres(engine: PgEngineContext, runId: string, opts: Migra
   const result = emptyResult();
   const started = Date.now();
   let quietSince = Date.now();
+  await createIdSequences(engine.handle, engine.routing.dests);
   const lanes = await openLanes(engine.handle);
   try {
     for (;;) {
@@ -146,7 +148,8 @@ function add(into: Moves, from: Moves): number {
 async function inTransaction<T>(handle: PostgresHandle, work: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await inOneTransaction(handle, work);
+      // READ COMMITTED whatever the session's default: each statement after the window's lock sees every committed change (classify's flow check).
+      return await inOneTransaction(handle, work, 'BEGIN ISOLATION LEVEL READ COMMITTED');
     } catch (error) {
       // handle.query's one-line error ends with the SQLSTATE: a deadlock or serialization failure is retried.
       const code = /\[([0-9A-Z]{5})\]$/.exec(error instanceof Error ? error.message : '')?.[1];
