@@ -66,7 +66,7 @@ function parseOptions(list) {
   const quick = a.flag('quick');
   const sizes = Object.fromEntries(BENCHES.filter((b) => only.has(b)).map((b) => [b, structuredClone(REGISTRY[b][quick ? 'quick' : 'official'])]));
   for (const b of ['migrate', 'pg-migrate']) if (baselineJobs && sizes[b]) sizes[b].baselineJobs = baselineJobs;
-  if (a.flag('no-million')) for (const b of ['migrate', 'table-move']) if (sizes[b]) sizes[b].million = false;
+  if (a.flag('no-million')) for (const b of ['migrate', 'pg-migrate', 'table-move']) if (sizes[b]) sizes[b].million = false;
   return { only: BENCHES.filter((b) => only.has(b)), quick, sizes };
 }
 
