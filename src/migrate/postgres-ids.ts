@@ -51,7 +51,7 @@ export async function assignIds(handle: PostgresHandle, from: string, moves: { r
  * Creates each destination's id sequence that does not exist yet, the way BullMQ's first add does
  * (next_job_id, which draws id 1; assignIds keeps the sequence ahead anyway), before the lanes
  * start: created inside a batch, it stays invisible to the other lanes until that batch commits,
- * and next_job_id makes the other lane wait for it on its creation lock (a whole batch lost).
+ * and next_job_id makes each of them wait for it on its creation lock (3 lanes: two batches lost).
  * Only a head start: a role that may not create them (no CREATE on BullMQ's schema; it needs it
  * only when numeric ids arrive) leaves them to the batches, as before, and any other failure
  * shows again at the move's first statement.

@@ -7,19 +7,18 @@ import { assignIds } from './postgres-ids.js';
  * migrate's sessions on PostgreSQL ("lanes"). A batch's time is nearly all the server's per-row
  * work (the job row's copy and its index entries, the foreign-key cascades job_log and
  * job_dependency run on each delete, three events a job, the event trims), done by one server
- * process per session: two sessions keep two server cores busy. A third moved faster on the
- * loaded 2-core machine (50k jobs, interleaved: move 5.6/6.1/5.4/7.1 s against 6.7/7.2/7.8/6.5 s)
- * but kept a third batch's rows alive at every moment: V8 promotes them and grows its old
- * generation, and the peak RSS of a 200k-job run rose from ~132 to ~146 MB (20k jobs: ~106), past
- * the flat-memory goal.
+ * process per session. Three sessions rather than two even on two cores: while one lane waits on
+ * a round trip (a batch takes nine), the others keep the cores busy (50k jobs on the loaded
+ * 2-core machine, interleaved: move 5.6/6.1/5.4/7.1 s against 6.7/7.2/7.8/6.5 s with two). A third
+ * batch in flight costs ~8 MB of peak RSS, a constant: 140 MB at 200k jobs, 162 MB at 1M.
  * Reads take turns in cursor order: a lane reads the next window (locking its rows FOR UPDATE SKIP
  * LOCKED) from where the last read stopped and hands the cursor on, then classifies, moves and
- * commits while the other lane reads and moves the next window. No two lanes hold the same row,
+ * commits while the other lanes read and move the next windows. No two lanes hold the same row,
  * and each batch stays one transaction with its journal counters: crash safety is per batch, as
  * with one lane. The lanes share the journal's rows (migrate_moved, migrate_run), but a lane
- * writes them last, just before its COMMIT: sampled every few ms, no lane was seen waiting on them.
+ * writes them last, just before its COMMIT: sampled every few ms, no lane was ever seen waiting on them.
  */
-export const LANES = 2;
+export const LANES = 3;
 
 export interface Lanes {
   handles: PostgresHandle[];

@@ -71,7 +71,7 @@ export async function runPostgresMigrate(opts: MigrateOptions, ctx: Context): Pr
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
- * Every state, batch by batch, each in one transaction with its journal counters, on two sessions
+ * Every state, batch by batch, each in one transaction with its journal counters, on three sessions
  * at once (postgres-lanes.ts: the server's per-row work is the cost). A state is
  * walked again while a pass moved something, so jobs a worker held locked (SKIP LOCKED) and then
  * put back are picked up; Ctrl-C stops between batches. With --follow, the whole walk repeats
