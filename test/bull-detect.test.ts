@@ -107,6 +107,9 @@ describe('a legacy queue nothing tells apart', () => {
     expect(await keysUnder(prefix, 'mail')).toEqual([]);
     const inspect = await runCli(['inspect', 'old-mail', '-c', file, '--redis', redisUrl()]);
     expect(inspect.stdout).toContain('old-mail: Bull or BullMQ: no sign of either library');
+    const check = await runCli(['topology', 'check', '--json', '-c', file, '--redis', redisUrl()]);
+    const findings = JSON.parse(check.stdout).findings.filter((f: { rule: string }) => f.rule === 'queue-layout-undecided');
+    expect(findings).toEqual([expect.objectContaining({ severity: 'error', queue: 'old-mail', message: expect.stringContaining('declare kind: bull or kind: bullmq') })]);
     redis.disconnect();
   });
 
