@@ -89,14 +89,16 @@ describe('telling Bull from BullMQ by the keys', () => {
     expect(human.stdout).toContain('  old-mail: Bull queue (detected: priority zset)');
   });
 
-  it('reads a Bull queue with no Bull-only key as BullMQ, which counts it the same', async () => {
+  it('detects a Bull queue with no Bull-only key from its jobs, counted as if declared', async () => {
     const prefix = uniqueName('bull');
     const queue = bullQueue('old-mail', prefix);
     await queue.add('mail.send', { to: 'a' });
     await queue.add('mail.send', { to: 'b' }, { delay: 3_600_000 });
     const detected = (await inspectJson(topologyFile(prefix, 'old-mail: {}')))('old-mail');
     const declared = (await inspectJson(topologyFile(prefix, 'old-mail: { kind: bull }')))('old-mail');
-    expect(detected.layout).toBeUndefined();
+    // Bull fills opts.timestamp/delay/attempts in on every job (src/inspect/job-sample.ts).
+    expect(detected.layout).toEqual({ read: 'bull', from: 'keys', signs: { bull: ["Bull's job opts (timestamp, delay, attempts filled in) on 2 of 2 sampled jobs"], bullmq: [] } });
+    expect(detected.bullCounts).toEqual(declared.bullCounts);
     expect(declared.layout?.from).toBe('declared');
     expect(detected.counts).toEqual(declared.counts);
     expect(detected.counts).toMatchObject({ waiting: 1, delayed: 1 });

@@ -47,7 +47,7 @@ describe('kind: in a legacy entry', () => {
 describe('judgeLayout', () => {
   const none = { bull: [], bullmq: [] };
   it('reads BullMQ when no key says otherwise, and Bull on Bull-only keys', () => {
-    expect(judgeLayout(undefined, none)).toEqual({ read: 'bullmq', from: 'keys', signs: none });
+    expect(judgeLayout(undefined, none)).toEqual({ read: 'bullmq', from: 'keys', signs: none, undecided: true });
     const bull = { bull: bullSigns([1, 3]), bullmq: bullmqSigns(null, null) };
     expect(bull).toEqual({ bull: ['meta-paused key', 'priority zset'], bullmq: [] });
     expect(judgeLayout(undefined, bull)).toEqual({ read: 'bull', from: 'keys', signs: bull });

@@ -20,6 +20,22 @@ export function layoutConflict(q: LiveQueue): Finding[] {
   return [{ rule: 'queue-layout-conflict', severity: 'error', queue: q.name, message: `${q.layout.conflict} — ${next}` }];
 }
 
+/**
+ * queue-layout-undecided: a legacy queue without kind: that holds jobs and shows no sign of either
+ * library in its keys or sampled jobs; migrate and dlq writes refuse it until its kind is declared.
+ */
+export function layoutUndecided(q: LiveQueue): Finding[] {
+  if (q.kind !== 'legacy' || !q.layout?.undecided || !q.exists) return [];
+  const held = Object.values(q.counts).reduce((a, b) => a + b, 0);
+  if (held === 0) return [];
+  return [{
+    rule: 'queue-layout-undecided',
+    severity: 'error',
+    queue: q.name,
+    message: `legacy queue holds ${held} job${held === 1 ? '' : 's'} and shows no sign of Bull or BullMQ in its keys or sampled jobs, so migrate and dlq will not write to it — declare kind: bull or kind: bullmq under legacy: in the topology`,
+  }];
+}
+
 /** legacy-has-jobs for a Bull queue: counted by Bull's states, with the migrate command that moves them (src/migrate/bull-engine.ts). */
 export function bullLegacyJobs(q: LiveQueue): Finding[] {
   const c = q.counts;

@@ -3,7 +3,7 @@ import { lint } from '../topology/lint.js';
 import { migrateCommand, statesToMove } from '../migrate/advice.js';
 import type { Finding, Topology } from '../topology/types.js';
 import { postgresFindings } from './postgres-drift.js';
-import { bullLegacyJobs, layoutConflict } from './bull-drift.js';
+import { bullLegacyJobs, layoutConflict, layoutUndecided } from './bull-drift.js';
 import { scheduleFindings } from './schedule-drift.js';
 import type { LiveFacts, MisroutedJobs, WorkerConnection } from './types.js';
 
@@ -25,6 +25,7 @@ export const CHECK_RULES = [
   'eviction-policy',
   'prefix-no-hash-tag',
   'queue-layout-conflict',
+  'queue-layout-undecided',
   'legacy-has-jobs',
   'table-stuck-rows',
   'table-family-unowned',
@@ -65,6 +66,7 @@ export function drift(topology: Topology, live: LiveFacts, options: DriftOptions
     ...hashTag(topology, options),
     ...live.queues.flatMap((q) => queueFindings(topology, q, namespace)),
     ...live.queues.flatMap(layoutConflict),
+    ...live.queues.flatMap(layoutUndecided),
     ...live.misrouted.map((m) => misrouted(topology, m, live.deep)),
     ...undeclaredWorkers(topology, live.workers ?? []),
     ...(live.schedulers ? scheduleFindings(topology, live.schedulers, live.queues) : []),

@@ -41,6 +41,9 @@ export async function run(opts: DlqRetryOptions, ctx: Context, args: string[] = 
     const plan = planRetry(selection.items, topology);
     const hard = plan.refused.filter((r) => !r.reason.startsWith('already'));
     if (selection.explicit && hard.length) throw new UsageError(`cannot retry ${hard[0].ref}: ${hard[0].reason}`, hard[0].hint ?? 'discard the item');
+    // A Bull job retried under a new id (its numeric id taken in the target) could not be watched by id.
+    const bull = canary ? plan.items.find((i) => i.style === 'failed' && topology.legacy[i.queue]?.kind === 'bull') : undefined;
+    if (bull) throw new UsageError(`--canary does not apply to a Bull queue's failed jobs (${bull.ref}): one may land under a new id in ${bull.target}`, 'retry them without --canary, or a few at a time with --limit');
     for (const ref of selection.live) ctx.out.note(`${ref} is not in the failed set (retried already?): nothing to do`);
     // Keys a script would refuse (wrong type, bad value): reported by the plan, never half-applied.
     const blocking: Blocking[] = await store.blocking(scope.sources, plan.items, 'retry');

@@ -9,7 +9,7 @@ import { claimRun, closeJournal, listJournals, openJournal, resolveRun, type Res
 import { acquireRunLease, type RunLease } from '../migrate/run-lease.js';
 import { engineFor } from '../migrate/engine.js';
 import { bullEngine } from '../migrate/bull-engine.js';
-import { isBullSource } from '../migrate/bull-source.js';
+import { isBullSource, refuseBullDrain } from '../migrate/bull-source.js';
 import { runIdOf } from '../migrate/keys.js';
 import { parseMigrateOptions, type MigrateOptions } from '../migrate/options.js';
 import { renderStatus } from '../migrate/render.js';
@@ -51,7 +51,7 @@ async function runOnRedis(raw: Record<string, unknown>, ctx: Context): Promise<n
   const prefix = await ctx.prefix();
   const handle = await ctx.redis();
   try {
-    if (opts.strategy === 'drain') return await drain(opts, ctx, handle, prefix);
+    if (opts.strategy === 'drain') return await drain(opts, ctx, handle, prefix, topology);
     return await move(opts, ctx, handle, prefix, topology, routing);
   } catch (error) {
     if (error instanceof QueuectlError) throw error;
@@ -120,7 +120,7 @@ async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, 
   const { runId, key: journalKey } = run;
   // A Bull source: its own script (src/migrate/bull-engine.ts). On a cluster with one hash tag per
   // queue, the journaled copy-then-delete (src/migrate/cross-slot.ts).
-  const engine = (await isBullSource(client, prefix, topology, opts.from)) ? bullEngine(handle.mode, prefix, routing, journalKey, topology) : engineFor(handle.mode, prefix, routing, journalKey, runId);
+  const engine = (await isBullSource(client, prefix, topology, opts.from, opts.follow)) ? bullEngine(handle.mode, prefix, routing, journalKey, topology) : engineFor(handle.mode, prefix, routing, journalKey, runId);
   const { states, batch, rate } = opts;
   const moveOptions = { client, prefix, routing, states, journalKey, signal: ctx.signal };
   const onePass = engine.startOnePass;
@@ -143,7 +143,8 @@ async function moveRun(opts: MigrateOptions, ctx: Context, handle: RedisHandle, 
 }
 
 /** The Redis side of `--strategy drain` (the watch and the delete are in src/migrate/drain-run.ts). */
-async function drain(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string): Promise<number> {
+async function drain(opts: MigrateOptions, ctx: Context, handle: RedisHandle, prefix: string, topology: Topology): Promise<number> {
+  await refuseBullDrain(handle.client, prefix, topology, opts.from);
   const masters = await handle.masters();
   return runDrain(opts, ctx, {
     sample: () => sampleQueue(handle.client, prefix, opts.from),

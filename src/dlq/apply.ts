@@ -7,6 +7,7 @@ import { readCarried, type CarriedJob } from './shape.js';
 import { shapeOf } from './sources.js';
 import type { DlqItem } from './types.js';
 import { sleep } from '../util/sleep.js';
+import { retryBullFailed } from './bull-retry.js';
 
 export interface ApplyOptions {
   client: Redis | Cluster;
@@ -126,6 +127,16 @@ export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<App
   const scripts = dlqScripts(client);
   return loop(items, options, async (batch, outcome) => {
     const holder = batch[0].holder;
+    // A Bull queue's failed jobs go into the BullMQ queue that owns them, translated (bull-retry.ts).
+    if (batch[0].style === 'failed' && topology.legacy[holder]?.kind === 'bull') {
+      for (const [target, group] of groupBy(batch, (i) => i.target ?? i.queue)) {
+        const step = await retryBullFailed(client, prefix, group, target);
+        outcome.done += step.retried;
+        for (const [reason, n] of Object.entries(step.skipped)) skip(outcome, reason, n);
+        if (step.renamed > 0) outcome.notes[BULL_RENAMED] = (outcome.notes[BULL_RENAMED] ?? 0) + step.renamed;
+      }
+      return;
+    }
     if (batch[0].style === 'failed') {
       const q = k(prefix, holder);
       const [retried, notFailed, gone, inFlow] = (await call(scripts.retryFailed, scriptKeys.retryFailed(q), [q, ...batch.map((i) => i.id)], 'retry')) as number[];
@@ -165,6 +176,15 @@ export function applyRetry(items: DlqItem[], options: ApplyOptions): Promise<App
       if (toMark.length) await call(scripts.mark, scriptKeys.mark(d), [d, 'retried', Date.now(), options.who, '', ...toMark], 'retry');
     }
   }, depthFor(items));
+}
+
+/** The note of a Bull job retried under a new id: its numeric id was taken in the target queue. */
+export const BULL_RENAMED = 'retried under a new id: its numeric id was taken in the target queue (the old id → new id is in the tally hash <prefix>:queuectl:dlq:bull-retried)';
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(keyOf(item), [...(out.get(keyOf(item)) ?? []), item]);
+  return out;
 }
 
 /** Failed-set batches are one script call each: two in flight hide the round trip between them. */

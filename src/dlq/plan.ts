@@ -44,10 +44,13 @@ export function planRetry(items: DlqItem[], topology: Topology): RetryPlan {
       plan.refused.push({ ref: item.ref, reason: `already ${item.status}` });
       continue;
     }
-    // dlq's retry writes BullMQ's layout: in a Bull queue's keys a prioritized or paused job would
-    // land where no Bull worker looks. migrate moves it into BullMQ, translated; retry it there.
+    // A Bull queue's failed job is retried into BullMQ, never in Bull's keys (where a prioritized
+    // or paused job would land out of any Bull worker's sight): into the queue that owns its name,
+    // routed as migrate routes it (or the legacy entry's to:), translated as migrate translates it.
     if (item.style === 'failed' && topology.legacy[item.queue]?.kind === 'bull') {
-      plan.refused.push({ ref: item.ref, reason: `"${item.queue}" is a Bull queue: dlq does not write Bull's layout`, hint: `move its failed jobs into BullMQ first (queuectl migrate --from ${item.queue} --states failed), then retry them there` });
+      const where = targetOf(item, topology);
+      if ('target' in where) plan.items.push({ ...item, target: where.target });
+      else plan.refused.push({ ref: item.ref, ...where });
       continue;
     }
     // A table row is retried in its own table (ready again), never moved: that is migrate's job.

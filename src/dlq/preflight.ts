@@ -159,6 +159,10 @@ export function planKeys(prefix: string, sources: DlqSource[], items: DlqItem[],
       const target = item.target ?? item.queue;
       targets.add(target);
       hash(target, item.id);
+    } else if (verb === 'retry' && item.target && item.target !== item.queue) {
+      // A Bull failed job retried into the BullMQ queue owning its name (bull-retry.ts): the
+      // target's keys are written too (its id may be taken there: the job then gets a new id).
+      targets.add(item.target);
     }
   }
   for (const target of targets) keys.push(...scriptKeys.retryAdd(q(target)));

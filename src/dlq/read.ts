@@ -21,7 +21,7 @@ const key = (prefix: string, queue: string, suffix: string) => `${prefix}:${queu
  * arriving meanwhile do not shift the pages; ties on one score are skipped by count.
  */
 export async function* scanSource(reader: RedisReader, prefix: string, source: DlqSource, options: ScanOptions): AsyncGenerator<DlqItem[]> {
-  if (source.style === 'failed') yield* scanFailed(reader, prefix, source.queue, options);
+  if (source.style === 'failed') yield* scanFailed(reader, prefix, source.queue, source.routed ? { ...options, fields: true } : options);
   else yield* scanDeadLetterQueue(reader, prefix, source, options);
 }
 

@@ -14,6 +14,7 @@ import { resolveTableSource, tableSourceNames } from '../table/resolve.js';
 import type { TableSource } from '../table/types.js';
 import { tableDlqStore } from './table-store.js';
 import { combinedStore } from './combined-store.js';
+import { detectLegacyKinds, kindlessLegacy } from './legacy-kinds.js';
 
 export interface DlqScope {
   topology: Topology;
@@ -22,17 +23,28 @@ export interface DlqScope {
   sources: DlqSource[];
   filters: DlqFilters;
   now: number;
+  /** Legacy queues dlq cannot tell Bull from BullMQ: name → why (src/dlq/legacy-kinds.ts); dlq never writes to them. */
+  undecided: Map<string, string>;
 }
 
 /** Topology, prefix, filters (validated before connecting) and the sources they select. */
 export async function openScope(ctx: Context, flags: FilterFlags): Promise<DlqScope> {
   const now = Date.now();
   const filters = parseFilters(flags, now);
-  const { topology } = await ctx.topology();
+  const { topology: declared } = await ctx.topology();
   // Legacy table sources have their own store (table-store.ts); the backend's is opened only when a BullMQ queue is in scope.
-  const tableNames = tableSourceNames(topology);
+  const tableNames = tableSourceNames(declared);
   const named = filters.queues;
   const backendNamed = named?.filter((q) => !tableNames.includes(q));
+  // A legacy queue with no kind: is told Bull or BullMQ from its keys and jobs, as migrate tells it (Redis only: Bull is).
+  const { topology, undecided } = kindlessLegacy(declared, backendNamed).length === 0 || filters.tenant ? { topology: declared, undecided: new Map<string, string>() } : await forBackend(ctx, {
+    redis: async () => detectLegacyKinds((await ctx.redis()).client, await ctx.prefix(), declared, backendNamed),
+    postgres: async () => ({ topology: declared, undecided: new Map<string, string>() }),
+  })();
+  for (const [name, line] of undecided) {
+    if (backendNamed?.includes(name)) throw new UsageError(`dlq: ${line}`, `legacy: { ${name}: { kind: bull } } for a Bull 3.x/4.x queue, kind: bullmq for a BullMQ one`);
+    ctx.out.warn(`legacy queue ${name} left out: ${line}`);
+  }
   if (filters.tenant && backendNamed?.length) {
     throw new UsageError(`--tenant applies to legacy table sources, not to ${backendNamed[0]}`, 'for BullMQ queues use --org <value>; or --queue <table source>');
   }
@@ -43,7 +55,7 @@ export async function openScope(ctx: Context, flags: FilterFlags): Promise<DlqSc
     postgres: async () => postgresDlqStore(await ctx.postgres()),
   })();
   const store = combinedStore(backend, tables.length ? tableDlqStore(tables) : undefined, tables.map((t) => t.name));
-  return { topology, store, sources, filters, now };
+  return { topology, store, sources, filters, now, undecided };
 }
 
 /**

@@ -14,6 +14,11 @@ export async function selectItems(scope: DlqScope, refs: string[], all: boolean,
   if (refs.length && all) throw new UsageError(`dlq ${verb} takes references or --all, not both`, `queuectl dlq ${verb} <queue>/<id>… or queuectl dlq ${verb} --all [filters]`);
   if (!refs.length && !all) throw new UsageError(`dlq ${verb} needs references or --all`, `queuectl dlq ${verb} <queue>/<id>… or queuectl dlq ${verb} --all [filters]; see \`queuectl dlq list\``);
   if (refs.length) {
+    // A ref into a legacy queue nothing tells apart: never guess which library's layout to write.
+    for (const ref of refs) {
+      const line = scope.undecided.get(ref.slice(0, ref.lastIndexOf('/')));
+      if (line) throw new UsageError(`dlq ${verb} ${ref}: ${line}; nothing was written`, 'declare kind: bull or kind: bullmq for it under legacy: in the topology');
+    }
     const { items, live } = await scope.store.resolve(scope.sources, refs, Object.keys(scope.topology.legacy));
     return { items, live, explicit: true };
   }

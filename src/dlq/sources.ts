@@ -27,11 +27,13 @@ export function dlqSources(topology: Topology, only?: string[]): DlqSource[] {
       throw new UsageError(`queues ${first.by} and ${queue.name} declare different deadLetter.fields for the dead-letter queue ${dl.queue}`, 'declare one item shape per dead-letter queue (e.g. in defaults.deadLetter)');
     }
   }
-  // A Bull legacy queue (kind: bull) keeps its failed jobs in a failed set of the same shape:
-  // list, show, stats and discard read it; retry refuses them (plan.ts), migrate moves them.
-  for (const legacy of Object.values(topology.legacy)) if (legacy.kind === 'bull') failed.push(legacy.name);
+  // A Bull legacy queue (kind: bull, or detected: legacy-kinds.ts) keeps its failed jobs in a
+  // failed set of the same shape: list, show, stats and discard read it; retry moves each into the
+  // BullMQ queue owning its name (bull-retry.ts), so its names are read even for --all.
+  const bull = Object.values(topology.legacy).filter((l) => l.kind === 'bull').map((l) => l.name);
   const sources: DlqSource[] = [
     ...failed.map((queue): DlqSource => ({ style: 'failed', queue })),
+    ...bull.map((queue): DlqSource => ({ style: 'failed', queue, routed: true })),
     ...[...dlqs].map(([dlq, feeds]): DlqSource => {
       const fields = shapes.get(dlq)?.fields;
       return fields ? { style: 'queue', dlq, feeds, fields } : { style: 'queue', dlq, feeds };

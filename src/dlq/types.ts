@@ -14,7 +14,8 @@ export type DlqStatus = 'pending' | 'retried' | 'discarded';
 
 /** Where dead letters are read from: one queue's failed set, or one dead-letter queue. */
 export type DlqSource =
-  | { style: 'failed'; queue: string }
+  /** `routed`: a Bull legacy queue's failed set, retried into the queue owning each job's name (so names are always read). */
+  | { style: 'failed'; queue: string; routed?: true }
   /** `feeds`: the declared queues that send their dead letters here. */
   /** `fields`: the item shape the topology declares (absent: the default shape). */
   | { style: 'queue'; dlq: string; feeds: string[]; fields?: DeadLetterFields };

@@ -15,9 +15,11 @@ import type { LiveQueue } from './types.js';
  *   zset beside the wait list for prioritized jobs (addJobWithPriority); BullMQ 4+ has
  *   `prioritized` instead, and never either Bull key.
  *
- * A Bull queue with neither sign (no pause, no priority) reads the same under both readers, so
- * it is read as BullMQ unless the topology says `kind: bull`; signs of both libraries on one
- * queue are a conflict, reported as such (two libraries sharing one queue's keys).
+ * A Bull queue with neither sign (no pause, no priority) has its jobs to tell: a legacy queue with
+ * no `kind:` and no key sign has a few job hashes sampled (src/inspect/job-sample.ts: Bull fills
+ * opts.timestamp/delay/attempts in, BullMQ does not). Still no sign: `undecided` (read as BullMQ
+ * for counting; migrate and dlq writes refuse it). Signs of both libraries on one queue are a
+ * conflict, reported as such (two libraries sharing one queue's keys).
  */
 
 /** Reads every layout appends to its own, one command each, so evidence costs two per queue. */
@@ -55,6 +57,20 @@ export interface LayoutVerdict {
   from: 'declared' | 'keys';
   signs: LayoutSigns;
   conflict?: string;
+  /** No `kind:` and no sign of either library: read as BullMQ, but nothing says it is. */
+  undecided?: boolean;
+}
+
+/** Merges two sets of signs (the keys', then a job sample's). */
+export function mergeSigns(a: LayoutSigns, b: LayoutSigns): LayoutSigns {
+  return { bull: [...a.bull, ...b.bull], bullmq: [...a.bullmq, ...b.bullmq] };
+}
+
+/** The one line migrate and dlq refuse an undecided or conflicting legacy queue with. */
+export function undecidedLine(name: string, verdict: LayoutVerdict): string | undefined {
+  if (verdict.conflict) return `"${name}": ${verdict.conflict}`;
+  if (verdict.undecided) return `"${name}" shows no sign of Bull or BullMQ in its keys or sampled jobs: declare kind: bull or kind: bullmq under legacy: in the topology`;
+  return undefined;
 }
 
 /** Decides the layout from the topology's `kind` (if any) and the signs. Pure. */
@@ -63,6 +79,7 @@ export function judgeLayout(declared: QueueLayoutName | undefined, signs: Layout
   const detected: QueueLayoutName = signs.bull.length > 0 && !both ? 'bull' : 'bullmq';
   const verdict: LayoutVerdict = { read: declared ?? detected, from: declared ? 'declared' : 'keys', signs };
   const list = (s: string[]) => s.join(', ');
+  if (!declared && signs.bull.length + signs.bullmq.length === 0) verdict.undecided = true;
   if (both) {
     verdict.conflict = `keys of both Bull (${list(signs.bull)}) and BullMQ (${list(signs.bullmq)}): two libraries share this queue's keys`;
   } else if (declared === 'bull' && signs.bullmq.length > 0) {
@@ -76,6 +93,7 @@ export function judgeLayout(declared: QueueLayoutName | undefined, signs: Layout
 /** The plain sentence for a detected layout, e.g. "Bull queue (detected: priority zset)". */
 export function describeLayout(verdict: LayoutVerdict): string {
   const library = verdict.read === 'bull' ? 'Bull' : 'BullMQ';
+  if (verdict.undecided) return 'Bull or BullMQ: no sign of either library in its keys or sampled jobs (declare kind: bull or kind: bullmq)';
   return verdict.from === 'declared' ? `${library} queue (kind: ${verdict.read} in the topology)` : `${library} queue (detected: ${verdict.signs[verdict.read].join(', ')})`;
 }
 

@@ -3,7 +3,8 @@ import type { QueueLayoutName } from '../topology/types.js';
 import type { LiveQueue, LiveWorker, QueueKind } from './types.js';
 import { execReads, toNumber, toOptionalNumber, type ReadCommand, type RedisReader } from './reads.js';
 import { bullLayout } from './bull-reads.js';
-import { bullmqSigns, bullSigns, EVIDENCE_READS, evidenceReads, judgeLayout, type LayoutFirstRound, type QueueLayoutReader } from './layout.js';
+import { bullmqSigns, bullSigns, EVIDENCE_READS, evidenceReads, judgeLayout, mergeSigns, type LayoutFirstRound, type QueueLayoutReader } from './layout.js';
+import { sampleJobs } from './job-sample.js';
 
 export interface QueueTarget {
   name: string;
@@ -149,6 +150,17 @@ async function readFirstRound(client: Redis | Cluster, prefix: string, batch: Qu
   };
   const layouts = batch.map((t) => LAYOUTS[t.layout ?? 'bullmq']);
   const results = await read(batch, layouts);
+  // A legacy queue with no kind: and no Bull key sign: its jobs tell too (src/inspect/job-sample.ts),
+  // as in migrate (src/inspect/detect-layout.ts), one bounded sample for those queues only.
+  const silent = results.flatMap((r, i) => (batch[i].kind === 'legacy' && !batch[i].layout && r.verdict.signs.bull.length === 0 && r.first.queue.exists ? [i] : []));
+  if (silent.length > 0) {
+    const samples = await sampleJobs(client, prefix, silent.map((i) => batch[i].name));
+    for (const i of silent) {
+      const verdict = judgeLayout(undefined, mergeSigns(results[i].verdict.signs, samples.get(batch[i].name)!.signs));
+      const shown = verdict.read === 'bull' || verdict.conflict || verdict.undecided;
+      results[i] = { first: { ...results[i].first, queue: { ...results[i].first.queue, ...(shown ? { layout: verdict } : {}) } }, verdict };
+    }
+  }
   const again = results.flatMap((r, i) => (r.verdict.read === layouts[i].name ? [] : [i]));
   if (again.length > 0) {
     const reread = await read(again.map((i) => ({ ...batch[i], layout: results[i].verdict.read })), again.map((i) => LAYOUTS[results[i].verdict.read]));

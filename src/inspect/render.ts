@@ -63,7 +63,7 @@ function queueDocuments(rows: InspectRow[]) {
 
 /** `layout` in a queue's JSON: only on queues read as Bull or with signs of both libraries. */
 function layoutDocument(verdict: LayoutVerdict) {
-  return { read: verdict.read, from: verdict.from, signs: verdict.signs, ...(verdict.conflict ? { conflict: verdict.conflict } : {}) };
+  return { read: verdict.read, from: verdict.from, signs: verdict.signs, ...(verdict.conflict ? { conflict: verdict.conflict } : {}), ...(verdict.undecided ? { undecided: true } : {}) };
 }
 
 export interface RenderOptions {

@@ -35,12 +35,13 @@ export function bullSources(states: MovableState[]): BullSource[] {
   return out;
 }
 
-const SCRIPT = 'queuectlBullMoveBatch';
+export const SCRIPT = 'queuectlBullMoveBatch';
 /** moved, boundary, exhausted, stays (id, reason, name, state), perDest (4 per destination), badKeys, renamed, duplicates (dest, id, name, state), notes. */
-type BullReply = [number, string, number, string[], number[], string[], (string | number)[], (string | number)[], (string | number)[]];
-type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<BullReply> };
+export type BullReply = [number, string, number, string[], number[], string[], (string | number)[], (string | number)[], (string | number)[]];
+export type Scripted = { [SCRIPT]: (...args: (string | number)[]) => Promise<BullReply> };
 
-function scripted(client: Redis | Cluster): Scripted {
+/** The Bull move script (lua/bull-move-batch.lua), for dlq's retry of Bull failed jobs too (src/dlq/bull-retry.ts). */
+export function scripted(client: Redis | Cluster): Scripted {
   if (!(SCRIPT in client)) client.defineCommand(SCRIPT, { lua: loadLua(new URL('./lua/bull-move-batch.lua', import.meta.url)) });
   return client as unknown as Scripted;
 }

@@ -29,6 +29,11 @@
           "check": read no job, only check the keys every batch of this source touches (source,
           priority, journal, id, every destination) and return them in badKeys (a one-pass run's
           check before its first write; job-level keys are checked by each batch)
+  ARGV[8] "retry" (ARGV[1] failed, ARGV[7] ""): queuectl dlq retry of the failed jobs ARGV[9..]
+          instead of a window: each lands waiting (prioritized with a priority), translated as a
+          move translates it, with its attempts reset as dlq's retry-failed.lua resets a BullMQ
+          job's; an id no longer in the failed set stays (reason `not-failed`). The journal hash
+          is then dlq's tally of Bull retries.
 
   Returns { moved, boundary, exhausted, stays, perDest, badKeys, renamed, duplicates, notes }:
     duplicates flat destination, id, name, destination state
@@ -48,6 +53,7 @@ local isList = source == 'wait' or source == 'paused'
 local dry = ARGV[7] ~= ''
 local checkOnly = ARGV[7] == 'check'
 local dryOffset = tonumber(ARGV[7]) or 0
+local retry = ARGV[8] == 'retry' and source == 'failed' and not dry
 local srcIdKey = KEYS[3 + #dests * 10 + 1]
 local ID_GAP = 1000000
 local PRIORITY_LIMIT = 2097151 -- BullMQ's 2^21 - 1
@@ -88,7 +94,23 @@ if #bad > 0 then
 end
 
 -- 1. The window, oldest job first (the right end of a list, the lowest scores of a zset).
-local ids, scores, listIdx, zStart, exhausted = readWindow(KEYS[1], isList, batch, boundary, dry, dryOffset, true)
+local ids, scores, listIdx, zStart, exhausted
+local notFailed = {}
+if retry then
+  -- The named jobs still in the failed set; removed by member (zStart false), not by rank.
+  ids, scores, listIdx, zStart, exhausted = {}, {}, {}, false, 1
+  local given = {}
+  for i = 9, #ARGV do
+    local id = ARGV[i]
+    if not given[id] then
+      given[id] = true
+      local score = rcall('ZSCORE', KEYS[1], id)
+      if score then ids[#ids + 1] = id; scores[#ids] = score else notFailed[#notFailed + 1] = id end
+    end
+  end
+else
+  ids, scores, listIdx, zStart, exhausted = readWindow(KEYS[1], isList, batch, boundary, dry, dryOffset, true)
+end
 
 --[[
   Bull's job options as BullMQ's. Same meaning, kept: attempts, backoff ({ type, delay }; a bare
@@ -154,6 +176,7 @@ local function addStay(id, reason, name, dstate)
   stays[#stays + 1] = name or ''
   stays[#stays + 1] = dstate or ''
 end
+for _, id in ipairs(notFailed) do addStay(id, 'not-failed', nil, 'wait') end
 -- Which listed jobs are prioritized: one ZMSCORE for the window (Redis 6.2+), else one ZSCORE each.
 local prioOf = {}
 if isList and #ids > 0 then
@@ -176,6 +199,8 @@ for n = 1, #ids do
     if isList then
       local prio = prioOf[n]
       dstate = (prio and tonumber(prio) and tonumber(prio) > 0) and 'prioritized' or 'wait'
+    elseif retry then
+      dstate = (tonumber(f[3]) or 0) > 0 and 'prioritized' or 'wait'
     end
     local d = name and (routes[name] or routes['*'])
     local repeatOpt = f[2] and string.find(f[2], '"repeat"', 1, true)
@@ -292,6 +317,8 @@ local function placeJob(m, newId)
   end
   -- Bull writes attemptsMade once a worker took the job; deid only for debounced jobs.
   if m.f[4] or m.f[5] then rcall('HDEL', destJobKey, 'attemptsMade', 'deid') end
+  -- A retry starts over: attempts reset and the failure cleared, as retry-failed.lua does.
+  if retry then rcall('HDEL', destJobKey, 'atm', 'ats', 'stc', 'failedReason', 'stacktrace', 'finishedOn', 'processedOn') end
   if m.hasLogs then rcall('RENAME', oldKey .. ':logs', destJobKey .. ':logs') end
   local num = numericId(newId)
   if num and num > maxNumeric[d] then maxNumeric[d] = num end
