@@ -75,8 +75,12 @@ export interface PgEngineContext {
   trimFloors: Map<string, string>;
 }
 
-/** What reading and classifying need (the plan, and xmove's source): no trims. */
-export type PgScanContext = Omit<PgEngineContext, 'trimFloors'>;
+/**
+ * What reading and classifying need (the plan, and xmove's source): no trims. `elsewhere`: the
+ * destination queues are on another server (migrate --to-url), so nothing is probed for them here:
+ * queues of those names on this server are not the destination (its refusals are learnt at delivery).
+ */
+export type PgScanContext = Omit<PgEngineContext, 'trimFloors'> & { elsewhere?: boolean };
 
 /** What one classify pass decided for a batch of rows. */
 interface Verdicts {
@@ -121,6 +125,10 @@ async function classify(ctx: PgScanContext, rows: Row[]): Promise<Verdicts> {
     else routed.push({ row, dest: route.dest });
   }
   if (routed.length === 0) return out;
+  if (ctx.elsewhere) {
+    for (const { row, dest } of routed) out.moves.push({ row, dest, rename: false });
+    return out;
+  }
   // One round trip for both lookups, each a primary-key probe per row (LATERAL … OFFSET 0: joined
   // on arrays the planner otherwise hashes a sequential scan of the whole table, every batch): ids the destination holds (the same job, name and data, is a
   // duplicate; a numeric id is renamed; else a collision) and deduplication ids it already uses.

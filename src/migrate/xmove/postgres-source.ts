@@ -100,6 +100,14 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
     return new Map([...per].map(([d, jobs]) => [d, JSON.stringify(jobs)]));
   };
 
+  /**
+   * Held rows of this move ($1) with the ids $2, each by a primary-key probe, then by ctid: a plan
+   * that does not depend on statistics. The holding table is small but soon mostly dead rows
+   * (autovacuum comes by the minute): `job_id = ANY` planned without statistics scans all of them,
+   * every batch (200k jobs: 74 ms a settle against 2 ms).
+   */
+  const heldCtids = `ctid = ANY (ARRAY(SELECT t.ctid FROM unnest($2::text[]) AS m(id) CROSS JOIN LATERAL (SELECT ctid FROM queuectl.xmove_held h WHERE h.run_id = $1 AND h.job_id = m.id OFFSET 0) t))`;
+
   /** BullMQ's automatic-id sequence of the source queue: its last value, 0 while it has none. */
   const counterSeq = `${s}.${quoteIdent(`bullmq_jid_${createHash('md5').update(from).digest('hex')}`)}`;
 
@@ -161,15 +169,9 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
     listJournals: () => listPgJournals(session.handle),
     async plan(states, batch) {
       // Counts only, and the same whatever the window: wider windows read the queue in fewer round
-      // trips. Kept from sorting as a take is (see there): else, without fresh statistics, every
-      // window sorts the whole rest of the state. For the plan's queries only, then reset.
-      const h = session.handle;
-      await h.query(`SET enable_sort = off`);
-      try {
-        return await scanPostgres({ handle: h, routing, topology, batch: Math.max(batch, PLAN_WINDOW) }, states);
-      } finally {
-        await h.query(`RESET enable_sort`).catch(() => undefined);
-      }
+      // trips (kept from sorting by scanPostgres, for its reads only). Routing decides; the
+      // destination, another server, is not probed here.
+      return scanPostgres({ handle: session.handle, routing, topology, batch: Math.max(batch, PLAN_WINDOW), elsewhere: true }, states);
     },
     async take(state, after, batch, token): Promise<Held> {
       return session.tx(async (h) => {
@@ -258,7 +260,7 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
           if (withDedup.length > 0) {
             await h.query(`DELETE FROM ${s}.dedup d USING unnest($2::text[], $3::text[]) AS m(dedup, id) WHERE d.queue = $1 AND d.dedup_id = m.dedup AND d.job_id = m.id`, [from, withDedup.map((k) => r.e[k]), withDedup.map((k) => r.ids[k])]);
           }
-          await h.query(`DELETE FROM queuectl.xmove_held WHERE run_id = $1 AND job_id = ANY($2::text[])`, [area, fin.map((k) => r.ids[k])]);
+          await h.query(`DELETE FROM queuectl.xmove_held WHERE ${heldCtids}`, [area, fin.map((k) => r.ids[k])]);
         }
         let stuck: string[] = [];
         let returned = 0;
@@ -275,7 +277,7 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
             const mine = `h.run_id = $1 AND h.job_id = ANY($3::text[])`;
             await h.query(`INSERT INTO ${s}.job SELECT j.* FROM ${heldRows} CROSS JOIN LATERAL jsonb_populate_record(NULL::${s}.job, h.job || jsonb_build_object('queue', $2::text)) AS j WHERE ${mine}`, params);
             await h.query(`INSERT INTO ${s}.job_log (queue, job_id, idx, row) SELECT $2, h.job_id, u.idx, u.row FROM ${heldRows} CROSS JOIN LATERAL unnest(h.log_idx, h.logs) AS u(idx, row) WHERE ${mine}`, params);
-            await h.query(`DELETE FROM ${heldRows} WHERE h.run_id = $1 AND h.job_id = ANY($2::text[])`, [area, back]);
+            await h.query(`DELETE FROM queuectl.xmove_held WHERE ${heldCtids}`, [area, back]);
             await h.query(`SELECT pg_notify('bullmq_jobs', $1)`, [from]);
             returned = back.length;
           }
