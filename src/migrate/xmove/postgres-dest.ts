@@ -5,7 +5,7 @@ import { countPostgres } from '../postgres-engine.js';
 import { parseWire, toRow } from './codec.js';
 import { ensureXmoveTables } from './postgres-tables.js';
 import type { DestWriter, Readiness, Verdicts } from './types.js';
-import { reconnectStale, sqlLiteral, type PgSession } from './sessions.js';
+import { reconnectStale, type PgSession } from './sessions.js';
 
 const NUMERIC = /^\d{1,15}$/;
 
@@ -33,8 +33,7 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
   // Once a session was lost, deliveries take it exclusively too: a repeated delivery waits for the
   // first attempt, which may still be running on the server, before it reads the delivery record.
   let lost = false;
-  // Sent with the delivery's BEGIN (one round trip), chosen when the delivery starts.
-  const step = () => `SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext(${sqlLiteral(`queuectl:xmove:${runId()}`)}))`;
+  const step = (h: PostgresHandle) => h.query(`SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('queuectl:xmove:' || $1))`, [runId()]);
   const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove:' || $1))`, [runId()]);
   // One session per destination queue, up to MAX_SESSIONS: a batch's queues are written in parallel.
   const sessions: PgSession[] = [session];
@@ -74,6 +73,7 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
     async deliver(token, state, dest, blob, srcCounter) {
       const jobs = parseWire(blob);
       return (await sessionFor(dest)).tx(async (h) => {
+        await step(h);
         const rows = jobs.map((j, wireIndex) => Object.assign(toRow(j, state), { pttl: j[3], dedupKey: j[2], wireIndex, vi: 0 }));
         const ids = rows.map((r) => r.id);
         // BullMQ serializes every add of a deduplication id on this lock, taken before any row: so do we.
@@ -197,7 +197,7 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
           }
         }
         return verdicts;
-      }, step);
+      });
     },
     async forget(tokens) {
       if (tokens.length === 0) return;

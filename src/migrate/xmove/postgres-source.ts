@@ -9,7 +9,7 @@ import { routeName, type Routing } from '../routing.js';
 import { fromRow, type JobRow, type WireJob } from './codec.js';
 import { ensureXmoveTables, xmoveTablesExist } from './postgres-tables.js';
 import type { Flight, Held, Settled, SourceHolder } from './types.js';
-import { reconnectStale, sqlLiteral, type PgSession } from './sessions.js';
+import { reconnectStale, type PgSession } from './sessions.js';
 
 /**
  * The PostgreSQL source of a cross-server move. A take is one transaction: rows of one state are
@@ -60,8 +60,7 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
   // Once a session was lost, steps take it exclusively too: a repeated step waits for the first
   // attempt, which may still be running on the server, before it reads what that one recorded.
   let lost = false;
-  // Sent with the step's BEGIN (one round trip), chosen when the step starts.
-  const step = () => `SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext(${sqlLiteral(`queuectl:xmove-src:${area}`)}))`;
+  const step = (h: PostgresHandle) => h.query(`SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('queuectl:xmove-src:' || $1))`, [area]);
   const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove-src:' || $1))`, [area]);
   // Settles run on a second session, so the next take does not wait behind them.
   let settler: PgSession | undefined;
@@ -176,6 +175,7 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
     },
     async take(state, after, batch, token): Promise<Held> {
       return session.tx(async (h) => {
+        await step(h);
         // One round trip: a repeated take's in-flight record, the source's id counter, and sorting
         // turned off for the window read below (see there; this query cannot sort).
         const [head] = await h.query<{ record: FlightRecord | null; counter: string }>(
@@ -239,10 +239,11 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
           blobs = await wire(h, state, ids, dests, { rows: movers.map((m) => m.row), logs: new Map(held.map((r) => [r.job_id, r.logs])) });
         }
         return { token, state, taken: ids.length, blobs, srcCounter: head.counter, next, exhausted, stays };
-      }, step);
+      });
     },
     async settle(held, deliveredIds, after, counters): Promise<Settled> {
       return (await settleSession()).tx(async (h) => {
+        await step(h);
         const [done] = await h.query<{ result: { finished: [string, number][]; returned: number; stuck: string[] } }>(`SELECT result FROM queuectl.xmove_settled WHERE run_id = $1 AND token = $2`, [area, held.token]);
         if (done) return { finished: new Map(done.result.finished), returned: done.result.returned, stuck: done.result.stuck, next: after };
         const [flight] = await h.query<{ record: FlightRecord }>(`SELECT record FROM queuectl.xmove_flight WHERE run_id = $1 AND token = $2 FOR UPDATE`, [area, held.token]);
@@ -290,7 +291,7 @@ export function postgresSource(session: PgSession, routing: Routing, topology: T
         const result = { finished: [...finished], returned, stuck };
         await h.query(`INSERT INTO queuectl.xmove_settled (run_id, token, result) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [area, held.token, JSON.stringify(result)]);
         return { finished, returned, stuck, next: after };
-      }, step);
+      });
     },
     async flights(): Promise<Flight[]> {
       if (!(await xmoveTablesExist(session.handle))) return [];

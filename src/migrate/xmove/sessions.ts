@@ -53,12 +53,6 @@ export class RedisSession {
   }
 }
 
-/** A string as an SQL literal (as pg's escapeLiteral: backslashes make it an E'' string), for a statement sent without parameters. */
-export function sqlLiteral(value: string): string {
-  const quoted = value.replace(/'/g, "''");
-  return value.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
-}
-
 export class PgSession {
   /** Called after each reconnect (e.g. to take the run's advisory lock again). */
   onReconnect?: (handle: PostgresHandle) => Promise<void>;
@@ -93,17 +87,16 @@ export class PgSession {
    * One transaction; rolled back on any error (a lost connection rolls it back on the server).
    * One at a time: a session has one transaction, so concurrent callers wait their turn.
    */
-  tx<T>(work: (h: PostgresHandle) => Promise<T>, opening?: () => string): Promise<T> {
-    const run = this.queue.then(() => this.once(work, opening));
+  tx<T>(work: (h: PostgresHandle) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => this.once(work));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  /** `opening`: a statement without parameters sent with BEGIN, in the same round trip (e.g. the step's lock). */
-  private async once<T>(work: (h: PostgresHandle) => Promise<T>, opening?: () => string): Promise<T> {
+  private async once<T>(work: (h: PostgresHandle) => Promise<T>): Promise<T> {
     const h = this.handle;
     try {
-      await h.query(opening ? `BEGIN; ${opening()}` : 'BEGIN');
+      await h.query('BEGIN');
       try {
         const value = await work(h);
         await h.query('COMMIT');
