@@ -206,7 +206,7 @@ export async function expectExactlyOnce(from: Where, to: Where, n: Names, runs: 
     } while (cursor !== '0');
     expect(keys.filter((k) => k.includes(n.legacy) || true).length, 'parked jobs left on the source').toBe(0);
   } else {
-    const [{ held }] = await sql(from.url, `SELECT count(*)::int AS held FROM bullmq.job WHERE queue LIKE 'queuectl:xmove:%'`);
+    const [{ held }] = await sql(from.url, `SELECT ((SELECT count(*) FROM bullmq.job WHERE queue LIKE 'queuectl:xmove:%') + (SELECT count(*) FROM queuectl.xmove_held))::int AS held`);
     expect(held, 'held jobs left on the source').toBe(0);
   }
 }

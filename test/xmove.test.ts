@@ -122,6 +122,36 @@ describe('migrate --to-url', () => {
     expect([await data('1'), await data('1000007')]).toEqual([{ held: 0 }, { held: 'x' }]);
   });
 
+  it('PostgreSQL → Redis: a job the destination refuses (its custom id is taken there) goes back whole, logs and place in line kept', async () => {
+    const pgUrl = await freshDatabase();
+    await migrateBullmq(pgUrl);
+    const other = await startRedis();
+    try {
+      const n = names();
+      const from: Where = { kind: 'postgres', url: pgUrl };
+      const legacy = queueOn(from, n.legacy);
+      await legacy.add('a.process', { i: 0 }, { jobId: 'first' });
+      const clash = await legacy.add('a.process', { mine: true }, { jobId: 'clash', attempts: 4, backoff: { type: 'fixed', delay: 500 } });
+      await clash.log('kept one');
+      await clash.log('kept two');
+      await legacy.add('a.process', { i: 2 }, { jobId: 'last' });
+      const before = await snapshot(legacy, 'clash');
+      const dest = queueOn({ kind: 'redis', url: other.url }, n.a);
+      await dest.add('a.process', { theirs: true }, { jobId: 'clash' });
+      const res = await runCli(['migrate', '--from', n.legacy, '--to-url', other.url, '--yes', '--json', '-c', topologyFile(n), '--url', pgUrl]);
+      expect(res.code, res.stderr).toBe(1); // the refused job stays: not verified empty
+      expect(JSON.parse(res.stdout).moved).toEqual({ [n.a]: 2 });
+      expect(await snapshot(legacy, 'clash')).toEqual(before);
+      expect((await order(legacy)).wait).toEqual(['clash']);
+      expect((await dest.getJob('clash'))?.data).toEqual({ theirs: true });
+      const [{ held }] = await sql(pgUrl, `SELECT count(*)::int AS held FROM queuectl.xmove_held`);
+      expect(held).toBe(0);
+    } finally {
+      await closeAll();
+      await other.stop();
+    }
+  });
+
   it('refuses a destination that is not ready, before moving anything (dry run and real run)', async () => {
     const n = names();
     const cfg = topologyFile(n);

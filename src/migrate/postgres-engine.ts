@@ -77,8 +77,13 @@ export interface PgEngineContext {
   jobColumns: string[];
 }
 
-/** What reading and classifying need (the plan, and xmove's source): no trims, no moves. */
-export type PgScanContext = Omit<PgEngineContext, 'trimFloors' | 'jobColumns'>;
+/**
+ * What reading and classifying need (the plan, and xmove's source): no trims, no moves. `elsewhere`:
+ * the destination queues are on another server (migrate --to-url), so nothing is probed for them
+ * here: queues of those names on this server are not the destination (its refusals are learnt at
+ * delivery).
+ */
+export type PgScanContext = Omit<PgEngineContext, 'trimFloors' | 'jobColumns'> & { elsewhere?: boolean };
 
 /**
  * Every column of BullMQ's job table but its key (queue, id), as the server has them (a later
@@ -135,6 +140,11 @@ async function classify(ctx: PgScanContext, rows: Row[]): Promise<Verdicts> {
     else routed.push({ row, dest: route.dest });
   }
   if (routed.length === 0) return out;
+  if (ctx.elsewhere) {
+    // The plan of a move to another server (no lock held: `flow` was read with the window).
+    for (const { row, dest } of routed) out.moves.push({ row, dest, rename: false });
+    return out;
+  }
   // One round trip for every lookup, each a primary-key probe per row (LATERAL … OFFSET 0: joined
   // on arrays the planner otherwise hashes a sequential scan of the whole table, every batch): ids the destination holds (the same job, name and data, is a
   // duplicate; a numeric id is renamed; else a collision), deduplication ids it already uses, and

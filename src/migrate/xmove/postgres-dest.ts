@@ -74,22 +74,26 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
       const jobs = parseWire(blob);
       return (await sessionFor(dest)).tx(async (h) => {
         await step(h);
-        const done = await read(h, token, dest);
-        if (done) return done;
         const rows = jobs.map((j, wireIndex) => Object.assign(toRow(j, state), { pttl: j[3], dedupKey: j[2], wireIndex, vi: 0 }));
         const ids = rows.map((r) => r.id);
         // BullMQ serializes every add of a deduplication id on this lock, taken before any row: so do we.
         const dedupIds = [...new Set(rows.filter((r) => r.dedupKey).map((r) => r.dedupKey))].sort();
         if (dedupIds.length > 0) await h.query(`SELECT pg_advisory_xact_lock(hashtext('bullmq:dedup:' || $1 || ':' || d)) FROM unnest($2::text[]) AS d`, [dest, dedupIds]);
-        // Whether a held id is the same job matters for custom ids only (a numeric one is renamed): only theirs carry name and data.
-        const held = new Map<string, boolean>();
+        // One round trip (each a read, after the locks above): the delivery record of a repeated
+        // delivery; the ids the queue holds, and whether each is the same job, which matters for
+        // custom ids only (a numeric one is renamed: only theirs carry name and data); and a seq per
+        // job, drawn in one go (a job refused here leaves a gap, as a rolled-back add does).
         const custom = rows.map((r) => !NUMERIC.test(r.id));
-        for (const r of await h.query<{ id: string; same: boolean }>(
+        const [first] = await h.query<{ done: string[] | null; held: [string, boolean | null][]; seqs: string[] }>(
           // A primary-key probe per id (LATERAL … OFFSET 0): joined on the arrays, the planner may read the whole queue for every batch.
-          `SELECT m.id, (j.name = m.name AND j.data = m.data::jsonb) AS same FROM unnest($2::text[], $3::text[], $4::text[]) AS m(id, name, data)
-             CROSS JOIN LATERAL (SELECT name, data FROM ${s}.job WHERE job.queue = $1 AND job.id = m.id OFFSET 0) j`,
-          [dest, ids, rows.map((r, i) => (custom[i] ? r.name : null)), rows.map((r, i) => (custom[i] ? JSON.stringify(r.data) : null))],
-        )) held.set(r.id, r.same);
+          `SELECT (SELECT verdicts FROM queuectl.xmove_delivered WHERE run_id = $5 AND dest = $1 AND token = $6) AS done,
+                  (SELECT COALESCE(json_agg(json_build_array(m.id, j.name = m.name AND j.data = m.data::jsonb)), '[]') FROM unnest($2::text[], $3::text[], $4::text[]) AS m(id, name, data)
+                     CROSS JOIN LATERAL (SELECT name, data FROM ${s}.job WHERE job.queue = $1 AND job.id = m.id OFFSET 0) j) AS held,
+                  ARRAY(SELECT nextval('${s}.job_seq')::text FROM generate_series(1, $7::int)) AS seqs`,
+          [dest, ids, rows.map((r, i) => (custom[i] ? r.name : null)), rows.map((r, i) => (custom[i] ? JSON.stringify(r.data) : null)), runId(), token, rows.length],
+        );
+        if (first.done) return first.done;
+        const held = new Map<string, boolean>(first.held.map(([id, same]) => [id, Boolean(same)]));
         const dedupHolder = new Map<string, string>();
         if (dedupIds.length > 0) {
           for (const d of await h.query<{ dedup_id: string; job_id: string }>(`SELECT dedup_id, job_id FROM ${s}.dedup WHERE queue = $1 AND dedup_id = ANY($2::text[]) AND (expire_at_ms IS NULL OR expire_at_ms > $3)`, [dest, dedupIds, Date.now()])) dedupHolder.set(d.dedup_id, d.job_id);
@@ -115,9 +119,9 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
         if (numericIds.length > 0) {
           const max = numericIds.reduce((a, b) => (a > b ? a : b));
           const floor = (max > BigInt(srcCounter || '0') ? max : BigInt(srcCounter || '0')) + 1_000_000n;
-          await h.query(`SELECT ${s}.next_job_id($1)`, [dest]); // BullMQ creates the sequence on first use
           const seq = seqOf(dest);
-          await h.query(`SELECT setval($1::regclass, GREATEST(last_value, $2::bigint)) FROM ${seq}`, [seq, floor.toString()]);
+          // BullMQ creates the sequence on first use (next_job_id, run first: the subquery), then it is raised.
+          await h.query(`SELECT setval(to_regclass($2), GREATEST(pg_sequence_last_value(to_regclass($2)), $3::bigint)) FROM (SELECT ${s}.next_job_id($1) OFFSET 0) AS created`, [dest, seq, floor.toString()]);
           // Renamed jobs take the sequence's next free ids in order: drawn for all of them at once,
           // an id the queue holds is skipped and drawn again (as one draw per job would).
           for (let left = renames; left.length > 0; ) {
@@ -134,8 +138,11 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
             left = left.slice(free.length);
           }
         }
-        if (add.length > 0) {
-          const seqs = (await h.query<{ s: string }>(`SELECT nextval('${s}.job_seq')::text AS s FROM generate_series(1, $1)`, [add.length])).map((r) => BigInt(r.s)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        // The delivery record: alone, or in the statement that adds the jobs.
+        const recordParams = [runId(), token, JSON.stringify(verdicts)];
+        if (add.length === 0) await h.query(`INSERT INTO queuectl.xmove_delivered (run_id, dest, token, verdicts) VALUES ($2, $1, $3, $4)`, [dest, ...recordParams]);
+        else {
+          const seqs = first.seqs.map((v) => BigInt(v)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
           // JSON values travel as JSON (one encoding, parsed once by the server); a JSON null data or opts is kept as jsonb null.
           const entries = add.map((r, i) => ({
             id: r.id, seq: seqs[i].toString(), name: r.name, state: r.state, data: r.data, opts: r.opts, priority: r.priority, delay_ms: r.delay_ms, max_attempts: r.max_attempts,
@@ -143,16 +150,29 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
             failed_reason: r.failed_reason, stacktrace: r.stacktrace, deferred_failure: r.deferred_failure, processed_by: r.processed_by, added_at_ms: r.added_at_ms,
             process_at_ms: r.process_at_ms, processed_at_ms: r.processed_at_ms, finished_at_ms: r.finished_at_ms, dedup_id: r.dedup_id,
           }));
+          // Events as add_jobs_bulk writes them: 'added', then 'waiting' or 'delayed', in the batch's order,
+          // and the NOTIFY (delivered at commit, as add_jobs_bulk's). Failed jobs arrive without events.
+          const events = state === 'failed' ? '' : `,
+            added AS (INSERT INTO ${s}.event (queue, event, data, created_at_ms)
+              SELECT $1, ev, dat, (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM (
+                SELECT n * 2 AS o, 'added' AS ev, jsonb_build_object('jobId', id, 'name', name) AS dat FROM unnest($6::text[], $7::text[], $8::bigint[]) WITH ORDINALITY AS t(id, name, at, n)
+                UNION ALL
+                SELECT n * 2 + 1, CASE WHEN at IS NULL THEN 'waiting' ELSE 'delayed' END,
+                       CASE WHEN at IS NULL THEN jsonb_build_object('jobId', id) ELSE jsonb_build_object('jobId', id, 'delay', at) END
+                  FROM unnest($6::text[], $7::text[], $8::bigint[]) WITH ORDINALITY AS t(id, name, at, n)) q ORDER BY o RETURNING 1)`;
+          // One statement: the jobs, their events and the delivery record.
           await h.query(
-            `INSERT INTO ${s}.job (queue, id, seq, name, state, data, opts, priority, delay_ms, max_attempts, attempts_made, attempts_started, stalled_count,
+            `WITH rec AS (INSERT INTO queuectl.xmove_delivered (run_id, dest, token, verdicts) VALUES ($3, $1, $4, $5)),
+              jobs AS (INSERT INTO ${s}.job (queue, id, seq, name, state, data, opts, priority, delay_ms, max_attempts, attempts_made, attempts_started, stalled_count,
                 progress, return_value, failed_reason, stacktrace, deferred_failure, processed_by, added_at_ms, process_at_ms, processed_at_ms, finished_at_ms, dedup_id)
              SELECT $1, e.id, e.seq, e.name, e.state::${s}.job_state, COALESCE(e.data, 'null'), COALESCE(e.opts, 'null'), e.priority, e.delay_ms, e.max_attempts, e.attempts_made, e.attempts_started,
                 e.stalled_count, e.progress, e.return_value, e.failed_reason, e.stacktrace, e.deferred_failure, e.processed_by, e.added_at_ms,
                 e.process_at_ms, e.processed_at_ms, e.finished_at_ms, e.dedup_id
              FROM json_to_recordset($2::json) AS e(id text, seq bigint, name text, state text, data jsonb, opts jsonb, priority int, delay_ms bigint, max_attempts int,
                 attempts_made int, attempts_started int, stalled_count int, progress jsonb, return_value jsonb, failed_reason text, stacktrace jsonb,
-                deferred_failure text, processed_by text, added_at_ms bigint, process_at_ms bigint, processed_at_ms bigint, finished_at_ms bigint, dedup_id text)`,
-            [dest, JSON.stringify(entries)],
+                deferred_failure text, processed_by text, added_at_ms bigint, process_at_ms bigint, processed_at_ms bigint, finished_at_ms bigint, dedup_id text) RETURNING 1)${events}
+             SELECT (SELECT count(*) FROM jobs) AS jobs${events ? `, (SELECT count(*) FROM added) AS events, pg_notify('bullmq_jobs', $1)` : ''}`,
+            [dest, JSON.stringify(entries), ...recordParams, ...(events ? [add.map((r) => r.id), add.map((r) => r.name), add.map((r) => r.process_at_ms)] : [])],
           );
           const logIds: string[] = [];
           const logIdx: number[] = [];
@@ -175,23 +195,7 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
               [dest, dd.map((r) => r.dedupKey), dd.map((r) => r.id), dd.map((r) => (r.pttl > 0 ? String(now + r.pttl) : null))],
             );
           }
-          // Events as add_jobs_bulk writes them: 'added', then 'waiting' or 'delayed', in the batch's order.
-          if (state !== 'failed') {
-            // One round trip: the events, then the NOTIFY (delivered at commit, as add_jobs_bulk's).
-            await h.query(
-              `WITH added AS (INSERT INTO ${s}.event (queue, event, data, created_at_ms)
-               SELECT $1, ev, dat, (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM (
-                 SELECT n * 2 AS o, 'added' AS ev, jsonb_build_object('jobId', id, 'name', name) AS dat FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)
-                 UNION ALL
-                 SELECT n * 2 + 1, CASE WHEN at IS NULL THEN 'waiting' ELSE 'delayed' END,
-                        CASE WHEN at IS NULL THEN jsonb_build_object('jobId', id) ELSE jsonb_build_object('jobId', id, 'delay', at) END
-                   FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS t(id, name, at, n)) q ORDER BY o RETURNING 1)
-               SELECT pg_notify('bullmq_jobs', $1), (SELECT count(*) FROM added) AS events`,
-              [dest, add.map((r) => r.id), add.map((r) => r.name), add.map((r) => r.process_at_ms)],
-            );
-          }
         }
-        await h.query(`INSERT INTO queuectl.xmove_delivered (run_id, dest, token, verdicts) VALUES ($1, $2, $3, $4)`, [runId(), dest, token, JSON.stringify(verdicts)]);
         return verdicts;
       });
     },

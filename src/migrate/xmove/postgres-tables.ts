@@ -4,8 +4,8 @@ import { inTransaction } from '../../backend/postgres/transaction.js';
 
 /**
  * A cross-server move's own tables, in the `queuectl` schema of each database it touches (never in
- * BullMQ's): on the source, one in-flight record per batch held out of reach and the result of each
- * settle (so a repeat replays it); on the destination, one delivery record per batch and queue,
+ * BullMQ's): on the source, the jobs held out of reach (each whole job row as jsonb, with its logs),
+ * one in-flight record per batch and the result of each settle (so a repeat replays it); on the destination, one delivery record per batch and queue,
  * written in the transaction that adds the jobs.
  */
 const DDL = `
@@ -14,12 +14,14 @@ const DDL = `
   CREATE TABLE IF NOT EXISTS queuectl.xmove_settled (
     run_id text NOT NULL, token text NOT NULL, result jsonb NOT NULL, PRIMARY KEY (run_id, token));
   CREATE TABLE IF NOT EXISTS queuectl.xmove_delivered (
-    run_id text NOT NULL, dest text NOT NULL, token text NOT NULL, verdicts jsonb NOT NULL, PRIMARY KEY (run_id, dest, token));`;
+    run_id text NOT NULL, dest text NOT NULL, token text NOT NULL, verdicts jsonb NOT NULL, PRIMARY KEY (run_id, dest, token));
+  CREATE TABLE IF NOT EXISTS queuectl.xmove_held (
+    run_id text NOT NULL, job_id text NOT NULL, job jsonb NOT NULL, log_idx bigint[] NOT NULL, logs text[] NOT NULL, PRIMARY KEY (run_id, job_id));`;
 
 export async function ensureXmoveTables(handle: PostgresHandle): Promise<void> {
   await ensureJournal(handle); // the schema, and the run journal a source keeps
-  const [row] = await handle.query<{ ok: boolean }>(`SELECT to_regclass('queuectl.xmove_delivered') IS NOT NULL AS ok`);
-  if (row?.ok) return;
+  const [row] = await handle.query<{ ok: boolean }>(`SELECT to_regclass('queuectl.xmove_held') IS NOT NULL AS ok`);
+  if (row?.ok) return; // the newest of them: the others exist too
   await inTransaction(handle, async () => {
     await handle.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:journal-ddl'))`);
     await handle.query(DDL);
