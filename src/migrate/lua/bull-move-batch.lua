@@ -55,7 +55,6 @@ local checkOnly = ARGV[7] == 'check'
 local dryOffset = tonumber(ARGV[7]) or 0
 local retry = ARGV[8] == 'retry' and source == 'failed' and not dry
 local srcIdKey = KEYS[3 + #dests * 10 + 1]
-local ID_GAP = 1000000
 local PRIORITY_LIMIT = 2097151 -- BullMQ's 2^21 - 1
 local STATE_INDEX = { wait = 1, prioritized = 2, delayed = 3, failed = 4 }
 local bad = {}
@@ -277,25 +276,13 @@ if dry then
 end
 
 -- 3. Move: nothing below can fail on a key's type any more.
-local srcCounter = tonumber(srcIdKey and rcall('GET', srcIdKey) or '0') or 0
 local maxCandidate = {}
 for _, m in ipairs(movers) do
   local num = numericId(ids[m.n])
   if num and num > (maxCandidate[m.d] or 0) then maxCandidate[m.d] = num end
 end
-for d, top in pairs(maxCandidate) do
-  local idKey = destKeys(d)[6]
-  local floor = math.max(top, srcCounter) + ID_GAP
-  if (tonumber(rcall('GET', idKey) or '0') or 0) < floor then rcall('SET', idKey, floor) end
-end
-local function freshId(d)
-  local idKey = destKeys(d)[6]
-  for _ = 1, 1000 do
-    local candidate = tostring(rcall('INCR', idKey))
-    if rcall('EXISTS', dests[d] .. candidate) == 0 then return candidate end
-  end
-  return nil
-end
+raiseIdCounters(maxCandidate, srcIdKey, function(d) return destKeys(d)[6] end)
+local function freshId(d) return freshIdIn(destKeys(d)[6], dests[d]) end
 
 local moved, prioRemoved = {}, {}
 local push, zadds, prioPending, maxNumeric = {}, {}, {}, {}

@@ -65,7 +65,6 @@ local dryOffset = tonumber(ARGV[7]) or 0
 local snapshot = dry and ARGV[8] and ARGV[8] ~= '' and cjson.decode(ARGV[8]) or nil
 local bad = {}            -- keys that are not what BullMQ keeps there (key-check.lua)
 local srcIdKey = KEYS[4 + #dests * 10 + 1]
-local ID_GAP = 1000000
 
 -- The ten keys of destination d (see the header), in finishDestination's order.
 local function destKeys(d)
@@ -273,29 +272,14 @@ local function placeJob(n, d, id, destJobKey, deid, dstDe, hasLogs)
   rcall('XADD', KEYS[2], '*', 'event', 'removed', 'jobId', ids[n], 'prev', state)
 end
 
--- Destination counters ahead of every numeric id moved in and ID_GAP ahead of the source's, before
--- any fresh id is handed out (old producers' next ids then do not meet the destination's).
-local srcCounter = tonumber(srcIdKey and rcall('GET', srcIdKey) or '0') or 0
+-- Destination counters ahead of the ids moving in and of the source's (raiseIdCounters).
 local maxCandidate = {}
 for _, m in ipairs(movers) do
   local num = numericId(ids[m[1]])
   if num and num > (maxCandidate[m[2]] or 0) then maxCandidate[m[2]] = num end
 end
-for d, top in pairs(maxCandidate) do
-  local idKey = destKeys(d)[6]
-  local floor = math.max(top, srcCounter) + ID_GAP
-  if (tonumber(rcall('GET', idKey) or '0') or 0) < floor then rcall('SET', idKey, floor) end
-end
-
--- The destination's next id no job holds (BullMQ's own INCR).
-local function freshId(d)
-  local idKey = destKeys(d)[6]
-  for _ = 1, 1000 do
-    local candidate = tostring(rcall('INCR', idKey))
-    if rcall('EXISTS', dests[d] .. candidate) == 0 then return candidate end
-  end
-  return nil
-end
+raiseIdCounters(maxCandidate, srcIdKey, function(d) return destKeys(d)[6] end)
+local function freshId(d) return freshIdIn(destKeys(d)[6], dests[d]) end
 
 local nDups = 0
 for _, m in ipairs(movers) do

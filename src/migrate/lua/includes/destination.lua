@@ -69,3 +69,26 @@ local function finishDestination(dk, state, push, zadd, maxNumeric)
   rcall('XTRIM', dk[9], 'MAXLEN', '~', maxEvents(dk[5]))
   rcall('HSETNX', dk[5], 'version', bullmqVersion)
 end
+
+-- Id policy shared by the moves (move-batch.lua, bull-move-batch.lua): each destination's counter
+-- ahead of every numeric id moved into it and ID_GAP ahead of the source's, before any fresh id is
+-- handed out, so while old producers keep adding to the source during a cutover the two ranges do
+-- not meet. topByDest: destination index -> highest numeric id moving there; idKeyOf(d): its counter.
+local ID_GAP = 1000000
+local function raiseIdCounters(topByDest, srcIdKey, idKeyOf)
+  local srcCounter = tonumber(srcIdKey and rcall('GET', srcIdKey) or '0') or 0
+  for d, top in pairs(topByDest) do
+    local idKey = idKeyOf(d)
+    local floor = math.max(top, srcCounter) + ID_GAP
+    if (tonumber(rcall('GET', idKey) or '0') or 0) < floor then rcall('SET', idKey, floor) end
+  end
+end
+
+-- The destination's next id no job holds (BullMQ's own INCR); nil after a thousand taken ones.
+local function freshIdIn(idKey, destPrefix)
+  for _ = 1, 1000 do
+    local candidate = tostring(rcall('INCR', idKey))
+    if rcall('EXISTS', destPrefix .. candidate) == 0 then return candidate end
+  end
+  return nil
+end
