@@ -231,10 +231,7 @@ if not dry and #movers > 0 then
   for d = 1, #dests do
     if touched[d] then for s in pairs(STATE_INDEX) do counters[#counters + 1] = 'moved:' .. cfg.names[d] .. ':' .. s end end
   end
-  local values = rcall('HMGET', KEYS[3], unpack(counters))
-  for i = 1, #counters do
-    if values[i] and not isSafeInteger(values[i]) then addBad(bad, KEYS[3], 'hash with ' .. counters[i] .. ' ' .. shown(values[i]), 'hash with integer counters') end
-  end
+  expectCounterFields(bad, KEYS[3], counters)
 end
 if #bad > 0 then
   if dry then return { 0, boundary, 1, stays, perDest, bad, {}, {}, {} } end

@@ -221,10 +221,7 @@ if not dry and #movers > 0 then
   for d = 1, #dests do
     if touched[d] then counters[#counters + 1] = 'moved:' .. cfg.names[d] .. ':' .. state end
   end
-  local values = rcall('HMGET', KEYS[4], unpack(counters))
-  for i = 1, #counters do
-    if values[i] and not isSafeInteger(values[i]) then addBad(bad, KEYS[4], 'hash with ' .. counters[i] .. ' ' .. shown(values[i]), 'hash with integer counters') end
-  end
+  expectCounterFields(bad, KEYS[4], counters)
 end
 
 if dry then return { 0, nextBoundaryOf(stays, boundary), exhausted, stays, perDest, bad, renamed, dups } end

@@ -50,6 +50,14 @@ local function expectCounter(bad, key)
   end
 end
 
+-- The journal hash's counters a batch will HINCRBY (HINCRBY needs integers): each missing or one.
+local function expectCounterFields(bad, key, fields)
+  local values = rcall('HMGET', key, unpack(fields))
+  for i = 1, #fields do
+    if values[i] and not isSafeInteger(values[i]) then addBad(bad, key, 'hash with ' .. fields[i] .. ' ' .. shown(values[i]), 'hash with integer counters') end
+  end
+end
+
 -- A queue's meta hash: opts.maxLenEvents goes to XTRIM MAXLEN, concurrency is compared as a number.
 local function expectMeta(bad, key)
   if expectType(bad, key, 'hash') == 'hash' then
