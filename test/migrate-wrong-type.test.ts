@@ -164,6 +164,16 @@ describe('migrate: a key of the wrong type refuses the batch whole (move-batch.l
     }
     expect(prioritized.length).toBeGreaterThan(0);
   });
+
+  it('a journal counter that is not an integer (HINCRBY would fail after the first writes) refuses the batch before any write', async () => {
+    const s = await setup();
+    const routing = buildRouting(topologyFor(s.legacy, s.a, s.b), { from: s.legacy });
+    const jKey = journalKey('bull', uniqueName('run'));
+    await s.redis.hset(jKey, 'moved', 'abc');
+    await expect(applyMoves({ client: s.redis, prefix: 'bull', routing, states, journalKey: jKey, batch: 7 })).rejects.toThrow(`${jKey} is a hash with moved "abc", where BullMQ keeps a hash with integer counters`);
+    await expectNothingLost(s);
+    expect(await s.redis.hget(jKey, 'moved')).toBe('abc');
+  });
 });
 
 describe('bin/queuectl migrate with a destination wait that is a string (the reported case)', () => {

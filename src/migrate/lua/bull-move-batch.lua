@@ -223,16 +223,8 @@ for n = 1, #ids do
     end
   end
 end
-for d = 1, #dests do
-  if touched[d] then expectDestination(bad, destKeys(d)) end
-end
-if not dry and #movers > 0 then
-  local counters = { 'moved', 'duplicates', 'renamed' }
-  for d = 1, #dests do
-    if touched[d] then for s in pairs(STATE_INDEX) do counters[#counters + 1] = 'moved:' .. cfg.names[d] .. ':' .. s end end
-  end
-  expectCounterFields(bad, KEYS[3], counters)
-end
+-- The destinations jobs go to, and the journal's counters for every state a Bull job can land in.
+expectBatchTargets(bad, touched, destKeys, cfg.names, (not dry and #movers > 0) and KEYS[3] or nil, { 'wait', 'prioritized', 'delayed', 'failed' })
 if #bad > 0 then
   if dry then return { 0, boundary, 1, stays, perDest, bad, {}, {}, {} } end
   return refuseBadKeys(bad)

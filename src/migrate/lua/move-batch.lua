@@ -213,16 +213,7 @@ for n = 1, #ids do
 end
 
 -- The destinations jobs go to, and the journal's counters (HINCRBY needs integers).
-for d = 1, #dests do
-  if touched[d] then expectDestination(bad, destKeys(d)) end
-end
-if not dry and #movers > 0 then
-  local counters = { 'moved', 'duplicates', 'renamed' }
-  for d = 1, #dests do
-    if touched[d] then counters[#counters + 1] = 'moved:' .. cfg.names[d] .. ':' .. state end
-  end
-  expectCounterFields(bad, KEYS[4], counters)
-end
+expectBatchTargets(bad, touched, destKeys, cfg.names, (not dry and #movers > 0) and KEYS[4] or nil, { state })
 
 if dry then return { 0, nextBoundaryOf(stays, boundary), exhausted, stays, perDest, bad, renamed, dups } end
 if #bad > 0 then return refuseBadKeys(bad) end

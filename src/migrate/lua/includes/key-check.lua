@@ -89,3 +89,17 @@ end
 local function refuseBadKeys(bad)
   return redis.error_reply('QUEUECTL_BADKEY ' .. cjson.encode(bad))
 end
+
+-- Before a batch's first write: the destinations it adds jobs to (touched[d]) and, when it will
+-- write (journalKey given), the journal's counters it will HINCRBY for them: moved, duplicates,
+-- renamed and moved:<queue>:<state> for each of `states`.
+local function expectBatchTargets(bad, touched, destKeysOf, names, journalKey, states)
+  local counters = { 'moved', 'duplicates', 'renamed' }
+  for d = 1, #names do
+    if touched[d] then
+      expectDestination(bad, destKeysOf(d))
+      for _, st in ipairs(states) do counters[#counters + 1] = 'moved:' .. names[d] .. ':' .. st end
+    end
+  end
+  if journalKey then expectCounterFields(bad, journalKey, counters) end
+end
