@@ -79,17 +79,48 @@ export interface JobRow {
   seq: string;
 }
 
-const json = (text: string | undefined, fallback: unknown): unknown => {
+/**
+ * A JSON field of the job hash as text for a jsonb column: the text itself when it is JSON (parsed
+ * once, by the server: numbers keep every digit), else the text as a JSON string (e.g. a
+ * returnvalue written by hand). A JSON null is `fallback` too for a nullable column (SQL NULL).
+ */
+const jsonText = (text: string | undefined, fallback: string | null): string | null => {
   if (text === undefined || text === '') return fallback;
   try {
-    return JSON.parse(text);
+    return JSON.parse(text) === null && fallback === null ? null : text;
   } catch {
-    return text; // e.g. a returnvalue written by hand: kept as a JSON string
+    return JSON.stringify(text);
   }
 };
 
+/** A row for BullMQ's PostgreSQL `job` table, as the destination inserts it: jsonb columns as JSON text, bigints as text. */
+export interface RowToInsert {
+  id: string;
+  name: string;
+  state: 'waiting' | 'delayed' | 'failed';
+  data: string;
+  opts: string;
+  priority: number;
+  delay_ms: string;
+  max_attempts: number;
+  attempts_made: number;
+  attempts_started: number;
+  stalled_count: number;
+  progress: string | null;
+  return_value: string | null;
+  failed_reason: string | null;
+  stacktrace: string | null;
+  deferred_failure: string | null;
+  processed_by: string | null;
+  added_at_ms: string;
+  process_at_ms: string | null;
+  processed_at_ms: string | null;
+  finished_at_ms: string | null;
+  dedup_id: string | null;
+}
+
 /** The row a wire job becomes on PostgreSQL in `state` (seq is assigned by the writer). */
-export function toRow(job: WireJob, state: MovableState): Omit<JobRow, 'seq'> & { state: string } {
+export function toRow(job: WireJob, state: MovableState): RowToInsert {
   const [id, score, dedupId, , flat] = job;
   const f: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]] = flat[i + 1];
@@ -100,18 +131,18 @@ export function toRow(job: WireJob, state: MovableState): Omit<JobRow, 'seq'> & 
     id,
     name: f.name ?? '',
     state: state === 'delayed' ? 'delayed' : state === 'failed' ? 'failed' : 'waiting',
-    data: json(f.data, {}),
-    opts,
+    data: jsonText(f.data, '{}')!,
+    opts: JSON.stringify(opts),
     priority: int(f.priority),
     delay_ms: String(int(f.delay)),
     max_attempts: typeof opts.attempts === 'number' ? opts.attempts : 1,
     attempts_made: int(f.atm ?? f.attemptsMade),
     attempts_started: int(f.ats),
     stalled_count: int(f.stc),
-    progress: f.progress === undefined ? null : json(f.progress, null),
-    return_value: f.returnvalue === undefined ? null : json(f.returnvalue, null),
+    progress: jsonText(f.progress, null),
+    return_value: jsonText(f.returnvalue, null),
     failed_reason: f.failedReason ?? null,
-    stacktrace: f.stacktrace === undefined ? null : json(f.stacktrace, null),
+    stacktrace: jsonText(f.stacktrace, null),
     deferred_failure: f.defa ?? null,
     processed_by: f.pb ?? null,
     added_at_ms: big(f.timestamp) ?? '0',
