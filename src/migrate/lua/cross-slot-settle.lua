@@ -65,13 +65,14 @@ end
 if #bad > 0 then return refuseBadKeys(bad) end
 rcall('SET', KEYS[9], ARGV[4], 'PX', ARGV[5])
 
-local perDest, back, stuck = {}, {}, {}
+local perDest, back, stuck, gone = {}, {}, {}, {}
 local keep = { s = state, ids = {}, sc = {}, d = {}, e = {}, l = {}, q = rec.q, b = rec.b, x = rec.x }
 for k, id in ipairs(rec.ids) do
   local j = flight .. 'j:' .. id
   local deid = rec.e[k]
   if finishing[id] then
-    if rec.l[k] == 1 then rcall('DEL', j, j .. ':logs') else rcall('DEL', j) end
+    gone[#gone + 1] = j
+    if rec.l[k] == 1 then gone[#gone + 1] = j .. ':logs' end
     if deid ~= '' and dedupHolder[k] == id then
       rcall('DEL', srcPrefix .. 'de:' .. deid, srcPrefix .. 'dn:' .. deid)
     end
@@ -87,6 +88,8 @@ for k, id in ipairs(rec.ids) do
     back[#back + 1] = k
   end
 end
+
+delAll(gone)
 
 -- Back into the source state. wait: the batch was the oldest jobs, oldest first; pushing the
 -- newest of them first onto the right end (where workers take) restores their order.

@@ -27,14 +27,15 @@
   ARGV[8] flight key prefix "<prefix>:queuectl:xslot:<run>:{<source tag>}:"
   ARGV[9] lease owner       ARGV[10] lease ms
   ARGV[11] "" to take; else a dry run at this offset: classify only, write nothing
-  ARGV[12] JSON array of the destination queue names the route indexes point into (take only)
+  ARGV[12] take: JSON array of the destination queue names the route indexes point into;
+           dry: "count" to answer counts per destination instead of one entry per job
 
   Returns { taken, boundary, exhausted, stays, jobs, badKeys (dry), source id counter (take) }
     stays  flat id, reason, name for jobs left in place (collision is decided by the destination)
     jobs   take: flat dest, blob: per destination one JSON array of jobs
                  [id, score, dedupId, dedupPttl, hash (flat), logs, dn (flat)], which the client
                  hands to cross-slot-copy.lua as is (no per-field round trip through the client)
-           dry:  flat id, dest, dedupId, hasLogs ("1" or "")
+           dry:  flat id, dest, dedupId, hasLogs ("1" or ""); counting: flat dest, count
   then, dry runs only: badKeys, flat key, found, wanted (see key-check.lua). Every key is checked
   before the first write; a take that meets a key of the wrong type parks nothing and fails with
   QUEUECTL_BADKEY (Redis keeps the writes of a script that fails midway).
@@ -48,12 +49,15 @@ local token = ARGV[7]
 local flight = ARGV[8]
 local dry = ARGV[11] ~= ''
 local dryOffset = tonumber(ARGV[11]) or 0
+-- A dry run that only counts (ARGV[12] "count"): jobs is flat dest, count instead of one entry per job.
+local counting = dry and ARGV[12] == 'count'
+local counts = {}
 local isList = state == 'wait'
 local bad = {}
 
 -- The payload of one parked job, read back from the flight area.
 local perDest, destOrder = {}, {}
-local function payload(id, dest, score, deid, logs)
+local function payload(id, dest, score, deid, logs, hash)
   local j = flight .. 'j:' .. id
   local pttl, dn = -2, {}
   if deid ~= '' then
@@ -65,7 +69,7 @@ local function payload(id, dest, score, deid, logs)
     destOrder[#destOrder + 1] = dest
   end
   local list = perDest[dest]
-  list[#list + 1] = { id, score, deid, pttl, rcall('HGETALL', j), logs == 1 and rcall('LRANGE', j .. ':logs', 0, -1) or {}, dn }
+  list[#list + 1] = { id, score, deid, pttl, hash or rcall('HGETALL', j), logs == 1 and rcall('LRANGE', j .. ':logs', 0, -1) or {}, dn }
 end
 -- Scores stay strings: cjson would round numbers to 14 digits.
 local function blobs()
@@ -117,7 +121,9 @@ local seen = {}
 for n = 1, #ids do
   local id = ids[n]
   local jobKey = srcPrefix .. id
-  local f = jobFields(bad, jobKey)
+  -- A take ships the whole hash: one HGETALL answers the classification too.
+  local f, hash
+  if dry then f = jobFields(bad, jobKey) else f, hash = jobHash(bad, jobKey) end
   if f then
     local name = f[1]
     local d = routeOf(routes, name)
@@ -135,7 +141,9 @@ for n = 1, #ids do
         expectType(bad, srcPrefix .. 'dn:' .. deid, 'hash')
       end
       if hasLogs then expectType(bad, jobKey .. ':logs', 'list') end
-      if dry then
+      if counting then
+        counts[d] = (counts[d] or 0) + 1
+      elseif dry then
         jobs[#jobs + 1] = id
         jobs[#jobs + 1] = d
         jobs[#jobs + 1] = deid
@@ -144,9 +152,15 @@ for n = 1, #ids do
         -- A parked job with this id is still unsettled (its id was re-used meanwhile): leave this one.
         addStay(stays, id, 'collision', name)
       else
-        takers[#takers + 1] = { n, d, deid, hasLogs }
+        takers[#takers + 1] = { n, d, deid, hasLogs, hash }
       end
     end
+  end
+end
+if counting then
+  for d, n in pairs(counts) do
+    jobs[#jobs + 1] = d
+    jobs[#jobs + 1] = n
   end
 end
 if dry then return { 0, nextBoundaryOf(stays, boundary), exhausted, stays, jobs, bad } end
@@ -154,7 +168,7 @@ if #bad > 0 then return refuseBadKeys(bad) end
 
 -- 3. Park: nothing below can fail on a key's type any more.
 for _, t in ipairs(takers) do
-  local n, d, deid, hasLogs = t[1], t[2], t[3], t[4]
+  local n, d, deid, hasLogs, hash = t[1], t[2], t[3], t[4], t[5]
   local id = ids[n]
   local jobKey = srcPrefix .. id
   rcall('RENAME', jobKey, flight .. 'j:' .. id)
@@ -163,7 +177,7 @@ for _, t in ipairs(takers) do
   moved[#moved + 1] = n
   local k = #moved
   rec.ids[k], rec.sc[k], rec.d[k], rec.e[k], rec.l[k] = id, scores[n], d, deid, hasLogs and 1 or 0
-  payload(id, d, scores[n], deid, rec.l[k])
+  payload(id, d, scores[n], deid, rec.l[k], hash)
 end
 
 local nextBoundary = nextBoundaryOf(stays, boundary)

@@ -12,6 +12,25 @@ local function jobFields(bad, jobKey)
   return f
 end
 
+-- jobFields' five fields, by name, from a whole hash.
+local FIELD_AT = { name = 1, parentKey = 2, parent = 3, rjk = 4, deid = 5 }
+
+-- The whole job hash (flat) and jobFields' five fields read from it, for a caller that ships the
+-- hash anyway (one read instead of two); false (and the key in `bad`) when the key is not a hash.
+local function jobHash(bad, jobKey)
+  local flat = redis.pcall('HGETALL', jobKey)
+  if flat.err then
+    addBad(bad, jobKey, rcall('TYPE', jobKey)['ok'], 'hash')
+    return false
+  end
+  local f = {}
+  for i = 1, #flat, 2 do
+    local at = FIELD_AT[flat[i]]
+    if at then f[at] = flat[i + 1] end
+  end
+  return f, flat
+end
+
 -- The destination index a job name routes to ("*" routes every name), or nil.
 local function routeOf(routes, name)
   return name and (routes[name] or routes['*'])

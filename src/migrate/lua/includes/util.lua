@@ -12,3 +12,8 @@ local function countExisting(list)
   for i = 1, #list, 1000 do total = total + rcall('EXISTS', unpack(list, i, math.min(i + 999, #list))) end
   return total
 end
+
+-- DEL of many keys, in chunks: one call per thousand keys instead of one per key.
+local function delAll(list)
+  for i = 1, #list, 1000 do rcall('DEL', unpack(list, i, math.min(i + 999, #list))) end
+end
