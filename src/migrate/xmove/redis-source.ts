@@ -117,7 +117,14 @@ export function redisSource(session: RedisSession, prefix: string, routing: Rout
   };
 }
 
-/** The plan, from the source alone: the take script's dry mode classifies each window (writes nothing). */
+/** Windows the plan keeps in flight: the next is classified while the last reply travels and is read. */
+const PLAN_IN_FLIGHT = 2;
+
+/**
+ * The plan, from the source alone: the take script's dry mode classifies each window (writes
+ * nothing) and answers counts per destination, not one entry per job. Windows are read by offset,
+ * PLAN_IN_FLIGHT at a time, so Redis never waits on the client between two of them.
+ */
 async function planRedis(session: RedisSession, prefix: string, routing: Routing, topology: Topology, states: MovableState[], batch: number, signal: AbortSignal): Promise<Plan> {
   const scripts = withCrossSlotScripts(session.client);
   const plan = emptyPlan(routing, states);
@@ -125,16 +132,25 @@ async function planRedis(session: RedisSession, prefix: string, routing: Routing
   const routes = JSON.stringify(routing.routes);
   const dry = `${prefix}:queuectl:xmove:plan:{${hashTagOf(src)}}:`;
   for (const state of states) {
-    for (let offset = 0; ; offset += batch) {
-      if (signal.aborted) return plan;
-      const keys = [src + state, src + 'events', src + 'meta', dry + 'inflight', dry + 'lease', src + 'marker'];
-      const [, , exhausted, staysRaw, jobsRaw, bad] = await scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, batch, '', '', routes, '', dry, '', 0, String(offset));
+    const keys = [src + state, src + 'events', src + 'meta', dry + 'inflight', dry + 'lease', src + 'marker'];
+    const window = (offset: number) => scripts.queuectlXTakeBuffer(keys.length, ...keys, state, src, batch, '', '', routes, '', dry, '', 0, String(offset), 'count');
+    const inFlight = Array.from({ length: PLAN_IN_FLIGHT }, (_, k) => window(k * batch));
+    for (let offset = PLAN_IN_FLIGHT * batch; ; offset += batch) {
+      const [, , exhausted, staysRaw, countsRaw, bad] = await inFlight.shift()!;
       addBadKeys(plan.blocked, badKeysOf(bad));
-      const jobs = (jobsRaw as unknown[]).map(String);
-      for (let i = 0; i < jobs.length; i += 4) addMove(plan, routing.dests[Number(jobs[i + 1]) - 1], state);
-      plan.scanned += recordStays(plan, staysRaw.map(String), routing, topology, state) + jobs.length / 4;
-      if (exhausted === 1) break;
+      let counted = 0;
+      for (let i = 0; i < countsRaw.length; i += 2) {
+        const n = Number(countsRaw[i + 1]);
+        addMove(plan, routing.dests[Number(countsRaw[i]) - 1], state, n);
+        counted += n;
+      }
+      plan.scanned += recordStays(plan, staysRaw.map(String), routing, topology, state) + counted;
+      if (exhausted === 1 || signal.aborted) break;
+      inFlight.push(window(offset));
     }
+    // Windows sent past the end answer nothing; they are awaited so none is left unhandled.
+    await Promise.allSettled(inFlight);
+    if (signal.aborted) return plan;
   }
   await addNeverMoving(session.client, plan, src, !routing.fromDeclared);
   if (plan.blocked.length > 0) throw badKeyError(plan.blocked, 'plan');
