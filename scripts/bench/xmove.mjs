@@ -9,7 +9,7 @@
 // size, so it measured start-up rather than steady state (125 MB at 20k, 185 MB at 150k and 200k,
 // 175 MB at 400k); twice the jobs against a reference already in steady state is what grows if
 // memory is not flat.
-// Options: --jobs N (200000)  --loop-jobs N (3000)  --batch N (1000)  --json
+// Options: --jobs N (200000)  --loop-jobs N (3000)  --batch N (1000)  --direction r2p|p2r (both)  --json
 // Exit: 0 measured (goals met or not), 2 the bench broke (jobs lost or doubled, a CLI error).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ const dataOf = (i) => ({ n: i, orgId: `org-${i % 7}`, payload: 'x'.repeat(40) })
 const topology = (legacy) => `version: 1\nprefix: bull\nqueues:\n  ${legacy}-a: { jobs: [a.process], dedup: none }\n  ${legacy}-b: { jobs: [b.second], dedup: none }\nworkers:\n  w: { queues: [${legacy}-a, ${legacy}-b] }\nlegacy:\n  ${legacy}: { note: shared }\n`;
 
 /** `jobs` BullMQ-shaped waiting jobs with automatic ids in a Redis legacy queue (pipelined writes). */
-async function seedRedis(redis, queue, jobs) {
+export async function seedRedis(redis, queue, jobs) {
   const p = `bull:${queue}:`;
   const now = Date.now();
   for (let from = 0; from < jobs; from += 5000) {
@@ -49,7 +49,7 @@ async function seedRedis(redis, queue, jobs) {
 }
 
 /** The same jobs as rows of a PostgreSQL legacy queue, as BullMQ's add_jobs_bulk writes them. */
-async function seedPostgres(url, queue, jobs) {
+export async function seedPostgres(url, queue, jobs) {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
@@ -105,12 +105,13 @@ async function xmove(dir, legacy, from, to, batch, jobs, log) {
   const moved = Object.values(doc.moved).reduce((a, n) => a + n, 0);
   if (moved !== jobs) throw new Error(`migrate --to-url moved ${moved} of ${jobs}`);
   const moveMs = doc.timings?.moveMs ?? r.ms;
-  log(`${legacy}: ${int(jobs)} jobs in ${int(r.ms)} ms (move ${int(moveMs)} ms), peak RSS ${r.peakRssMb?.toFixed(0)} MB`);
+  const t = doc.timings ?? {};
+  log(`${legacy}: ${int(jobs)} jobs in ${int(r.ms)} ms (plan ${int(t.planMs ?? 0)} ms, move ${int(moveMs)} ms, verify ${int(t.verifyMs ?? 0)} ms), peak RSS ${r.peakRssMb?.toFixed(0)} MB`);
   return { ms: Math.round(r.ms), moveMs, jobsPerSec: Math.round(jobs / (r.ms / 1000)), peakRssMb: Math.round(r.peakRssMb ?? 0) };
 }
 
 /**
- * @param {{ jobs?: number, loopJobs?: number, batch?: number, log?: (line: string) => void }} options
+ * @param {{ jobs?: number, loopJobs?: number, batch?: number, directions?: ('redisToPostgres' | 'postgresToRedis')[], log?: (line: string) => void }} options
  */
 export async function run(options = {}) {
   const jobs = options.jobs ?? 200_000;
@@ -132,7 +133,7 @@ export async function run(options = {}) {
     await runMigrations(c, 'bullmq');
     await c.end();
     const result = { bench: 'xmove', jobs, loopJobs, batch, goals: GOALS };
-    for (const direction of ['redisToPostgres', 'postgresToRedis']) {
+    for (const direction of options.directions ?? ['redisToPostgres', 'postgresToRedis']) {
       const [fromUrl, toUrl] = direction === 'redisToPostgres' ? [server.url, postgres.url] : [postgres.url, server.url];
       const seed = (queue, n) => (direction === 'redisToPostgres' ? seedRedis(redis, queue, n) : seedPostgres(postgres.url, queue, n));
       const destQueue = (name) => open(direction === 'redisToPostgres' ? pgQueue(postgres.url, name) : redisQueue(server.url, name));
@@ -189,5 +190,6 @@ export function xmoveRows(r) {
 
 if (isMain(import.meta.url)) {
   const a = argv();
-  standalone('xmove', run, { jobs: a.num('jobs'), loopJobs: a.num('loop-jobs'), batch: a.num('batch') });
+  const direction = { r2p: ['redisToPostgres'], p2r: ['postgresToRedis'] }[a.str('direction') ?? ''];
+  standalone('xmove', run, { jobs: a.num('jobs'), loopJobs: a.num('loop-jobs'), batch: a.num('batch'), directions: direction });
 }
