@@ -122,9 +122,14 @@ describe('migrate --to-url', () => {
     expect([await data('1'), await data('1000007')]).toEqual([{ held: 0 }, { held: 'x' }]);
   });
 
-  it('PostgreSQL → Redis: a job the destination refuses (its custom id is taken there) goes back whole, logs and place in line kept', async () => {
+  /** `earlier`: the holding table as an earlier version made it (jobs held as jsonb): converted, it holds and returns jobs the same. */
+  async function refusedGoesBack(earlier: boolean) {
     const pgUrl = await freshDatabase();
     await migrateBullmq(pgUrl);
+    if (earlier) {
+      await sql(pgUrl, `CREATE SCHEMA IF NOT EXISTS queuectl`);
+      await sql(pgUrl, `CREATE TABLE queuectl.xmove_held (run_id text NOT NULL, job_id text NOT NULL, job jsonb NOT NULL, log_idx bigint[] NOT NULL, logs text[] NOT NULL, PRIMARY KEY (run_id, job_id))`);
+    }
     const other = await startRedis();
     try {
       const n = names();
@@ -146,10 +151,20 @@ describe('migrate --to-url', () => {
       expect((await dest.getJob('clash'))?.data).toEqual({ theirs: true });
       const [{ held }] = await sql(pgUrl, `SELECT count(*)::int AS held FROM queuectl.xmove_held`);
       expect(held).toBe(0);
+      const [{ type }] = await sql(pgUrl, `SELECT format_type(atttypid, NULL) AS type FROM pg_attribute WHERE attrelid = 'queuectl.xmove_held'::regclass AND attname = 'job'`);
+      expect(type).toBe('json');
     } finally {
       await closeAll();
       await other.stop();
     }
+  }
+
+  it('PostgreSQL → Redis: a job the destination refuses (its custom id is taken there) goes back whole, logs and place in line kept', async () => {
+    await refusedGoesBack(false);
+  });
+
+  it('PostgreSQL → Redis: the same through a holding table an earlier version made (jsonb), converted to json', async () => {
+    await refusedGoesBack(true);
   });
 
   it('refuses a destination that is not ready, before moving anything (dry run and real run)', async () => {
