@@ -2,7 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { freshDatabase, migrateBullmq, sql } from './helpers/postgres.js';
 import { redisUrl, startRedis } from './helpers/redis.js';
-import { closeAll, dueAt, names, order, queueOn, seedMix, snapshot, topologyFile, type Where } from './xmove-fixture.js';
+import pg from 'pg';
+import { until } from './helpers/wait.js';
+import { closeAll, dueAt, names, order, queueOn, seedMix, snapshot, startMigrate, topologyFile, type Where } from './xmove-fixture.js';
 
 /**
  * `queuectl migrate --from <legacy> --to-url <url>`: a legacy shared queue moved to another
@@ -165,6 +167,30 @@ describe('migrate --to-url', () => {
 
   it('PostgreSQL → Redis: the same through a holding table an earlier version made (jsonb), converted to json', async () => {
     await refusedGoesBack(true);
+  });
+
+  it('Redis → PostgreSQL: a delivery waits while an obliterate holds the destination queue (BullMQ\'s producer lock), then completes', async () => {
+    const pgUrl = await freshDatabase();
+    await migrateBullmq(pgUrl);
+    const n = names();
+    const legacy = queueOn({ kind: 'redis', url: redisUrl() }, n.legacy);
+    for (let i = 0; i < 3; i++) await legacy.add('a.process', { i });
+    // What BullMQ's obliterate takes first, held by another session.
+    const obliterate = new pg.Client({ connectionString: pgUrl });
+    await obliterate.connect();
+    try {
+      await obliterate.query('BEGIN');
+      await obliterate.query(`SELECT pg_advisory_xact_lock(hashtext('bullmq:finalization'), hashtext($1))`, [n.a]);
+      const run = startMigrate(['migrate', '--from', n.legacy, '--to-url', pgUrl, '--yes', '--json', '-c', topologyFile(n), '--url', redisUrl()]);
+      const waiting = async () => (await sql(pgUrl, `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`))[0].n > 0;
+      await until(waiting, 'the delivery waiting on the finalization lock', 30_000, 50);
+      expect((await sql(pgUrl, `SELECT count(*)::int AS n FROM bullmq.job WHERE queue = $1`, [n.a]))[0].n).toBe(0);
+      await obliterate.query('COMMIT');
+      expect(await run.done, run.err()).toBe(0);
+      expect(JSON.parse(run.out()).moved).toEqual({ [n.a]: 3 });
+    } finally {
+      await obliterate.end();
+    }
   });
 
   it('refuses a destination that is not ready, before moving anything (dry run and real run)', async () => {

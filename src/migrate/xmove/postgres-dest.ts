@@ -33,7 +33,10 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
   // Once a session was lost, deliveries take it exclusively too: a repeated delivery waits for the
   // first attempt, which may still be running on the server, before it reads the delivery record.
   let lost = false;
-  const step = (h: PostgresHandle) => h.query(`SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('queuectl:xmove:' || $1))`, [runId()]);
+  // A delivery also takes the lock BullMQ's producers take on the queue (add_jobs_bulk's
+  // lock_producer_queues): an obliterate of the destination waits for it, and it for an obliterate.
+  const step = (h: PostgresHandle, dest: string) =>
+    h.query(`SELECT ${lost ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext('queuectl:xmove:' || $1)), pg_advisory_xact_lock_shared(hashtext('bullmq:finalization'), hashtext($2))`, [runId(), dest]);
   const serialize = (h: PostgresHandle) => h.query(`SELECT pg_advisory_xact_lock(hashtext('queuectl:xmove:' || $1))`, [runId()]);
   // One session per destination queue, up to MAX_SESSIONS: a batch's queues are written in parallel.
   const sessions: PgSession[] = [session];
@@ -73,7 +76,7 @@ export function postgresDest(session: PgSession, runId: () => string, label: str
     async deliver(token, state, dest, blob, srcCounter) {
       const jobs = parseWire(blob);
       return (await sessionFor(dest)).tx(async (h) => {
-        await step(h);
+        await step(h, dest);
         const rows = jobs.map((j, wireIndex) => Object.assign(toRow(j, state), { pttl: j[3], dedupKey: j[2], wireIndex, vi: 0 }));
         const ids = rows.map((r) => r.id);
         // BullMQ serializes every add of a deduplication id on this lock, taken before any row: so do we.
