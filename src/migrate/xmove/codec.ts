@@ -53,22 +53,21 @@ export function encodeOpts(opts: Record<string, unknown> | null): string {
   return JSON.stringify(out);
 }
 
-/** A job row of BullMQ's PostgreSQL `job` table as the ends read and write it (bigints as text). */
-export interface JobRow {
+/** Columns of BullMQ's PostgreSQL `job` table the ends read and write (bigints as text); `J`, `N`: how its jsonb columns travel (`N` nullable). */
+interface JobColumns<J, N> {
   id: string;
   name: string;
-  data: unknown;
-  opts: Record<string, unknown> | null;
+  data: J;
   priority: number;
   delay_ms: string;
   max_attempts: number;
   attempts_made: number;
   attempts_started: number;
   stalled_count: number;
-  progress: unknown;
-  return_value: unknown;
+  progress: N;
+  return_value: N;
   failed_reason: string | null;
-  stacktrace: unknown;
+  stacktrace: N;
   deferred_failure: string | null;
   processed_by: string | null;
   added_at_ms: string;
@@ -76,6 +75,11 @@ export interface JobRow {
   processed_at_ms: string | null;
   finished_at_ms: string | null;
   dedup_id: string | null;
+}
+
+/** A job row as the PostgreSQL source reads it (jsonb columns parsed). */
+export interface JobRow extends JobColumns<unknown, unknown> {
+  opts: Record<string, unknown> | null;
   seq: string;
 }
 
@@ -93,30 +97,10 @@ const jsonText = (text: string | undefined, fallback: string | null): string | n
   }
 };
 
-/** A row for BullMQ's PostgreSQL `job` table, as the destination inserts it: jsonb columns as JSON text, bigints as text. */
-export interface RowToInsert {
-  id: string;
-  name: string;
+/** A row as the PostgreSQL destination inserts it: jsonb columns as JSON text. */
+export interface RowToInsert extends JobColumns<string, string | null> {
   state: 'waiting' | 'delayed' | 'failed';
-  data: string;
   opts: string;
-  priority: number;
-  delay_ms: string;
-  max_attempts: number;
-  attempts_made: number;
-  attempts_started: number;
-  stalled_count: number;
-  progress: string | null;
-  return_value: string | null;
-  failed_reason: string | null;
-  stacktrace: string | null;
-  deferred_failure: string | null;
-  processed_by: string | null;
-  added_at_ms: string;
-  process_at_ms: string | null;
-  processed_at_ms: string | null;
-  finished_at_ms: string | null;
-  dedup_id: string | null;
 }
 
 /** The row a wire job becomes on PostgreSQL in `state` (seq is assigned by the writer). */
