@@ -79,4 +79,26 @@ describe('migrate on PostgreSQL, event trimming', () => {
       expect(e.n).toBeGreaterThanOrEqual(keep);
     }
   }, 120_000);
+
+  it('cuts a stream that was never trimmed down over several trims, at most 20,000 events a statement, oldest first', async () => {
+    const url = await freshDatabase();
+    await migrateBullmq(url);
+    const legacy = pgQueue(url, 'legacy');
+    await legacy.addBulk(Array.from({ length: 3000 }, (_, i) => ({ name: i % 2 ? 'b.second' : 'a.process', data: { i } })));
+    // A backlog as BullMQ's addBulk leaves it (it writes events without trimming): 100,000 events,
+    // far past the default opts.maxLenEvents (10,000). One statement deleting all of them at once
+    // outlasts the statement timeout on a million-job queue, and the move could never commit.
+    await sql(url, `INSERT INTO bullmq.event (queue, event, data, created_at_ms) SELECT 'legacy', 'added', jsonb_build_object('jobId', g::text), 0 FROM generate_series(1, 100000) g`);
+    const [before] = await sql<{ n: number; low: string }>(url, `SELECT count(*)::int AS n, min(id)::text AS low FROM bullmq.event WHERE queue = 'legacy'`);
+    const r = await runCli(['migrate', '--from', 'legacy', '--yes', '--json', '--batch', '250', '-c', yaml(), '--url', url]);
+    expect(r.code, r.stderr).toBe(0);
+    // 9,000 new events cross a multiple of 4,096 two or three times: each trim of the source took at
+    // most 20,000, the oldest first, so at least one trim ran and the stream is still well past 10,000.
+    const [after] = await sql<{ n: number; low: string }>(url, `SELECT count(*)::int AS n, min(id)::text AS low FROM bullmq.event WHERE queue = 'legacy'`);
+    const deleted = before.n + 3000 - after.n;
+    expect(deleted).toBeGreaterThanOrEqual(20_000);
+    expect(deleted % 20_000).toBe(0);
+    expect(deleted).toBeLessThanOrEqual(60_000);
+    expect(BigInt(after.low)).toBe(BigInt(before.low) + BigInt(deleted));
+  }, 120_000);
 });

@@ -304,7 +304,11 @@ export async function countPostgres(handle: PostgresHandle, dests: string[], sta
  * event_pkey until vacuum, and a range scan from the bottom re-read every one of them each time
  * (O(n²) in the run: 240 ms a trim by 200k jobs). A trim reaches only what this statement sees,
  * the events before its own (ids below `low`), so the floor is the lower of the cut and low - 1;
- * an event committed late below a floor is left to BullMQ's own trim, which has no floor.
+ * an event committed late below a floor is left to BullMQ's own trim, which has no floor. A trim
+ * deletes at most TRIM_CAP events of a queue, oldest first, and then floors at the last one: a
+ * queue whose stream was never trimmed (addBulk writes events without trimming: 2,000,000 for a
+ * million seeded jobs) is cut down over the run's later trims, not in one statement that outlasts
+ * the statement timeout (2.1M rows took 4.6 s) and so could never commit.
  * $1 source, $2 ids, $3 destinations, $4 new ids, $5 dedup ids, $6 names, $7 due times (delayed),
  * $8 the source state as `removed` names it, $9 whether to announce the removal, $10/$11 the
  * queues trimmed earlier in this run and their floors, $12 the job rows' ctids. Returns the new
@@ -312,6 +316,9 @@ export async function countPostgres(handle: PostgresHandle, dests: string[], sta
  * UPDATE, so they stay put; the id is checked too): by `queue = $1 AND id = ANY`, a queue without
  * statistics read every row of the queue, every batch (100 ms by 200k jobs).
  */
+/** Events one trim deletes at most per queue (see moveStatement): about 40 ms of a batch. */
+const TRIM_CAP = 20_000;
+
 function moveStatement(s: string, cols: string[]): string {
   return `WITH m AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $12::tid[]) WITH ORDINALITY AS m(id, dest, new_id, dedup, name, at, tid, n)),
    o AS MATERIALIZED (SELECT job.ctid AS qctl_tid, m.dest AS qctl_queue, m.new_id AS qctl_id, ${cols.map((c) => `job.${c}`).join(', ')} FROM ${s}.job JOIN m ON job.ctid = m.tid AND job.id = m.id WHERE job.ctid = ANY($12::tid[])),
@@ -336,11 +343,11 @@ function moveStatement(s: string, cols: string[]): string {
       WHERE c.due AND c.keep > 0 AND c.top > c.keep AND pg_try_advisory_xact_lock(hashtext('bullmq:evtrim:' || c.queue))),
    t AS (DELETE FROM ${s}.event WHERE ctid = ANY(ARRAY(SELECT x.ctid FROM cut
            LEFT JOIN unnest($10::text[], $11::bigint[]) AS f(queue, floor) ON f.queue = cut.queue
-           CROSS JOIN LATERAL (SELECT ctid FROM ${s}.event WHERE event.queue = cut.queue AND event.id > COALESCE(f.floor, 0) AND event.id <= cut.below OFFSET 0) x)) RETURNING 1),
+           CROSS JOIN LATERAL (SELECT ctid FROM ${s}.event WHERE event.queue = cut.queue AND event.id > COALESCE(f.floor, 0) AND event.id <= cut.below ORDER BY event.id LIMIT ${TRIM_CAP}) x)) RETURNING queue, id),
    woke AS MATERIALIZED (SELECT pg_notify('bullmq_events', q.queue) FROM q WHERE pg_try_advisory_xact_lock(hashtext('bullmq:evnotify:' || q.queue))),
    work AS MATERIALIZED (SELECT pg_notify('bullmq_jobs', x.dest) FROM (SELECT DISTINCT m.dest FROM m) x)
    SELECT (SELECT count(*) FROM j)::text AS jobs, (SELECT count(*) FROM gone)::text AS gone, (SELECT count(*) FROM woke) AS woke, (SELECT count(*) FROM work) AS work, (SELECT max(q.top) FROM q)::text AS top,
-          ARRAY(SELECT cut.queue FROM cut) AS cut_queues, ARRAY(SELECT cut.reach::text FROM cut) AS cut_reach`;
+          ARRAY(SELECT cut.queue FROM cut) AS cut_queues, ARRAY(SELECT (CASE WHEN (SELECT count(*) FROM t WHERE t.queue = cut.queue) >= ${TRIM_CAP} THEN LEAST(cut.reach, (SELECT max(t.id) FROM t WHERE t.queue = cut.queue)) ELSE cut.reach END)::text FROM cut) AS cut_reach`;
 }
 
 export interface BatchOutcome {
