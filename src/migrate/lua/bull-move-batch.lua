@@ -231,25 +231,13 @@ if #bad > 0 then
 end
 
 local renamed, dups = {}, {}
-local function addFlat(list, a, b, c)
-  list[#list + 1] = a
-  list[#list + 1] = b
-  list[#list + 1] = c
-end
-local function collisionOutcome(id, name, d, jobKey)
-  if numericId(id) then return 'renamed' end
-  local theirs = redis.pcall('HMGET', dests[d] .. id, 'name', 'data')
-  if theirs.err then return 'collision' end
-  if theirs[1] == name and theirs[2] == rcall('HGET', jobKey, 'data') then return 'duplicate' end
-  return 'collision'
-end
 
 if dry then
   for _, m in ipairs(movers) do
     local id = ids[m.n]
     local ok = true
     if rcall('EXISTS', dests[m.d] .. id) == 1 then
-      local outcome = collisionOutcome(id, m.f[1], m.d, srcPrefix .. id)
+      local outcome = collisionOutcome(id, m.f[1], dests[m.d], srcPrefix .. id)
       if outcome == 'renamed' then addFlat(renamed, m.d, id, '')
       elseif outcome == 'duplicate' then addFlat(dups, m.d, id, m.f[1]); dups[#dups + 1] = m.dstate; ok = false
       else addStay(id, 'collision', m.f[1], m.dstate); ok = false end
@@ -322,7 +310,7 @@ for _, m in ipairs(movers) do
   if rcall('RENAMENX', jobKey, dests[m.d] .. id) == 1 then
     placeJob(m, id)
   else
-    local outcome = collisionOutcome(id, m.f[1], m.d, jobKey)
+    local outcome = collisionOutcome(id, m.f[1], dests[m.d], jobKey)
     local newId = outcome == 'renamed' and freshId(m.d)
     if newId then
       rcall('RENAME', jobKey, dests[m.d] .. newId)

@@ -125,21 +125,7 @@ if dry then
   anyLogs = countExisting(logs) > 0
 end
 
--- What a job whose id the destination holds becomes (see the id policy above), reading only.
-local function collisionOutcome(id, name, d, jobKey)
-  if numericId(id) then return 'renamed' end
-  local theirs = redis.pcall('HMGET', dests[d] .. id, 'name', 'data')
-  if theirs.err then return 'collision' end
-  if theirs[1] == name and theirs[2] == rcall('HGET', jobKey, 'data') then return 'duplicate' end
-  return 'collision'
-end
-
 local renamed, dups = {}, {}
-local function addFlat(list, a, b, c)
-  list[#list + 1] = a
-  list[#list + 1] = b
-  list[#list + 1] = c
-end
 
 -- 2. Classify every job, reading only: which move (with their keys checked), which stay and why.
 local stays = {}
@@ -191,7 +177,7 @@ for n = 1, #ids do
       -- An id the destination holds is never overwritten. A move learns it from RENAMENX (step 3),
       -- which checks and moves in one call; it can fail on no key's type.
       if ok and dry and anyTaken and (not snapshot or snapshot.check[d]) and rcall('EXISTS', dPrefix .. id) == 1 then
-        local outcome = collisionOutcome(id, name, d, jobKey)
+        local outcome = collisionOutcome(id, name, dests[d], jobKey)
         if outcome == 'renamed' then
           addFlat(renamed, d, id, '')
         elseif outcome == 'duplicate' then
@@ -279,7 +265,7 @@ for _, m in ipairs(movers) do
   if rcall('RENAMENX', jobKey, destJobKey) == 1 then
     placeJob(n, d, id, destJobKey, deid, dstDe, hasLogs)
   else
-    local outcome = collisionOutcome(id, name, d, jobKey)
+    local outcome = collisionOutcome(id, name, dests[d], jobKey)
     local newId = outcome == 'renamed' and freshId(d)
     if newId then
       rcall('RENAME', jobKey, dests[d] .. newId)

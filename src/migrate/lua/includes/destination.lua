@@ -92,3 +92,21 @@ local function freshIdIn(idKey, destPrefix)
   end
   return nil
 end
+
+-- What a job whose id the destination queue (key prefix destPrefix) holds becomes, reading only:
+-- a numeric id is renamed; a custom id held by the same job (name, data) is a duplicate; by
+-- another job, or under a key that is not a hash, a collision (it stays in the source).
+local function collisionOutcome(id, name, destPrefix, jobKey)
+  if numericId(id) then return 'renamed' end
+  local theirs = redis.pcall('HMGET', destPrefix .. id, 'name', 'data')
+  if theirs.err then return 'collision' end
+  if theirs[1] == name and theirs[2] == rcall('HGET', jobKey, 'data') then return 'duplicate' end
+  return 'collision'
+end
+
+-- Appends one outcome (three values) to a flat list.
+local function addFlat(list, a, b, c)
+  list[#list + 1] = a
+  list[#list + 1] = b
+  list[#list + 1] = c
+end
